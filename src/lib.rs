@@ -1,0 +1,1 @@
+//! zwarm: run coding agents as background sessions.

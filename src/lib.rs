@@ -1,1 +1,18 @@
-//! zwarm: run coding agents as background sessions.
+//! zwarm: run coding agents (Codex CLI, Claude Code) as background sessions.
+//!
+//! Data flows one way: `cli` parses, a `commands` verb calls the
+//! [`session::manager`], which uses the [`store`], the [`supervisor`] and an
+//! [`agent`] adapter; only `render` prints.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod agent;
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod process;
+pub mod render;
+pub mod session;
+pub mod store;
+pub mod supervisor;
+pub mod timefmt;
+pub mod trajectory;

@@ -1,0 +1,104 @@
+//! `kill` and `rm`: per-id results; one id failing does not stop the others.
+
+use crate::cli::KillArgs;
+use crate::error::{exit, Error};
+use crate::render::{self, json, Printer};
+use crate::session::manager::Manager;
+use crate::session::model::Session;
+use anyhow::Result;
+
+struct Outcome {
+    id: String,
+    result: Result<Session, Error>,
+}
+
+pub fn kill(manager: &Manager, a: &KillArgs, p: &mut Printer) -> Result<i32> {
+    let ids: Vec<String> = if a.all {
+        let (sessions, _) = manager.list()?;
+        sessions
+            .into_iter()
+            .filter(|s| s.status.is_active())
+            .map(|s| s.id)
+            .collect()
+    } else {
+        a.ids.clone()
+    };
+    let mut outcomes = Vec::new();
+    for id in ids {
+        let result = manager.kill(&id).map(|k| k.session).and_then(|s| {
+            if a.delete {
+                manager.store().remove(&s.id)?;
+            }
+            Ok(s)
+        });
+        outcomes.push(Outcome { id, result });
+    }
+    report(
+        p,
+        outcomes,
+        if a.delete {
+            "killed and removed"
+        } else {
+            "killed"
+        },
+        a.all,
+    )
+}
+
+pub fn remove(manager: &Manager, ids: &[String], force: bool, p: &mut Printer) -> Result<i32> {
+    let outcomes = ids
+        .iter()
+        .map(|id| Outcome {
+            id: id.clone(),
+            result: manager.remove(id, force),
+        })
+        .collect();
+    report(p, outcomes, "removed", false)
+}
+
+fn report(p: &mut Printer, outcomes: Vec<Outcome>, verb: &str, all: bool) -> Result<i32> {
+    let mut code = exit::OK;
+    let mut results = Vec::new();
+    if all && outcomes.is_empty() && !p.json {
+        render::notice(&p.style, "no running sessions");
+    }
+    for o in outcomes {
+        match o.result {
+            Ok(s) => {
+                if !p.json {
+                    let detail = match (&s.error, s.status.as_str()) {
+                        (Some(e), st) if st != "killed" => format!(" ({st}: {e})"),
+                        _ => String::new(),
+                    };
+                    p.line(&format!("{verb} {}{detail}", s.short_id()))?;
+                }
+                results.push(json::ActionResultJson {
+                    id: s.id.clone(),
+                    ok: true,
+                    status: Some(s.status.as_str()),
+                    error: None,
+                });
+            }
+            Err(e) => {
+                code = code.max(e.exit_code());
+                if !p.json {
+                    p.flush()?;
+                    render::error(&p.style, &e.to_string(), e.hint().as_deref());
+                }
+                results.push(json::ActionResultJson {
+                    id: o.id,
+                    ok: false,
+                    status: None,
+                    error: Some(e.to_string()),
+                });
+            }
+        }
+    }
+    if p.json {
+        p.json_doc(&json::ActionJson {
+            schema_version: json::SCHEMA_VERSION,
+            results,
+        })?;
+    }
+    Ok(code)
+}

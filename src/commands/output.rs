@@ -1,0 +1,35 @@
+//! `output`: a turn's raw JSONL (or stderr), byte for byte.
+
+use crate::cli::OutputArgs;
+use crate::error::{exit, Error};
+use crate::render::Printer;
+use crate::session::manager::Manager;
+use anyhow::{Context, Result};
+use std::fs::File;
+
+pub fn output(manager: &Manager, a: &OutputArgs, p: &mut Printer) -> Result<i32> {
+    let s = manager.get(&a.id)?;
+    let turn = a.turn.unwrap_or(s.turn);
+    if turn == 0 || turn > s.turn {
+        return Err(Error::Usage(format!(
+            "session {} has turns 1 to {}, not {turn}",
+            s.short_id(),
+            s.turn
+        ))
+        .into());
+    }
+    let path = if a.stderr {
+        manager.store().stderr_path(&s.id, turn)
+    } else {
+        manager.store().turn_path(&s.id, turn)
+    };
+    match File::open(&path) {
+        Ok(mut f) => {
+            std::io::copy(&mut f, p.out())
+                .with_context(|| format!("reading {}", path.display()))?;
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("read", path, e).into()),
+    }
+    Ok(exit::OK)
+}

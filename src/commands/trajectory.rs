@@ -1,0 +1,73 @@
+//! `trajectory`: the steps of each turn, streamed from the turn files.
+
+use crate::agent::AgentKind;
+use crate::cli::TrajectoryArgs;
+use crate::error::{exit, Error};
+use crate::render::{human, json, Printer};
+use crate::session::manager::Manager;
+use crate::trajectory::read_turn;
+use anyhow::Result;
+use std::io::Write;
+
+pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i32> {
+    let s = manager.get(&a.id)?;
+    let agent = AgentKind::from_meta(&s.adapter)
+        .unwrap_or(AgentKind::Codex)
+        .adapter();
+    let turns: Vec<u32> = match a.turn {
+        Some(t) if t == 0 || t > s.turn => {
+            return Err(Error::Usage(format!(
+                "session {} has turns 1 to {}, not {t}",
+                s.short_id(),
+                s.turn
+            ))
+            .into())
+        }
+        Some(t) => vec![t],
+        None => (1..=s.turn).collect(),
+    };
+    let style = p.style;
+    if p.json {
+        write!(
+            p.out(),
+            "{{\"schema_version\":{},\"session\":\"{}\",\"steps\":[",
+            json::SCHEMA_VERSION,
+            s.id
+        )?;
+    }
+    let mut first = true;
+    for turn in turns {
+        let running = s.status.is_active() && turn == s.turn;
+        let mut parser = agent.parser();
+        let mut err: Option<std::io::Error> = None;
+        if !p.json {
+            p.line(&human::turn_header(&style, turn))?;
+        }
+        let path = manager.store().turn_path(&s.id, turn);
+        read_turn(&path, parser.as_mut(), !running, &mut |step| {
+            if err.is_some() {
+                return;
+            }
+            let r = if p.json {
+                let sep = if first { "" } else { "," };
+                first = false;
+                write!(p.out(), "{sep}{}", json::step_json(turn, &step))
+            } else {
+                human::step(&style, &step, a.full)
+                    .iter()
+                    .try_for_each(|l| p.line(l))
+            };
+            if let Err(e) = r {
+                err = Some(e);
+            }
+        })
+        .map_err(|e| Error::io("read", &path, e))?;
+        if let Some(e) = err {
+            return Err(e.into());
+        }
+    }
+    if p.json {
+        writeln!(p.out(), "]}}")?;
+    }
+    Ok(exit::OK)
+}

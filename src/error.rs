@@ -1,0 +1,100 @@
+//! Typed errors for the cases callers branch on, each with its exit code.
+
+use std::path::PathBuf;
+
+/// Process exit codes. The table is part of the CLI contract (README, `--help`).
+pub mod exit {
+    pub const OK: i32 = 0;
+    /// A command failed, or a session it started failed.
+    pub const FAILURE: i32 = 1;
+    /// Bad arguments: unknown flag, malformed or ambiguous id, empty task.
+    pub const USAGE: i32 = 2;
+    /// No session matches the given id.
+    pub const NOT_FOUND: i32 = 3;
+    /// A session ended without completing (failed or killed).
+    pub const NOT_COMPLETED: i32 = 4;
+    /// The session has a turn running, so the request was refused.
+    pub const BUSY: i32 = 5;
+    /// `wait --timeout` ran out.
+    pub const TIMEOUT: i32 = 124;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("no session matches '{0}'")]
+    NotFound(String),
+
+    #[error("'{prefix}' matches {} sessions: {}", candidates.len(), candidates.join(", "))]
+    Ambiguous {
+        prefix: String,
+        candidates: Vec<String>,
+    },
+
+    #[error("invalid session id '{0}': an id is hex digits and dashes")]
+    InvalidId(String),
+
+    #[error("session {id} has turn {turn} running")]
+    Busy { id: String, turn: u32 },
+
+    #[error("session {id} is not running (it is {status}); nothing to {action}")]
+    NotRunning {
+        id: String,
+        status: String,
+        action: &'static str,
+    },
+
+    #[error("cannot read session {}: {reason}", path.display())]
+    CorruptMeta { path: PathBuf, reason: String },
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NotFound(_) => exit::NOT_FOUND,
+            Error::Ambiguous { .. } | Error::InvalidId(_) | Error::Usage(_) => exit::USAGE,
+            Error::Busy { .. } => exit::BUSY,
+            Error::NotRunning { .. } | Error::CorruptMeta { .. } | Error::Io { .. } => {
+                exit::FAILURE
+            }
+        }
+    }
+
+    /// A follow-up line that tells the user what to do, where one helps.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NotFound(_) => Some("`zwarm list` shows the sessions in this store".into()),
+            Error::Ambiguous { .. } => Some("give more characters of the id".into()),
+            Error::Busy { id, .. } => Some(format!(
+                "wait for it with `zwarm wait {}`, or stop it with `zwarm kill {}`",
+                short(id),
+                short(id)
+            )),
+            _ => None,
+        }
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(8)]
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,130 @@
+//! Process identity and signalling. A pid alone is not an identity (pids are
+//! reused), so a process is recognised by pid + start time, and a reboot by the
+//! kernel's boot id.
+
+use crate::session::model::ProcessRecord;
+use nix::sys::signal::{kill, killpg, Signal};
+use nix::unistd::Pid;
+use std::fs;
+
+/// Fields of `/proc/<pid>/stat` we use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProcStat {
+    pub state: char,
+    pub ppid: i32,
+    pub pgrp: i32,
+    pub session: i32,
+    pub start_time: u64,
+}
+
+pub fn stat(pid: i32) -> Option<ProcStat> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+/// The command name may hold spaces and parentheses, so fields are counted
+/// from the last ')'.
+pub fn parse_stat(text: &str) -> Option<ProcStat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // After the name: state(3) ppid(4) pgrp(5) session(6) ... starttime(22).
+    Some(ProcStat {
+        state: f.first()?.chars().next()?,
+        ppid: f.get(1)?.parse().ok()?,
+        pgrp: f.get(2)?.parse().ok()?,
+        session: f.get(3)?.parse().ok()?,
+        start_time: f.get(19)?.parse().ok()?,
+    })
+}
+
+/// The record of a live process, to recognise it later.
+pub fn record(pid: i32) -> Option<ProcessRecord> {
+    stat(pid).map(|s| ProcessRecord {
+        pid,
+        start_time: s.start_time,
+    })
+}
+
+/// True if the recorded process still runs (a zombie does not count).
+pub fn is_alive(rec: &ProcessRecord) -> bool {
+    match stat(rec.pid) {
+        Some(s) => s.start_time == rec.start_time && s.state != 'Z' && s.state != 'X',
+        None => false,
+    }
+}
+
+pub fn boot_id() -> Option<String> {
+    fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Every live process whose session id is `sid`: a detached supervisor's
+/// session holds the agent and everything it started, even children that were
+/// reparented after their parent died.
+pub fn session_members(sid: i32) -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            stat(pid).is_some_and(|s| s.session == sid && s.state != 'Z' && s.state != 'X')
+        })
+        .collect()
+}
+
+/// Signals a recorded process only if it is still the same process.
+pub fn signal_if_same(rec: &ProcessRecord, sig: Signal) -> bool {
+    is_alive(rec) && kill(Pid::from_raw(rec.pid), sig).is_ok()
+}
+
+/// Signals the process group led by a recorded process, if that leader is
+/// still the same process.
+pub fn signal_group_if_same(rec: &ProcessRecord, sig: Signal) -> bool {
+    is_alive(rec) && killpg(Pid::from_raw(rec.pid), sig).is_ok()
+}
+
+/// Signals every member of a session, except `except`.
+pub fn signal_session(sid: i32, sig: Signal, except: i32) -> usize {
+    let mut n = 0;
+    for pid in session_members(sid) {
+        if pid != except && kill(Pid::from_raw(pid), sig).is_ok() {
+            n += 1;
+        }
+    }
+    n
+}
+
+pub fn signal_name(sig: i32) -> String {
+    Signal::try_from(sig)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|_| format!("signal {sig}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_stat_with_awkward_names() {
+        let line =
+            "1234 (a (b) c) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 200";
+        let s = parse_stat(line).unwrap();
+        assert_eq!(
+            (s.state, s.ppid, s.pgrp, s.session, s.start_time),
+            ('S', 1, 1234, 1234, 98765)
+        );
+    }
+
+    #[test]
+    fn recognises_itself_and_rejects_a_wrong_start_time() {
+        let me = record(std::process::id() as i32).unwrap();
+        assert!(is_alive(&me));
+        let other = ProcessRecord {
+            pid: me.pid,
+            start_time: me.start_time + 1,
+        };
+        assert!(!is_alive(&other));
+        assert!(boot_id().is_some_and(|b| b.len() >= 32));
+    }
+}

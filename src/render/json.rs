@@ -1,0 +1,264 @@
+//! The `--json` documents: their own types, versioned, never a dump of the
+//! internal structs, so internals can change without breaking consumers.
+
+use crate::agent::AgentKind;
+use crate::session::model::{ExitStatus, Session, TurnRecord, Usage};
+use crate::trajectory::{Step, StepKind};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct UsageJson {
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub total_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub reasoning_output_tokens: u64,
+    pub cache_read_input_tokens: u64,
+    pub cache_creation_input_tokens: u64,
+}
+
+impl From<&Usage> for UsageJson {
+    fn from(u: &Usage) -> Self {
+        UsageJson {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            total_tokens: u.total_tokens,
+            cached_input_tokens: u.cached_input_tokens,
+            reasoning_output_tokens: u.reasoning_output_tokens,
+            cache_read_input_tokens: u.cache_read_input_tokens,
+            cache_creation_input_tokens: u.cache_creation_input_tokens,
+        }
+    }
+}
+
+/// One session, as `list` shows it.
+#[derive(Serialize)]
+pub struct SessionJson {
+    pub id: String,
+    pub short_id: String,
+    pub status: &'static str,
+    /// How the latest turn ended: completed, failed, interrupted, killed,
+    /// agent_missing; null while it runs or for sessions without turn records.
+    pub ending: Option<&'static str>,
+    pub adapter: String,
+    pub model: String,
+    pub task: String,
+    pub working_dir: String,
+    pub source: String,
+    pub turns: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    pub ended_at: Option<String>,
+    pub pid: Option<i32>,
+    pub exit_code: Option<i32>,
+    pub error: Option<String>,
+    pub agent_session_id: Option<String>,
+    pub usage: UsageJson,
+    pub cost_usd: Option<f64>,
+    pub last_message: Option<String>,
+}
+
+impl From<&Session> for SessionJson {
+    fn from(s: &Session) -> Self {
+        SessionJson {
+            id: s.id.clone(),
+            short_id: s.short_id().to_string(),
+            status: s.status.as_str(),
+            ending: s.current_turn().and_then(|t| t.ending).map(|e| e.as_str()),
+            adapter: AgentKind::from_meta(&s.adapter)
+                .map(|k| k.display_name().to_string())
+                .unwrap_or_else(|| s.adapter.clone()),
+            model: s.model.clone(),
+            task: s.task.clone(),
+            working_dir: s.working_dir.clone(),
+            source: s.source.clone(),
+            turns: s.turn,
+            created_at: s.created_at.to_string(),
+            updated_at: s.updated_at.to_string(),
+            ended_at: s.ended_at().map(|t| t.to_string()),
+            pid: s.pid,
+            exit_code: s.exit_code,
+            error: s.error.clone(),
+            agent_session_id: s.agent_session_id.clone(),
+            usage: (&s.token_usage).into(),
+            cost_usd: s.cost_usd,
+            last_message: s
+                .messages
+                .iter()
+                .rev()
+                .find(|m| m.role == "assistant")
+                .map(|m| m.content.clone()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct TurnJson {
+    pub turn: u32,
+    pub started_at: Option<String>,
+    pub ended_at: Option<String>,
+    pub ending: Option<&'static str>,
+    pub exit_code: Option<i32>,
+    pub signal: Option<i32>,
+    pub error: Option<String>,
+    pub agent_session_id: Option<String>,
+    pub usage: Option<UsageJson>,
+    pub final_message: Option<String>,
+}
+
+impl From<&TurnRecord> for TurnJson {
+    fn from(t: &TurnRecord) -> Self {
+        TurnJson {
+            turn: t.turn,
+            started_at: t.started_at.map(|x| x.to_string()),
+            ended_at: t.ended_at.map(|x| x.to_string()),
+            ending: t.ending.map(|e| e.as_str()),
+            exit_code: match t.exit {
+                Some(ExitStatus::Code(c)) => Some(c),
+                _ => None,
+            },
+            signal: match t.exit {
+                Some(ExitStatus::Signal(s)) => Some(s),
+                _ => None,
+            },
+            error: t.error.clone(),
+            agent_session_id: t.agent_session_id.clone(),
+            usage: t.usage.as_ref().map(Into::into),
+            final_message: t.final_message.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct MessageJson {
+    pub role: String,
+    pub content: String,
+    pub timestamp: String,
+    pub turn: Option<u64>,
+}
+
+/// `show`: a session with its turns and messages.
+#[derive(Serialize)]
+pub struct ShowJson {
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub session: SessionJson,
+    pub turn_records: Vec<TurnJson>,
+    pub messages: Vec<MessageJson>,
+}
+
+impl From<&Session> for ShowJson {
+    fn from(s: &Session) -> Self {
+        ShowJson {
+            schema_version: SCHEMA_VERSION,
+            session: s.into(),
+            turn_records: s.turns.iter().map(Into::into).collect(),
+            messages: s
+                .messages
+                .iter()
+                .map(|m| MessageJson {
+                    role: m.role.clone(),
+                    content: m.content.clone(),
+                    timestamp: m.timestamp.clone(),
+                    turn: m.metadata.get("turn").and_then(Value::as_u64),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `start` and `inject`: the session as it stands when the turn was launched.
+#[derive(Serialize)]
+pub struct SessionDoc {
+    pub schema_version: u32,
+    #[serde(flatten)]
+    pub session: SessionJson,
+}
+
+impl From<&Session> for SessionDoc {
+    fn from(s: &Session) -> Self {
+        SessionDoc {
+            schema_version: SCHEMA_VERSION,
+            session: s.into(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ProblemJson {
+    pub id: String,
+    pub error: String,
+}
+
+#[derive(Serialize)]
+pub struct ListJson {
+    pub schema_version: u32,
+    pub sessions: Vec<SessionJson>,
+    /// Sessions that could not be read.
+    pub problems: Vec<ProblemJson>,
+}
+
+/// `kill` and `rm`: one entry per id asked for.
+#[derive(Serialize)]
+pub struct ActionJson {
+    pub schema_version: u32,
+    pub results: Vec<ActionResultJson>,
+}
+
+#[derive(Serialize)]
+pub struct ActionResultJson {
+    pub id: String,
+    pub ok: bool,
+    pub status: Option<&'static str>,
+    pub error: Option<String>,
+}
+
+/// One step of a trajectory, flat: `type` says which fields are present.
+pub fn step_json(turn: u32, step: &Step) -> Value {
+    let mut v = match &step.kind {
+        StepKind::Message { text } => json!({ "text": text }),
+        StepKind::Reasoning { text } => json!({ "text": text }),
+        StepKind::Command {
+            command,
+            output,
+            exit_code,
+            status,
+        } => json!({
+            "command": command, "output": output, "exit_code": exit_code, "status": status.as_str(),
+        }),
+        StepKind::FileChange { changes, status } => json!({
+            "changes": changes.iter().map(|c| json!({"path": c.path, "kind": c.kind})).collect::<Vec<_>>(),
+            "status": status.as_str(),
+        }),
+        StepKind::ToolCall {
+            server,
+            tool,
+            arguments,
+            result,
+            error,
+            status,
+            parent,
+        } => json!({
+            "server": server, "tool": tool, "arguments": arguments, "result": result,
+            "error": error, "status": status.as_str(), "parent": parent,
+        }),
+        StepKind::WebSearch { query, status } => {
+            json!({ "query": query, "status": status.as_str() })
+        }
+        StepKind::Plan { items } => json!({
+            "items": items.iter().map(|i| json!({"text": i.text, "status": i.status})).collect::<Vec<_>>(),
+        }),
+        StepKind::Warning { message } | StepKind::Error { message } => {
+            json!({ "message": message })
+        }
+        StepKind::Other { kind, raw } => json!({ "event": kind, "raw": raw }),
+    };
+    let obj = v.as_object_mut().expect("object");
+    obj.insert("type".into(), json!(step.kind.name()));
+    obj.insert("turn".into(), json!(turn));
+    obj.insert("line".into(), json!(step.line));
+    v
+}

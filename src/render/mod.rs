@@ -1,0 +1,65 @@
+//! All printing. Human tables and colours, decided once; JSON documents with
+//! their own types. A closed stdout pipe ends output quietly.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod human;
+pub mod json;
+mod style;
+
+pub use style::Style;
+
+use std::io::{self, Write};
+
+/// Where command output goes, and how it looks.
+pub struct Printer {
+    pub json: bool,
+    pub style: Style,
+    pub full: bool,
+    out: io::BufWriter<io::Stdout>,
+}
+
+impl Printer {
+    pub fn new(json: bool, style: Style) -> Self {
+        Printer {
+            json,
+            style,
+            full: false,
+            out: io::BufWriter::new(io::stdout()),
+        }
+    }
+
+    pub fn out(&mut self) -> &mut impl Write {
+        &mut self.out
+    }
+
+    pub fn line(&mut self, s: &str) -> io::Result<()> {
+        writeln!(self.out, "{s}")
+    }
+
+    pub fn json_doc<T: serde::Serialize>(&mut self, doc: &T) -> io::Result<()> {
+        serde_json::to_writer_pretty(&mut self.out, doc)?;
+        writeln!(self.out)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// A notice for people, on stderr (never mixed into data on stdout).
+pub fn notice(style: &Style, text: &str) {
+    eprintln!("{}", style.dim(text));
+}
+
+/// A warning that does not stop the command.
+pub fn warning(style: &Style, text: &str) {
+    eprintln!("{} {text}", style.yellow("zwarm: warning:"));
+}
+
+/// The one-line error `main` prints before exiting, and its hint.
+pub fn error(style: &Style, text: &str, hint: Option<&str>) {
+    eprintln!("{} {text}", style.red_bold("zwarm: error:"));
+    if let Some(h) = hint {
+        eprintln!("{} {h}", style.dim("hint:"));
+    }
+}

@@ -1,0 +1,201 @@
+//! Recording how a turn ended: gather the evidence from disk, let
+//! [`status::decide`] judge, write the result once. Used by the supervisor when
+//! its agent exits, and by any reader that finds a turn nobody recorded.
+
+use super::model::{Ending, ExitStatus, Message, Session, SessionStatus, TurnRecord};
+use super::status::{decide, Evidence, Vanished};
+use crate::agent::AgentKind;
+use crate::error::Result;
+use crate::store::Store;
+use crate::timefmt::Timestamp;
+use crate::trajectory::{summarize_turn, TurnSummary};
+use std::fs;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// What the settler saw of the turn's end, apart from the stream.
+#[derive(Clone, Debug, Default)]
+pub struct TurnEnd {
+    pub exit: Option<ExitStatus>,
+    pub vanished: Option<Vanished>,
+    pub spawn_error: Option<String>,
+    pub settled_by: &'static str,
+}
+
+/// Records the end of `turn`, unless someone already did. Returns the session
+/// as stored afterwards.
+pub fn settle(store: &Store, id: &str, turn: u32, end: TurnEnd) -> Result<Session> {
+    let adapter_name = store.load(id)?.adapter;
+    let agent = AgentKind::from_meta(&adapter_name)
+        .unwrap_or(AgentKind::Codex)
+        .adapter();
+    // Parse outside the write lock: a long turn file takes a while to read.
+    let summary = if end.spawn_error.is_some() {
+        TurnSummary::default()
+    } else {
+        let path = store.turn_path(id, turn);
+        summarize_turn(&path, agent.parser().as_mut())
+            .map_err(|e| crate::error::Error::io("read", &path, e))?
+    };
+    let stderr_tail = stderr_tail(&store.stderr_path(id, turn));
+    let ended_at = match end.vanished {
+        // Nobody saw it end; the last write to its output is the best guess.
+        Some(_) => modified(&store.turn_path(id, turn)).unwrap_or_else(Timestamp::now),
+        None => Timestamp::now(),
+    };
+
+    store.update(id, |s| {
+        let earlier: Vec<TurnRecord> = s.turns.iter().filter(|t| t.turn < turn).cloned().collect();
+        let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) else {
+            return Ok(());
+        };
+        if !rec.is_open() {
+            return Ok(());
+        }
+        let evidence = Evidence {
+            outcome: summary.outcome.as_ref(),
+            exit: end.exit,
+            vanished: end.vanished,
+            stop_requested: rec.stop_requested_at.is_some(),
+            events: summary.events,
+            last_error: summary.last_error.as_deref(),
+            stderr_tail: stderr_tail.as_deref(),
+            spawn_error: end.spawn_error.as_deref(),
+        };
+        let decision = decide(&evidence);
+        let mut error = decision.error;
+        if let (Some(asked), Some(got)) = (rec.resume_id.as_deref(), summary.agent_session_id.as_deref()) {
+            if asked != got {
+                let note = format!(
+                    "asked to resume conversation {asked} but the agent reported {got}: earlier turns were not in its context"
+                );
+                error = Some(match error {
+                    Some(e) => format!("{e}; {note}"),
+                    None => note,
+                });
+            }
+        }
+
+        rec.ended_at = Some(ended_at);
+        rec.ending = Some(decision.ending);
+        rec.exit = end.exit;
+        rec.error = error.clone();
+        rec.settled_by = Some(end.settled_by.to_string());
+        rec.skipped_lines = summary.skipped_lines;
+        rec.agent_session_id = summary.agent_session_id.clone().or(rec.agent_session_id.take());
+        rec.final_message = summary.messages.last().cloned();
+        if let Some(reported) = &summary.usage {
+            let own = agent.turn_usage(reported, rec.agent_session_id.as_deref(), &earlier);
+            s.token_usage.add(&own);
+            rec.reported_usage = Some(reported.clone());
+            rec.usage = Some(own);
+        }
+        rec.reported_cost_usd = summary.cost_usd;
+        let cost = agent.session_cost(summary.cost_usd, &earlier);
+        let resumed_id = rec.agent_session_id.clone();
+
+        s.status = decision.ending.status();
+        s.exit_code = end.exit.map(|e| match e {
+            ExitStatus::Code(c) => c,
+            // What Python's Popen.returncode says for a signal.
+            ExitStatus::Signal(sig) => -sig,
+        });
+        s.error = error;
+        if cost.is_some() {
+            s.cost_usd = cost;
+        }
+        if resumed_id.is_some() {
+            s.agent_session_id = resumed_id;
+        }
+        if s.model.is_empty() {
+            if let Some(m) = &summary.model {
+                s.model = m.clone();
+            }
+        }
+        for text in &summary.messages {
+            s.messages.push(Message::new("assistant", text.clone(), turn));
+        }
+        Ok(())
+    })?;
+    store.load(id)
+}
+
+/// Settles a session whose latest turn is open but has no process behind it.
+pub fn settle_orphan(store: &Store, session: &Session, vanished: Vanished) -> Result<Session> {
+    let turn = session.turn;
+    let has_record = session.current_turn().is_some();
+    if !has_record {
+        // A session from zwarm 2.3.5 (no turn records): add one so the ending
+        // has somewhere to live.
+        store.update(&session.id, |s| {
+            if s.current_turn().is_none() && s.status.is_active() {
+                s.turns.push(TurnRecord {
+                    turn,
+                    started_at: Some(s.updated_at),
+                    ..Default::default()
+                });
+            }
+            Ok(())
+        })?;
+    }
+    settle(
+        store,
+        &session.id,
+        turn,
+        TurnEnd {
+            vanished: Some(vanished),
+            settled_by: "reader",
+            ..Default::default()
+        },
+    )
+}
+
+/// Marks a session failed because its supervisor never came up.
+pub fn mark_never_started(store: &Store, id: &str, why: &str) -> Result<Session> {
+    store.update(id, |s| {
+        if s.status.is_active() {
+            s.status = SessionStatus::Failed;
+            s.error = Some(why.to_string());
+            if let Some(rec) = s.current_turn_mut() {
+                rec.ending = Some(Ending::Failed);
+                rec.ended_at = Some(Timestamp::now());
+                rec.error = Some(why.to_string());
+                rec.settled_by = Some("reader".into());
+            }
+        }
+        Ok(())
+    })?;
+    store.load(id)
+}
+
+/// The last few meaningful lines of stderr: the message a person needs when
+/// the agent died before writing any event (backtraces and blank lines left
+/// out).
+pub fn stderr_tail(path: &Path) -> Option<String> {
+    let mut f = fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    let start = len.saturating_sub(16 * 1024);
+    f.seek(SeekFrom::Start(start)).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    let text = match text.find("Stack backtrace:") {
+        Some(i) => &text[..i],
+        None => &text[..],
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with("Reading additional input from stdin"))
+        .collect();
+    let tail = &lines[lines.len().saturating_sub(3)..];
+    (!tail.is_empty()).then(|| tail.join(" | "))
+}
+
+fn modified(path: &Path) -> Option<Timestamp> {
+    let t = fs::metadata(path).ok()?.modified().ok()?;
+    Some(Timestamp(
+        chrono::DateTime::<chrono::Local>::from(t).naive_local(),
+    ))
+}

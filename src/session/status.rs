@@ -1,0 +1,249 @@
+//! The one place a turn's ending is decided, from the evidence: the stream's
+//! terminal line first, the exit code or signal only where there is none.
+
+use crate::process::signal_name;
+use crate::session::model::{Ending, ExitStatus};
+use crate::trajectory::Outcome;
+
+/// Why there is no exit record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Vanished {
+    /// The supervisor died without recording (SIGKILL, crash).
+    Supervisor,
+    /// The machine restarted during the turn.
+    Reboot,
+}
+
+/// Everything known about a turn that has stopped running.
+#[derive(Clone, Debug, Default)]
+pub struct Evidence<'a> {
+    /// The stream's terminal line.
+    pub outcome: Option<&'a Outcome>,
+    /// How the agent process ended; None when nobody saw it end.
+    pub exit: Option<ExitStatus>,
+    pub vanished: Option<Vanished>,
+    /// zwarm was asked to stop this turn.
+    pub stop_requested: bool,
+    /// JSON events the agent wrote.
+    pub events: u64,
+    /// The last fatal error the stream reported.
+    pub last_error: Option<&'a str>,
+    /// The last meaningful lines of the agent's stderr.
+    pub stderr_tail: Option<&'a str>,
+    /// The agent could not be started at all.
+    pub spawn_error: Option<&'a str>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub ending: Ending,
+    pub error: Option<String>,
+}
+
+fn decision(ending: Ending, error: Option<String>) -> Decision {
+    Decision { ending, error }
+}
+
+pub fn decide(e: &Evidence) -> Decision {
+    if let Some(err) = e.spawn_error {
+        return decision(Ending::AgentMissing, Some(err.to_string()));
+    }
+    match e.outcome {
+        Some(Outcome::Completed) => match e.exit {
+            // Exit 0, a signal after the turn finished (e.g. a kill that came
+            // too late), or no record at all: the stream says it finished.
+            None | Some(ExitStatus::Code(0)) | Some(ExitStatus::Signal(_)) => {
+                decision(Ending::Completed, None)
+            }
+            Some(ExitStatus::Code(n)) => decision(
+                Ending::Failed,
+                Some(format!(
+                    "the agent finished its turn but exited with code {n}"
+                )),
+            ),
+        },
+        Some(Outcome::Failed(msg)) => decision(Ending::Failed, Some(msg.clone())),
+        Some(Outcome::Interrupted(why)) if e.stop_requested => {
+            decision(Ending::Killed, Some(format!("killed by zwarm ({why})")))
+        }
+        Some(Outcome::Interrupted(why)) => {
+            decision(Ending::Interrupted, Some(format!("interrupted: {why}")))
+        }
+        None => no_terminal_line(e),
+    }
+}
+
+fn no_terminal_line(e: &Evidence) -> Decision {
+    if e.stop_requested {
+        return decision(Ending::Killed, Some("killed by zwarm".into()));
+    }
+    if let Some(v) = e.vanished {
+        let why = match v {
+            Vanished::Reboot => "the machine restarted during this turn",
+            Vanished::Supervisor => {
+                "zwarm's supervisor stopped unexpectedly and the agent is gone; the turn did not finish"
+            }
+        };
+        return decision(Ending::Interrupted, Some(format!("interrupted: {why}")));
+    }
+    let exit = match e.exit {
+        Some(ExitStatus::Code(n)) => format!("exited with code {n}"),
+        Some(ExitStatus::Signal(s)) => format!("was killed by {}", signal_name(s)),
+        None => "stopped".to_string(),
+    };
+    if e.events == 0 {
+        // It never got going: an unknown flag, a login problem, a bad config.
+        let detail = e
+            .stderr_tail
+            .filter(|t| !t.trim().is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("the agent {exit} without any output"));
+        return decision(Ending::Failed, Some(detail));
+    }
+    if let (Some(err), Some(ExitStatus::Code(n))) = (e.last_error, e.exit) {
+        if n != 0 {
+            return decision(Ending::Failed, Some(err.to_string()));
+        }
+    }
+    decision(
+        Ending::Interrupted,
+        Some(format!(
+            "interrupted: the agent {exit} before finishing its turn"
+        )),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev<'a>() -> Evidence<'a> {
+        Evidence {
+            events: 5,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn completed_needs_the_terminal_line() {
+        let done = Outcome::Completed;
+        let d = decide(&Evidence {
+            outcome: Some(&done),
+            exit: Some(ExitStatus::Code(0)),
+            ..ev()
+        });
+        assert_eq!(d, decision(Ending::Completed, None));
+        // Exit 0 alone is not enough.
+        let d = decide(&Evidence {
+            exit: Some(ExitStatus::Code(0)),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Interrupted);
+        // A finished stream with no exit record (supervisor died) still counts.
+        let d = decide(&Evidence {
+            outcome: Some(&done),
+            vanished: Some(Vanished::Supervisor),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Completed);
+        let d = decide(&Evidence {
+            outcome: Some(&done),
+            exit: Some(ExitStatus::Code(3)),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Failed);
+    }
+
+    #[test]
+    fn failed_turn_carries_its_message() {
+        let f = Outcome::Failed("Quota exceeded.".into());
+        let d = decide(&Evidence {
+            outcome: Some(&f),
+            exit: Some(ExitStatus::Code(1)),
+            ..ev()
+        });
+        assert_eq!(d, decision(Ending::Failed, Some("Quota exceeded.".into())));
+    }
+
+    #[test]
+    fn no_output_is_a_failure_with_stderr() {
+        let d = decide(&Evidence {
+            exit: Some(ExitStatus::Code(2)),
+            events: 0,
+            stderr_tail: Some("error: unexpected argument '--full-auto' found"),
+            ..Default::default()
+        });
+        assert_eq!(d.ending, Ending::Failed);
+        assert_eq!(
+            d.error.unwrap(),
+            "error: unexpected argument '--full-auto' found"
+        );
+        let d = decide(&Evidence {
+            exit: Some(ExitStatus::Code(1)),
+            events: 0,
+            ..Default::default()
+        });
+        assert_eq!(
+            d.error.unwrap(),
+            "the agent exited with code 1 without any output"
+        );
+    }
+
+    #[test]
+    fn kills_and_interruptions() {
+        let d = decide(&Evidence {
+            exit: Some(ExitStatus::Signal(15)),
+            stop_requested: true,
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Killed);
+        let d = decide(&Evidence {
+            exit: Some(ExitStatus::Signal(15)),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Interrupted);
+        assert!(d.error.unwrap().contains("SIGTERM"));
+        let d = decide(&Evidence {
+            vanished: Some(Vanished::Reboot),
+            ..ev()
+        });
+        assert_eq!(
+            d.error.unwrap(),
+            "interrupted: the machine restarted during this turn"
+        );
+        // Claude exits 0 after SIGINT, with an aborted result.
+        let a = Outcome::Interrupted("aborted_tools".into());
+        let d = decide(&Evidence {
+            outcome: Some(&a),
+            exit: Some(ExitStatus::Code(0)),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Interrupted);
+        let d = decide(&Evidence {
+            outcome: Some(&a),
+            stop_requested: true,
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Killed);
+    }
+
+    #[test]
+    fn an_error_event_then_a_crash_is_a_failure() {
+        let d = decide(&Evidence {
+            exit: Some(ExitStatus::Code(1)),
+            last_error: Some("boom"),
+            ..ev()
+        });
+        assert_eq!(d, decision(Ending::Failed, Some("boom".into())));
+    }
+
+    #[test]
+    fn agent_missing() {
+        let d = decide(&Evidence {
+            spawn_error: Some("`codex` was not found"),
+            ..Default::default()
+        });
+        assert_eq!(d.ending, Ending::AgentMissing);
+        assert_eq!(d.ending.status().as_str(), "failed");
+    }
+}

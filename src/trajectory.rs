@@ -1,0 +1,239 @@
+//! The agent-neutral step model, what a turn's stream says about how it went,
+//! and reading a turn file as a stream (never whole into memory).
+
+use crate::agent::StreamParser;
+use crate::session::model::Usage;
+use serde_json::Value;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::Path;
+
+/// One thing the agent did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Step {
+    /// 1-based line of the turn file where the step began.
+    pub line: u64,
+    pub kind: StepKind,
+}
+
+/// Where an item stands in its lifecycle, as the agent reported it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ItemStatus {
+    InProgress,
+    Completed,
+    Failed,
+    Declined,
+}
+
+impl ItemStatus {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "in_progress" => ItemStatus::InProgress,
+            "failed" => ItemStatus::Failed,
+            "declined" => ItemStatus::Declined,
+            _ => ItemStatus::Completed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::InProgress => "in_progress",
+            ItemStatus::Completed => "completed",
+            ItemStatus::Failed => "failed",
+            ItemStatus::Declined => "declined",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct FileChange {
+    pub path: String,
+    /// `add`, `delete`, `update` (codex) or `create`, `update` (claude).
+    pub kind: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlanItem {
+    pub text: String,
+    /// `pending`, `in_progress` or `completed`.
+    pub status: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum StepKind {
+    Message {
+        text: String,
+    },
+    Reasoning {
+        text: String,
+    },
+    Command {
+        command: String,
+        output: String,
+        exit_code: Option<i64>,
+        status: ItemStatus,
+    },
+    FileChange {
+        changes: Vec<FileChange>,
+        status: ItemStatus,
+    },
+    ToolCall {
+        /// MCP server, where there is one.
+        server: Option<String>,
+        tool: String,
+        arguments: Value,
+        result: Option<String>,
+        error: Option<String>,
+        status: ItemStatus,
+        /// The tool call this one ran inside (claude subagents).
+        parent: Option<String>,
+    },
+    WebSearch {
+        query: String,
+        status: ItemStatus,
+    },
+    Plan {
+        items: Vec<PlanItem>,
+    },
+    /// Something went wrong but the turn goes on (retries, config warnings).
+    Warning {
+        message: String,
+    },
+    /// An error the agent reported as fatal for the turn.
+    Error {
+        message: String,
+    },
+    /// An event this version does not know, kept rather than dropped.
+    Other {
+        kind: String,
+        raw: Value,
+    },
+}
+
+impl StepKind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepKind::Message { .. } => "message",
+            StepKind::Reasoning { .. } => "reasoning",
+            StepKind::Command { .. } => "command",
+            StepKind::FileChange { .. } => "file_change",
+            StepKind::ToolCall { .. } => "tool_call",
+            StepKind::WebSearch { .. } => "web_search",
+            StepKind::Plan { .. } => "plan",
+            StepKind::Warning { .. } => "warning",
+            StepKind::Error { .. } => "error",
+            StepKind::Other { .. } => "other",
+        }
+    }
+}
+
+/// How the stream says the turn ended: the terminal line, if there was one.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Completed,
+    Failed(String),
+    /// The agent stopped the turn itself (claude after SIGINT: `aborted_*`).
+    Interrupted(String),
+}
+
+/// What one turn file says, beyond its steps.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TurnSummary {
+    /// The conversation id the agent reported (codex thread, claude session).
+    pub agent_session_id: Option<String>,
+    pub model: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Usage as reported; what it covers is the adapter's business.
+    pub usage: Option<Usage>,
+    pub cost_usd: Option<f64>,
+    /// Agent messages, in order.
+    pub messages: Vec<String>,
+    /// JSON events read.
+    pub events: u64,
+    /// Lines that were not JSON (stray log lines, a torn last line).
+    pub skipped_lines: u64,
+    /// The last fatal error the stream reported, terminal or not.
+    pub last_error: Option<String>,
+    /// Events read since the last one that was not a retry notice: a turn
+    /// whose recent events are all retries is not progressing.
+    pub retries_since_progress: u64,
+    pub last_retry: Option<String>,
+}
+
+/// Feeds a turn file through a parser, line by line, calling `emit` for each
+/// step. A last line without its newline is parsed only if `complete` (the
+/// writer has finished); otherwise it may still be growing.
+pub fn read_turn(
+    path: &Path,
+    parser: &mut dyn StreamParser,
+    complete: bool,
+    emit: &mut dyn FnMut(Step),
+) -> io::Result<()> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            parser.finish(emit);
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    read_lines(
+        BufReader::with_capacity(256 * 1024, file),
+        parser,
+        complete,
+        emit,
+    )?;
+    Ok(())
+}
+
+/// Feeds lines from `reader`; returns the number of bytes consumed (a torn
+/// last line of an incomplete stream is not consumed).
+pub fn read_lines(
+    mut reader: impl BufRead,
+    parser: &mut dyn StreamParser,
+    complete: bool,
+    emit: &mut dyn FnMut(Step),
+) -> io::Result<u64> {
+    let mut buf = Vec::with_capacity(8 * 1024);
+    let mut consumed = 0u64;
+    let mut lineno = 0u64;
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let torn = buf.last() != Some(&b'\n');
+        if torn && !complete {
+            break;
+        }
+        consumed += n as u64;
+        lineno += 1;
+        let line = trim_line(&buf);
+        if !line.is_empty() {
+            parser.feed(lineno, line, emit);
+        }
+    }
+    if complete {
+        parser.finish(emit);
+    }
+    Ok(consumed)
+}
+
+fn trim_line(buf: &[u8]) -> &[u8] {
+    let mut end = buf.len();
+    while end > 0 && matches!(buf[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
+        end -= 1;
+    }
+    let mut start = 0;
+    while start < end && matches!(buf[start], b' ' | b'\t') {
+        start += 1;
+    }
+    &buf[start..end]
+}
+
+/// Parses a whole finished turn file, keeping only its summary.
+pub fn summarize_turn(path: &Path, parser: &mut dyn StreamParser) -> io::Result<TurnSummary> {
+    read_turn(path, parser, true, &mut |_| {})?;
+    Ok(parser.summary().clone())
+}

@@ -164,7 +164,7 @@ impl Store {
         check_id(prefix)?;
         let prefix_lc = prefix.to_ascii_lowercase();
         let ids = self.ids()?;
-        if ids.iter().any(|i| *i == prefix_lc) {
+        if ids.contains(&prefix_lc) {
             return Ok(prefix_lc);
         }
         let found: Vec<String> = ids

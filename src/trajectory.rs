@@ -5,8 +5,8 @@ use crate::agent::StreamParser;
 use crate::session::model::Usage;
 use serde_json::Value;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
-use std::path::Path;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
 
 /// One thing the agent did.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,55 +169,69 @@ pub fn read_turn(
     complete: bool,
     emit: &mut dyn FnMut(Step),
 ) -> io::Result<()> {
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            parser.finish(emit);
-            return Ok(());
-        }
-        Err(e) => return Err(e),
-    };
-    read_lines(
-        BufReader::with_capacity(256 * 1024, file),
-        parser,
-        complete,
-        emit,
-    )?;
-    Ok(())
+    TurnReader::new(path).read(parser, complete, emit)
 }
 
-/// Feeds lines from `reader`; returns the number of bytes consumed (a torn
-/// last line of an incomplete stream is not consumed).
-pub fn read_lines(
-    mut reader: impl BufRead,
-    parser: &mut dyn StreamParser,
-    complete: bool,
-    emit: &mut dyn FnMut(Step),
-) -> io::Result<u64> {
-    let mut buf = Vec::with_capacity(8 * 1024);
-    let mut consumed = 0u64;
-    let mut lineno = 0u64;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        let torn = buf.last() != Some(&b'\n');
-        if torn && !complete {
-            break;
-        }
-        consumed += n as u64;
-        lineno += 1;
-        let line = trim_line(&buf);
-        if !line.is_empty() {
-            parser.feed(lineno, line, emit);
+/// Reads a turn file that may still be growing, resuming where the last read
+/// stopped: each call parses only what is new.
+pub struct TurnReader {
+    path: PathBuf,
+    offset: u64,
+    lineno: u64,
+}
+
+impl TurnReader {
+    pub fn new(path: &Path) -> Self {
+        TurnReader {
+            path: path.to_path_buf(),
+            offset: 0,
+            lineno: 0,
         }
     }
-    if complete {
-        parser.finish(emit);
+
+    pub fn offset(&self) -> u64 {
+        self.offset
     }
-    Ok(consumed)
+
+    /// Feeds the complete lines written since the last call. With `complete`,
+    /// a torn last line is fed too and the parser is finished.
+    pub fn read(
+        &mut self,
+        parser: &mut dyn StreamParser,
+        complete: bool,
+        emit: &mut dyn FnMut(Step),
+    ) -> io::Result<()> {
+        let file = match File::open(&self.path) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(mut file) = file {
+            file.seek(SeekFrom::Start(self.offset))?;
+            let mut reader = BufReader::with_capacity(256 * 1024, file);
+            let mut buf = Vec::with_capacity(8 * 1024);
+            loop {
+                buf.clear();
+                let n = reader.read_until(b'\n', &mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                if buf.last() != Some(&b'\n') && !complete {
+                    break; // the writer is mid-line; read it next time
+                }
+                self.offset += n as u64;
+                self.lineno += 1;
+                let line = trim_line(&buf);
+                if !line.is_empty() {
+                    parser.feed(self.lineno, line, emit);
+                }
+            }
+        }
+        if complete {
+            parser.finish(emit);
+        }
+        Ok(())
+    }
 }
 
 fn trim_line(buf: &[u8]) -> &[u8] {

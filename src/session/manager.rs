@@ -286,7 +286,7 @@ impl Manager {
                 Err(error) => problems.push(LoadProblem { id, error }),
             }
         }
-        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
         Ok((out, problems))
     }
 

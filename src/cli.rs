@@ -100,6 +100,37 @@ pub enum Command {
     /// The raw JSONL the agent wrote for a turn
     Output(OutputArgs),
 
+    /// Follow a session's steps live until its current turn ends
+    #[command(
+        after_help = "Exits when the turn ends: 0 if it completed, 4 if it failed or was killed.\n\n\
+        Examples:\n  zwarm watch 3f2a\n  zwarm watch --json 3f2a | jq -c 'select(.type == \"command\")'"
+    )]
+    Watch(WatchArgs),
+
+    /// Block until sessions' current turns end
+    #[command(
+        after_help = "Exit status: 0 if every session completed, 4 if one failed or was killed, \
+        124 if --timeout ran out.\n\nExamples:\n  zwarm wait 3f2a 9b1c\n  zwarm wait --any --timeout 10m $(zwarm ls --status running --json | jq -r '.sessions[].id')"
+    )]
+    Wait(WaitArgs),
+
+    /// Remove finished sessions that ended long ago (a dry run unless --yes)
+    #[command(
+        after_help = "Examples:\n  zwarm clean                      # list what would go\n  zwarm clean --older-than 1d --yes"
+    )]
+    Clean(CleanArgs),
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  zwarm completions bash > ~/.local/share/bash-completion/completions/zwarm\n  \
+        zwarm completions zsh > ~/.zfunc/_zwarm\n  zwarm completions fish > ~/.config/fish/completions/zwarm.fish"
+    )]
+    Completions(CompletionsArgs),
+
+    /// zwarm 2.3.5's spellings: `zwarm session start|ls|show|logs|inject|kill|clean`
+    #[command(hide = true)]
+    Session(LegacyArgs),
+
     /// Internal: run one turn of a session (started by `start` and `inject`)
     #[command(name = "__supervise", hide = true)]
     Supervise(SuperviseArgs),
@@ -208,4 +239,156 @@ pub struct SuperviseArgs {
     pub turn: u32,
     #[arg(last = true, required = true)]
     pub argv: Vec<OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Session id or a unique prefix of it
+    pub id: String,
+    /// Show text and output in full instead of shortened
+    #[arg(long)]
+    pub full: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct WaitArgs {
+    /// Session ids or unique prefixes
+    #[arg(required = true)]
+    pub ids: Vec<String>,
+    /// Return as soon as any one of them ends
+    #[arg(long)]
+    pub any: bool,
+    /// Give up after this long (e.g. 30s, 10m, 2h) with exit status 124
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<std::time::Duration>,
+}
+
+#[derive(Args, Debug)]
+pub struct CleanArgs {
+    /// Only sessions that ended longer ago than this (e.g. 12h, 7d)
+    #[arg(long, value_parser = parse_duration, default_value = "7d", value_name = "DURATION")]
+    pub older_than: std::time::Duration,
+    /// Remove them (without it, only list what would be removed)
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Args, Debug)]
+pub struct LegacyArgs {
+    #[command(subcommand)]
+    pub command: LegacyCommand,
+}
+
+/// zwarm 2.3.5's `session` commands, mapped onto today's. Their `-d DIR` was
+/// the project directory whose `.zwarm` holds the sessions.
+#[derive(Subcommand, Debug)]
+pub enum LegacyCommand {
+    Start {
+        task: String,
+        #[arg(short = 'd', value_name = "DIR")]
+        project: Option<PathBuf>,
+        #[arg(short, long)]
+        model: Option<String>,
+        #[arg(short, long, value_enum, default_value_t = AdapterArg::Codex)]
+        adapter: AdapterArg,
+    },
+    Ls {
+        #[arg(short = 'd', value_name = "DIR")]
+        project: Option<PathBuf>,
+        /// Accepted for compatibility: every session is listed
+        #[arg(short, long)]
+        all: bool,
+    },
+    Show {
+        id: String,
+        #[arg(short = 'd', value_name = "DIR")]
+        project: Option<PathBuf>,
+    },
+    Logs {
+        id: String,
+        #[arg(short = 'd', value_name = "DIR")]
+        project: Option<PathBuf>,
+        #[arg(short, long)]
+        turn: Option<u32>,
+        /// Follow the running turn
+        #[arg(short, long)]
+        follow: bool,
+    },
+    Inject {
+        id: String,
+        message: String,
+        #[arg(short = 'd', value_name = "DIR")]
+        project: Option<PathBuf>,
+    },
+    Kill {
+        id: String,
+        #[arg(short = 'd', value_name = "DIR")]
+        project: Option<PathBuf>,
+    },
+    Clean {
+        #[arg(short = 'd', value_name = "DIR")]
+        project: Option<PathBuf>,
+        #[arg(short, long, default_value_t = 7)]
+        keep_days: u64,
+        #[arg(short, long)]
+        yes: bool,
+    },
+}
+
+/// "90", "90s", "1.5m", "2h", "7d", "250ms".
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (try 30s, 10m, 2h, 7d)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" | "mins" => n * 60.0,
+        "h" | "hr" | "hours" => n * 3600.0,
+        "d" | "days" => n * 86400.0,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{s}' (use ms, s, m, h or d)"
+            ))
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("'{s}' is not a duration"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86400)
+        );
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5w").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }

@@ -6,6 +6,7 @@ use crate::session::model::ProcessRecord;
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use std::fs;
+use std::os::fd::FromRawFd;
 
 /// Fields of `/proc/<pid>/stat` we use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +94,33 @@ pub fn signal_session(sid: i32, sig: Signal, except: i32) -> usize {
         }
     }
     n
+}
+
+/// Blocks until a process that is not our child exits, using a pidfd (no
+/// polling); falls back to a slow poll where pidfds are not available.
+pub fn wait_for_exit(rec: &ProcessRecord) {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, rec.pid, 0) } as i32;
+    if fd >= 0 {
+        // SAFETY: fd was just returned to us and is owned here only.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        // The pid may have been reused between the caller's check and the
+        // open; the start time says whether this is still the same process.
+        if is_alive(rec) {
+            use std::os::fd::AsFd;
+            let mut pfd = [nix::poll::PollFd::new(
+                fd.as_fd(),
+                nix::poll::PollFlags::POLLIN,
+            )];
+            while let Err(nix::errno::Errno::EINTR) =
+                nix::poll::poll(&mut pfd, nix::poll::PollTimeout::NONE)
+            {}
+        }
+        return;
+    }
+    while is_alive(rec) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 pub fn signal_name(sig: i32) -> String {

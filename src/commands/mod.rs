@@ -1,13 +1,16 @@
 //! One module per verb: arguments in, a manager call, data out for `render`.
 //! `run` wires a parsed command line to them.
 
+mod clean;
 mod kill;
 mod list;
 mod output;
 mod start;
 mod trajectory;
+mod wait;
+mod watch;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, LegacyCommand};
 use crate::error::exit;
 use crate::render::{self, human, json, Printer, Style};
 use crate::session::manager::Manager;
@@ -41,11 +44,25 @@ pub fn run(cli: Cli) -> Result<i32> {
             args,
         )?);
     }
-    let manager = Manager::new(Store::new(state_dir(cli.dir.as_deref())));
+    if let Command::Completions(a) = &cli.command {
+        render::completions(a.shell);
+        return Ok(exit::OK);
+    }
+    let (command, dir) = match cli.command {
+        Command::Session(l) => legacy(l.command, cli.dir),
+        other => (other, cli.dir.unwrap_or_else(|| state_dir(None))),
+    };
+    let manager = Manager::new(Store::new(dir));
     let mut p = Printer::new(cli.json, style);
-    let code = match cli.command {
+    let code = dispatch(command, &manager, &mut p, style)?;
+    p.flush()?;
+    Ok(code)
+}
+
+fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) -> Result<i32> {
+    Ok(match command {
         Command::Start(a) => {
-            let s = start::start(&manager, a)?;
+            let s = start::start(manager, a)?;
             if p.json {
                 p.json_doc(&json::SessionDoc::from(&s))?;
             } else if s.status.is_active() {
@@ -68,7 +85,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
         }
         Command::List(a) => {
-            let (sessions, problems) = list::list(&manager, a.status.as_deref())?;
+            let (sessions, problems) = list::list(manager, a.status.as_deref())?;
             for pr in &problems {
                 render::warning(&style, &format!("skipped session {}: {}", pr.id, pr.error));
             }
@@ -126,14 +143,100 @@ pub fn run(cli: Cli) -> Result<i32> {
                 exit::FAILURE
             }
         }
-        Command::Kill(a) => kill::kill(&manager, &a, &mut p)?,
-        Command::Rm(a) => kill::remove(&manager, &a.ids, a.force, &mut p)?,
-        Command::Trajectory(a) => trajectory::show(&manager, &a, &mut p)?,
-        Command::Output(a) => output::output(&manager, &a, &mut p)?,
-        Command::Supervise(_) => unreachable!("handled above"),
+        Command::Kill(a) => kill::kill(manager, &a, p)?,
+        Command::Rm(a) => kill::remove(manager, &a.ids, a.force, p)?,
+        Command::Trajectory(a) => trajectory::show(manager, &a, p)?,
+        Command::Output(a) => output::output(manager, &a, p)?,
+        Command::Watch(a) => watch::watch(manager, &a.id, a.full, p)?,
+        Command::Wait(a) => wait::wait(manager, &a.ids, a.any, a.timeout, p)?,
+        Command::Clean(a) => clean::clean(manager, a.older_than, a.yes, p)?,
+        Command::Completions(_) | Command::Session(_) | Command::Supervise(_) => {
+            unreachable!("handled in run")
+        }
+    })
+}
+
+/// Maps zwarm 2.3.5's `session` commands onto today's. Their `-d DIR` named
+/// the project whose `.zwarm` holds the sessions.
+fn legacy(cmd: LegacyCommand, global_dir: Option<PathBuf>) -> (Command, PathBuf) {
+    use crate::cli::*;
+    let dir = |project: Option<PathBuf>| match (global_dir.clone(), project) {
+        (Some(d), _) => d,
+        (None, Some(p)) => p.join(".zwarm"),
+        (None, None) => state_dir(None),
     };
-    p.flush()?;
-    Ok(code)
+    match cmd {
+        LegacyCommand::Start {
+            task,
+            project,
+            model,
+            adapter,
+        } => {
+            let cd = project.clone();
+            (
+                Command::Start(StartArgs {
+                    task: vec![task],
+                    adapter,
+                    model,
+                    cd,
+                    sandbox: None,
+                    source: "user".into(),
+                }),
+                dir(project),
+            )
+        }
+        LegacyCommand::Ls { project, .. } => {
+            (Command::List(ListArgs { status: None }), dir(project))
+        }
+        LegacyCommand::Show { id, project } => (Command::Show(IdArg { id }), dir(project)),
+        LegacyCommand::Logs {
+            id,
+            project,
+            turn,
+            follow,
+        } => {
+            let c = if follow {
+                Command::Watch(WatchArgs { id, full: false })
+            } else {
+                Command::Output(OutputArgs {
+                    id,
+                    turn,
+                    stderr: false,
+                })
+            };
+            (c, dir(project))
+        }
+        LegacyCommand::Inject {
+            id,
+            message,
+            project,
+        } => (
+            Command::Inject(InjectArgs {
+                id,
+                message: vec![message],
+            }),
+            dir(project),
+        ),
+        LegacyCommand::Kill { id, project } => (
+            Command::Kill(KillArgs {
+                ids: vec![id],
+                all: false,
+                delete: false,
+            }),
+            dir(project),
+        ),
+        LegacyCommand::Clean {
+            project,
+            keep_days,
+            yes,
+        } => (
+            Command::Clean(CleanArgs {
+                older_than: std::time::Duration::from_secs(keep_days * 86400),
+                yes,
+            }),
+            dir(project),
+        ),
+    }
 }
 
 fn terminal_width() -> usize {

@@ -63,3 +63,10 @@ pub fn error(style: &Style, text: &str, hint: Option<&str>) {
         eprintln!("{} {h}", style.dim("hint:"));
     }
 }
+
+/// A shell completion script for the whole command line.
+pub fn completions(shell: clap_complete::Shell) {
+    use clap::CommandFactory;
+    let mut cmd = crate::cli::Cli::command();
+    clap_complete::generate(shell, &mut cmd, "zwarm", &mut io::stdout());
+}

@@ -359,6 +359,34 @@ impl Manager {
         settle_orphan(&self.store, &session, Vanished::Supervisor)
     }
 
+    /// Blocks until the session's current turn has ended and is recorded, then
+    /// returns the session. Sleeps in the kernel: on the supervisor's lock, or,
+    /// if the supervisor is gone, on the agent process itself.
+    pub fn block_until_ended(&self, id: &str) -> Result<Session> {
+        loop {
+            let session = self.refresh(self.store.load(id)?)?;
+            if !session.status.is_active() {
+                return Ok(session);
+            }
+            let path = self.store.run_lock_path(id);
+            if self.supervisor_running(id) {
+                // A shared lock is granted the moment the supervisor exits,
+                // which is after it recorded the ending.
+                let file = open_lock_file(&path)?;
+                drop(
+                    Flock::lock(file, FlockArg::LockShared)
+                        .map_err(|(_, e)| Error::io("lock", &path, e.into()))?,
+                );
+                continue;
+            }
+            match session.current_turn().and_then(|t| t.agent) {
+                Some(agent) if process::is_alive(&agent) => process::wait_for_exit(&agent),
+                // Being launched: the supervisor takes its lock within moments.
+                _ => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+
     /// Stops the running turn of a session and its whole process tree, and
     /// returns once the ending is recorded.
     pub fn kill(&self, prefix: &str) -> Result<Killed> {

@@ -154,8 +154,8 @@ pub struct StartArgs {
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
     pub cd: Option<PathBuf>,
 
-    /// Codex sandbox: read-only, workspace-write or danger-full-access
-    #[arg(short, long, value_name = "MODE")]
+    /// What the agent may do [default: codex workspace-write; claude every tool (bypassPermissions)]
+    #[arg(short, long, value_name = "MODE", value_parser = ["read-only", "workspace-write", "danger-full-access"])]
     pub sandbox: Option<String>,
 
     /// Who started it: `user`, or `orchestrator:<id>` for programs

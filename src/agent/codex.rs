@@ -35,9 +35,13 @@ impl Agent for Codex {
             a.extend(["-m".into(), m.into()]);
         }
         // -s and -C belong to `exec`, so they go before `resume`.
-        if let Some(s) = spec.sandbox.filter(|s| !s.is_empty()) {
-            a.extend(["-s".into(), s.into()]);
-        }
+        // Writes inside the working directory and nowhere else: what zwarm
+        // 2.3.5 asked for with the since-removed `--full-auto`.
+        let sandbox = spec
+            .sandbox
+            .filter(|s| !s.is_empty())
+            .unwrap_or("workspace-write");
+        a.extend(["-s".into(), sandbox.into()]);
         a.extend(["-C".into(), spec.working_dir.as_os_str().to_owned()]);
         if let Some(thread) = spec.resume {
             a.extend(["resume".into(), thread.into()]);

@@ -1,0 +1,14 @@
+//! Shared helpers for the end-to-end tests: `mod support;` in a test file.
+//!
+//! - [`mock_responses`]: a mock OpenAI Responses API server for codex.
+//! - [`mock_messages`]: a mock Anthropic Messages API server for claude.
+//! - [`agents`]: where the pinned CLIs are, and their environment against a
+//!   mock.
+//! - [`http`]: the std-only HTTP server and the scenario keywords both mocks
+//!   share.
+#![allow(dead_code)]
+
+pub mod agents;
+pub mod http;
+pub mod mock_messages;
+pub mod mock_responses;

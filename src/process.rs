@@ -74,6 +74,45 @@ pub fn session_members(sid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// Every live descendant of `root` (children, their children, ...), found by
+/// parent links. Tool commands an agent starts in sessions of their own are
+/// found this way, where a group or session signal would miss them.
+pub fn descendants(root: i32) -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let procs: Vec<(i32, i32)> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            stat(pid)
+                .filter(|s| s.state != 'Z' && s.state != 'X')
+                .map(|s| (pid, s.ppid))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            procs
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// Makes this process the reaper of its orphaned descendants, so a tool
+/// command whose agent died is reparented here rather than to init, and
+/// stays findable by [`descendants`].
+pub fn become_subreaper() {
+    // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+}
+
 /// Signals a recorded process only if it is still the same process.
 pub fn signal_if_same(rec: &ProcessRecord, sig: Signal) -> bool {
     is_alive(rec) && kill(Pid::from_raw(rec.pid), sig).is_ok()

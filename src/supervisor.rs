@@ -103,6 +103,7 @@ pub fn run(
             return Ok(1);
         }
     };
+    process::become_subreaper();
     install_handlers()
         .map_err(|e| Error::io("install signal handlers for", &lock_path, e.into()))?;
 
@@ -137,12 +138,7 @@ pub fn run(
     let exit = wait_for(pid);
     unsafe { libc::alarm(0) };
     if STOPPING.load(Ordering::SeqCst) {
-        // Whatever the agent started and left behind goes too.
-        process::signal_session(
-            std::process::id() as i32,
-            Signal::SIGKILL,
-            std::process::id() as i32,
-        );
+        kill_leftovers();
     }
     settle(
         &store,
@@ -180,5 +176,37 @@ fn report(line: &str) {
 fn detach_stdout() {
     if let Ok(null) = OpenOptions::new().write(true).open("/dev/null") {
         unsafe { libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO) };
+    }
+}
+
+/// After a stop, whatever the agent started goes too: members of this
+/// session, and descendants that left it (codex runs each tool command in a
+/// session of its own), which were reparented here when the agent died.
+fn kill_leftovers() {
+    let me = std::process::id() as i32;
+    for _ in 0..50 {
+        let mut left = process::descendants(me);
+        left.extend(
+            process::session_members(me)
+                .into_iter()
+                .filter(|&p| p != me),
+        );
+        if left.is_empty() {
+            return;
+        }
+        eprintln!("zwarm supervisor: stopping processes left behind by the agent: {left:?}");
+        for pid in left {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        // Reap what was reparented to us.
+        while let Ok(status) = waitpid(
+            Pid::from_raw(-1),
+            Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+        ) {
+            if status == WaitStatus::StillAlive {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }

@@ -185,12 +185,26 @@ pub fn stderr_tail(path: &Path) -> Option<String> {
     };
     let lines: Vec<&str> = text
         .lines()
-        .map(str::trim_end)
-        .filter(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
         .filter(|l| !l.starts_with("Reading additional input from stdin"))
         .collect();
-    let tail = &lines[lines.len().saturating_sub(3)..];
-    (!tail.is_empty()).then(|| tail.join(" | "))
+    Some(tail_of(&lines)?.join(" | "))
+}
+
+/// Up to three lines, starting at the last that says it is an error (a usage
+/// message ends with help text that says nothing about what went wrong).
+fn tail_of<'a>(lines: &'a [&'a str]) -> Option<&'a [&'a str]> {
+    let is_error = |l: &&str| {
+        let l = l.trim_start().to_ascii_lowercase();
+        l.starts_with("error") || l.contains(" error ") || l.contains("error:")
+    };
+    let start = match lines.iter().rposition(is_error) {
+        Some(i) => i,
+        None => lines.len().saturating_sub(3),
+    };
+    let tail = &lines[start..lines.len().min(start + 3)];
+    (!tail.is_empty()).then_some(tail)
 }
 
 fn modified(path: &Path) -> Option<Timestamp> {
@@ -198,4 +212,33 @@ fn modified(path: &Path) -> Option<Timestamp> {
     Some(Timestamp(
         chrono::DateTime::<chrono::Local>::from(t).naive_local(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stderr_tail_starts_at_the_error() {
+        let clap = "error: unexpected argument '--full-auto' found\n\n  tip: to pass '--full-auto' as a value, use '-- --full-auto'\n\nUsage: codex exec [OPTIONS] [PROMPT]\n       codex exec [OPTIONS] <COMMAND> [ARGS]\n\nFor more information, try '--help'.\n";
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), clap).unwrap();
+        let tail = stderr_tail(f.path()).unwrap();
+        assert!(
+            tail.starts_with("error: unexpected argument '--full-auto' found | tip:"),
+            "{tail}"
+        );
+
+        let backtrace = "Reading additional input from stdin...\nError: thread/resume: no rollout found for thread id x\nStack backtrace:\n  0: foo\n";
+        std::fs::write(f.path(), backtrace).unwrap();
+        assert_eq!(
+            stderr_tail(f.path()).unwrap(),
+            "Error: thread/resume: no rollout found for thread id x"
+        );
+
+        std::fs::write(f.path(), "a\nb\nc\nd\n").unwrap();
+        assert_eq!(stderr_tail(f.path()).unwrap(), "b | c | d");
+        std::fs::write(f.path(), "\n\n").unwrap();
+        assert_eq!(stderr_tail(f.path()), None);
+    }
 }

@@ -1,0 +1,377 @@
+//! End to end: the real `codex` CLI (0.169.0, installed by
+//! `scripts/install-agents.sh`) driven through zwarm against the mock
+//! Responses server on 127.0.0.1. These fail, never skip, without the CLI.
+
+mod support;
+
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::agents::{self, AgentEnv};
+use support::mock_responses::{self, MockServer, HELLO_COMMAND, HTTP500_MESSAGE};
+
+/// One codex world: a mock, a private CODEX_HOME, a state dir, a work dir.
+struct World {
+    mock: MockServer,
+    env: AgentEnv,
+    state: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let mock = MockServer::start();
+        let env = agents::codex_env(mock.port());
+        World {
+            mock,
+            env,
+            state: agents::target_tempdir("zwarm-state-"),
+            work: agents::work_dir(),
+        }
+    }
+
+    fn zwarm(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
+        for v in agents::HOSTILE_VARS {
+            cmd.env_remove(v);
+        }
+        self.env.apply(&mut cmd);
+        cmd.env("ZWARM_CODEX_BIN", agents::codex_bin())
+            .env("NO_COLOR", "1")
+            .arg("--dir")
+            .arg(self.state.path())
+            .args(args)
+            .current_dir(self.work.path())
+            .stdin(Stdio::null());
+        cmd.output().expect("run zwarm")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.zwarm(&all);
+        assert!(
+            out.status.success(),
+            "zwarm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    }
+
+    fn start(&self, task: &str) -> String {
+        let t = Instant::now();
+        let out = self.zwarm(&["start", "-C", self.work.path().to_str().unwrap(), task]);
+        let elapsed = t.elapsed();
+        assert!(
+            out.status.success(),
+            "start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The turn runs in the background: start does not wait for the model.
+        assert!(elapsed < Duration::from_secs(2), "start took {elapsed:?}");
+        let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert!(uuid_like(&id), "start printed {id:?}");
+        id
+    }
+
+    /// `zwarm wait`: blocks until the turn ends; returns its exit code and the session.
+    fn wait(&self, id: &str) -> (i32, Value) {
+        let out = self.zwarm(&["wait", "--timeout", "90s", id]);
+        let code = out.status.code().unwrap_or(-1);
+        assert_ne!(code, 124, "session {id} did not end in time");
+        (code, self.json(&["show", id]))
+    }
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+fn steps(traj: &Value) -> &Vec<Value> {
+    traj["steps"].as_array().expect("steps")
+}
+
+fn find_step<'a>(traj: &'a Value, kind: &str, turn: u64) -> Vec<&'a Value> {
+    steps(traj)
+        .iter()
+        .filter(|s| s["type"] == kind && s["turn"] == turn)
+        .collect()
+}
+
+#[test]
+fn start_completes_and_trajectory_shows_the_command_and_answer() {
+    let w = World::new();
+    let id = w.start("say hi");
+    let (code, s) = w.wait(&id);
+    assert_eq!(code, 0, "{s:#}");
+    assert_eq!(s["status"], "completed");
+    assert_eq!(s["ending"], "completed");
+    assert_eq!(s["adapter"], "codex");
+    assert_eq!(s["exit_code"], 0);
+    assert!(s["error"].is_null(), "{s:#}");
+    assert!(uuid_like(s["agent_session_id"].as_str().unwrap()));
+
+    let traj = w.json(&["trajectory", &id]);
+    let commands = find_step(&traj, "command", 1);
+    assert_eq!(commands.len(), 1, "{traj:#}");
+    assert!(commands[0]["command"]
+        .as_str()
+        .unwrap()
+        .contains(HELLO_COMMAND));
+    assert!(commands[0]["output"]
+        .as_str()
+        .unwrap()
+        .contains("hello-from-mock"));
+    assert_eq!(commands[0]["exit_code"], 0);
+    let messages = find_step(&traj, "message", 1);
+    let last = messages.last().expect("a final message")["text"]
+        .as_str()
+        .unwrap();
+    assert!(
+        last.starts_with("done:") && last.contains("hello-from-mock"),
+        "{last}"
+    );
+    assert_eq!(s["last_message"].as_str(), Some(last));
+
+    // The same, for people.
+    let human = String::from_utf8(w.zwarm(&["trajectory", &id[..8]]).stdout).unwrap();
+    assert!(
+        human.contains(HELLO_COMMAND) && human.contains("hello-from-mock") && human.contains(last),
+        "{human}"
+    );
+    let list = String::from_utf8(w.zwarm(&["list"]).stdout).unwrap();
+    assert!(
+        list.contains(&id[..8]) && list.contains("completed") && list.contains("codex"),
+        "{list}"
+    );
+}
+
+#[test]
+fn inject_resumes_the_thread_and_usage_is_the_threads_total() {
+    let w = World::new();
+    let id = w.start("first");
+    let (code, s1) = w.wait(&id);
+    assert_eq!(code, 0, "{s1:#}");
+    let thread = s1["agent_session_id"].as_str().unwrap().to_string();
+    let turn1_requests = w.mock.model_requests().len();
+
+    let out = w.zwarm(&["inject", &id[..8], "SCN_SAY second answer"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, s2) = w.wait(&id);
+    assert_eq!(code, 0, "{s2:#}");
+    assert_eq!(s2["turns"], 2);
+    assert_eq!(
+        s2["turn_records"][1]["agent_session_id"],
+        thread.as_str(),
+        "resumed, not a new thread"
+    );
+    assert_eq!(s2["turn_records"][1]["ending"], "completed");
+    assert_eq!(s2["last_message"], "second answer");
+
+    // Native resume: turn 2's request carries turn 1's tool output.
+    let requests = w.mock.model_requests();
+    let turn2 = &requests[turn1_requests];
+    let outputs = mock_responses::function_call_outputs(&turn2.body);
+    assert!(
+        outputs.iter().any(|o| o.contains("hello-from-mock")),
+        "turn 2 request: {:#}",
+        turn2.body
+    );
+
+    // Each request reports 100 input (20 cached) and 7 output tokens; codex
+    // reports the thread's running total, so the session total is the number
+    // of requests times that, not a sum of per-turn reports.
+    let n = requests.len() as u64;
+    let usage = &s2["usage"];
+    assert_eq!(usage["input_tokens"], 100 * n, "{usage:#}");
+    assert_eq!(usage["cached_input_tokens"], 20 * n);
+    assert_eq!(usage["output_tokens"], 7 * n);
+    assert_eq!(usage["total_tokens"], 107 * n);
+    let t1 = s2["turn_records"][0]["usage"]["input_tokens"]
+        .as_u64()
+        .unwrap();
+    let t2 = s2["turn_records"][1]["usage"]["input_tokens"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        (t1, t2),
+        (
+            100 * turn1_requests as u64,
+            100 * (n - turn1_requests as u64)
+        )
+    );
+
+    let shown = w.json(&["show", &id]);
+    let roles: Vec<&str> = shown["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+}
+
+#[test]
+fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
+    let w = World::new();
+    let id = w.start("SCN_SLOW keep busy");
+    // Wait until codex runs the slow command.
+    let turn = w
+        .state
+        .path()
+        .join("sessions")
+        .join(&id)
+        .join("turns/turn_1.jsonl");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !std::fs::read_to_string(&turn)
+        .unwrap_or_default()
+        .contains("command_execution")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "codex never started the slow command"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let meta = w.json(&["show", &id]);
+    assert_eq!(meta["status"], "running");
+    let supervisor = meta["pid"].as_i64().unwrap() as i32;
+
+    let t = Instant::now();
+    let out = w.zwarm(&["kill", &id[..8]]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(10),
+        "kill took {:?}",
+        t.elapsed()
+    );
+    let s = w.json(&["show", &id]);
+    assert_eq!(s["status"], "killed");
+    assert_eq!(s["ending"], "killed");
+
+    let home = w.env.var("CODEX_HOME").unwrap();
+    let left = agents::processes_with_env("CODEX_HOME", home);
+    assert!(
+        left.is_empty(),
+        "agent processes left behind: {}",
+        describe(&left)
+    );
+    assert_eq!(
+        session_members(supervisor),
+        Vec::<i32>::new(),
+        "processes left in the session"
+    );
+
+    // Killing it again changes nothing and says so.
+    let before =
+        std::fs::read(w.state.path().join("sessions").join(&id).join("meta.json")).unwrap();
+    let again = w.zwarm(&["kill", &id]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not running"));
+    let after = std::fs::read(w.state.path().join("sessions").join(&id).join("meta.json")).unwrap();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn http_500_fails_with_the_error_message() {
+    let w = World::new();
+    let id = w.start("SCN_HTTP500 please fail");
+    let (code, s) = w.wait(&id);
+    assert_eq!(code, 4, "wait exits 4 for a failed session: {s:#}");
+    assert_eq!(s["status"], "failed");
+    assert_eq!(s["ending"], "failed");
+    assert_eq!(s["exit_code"], 1);
+    // Codex words a 500 as a generic "high demand" error.
+    let error = s["error"].as_str().unwrap();
+    assert!(
+        error.contains("high demand") || error.contains(HTTP500_MESSAGE),
+        "{error}"
+    );
+    let traj = w.json(&["trajectory", &id]);
+    assert!(!find_step(&traj, "error", 1).is_empty(), "{traj:#}");
+}
+
+#[test]
+fn a_bad_flag_fails_with_codex_stderr() {
+    // A wrapper that passes zwarm's argv plus a removed flag to the real codex:
+    // codex exits 2 with a usage error and writes nothing on stdout.
+    let w = World::new();
+    let wrapper = w.work.path().join("codex-with-bad-flag");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec '{}' \"$@\" --full-auto\n",
+            agents::codex_bin().display()
+        ),
+    )
+    .unwrap();
+    set_executable(&wrapper);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
+    w.env.apply(&mut cmd);
+    let out = cmd
+        .env("ZWARM_CODEX_BIN", &wrapper)
+        .arg("--dir")
+        .arg(w.state.path())
+        .args(["start", "-C", w.work.path().to_str().unwrap(), "hi"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let (code, s) = w.wait(&id);
+    assert_eq!(code, 4);
+    assert_eq!(s["status"], "failed");
+    assert_eq!(s["exit_code"], 2);
+    let error = s["error"].as_str().unwrap();
+    assert!(error.contains("--full-auto"), "{error}");
+}
+
+fn set_executable(p: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// Live processes whose session id is `sid`.
+fn session_members(sid: i32) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let Some((_, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            f.first() != Some(&"Z") && f.get(3).and_then(|s| s.parse::<i32>().ok()) == Some(sid)
+        })
+        .collect()
+}
+
+/// pid, state, ppid, pgid, sid and command line of each process, for failure messages.
+fn describe(pids: &[u32]) -> String {
+    pids.iter()
+        .map(|p| {
+            let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+            let cmd = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            let fields: Vec<&str> = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.split_whitespace().take(4).collect())
+                .unwrap_or_default();
+            format!("\n  {p} {fields:?} {cmd}")
+        })
+        .collect()
+}

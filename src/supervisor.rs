@@ -194,7 +194,11 @@ fn kill_leftovers() {
         if left.is_empty() {
             return;
         }
-        eprintln!("zwarm supervisor: stopping processes left behind by the agent: {left:?}");
+        // The supervisor's stderr is its log file, supervisor.log.
+        let _ = writeln!(
+            std::io::stderr(),
+            "zwarm supervisor: stopping processes left behind by the agent: {left:?}"
+        );
         for pid in left {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
         }

@@ -11,14 +11,7 @@ const TEXT_PREVIEW: usize = 400;
 const OUTPUT_LINES: usize = 8;
 
 pub fn status_word(style: &Style, s: &Session) -> String {
-    let word = s.status.as_str();
-    match s.status {
-        SessionStatus::Running | SessionStatus::Pending => style.blue(word),
-        SessionStatus::Completed => style.green(word),
-        SessionStatus::Failed => style.red(word),
-        SessionStatus::Killed => style.yellow(word),
-        SessionStatus::Unknown => style.dim(word),
-    }
+    paint_status(style, s.status, s.status.as_str())
 }
 
 pub fn agent_name(s: &Session) -> &str {
@@ -67,6 +60,19 @@ pub fn truncate(s: &str, max: usize) -> String {
     out
 }
 
+pub fn status_symbol(status: SessionStatus) -> &'static str {
+    match status {
+        SessionStatus::Running | SessionStatus::Pending => "●",
+        SessionStatus::Completed => "✓",
+        SessionStatus::Failed => "✗",
+        SessionStatus::Killed => "■",
+        SessionStatus::Unknown => "?",
+    }
+}
+
+/// The session table: a summary line, then one row per session, the task
+/// preview fitted to `width`. Numbers align right; COST appears only when
+/// some agent reported one.
 pub fn list(style: &Style, sessions: &[Session], width: usize) -> Vec<String> {
     let count = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
     let mut lines = vec![format!(
@@ -80,12 +86,26 @@ pub fn list(style: &Style, sessions: &[Session], width: usize) -> Vec<String> {
     if sessions.is_empty() {
         return lines;
     }
-    let rows: Vec<[String; 8]> = sessions
+    let with_cost = sessions.iter().any(|s| s.cost_usd.is_some());
+    // (header, right-aligned)
+    let mut cols = vec![
+        ("ID", false),
+        ("STATUS", false),
+        ("AGENT", false),
+        ("MODEL", false),
+        ("TURNS", true),
+        ("AGE", true),
+        ("TOKENS", true),
+    ];
+    if with_cost {
+        cols.push(("COST", true));
+    }
+    let rows: Vec<Vec<String>> = sessions
         .iter()
         .map(|s| {
-            [
+            let mut r = vec![
                 s.short_id().to_string(),
-                s.status.as_str().to_string(),
+                format!("{} {}", status_symbol(s.status), s.status.as_str()),
                 agent_name(s).to_string(),
                 if s.model.is_empty() {
                     "-".into()
@@ -99,16 +119,18 @@ pub fn list(style: &Style, sessions: &[Session], width: usize) -> Vec<String> {
                 } else {
                     thousands(s.token_usage.total_tokens)
                 },
-                s.cost_usd
-                    .map(|c| format!("${c:.2}"))
-                    .unwrap_or_else(|| "-".into()),
-            ]
+            ];
+            if with_cost {
+                r.push(
+                    s.cost_usd
+                        .map(|c| format!("${c:.2}"))
+                        .unwrap_or_else(|| "-".into()),
+                );
+            }
+            r
         })
         .collect();
-    let headers = [
-        "ID", "STATUS", "AGENT", "MODEL", "TURNS", "AGE", "TOKENS", "COST",
-    ];
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    let mut widths: Vec<usize> = cols.iter().map(|(h, _)| h.len()).collect();
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
@@ -116,21 +138,28 @@ pub fn list(style: &Style, sessions: &[Session], width: usize) -> Vec<String> {
     }
     let fixed: usize = widths.iter().sum::<usize>() + 2 * widths.len();
     let task_width = width.saturating_sub(fixed).max(16);
-    let pad = |s: &str, w: usize| format!("{s}{}", " ".repeat(w.saturating_sub(s.chars().count())));
+    let fit = |s: &str, w: usize, right: bool| {
+        let gap = " ".repeat(w.saturating_sub(s.chars().count()));
+        if right {
+            format!("{gap}{s}")
+        } else {
+            format!("{s}{gap}")
+        }
+    };
     let mut header = String::new();
-    for (h, w) in headers.iter().zip(&widths) {
-        header.push_str(&pad(h, *w));
+    for ((h, right), w) in cols.iter().zip(&widths) {
+        header.push_str(&fit(h, *w, *right));
         header.push_str("  ");
     }
     header.push_str("TASK");
     lines.push(style.bold(&header));
     for (s, r) in sessions.iter().zip(&rows) {
         let mut line = String::new();
-        for (i, (c, w)) in r.iter().zip(&widths).enumerate() {
-            let cell = pad(c, *w);
+        for (i, ((c, w), (_, right))) in r.iter().zip(&widths).zip(&cols).enumerate() {
+            let cell = fit(c, *w, *right);
             line.push_str(&match i {
                 0 => style.cyan(&cell),
-                1 => status_word(style, s) + &" ".repeat(w - c.len()),
+                1 => paint_status(style, s.status, &cell),
                 _ => cell,
             });
             line.push_str("  ");
@@ -139,6 +168,16 @@ pub fn list(style: &Style, sessions: &[Session], width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+fn paint_status(style: &Style, status: SessionStatus, text: &str) -> String {
+    match status {
+        SessionStatus::Running | SessionStatus::Pending => style.blue(text),
+        SessionStatus::Completed => style.green(text),
+        SessionStatus::Failed => style.red(text),
+        SessionStatus::Killed => style.yellow(text),
+        SessionStatus::Unknown => style.dim(text),
+    }
 }
 
 pub fn show(style: &Style, s: &Session) -> Vec<String> {

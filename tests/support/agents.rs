@@ -125,9 +125,17 @@ impl AgentEnv {
     }
 }
 
-/// Variables both agents get: loopback never goes through a proxy.
-fn common_vars() -> Vec<(String, String)> {
+/// Variables both agents get: loopback never goes through a proxy, and a
+/// private, empty `HOME` under `home`. The agents run tool commands in login
+/// shells (`bash -lc`), which source the machine user's profile; a profile
+/// that does real work (a version manager's rehash takes a lock file and
+/// waits up to a minute for it) makes the tests slow, and a shell killed
+/// mid-profile can leave such a lock behind for every later test.
+fn common_vars(home: &Path) -> Vec<(String, String)> {
+    let user_home = home.join("user-home");
+    std::fs::create_dir_all(&user_home).expect("create a private HOME");
     vec![
+        ("HOME".to_string(), user_home.display().to_string()),
         ("NO_PROXY".to_string(), "127.0.0.1,localhost".to_string()),
         ("no_proxy".to_string(), "127.0.0.1,localhost".to_string()),
     ]
@@ -163,7 +171,7 @@ pub fn codex_env(port: u16) -> AgentEnv {
         ("CODEX_HOME".to_string(), home.path().display().to_string()),
         ("MOCK_API_KEY".to_string(), "mock-key".to_string()),
     ];
-    vars.extend(common_vars());
+    vars.extend(common_vars(home.path()));
     AgentEnv { home, vars }
 }
 
@@ -201,7 +209,7 @@ pub fn claude_env(port: u16) -> AgentEnv {
         std::fs::create_dir_all(&tmp).expect("create CLAUDE_CODE_TMPDIR");
         vars.push(("CLAUDE_CODE_TMPDIR".to_string(), tmp.display().to_string()));
     }
-    vars.extend(common_vars());
+    vars.extend(common_vars(home.path()));
     AgentEnv { home, vars }
 }
 

@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-agents.sh
-cargo test --all-targets "$@"
+cargo test --all-targets --no-fail-fast "$@"

@@ -124,7 +124,7 @@ fn codex_resume_keeps_thread_and_history() {
 
 /// `-s workspace-write` (the sandbox, not the bypass) as root in this
 /// container: commands run, writes inside the working directory succeed,
-/// writes elsewhere (here $HOME) fail with EROFS. `-s`/`-C` go BEFORE
+/// writes elsewhere fail with EROFS. `-s`/`-C` go BEFORE
 /// `resume`; after it they are a usage error (exit 2).
 #[test]
 fn codex_workspace_write_sandbox_and_resume_flag_placement() {
@@ -137,10 +137,17 @@ fn codex_workspace_write_sandbox_and_resume_flag_placement() {
         "SCN_CMD touch inside.txt && echo inside-ok; touch {}/outside.txt || echo outside-denied",
         elsewhere.path().display()
     );
+    // workspace-write also lets commands write to /tmp and $TMPDIR; turn
+    // that off so "elsewhere" is outside the sandbox wherever the checkout
+    // lives (a clone under /tmp would otherwise be writable).
     let sandboxed = [
         "exec",
         "--json",
         "--skip-git-repo-check",
+        "-c",
+        "sandbox_workspace_write.exclude_slash_tmp=true",
+        "-c",
+        "sandbox_workspace_write.exclude_tmpdir_env_var=true",
         "-s",
         "workspace-write",
         "-C",

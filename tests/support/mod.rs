@@ -4,6 +4,8 @@
 //! - [`mock_messages`]: a mock Anthropic Messages API server for claude.
 //! - [`agents`]: where the pinned CLIs are, and their environment against a
 //!   mock.
+//! - [`fake`]: a scripted fake agent replaying recorded JSONL, and a zwarm
+//!   test world around it.
 //! - [`http`]: the std-only HTTP server and the scenario keywords both mocks
 //!   share.
 #![allow(dead_code)]
@@ -12,3 +14,4 @@ pub mod agents;
 pub mod http;
 pub mod mock_messages;
 pub mod mock_responses;
+pub mod fake;

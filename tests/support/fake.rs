@@ -1,0 +1,265 @@
+//! A fake agent and a zwarm "world" for integration tests that do not need
+//! the real CLIs.
+//!
+//! The fake agent is a small `sh` script that replays recorded JSONL byte
+//! for byte, so zwarm sees exactly what a real codex or claude printed. What
+//! it does on its k-th invocation (turn k) is read from files in its own
+//! directory, which a test can change between turns:
+//!
+//! - `turn-<k>.jsonl` (or `turn.jsonl` for every turn): printed to stdout;
+//! - `delay`: seconds to sleep between lines (then lines are replayed one
+//!   at a time, each with its newline);
+//! - `stderr-<k>`: printed to stderr after stdout;
+//! - `hang-<k>`: if present, the script then sleeps until it is killed;
+//! - `exit-<k>`: the exit code (default 0).
+//!
+//! It records `argv-<k>` (one argument per line), `stdin-<k>` (what its
+//! stdin is, from /proc/self/fd/0), `env-<k>` (its environment) and `pid-<k>`.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// The recorded transcript `name` from `tests/data/transcripts/`.
+pub fn transcript(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/transcripts")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+const SCRIPT: &str = r#"#!/bin/sh
+d='@DIR@'
+k=$(( $(cat "$d/count" 2>/dev/null || echo 0) + 1 ))
+printf '%s' "$k" > "$d/count"
+printf '%s\n' "$$" > "$d/pid-$k"
+: > "$d/argv-$k"
+for a in "$@"; do printf '%s\n' "$a" >> "$d/argv-$k"; done
+readlink /proc/self/fd/0 > "$d/stdin-$k" 2>/dev/null
+env > "$d/env-$k"
+f="$d/turn-$k.jsonl"
+[ -f "$f" ] || f="$d/turn.jsonl"
+if [ -f "$f" ]; then
+  if [ -f "$d/delay" ]; then
+    delay=$(cat "$d/delay")
+    while IFS= read -r line || [ -n "$line" ]; do
+      printf '%s\n' "$line"
+      sleep "$delay"
+    done < "$f"
+  else
+    cat "$f"
+  fi
+fi
+[ -f "$d/stderr-$k" ] && cat "$d/stderr-$k" >&2
+[ -f "$d/hang-$k" ] && exec sleep 600
+exit "$(cat "$d/exit-$k" 2>/dev/null || echo 0)"
+"#;
+
+/// A scripted stand-in for `codex` or `claude`.
+pub struct FakeAgent {
+    dir: TempDir,
+}
+
+impl FakeAgent {
+    pub fn new() -> FakeAgent {
+        let dir = super::agents::target_tempdir("fake-agent-");
+        let script = dir.path().join("agent");
+        std::fs::write(
+            &script,
+            SCRIPT.replace("@DIR@", &dir.path().display().to_string()),
+        )
+        .expect("write the fake agent");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the fake agent");
+        FakeAgent { dir }
+    }
+
+    /// The executable to point `ZWARM_CODEX_BIN` / `ZWARM_CLAUDE_BIN` at.
+    pub fn program(&self) -> PathBuf {
+        self.dir.path().join("agent")
+    }
+
+    fn write(&self, name: &str, contents: &[u8]) -> &Self {
+        std::fs::write(self.dir.path().join(name), contents).expect("write a fake agent file");
+        self
+    }
+
+    /// What every turn prints, unless that turn has its own.
+    pub fn every_turn(&self, jsonl: &str) -> &Self {
+        self.write("turn.jsonl", jsonl.as_bytes())
+    }
+
+    /// What turn `k` (1-based) prints, byte for byte.
+    pub fn turn(&self, k: usize, bytes: impl AsRef<[u8]>) -> &Self {
+        self.write(&format!("turn-{k}.jsonl"), bytes.as_ref())
+    }
+
+    pub fn stderr(&self, k: usize, text: &str) -> &Self {
+        self.write(&format!("stderr-{k}"), text.as_bytes())
+    }
+
+    pub fn exit(&self, k: usize, code: i32) -> &Self {
+        self.write(&format!("exit-{k}"), code.to_string().as_bytes())
+    }
+
+    /// Turn `k` keeps running (after printing its lines) until killed.
+    pub fn hang(&self, k: usize) -> &Self {
+        self.write(&format!("hang-{k}"), b"")
+    }
+
+    /// Replays lines one at a time, `seconds` apart.
+    pub fn delay(&self, seconds: f64) -> &Self {
+        self.write("delay", seconds.to_string().as_bytes())
+    }
+
+    /// How many times the agent was started.
+    pub fn calls(&self) -> usize {
+        std::fs::read_to_string(self.dir.path().join("count"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn record(&self, name: &str, k: usize) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("{name}-{k}")))
+            .unwrap_or_else(|e| panic!("the fake agent has no {name}-{k}: {e}"))
+    }
+
+    pub fn argv(&self, k: usize) -> Vec<String> {
+        self.record("argv", k).lines().map(str::to_string).collect()
+    }
+
+    /// What turn `k`'s stdin was (e.g. `/dev/null`).
+    pub fn stdin(&self, k: usize) -> String {
+        self.record("stdin", k).trim().to_string()
+    }
+
+    pub fn env(&self, k: usize) -> String {
+        self.record("env", k)
+    }
+
+    pub fn pid(&self, k: usize) -> i32 {
+        self.record("pid", k).trim().parse().expect("a pid")
+    }
+
+    /// Waits until turn `k` has started (its argv is recorded).
+    pub fn wait_started(&self, k: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.dir.path().join(format!("pid-{k}")).exists() {
+            assert!(Instant::now() < deadline, "turn {k} never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Default for FakeAgent {
+    fn default() -> Self {
+        FakeAgent::new()
+    }
+}
+
+/// A state dir, a work dir and a fake agent standing in for both CLIs.
+pub struct World {
+    pub agent: FakeAgent,
+    pub state: TempDir,
+    pub work: TempDir,
+}
+
+impl World {
+    pub fn new() -> World {
+        World {
+            agent: FakeAgent::new(),
+            state: super::agents::target_tempdir("zwarm-state-"),
+            work: super::agents::work_dir(),
+        }
+    }
+
+    /// `zwarm --dir <state> args...` with the fake agent, no colour, stdin
+    /// from /dev/null.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
+        for v in ["ZWARM_DIR", "ZWARM_CODEX_BIN", "ZWARM_CLAUDE_BIN", "CLICOLOR_FORCE"] {
+            cmd.env_remove(v);
+        }
+        cmd.env("ZWARM_CODEX_BIN", self.agent.program())
+            .env("ZWARM_CLAUDE_BIN", self.agent.program())
+            .env("NO_COLOR", "1")
+            .arg("--dir")
+            .arg(self.state.path())
+            .args(args)
+            .current_dir(self.work.path())
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run zwarm")
+    }
+
+    /// Runs and asserts success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "zwarm {args:?} exited {:?}\nstdout: {}\nstderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 stdout")
+    }
+
+    /// `zwarm --json args...`, asserting success, parsed.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.ok(&all);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("zwarm {args:?}: {e}: {out}"))
+    }
+
+    /// `zwarm start <task>` (more args before the task allowed); the id.
+    pub fn start(&self, args: &[&str]) -> String {
+        let mut all = vec!["start"];
+        all.extend_from_slice(args);
+        self.ok(&all).trim().to_string()
+    }
+
+    /// `zwarm wait --timeout 30s <id>`: the exit code.
+    pub fn wait(&self, id: &str) -> i32 {
+        self.run(&["wait", "--timeout", "30s", id])
+            .status
+            .code()
+            .expect("wait exited by a signal")
+    }
+
+    /// The session's `meta.json`, parsed.
+    pub fn meta(&self, id: &str) -> Value {
+        let path = self.session_dir(id).join("meta.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+        serde_json::from_str(&text).expect("meta.json parses")
+    }
+
+    pub fn session_dir(&self, id: &str) -> PathBuf {
+        self.state.path().join("sessions").join(id)
+    }
+}
+
+impl Default for World {
+    fn default() -> Self {
+        World::new()
+    }
+}
+
+/// stderr of an output, lossily.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

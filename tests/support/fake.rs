@@ -182,7 +182,12 @@ impl World {
     /// from /dev/null.
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
-        for v in ["ZWARM_DIR", "ZWARM_CODEX_BIN", "ZWARM_CLAUDE_BIN", "CLICOLOR_FORCE"] {
+        for v in [
+            "ZWARM_DIR",
+            "ZWARM_CODEX_BIN",
+            "ZWARM_CLAUDE_BIN",
+            "CLICOLOR_FORCE",
+        ] {
             cmd.env_remove(v);
         }
         cmd.env("ZWARM_CODEX_BIN", self.agent.program())

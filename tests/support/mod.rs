@@ -11,7 +11,7 @@
 #![allow(dead_code)]
 
 pub mod agents;
+pub mod fake;
 pub mod http;
 pub mod mock_messages;
 pub mod mock_responses;
-pub mod fake;

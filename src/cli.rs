@@ -46,6 +46,10 @@ pub struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
+    /// A running turn that has only retried (lost its model endpoint) for this long is shown as stalled
+    #[arg(long, global = true, env = "ZWARM_STALL_AFTER", value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
+    pub stall_after: std::time::Duration,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -119,6 +123,16 @@ pub enum Command {
         after_help = "Examples:\n  zwarm clean                      # list what would go\n  zwarm clean --older-than 1d --yes"
     )]
     Clean(CleanArgs),
+
+    /// Check the store: stale statuses, stray processes, unreadable files, stuck locks
+    #[command(
+        after_help = "Without --fix, only reports. --fix settles sessions nothing runs behind, \
+        stops processes of sessions that are not running, and moves unreadable sessions and \
+        leftover temporary files into .zwarm/quarantine/ (it never deletes them).\n\n\
+        Exit status: 0 if nothing is wrong (after --fix: nothing is left unfixed), 1 otherwise.\n\n\
+        Examples:\n  zwarm doctor\n  zwarm doctor --fix"
+    )]
+    Doctor(DoctorArgs),
 
     /// Print a shell completion script
     #[command(
@@ -271,6 +285,13 @@ pub struct CleanArgs {
     /// Remove them (without it, only list what would be removed)
     #[arg(short, long)]
     pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Repair what can be repaired without losing anything
+    #[arg(long)]
+    pub fix: bool,
 }
 
 #[derive(Args, Debug)]

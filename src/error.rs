@@ -88,6 +88,10 @@ impl Error {
                 short(id),
                 short(id)
             )),
+            Error::CorruptMeta { .. } => Some(
+                "`zwarm doctor --fix` moves unreadable sessions aside, into the store's quarantine/"
+                    .into(),
+            ),
             _ => None,
         }
     }

@@ -105,6 +105,42 @@ pub fn descendants(root: i32) -> Vec<i32> {
     found
 }
 
+/// The variables the supervisor sets on its agent: the session id, and the
+/// store it belongs to (ids are unique, but another store's sessions are not
+/// this store's business).
+pub const SESSION_ENV: &str = "ZWARM_SESSION_ID";
+pub const STORE_ENV: &str = "ZWARM_SESSION_STORE";
+
+/// Live processes tagged with a session of the store at `store` (an
+/// absolute path) in their environment, as `(pid, session id)`. Processes of
+/// other users cannot be read and are not listed.
+pub fn tagged_processes(store: &std::path::Path) -> Vec<(i32, String)> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let id_prefix = format!("{SESSION_ENV}=");
+    let store_var = {
+        use std::os::unix::ffi::OsStrExt;
+        let mut v = format!("{STORE_ENV}=").into_bytes();
+        v.extend_from_slice(store.as_os_str().as_bytes());
+        v
+    };
+    let me = std::process::id() as i32;
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter_map(|pid| {
+            let env = fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let mut vars = env.split(|b| *b == 0);
+            if !vars.clone().any(|kv| kv == store_var.as_slice()) {
+                return None;
+            }
+            let id = vars.find_map(|kv| kv.strip_prefix(id_prefix.as_bytes()))?;
+            let alive = stat(pid).is_some_and(|s| s.state != 'Z' && s.state != 'X');
+            alive.then(|| (pid, String::from_utf8_lossy(id).into_owned()))
+        })
+        .collect()
+}
+
 /// Makes this process the reaper of its orphaned descendants, so a tool
 /// command whose agent died is reparented here rather than to init, and
 /// stays findable by [`descendants`].

@@ -110,6 +110,14 @@ pub fn run(
     let child = Command::new(program)
         .args(args)
         .current_dir(&session.working_dir)
+        // Inherited by every tool process the agent starts, even in other
+        // process groups and sessions: how `doctor` finds a session's
+        // strays after the supervisor is gone.
+        .env(process::SESSION_ENV, id)
+        .env(
+            process::STORE_ENV,
+            std::fs::canonicalize(store.root()).unwrap_or_else(|_| store.root().to_path_buf()),
+        )
         .stdin(Stdio::null())
         .stdout(stdout_file)
         .stderr(stderr_file)
@@ -139,6 +147,15 @@ pub fn run(
     unsafe { libc::alarm(0) };
     if STOPPING.load(Ordering::SeqCst) {
         kill_leftovers();
+        // A SIGTERM sent straight to the supervisor asks for a stop as much
+        // as `zwarm kill` does: the turn was killed, not interrupted.
+        store.update(id, |s| {
+            if let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) {
+                rec.stop_requested_at
+                    .get_or_insert_with(crate::timefmt::Timestamp::now);
+            }
+            Ok(())
+        })?;
     }
     settle(
         &store,

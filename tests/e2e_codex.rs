@@ -281,6 +281,55 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
     assert_eq!(before, after);
 }
 
+/// A port on 127.0.0.1 that nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Codex retries an unreachable endpoint forever ("Reconnecting... waiting
+/// for network"): the turn is alive, so it stays `running`, and once it has
+/// only retried for longer than --stall-after, list and show say it stalled.
+#[test]
+fn an_unreachable_endpoint_shows_as_stalled_while_running() {
+    let w = World {
+        mock: MockServer::start(),
+        env: agents::codex_env(closed_port()),
+        state: agents::target_tempdir("zwarm-state-"),
+        work: agents::work_dir(),
+    };
+    let id = w.start("say hi");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let shown = loop {
+        let out = w.zwarm(&["--stall-after", "1s", "show", &id]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        if text.contains("stalled") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "never shown as stalled:\n{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(shown.contains("running"), "{shown}");
+    assert!(shown.contains("Reconnecting"), "{shown}");
+    let listed =
+        String::from_utf8_lossy(&w.zwarm(&["--stall-after", "1s", "list"]).stdout).into_owned();
+    assert!(listed.contains("stalled"), "{listed}");
+    assert!(listed.contains("1 running (1 stalled)"), "{listed}");
+    // With a longer threshold the same turn is just running.
+    let patient =
+        String::from_utf8_lossy(&w.zwarm(&["--stall-after", "1h", "list"]).stdout).into_owned();
+    assert!(!patient.contains("stalled"), "{patient}");
+    assert_eq!(w.json(&["show", &id])["status"], "running");
+
+    let out = w.zwarm(&["kill", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(w.json(&["show", &id])["status"], "killed");
+}
+
 #[test]
 fn http_500_fails_with_the_error_message() {
     let w = World::new();

@@ -70,6 +70,15 @@ pub struct ClaudeParser {
     summary: TurnSummary,
     /// Tool uses waiting for their result, in the order they started.
     open: Vec<OpenTool>,
+    /// What the responses streamed so far used. Only a turn cut short (no
+    /// `result`, e.g. killed) needs it: its tokens are spent all the same, and
+    /// no later `result.usage` covers them again. Input and cache counts are
+    /// exact; claude prints a response's usage as of its start, so the output
+    /// count is a lower bound.
+    streamed: Usage,
+    /// Message ids counted since the last user line: one response's blocks
+    /// arrive as several lines repeating the same usage.
+    counted: Vec<String>,
 }
 
 /// A `tool_use` block (`id`, `name`, `input`) and where it came from.
@@ -155,6 +164,13 @@ impl ClaudeParser {
         if self.summary.model.is_none() {
             self.summary.model = model.map(str::to_string);
         }
+        if v["message"]["usage"].is_object() {
+            let id = v["message"]["id"].as_str().map(str::to_string);
+            if !id.as_ref().is_some_and(|id| self.counted.contains(id)) {
+                self.streamed.add(&usage(&v["message"]["usage"]));
+                self.counted.extend(id);
+            }
+        }
         let blocks = content_blocks(take(v, "/message/content"));
         // An API failure comes as a synthetic message whose text is the error.
         if !v["error"].is_null() {
@@ -230,6 +246,8 @@ impl ClaudeParser {
     }
 
     fn user(&mut self, lineno: u64, v: &mut Value, emit: &mut dyn FnMut(Step)) {
+        // Mocks reuse a message id for every response; a new response follows a user line.
+        self.counted.clear();
         let blocks = content_blocks(take(v, "/message/content"));
         let results = blocks.iter().filter(|b| b["type"] == "tool_result").count();
         // `tool_use_result` belongs to the line, so it is only unambiguous for one result.
@@ -299,7 +317,13 @@ impl ClaudeParser {
         // Nothing more comes for tools still open: show them where the turn ended.
         self.flush_open(emit);
         if v["usage"].is_object() {
-            self.summary.usage = Some(usage(&v["usage"]));
+            let reported = usage(&v["usage"]);
+            // A budget stop reports zero usage for the response it paid for.
+            self.summary.usage = Some(if reported.is_empty() && !self.streamed.is_empty() {
+                self.streamed.clone()
+            } else {
+                reported
+            });
         }
         if let Some(c) = v["total_cost_usd"].as_f64() {
             self.summary.cost_usd = Some(c);
@@ -539,6 +563,9 @@ impl StreamParser for ClaudeParser {
 
     fn finish(&mut self, emit: &mut dyn FnMut(Step)) {
         self.flush_open(emit);
+        if self.summary.usage.is_none() && !self.streamed.is_empty() {
+            self.summary.usage = Some(self.streamed.clone());
+        }
     }
 
     fn summary(&self) -> &TurnSummary {
@@ -868,9 +895,19 @@ mod tests {
             assert_eq!(s.outcome, Some(Outcome::Failed(message.clone())), "{file}");
             assert_eq!(s.last_error.as_ref(), Some(message), "{file}");
             assert!(
-                s.messages.is_empty() && s.usage.is_some() && s.retries_since_progress == 0,
+                s.messages.is_empty() && s.retries_since_progress == 0,
                 "{file}"
             );
+            // Failed requests and a missed resume used nothing; the limits
+            // stopped the turn after one answered request, which the budget
+            // stop's result leaves out of its (zero) usage.
+            let used = match file {
+                "claude_error_max_turns.jsonl" | "claude_error_max_budget.jsonl" => {
+                    usage(50, 5, 7, 9)
+                }
+                _ => usage(0, 0, 0, 0),
+            };
+            assert_eq!(s.usage, used, "{file}");
         }
         let (_, s) = run("claude_api_error_401_retries.jsonl");
         assert_eq!(
@@ -914,10 +951,33 @@ mod tests {
                 Failed
             )]
         );
+        // No result line, but the one response it streamed was paid for.
         assert_eq!(
             (s.outcome, s.usage, s.cost_usd, s.events),
-            (None, None, None, 5)
+            (None, usage(50, 5, 7, 9), None, 5)
         );
+    }
+
+    #[test]
+    fn usage_of_a_turn_cut_short_is_what_its_responses_streamed() {
+        for entry in std::fs::read_dir(DIR).unwrap().flatten() {
+            let name = entry.file_name().into_string().unwrap();
+            if !name.starts_with("claude_") {
+                continue;
+            }
+            let text = std::fs::read_to_string(entry.path()).unwrap();
+            let (_, whole) = run(&name);
+            let cut: String = text
+                .lines()
+                .filter(|l| serde_json::from_str::<Value>(l).unwrap()["type"] != "result")
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let (_, s) = run_bytes(cut.as_bytes());
+            // Split blocks repeat their response's usage and the mocks reuse
+            // message ids across responses: the sum must still match claude's.
+            let expected = whole.usage.filter(|u| !u.is_empty());
+            assert_eq!(s.usage, expected, "{name}");
+        }
     }
 
     #[test]

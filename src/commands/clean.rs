@@ -6,16 +6,7 @@ use crate::render::{self, json, Printer};
 use crate::session::manager::Manager;
 use crate::timefmt::compact_duration;
 use anyhow::Result;
-use serde::Serialize;
 use std::time::Duration;
-
-#[derive(Serialize)]
-struct CleanJson {
-    schema_version: u32,
-    dry_run: bool,
-    /// Removed, or with `dry_run`, what would be.
-    sessions: Vec<json::SessionJson>,
-}
 
 pub fn clean(manager: &Manager, older_than: Duration, yes: bool, p: &mut Printer) -> Result<i32> {
     let (sessions, problems) = manager.list()?;
@@ -53,7 +44,7 @@ pub fn clean(manager: &Manager, older_than: Duration, yes: bool, p: &mut Printer
         done.push(s);
     }
     if p.json {
-        p.json_doc(&CleanJson {
+        p.json_doc(&json::CleanJson {
             schema_version: json::SCHEMA_VERSION,
             dry_run: !yes,
             sessions: done.iter().map(Into::into).collect(),

@@ -2,6 +2,7 @@
 //! `run` wires a parsed command line to them.
 
 mod clean;
+mod doctor;
 mod kill;
 mod list;
 mod output;
@@ -52,7 +53,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Session(l) => legacy(l.command, cli.dir),
         other => (other, cli.dir.unwrap_or_else(|| state_dir(None))),
     };
-    let manager = Manager::new(Store::new(dir));
+    let manager = Manager::new(Store::new(dir)).with_stall_after(cli.stall_after);
     let mut p = Printer::new(cli.json, style);
     let code = dispatch(command, &manager, &mut p, style)?;
     p.flush()?;
@@ -89,10 +90,15 @@ fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) 
             for pr in &problems {
                 render::warning(&style, &format!("skipped session {}: {}", pr.id, pr.error));
             }
+            let stalls: Vec<_> = sessions.iter().map(|s| manager.stall(s)).collect();
             if p.json {
                 p.json_doc(&json::ListJson {
                     schema_version: json::SCHEMA_VERSION,
-                    sessions: sessions.iter().map(Into::into).collect(),
+                    sessions: sessions
+                        .iter()
+                        .zip(&stalls)
+                        .map(|(s, st)| json::SessionJson::from(s).with_stall(st.as_ref()))
+                        .collect(),
                     problems: problems
                         .iter()
                         .map(|pr| json::ProblemJson {
@@ -102,7 +108,7 @@ fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) 
                         .collect(),
                 })?;
             } else {
-                for l in human::list(&style, &sessions, terminal_width()) {
+                for l in human::list(&style, &sessions, &stalls, terminal_width()) {
                     p.line(&l)?;
                 }
             }
@@ -110,10 +116,13 @@ fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) 
         }
         Command::Show(a) => {
             let s = manager.get(&a.id)?;
+            let stall = manager.stall(&s);
             if p.json {
-                p.json_doc(&json::ShowJson::from(&s))?;
+                let mut doc = json::ShowJson::from(&s);
+                doc.session = doc.session.with_stall(stall.as_ref());
+                p.json_doc(&doc)?;
             } else {
-                for l in human::show(&style, &s) {
+                for l in human::show(&style, &s, stall.as_ref()) {
                     p.line(&l)?;
                 }
             }
@@ -150,6 +159,7 @@ fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) 
         Command::Watch(a) => watch::watch(manager, &a.id, a.full, p)?,
         Command::Wait(a) => wait::wait(manager, &a.ids, a.any, a.timeout, p)?,
         Command::Clean(a) => clean::clean(manager, a.older_than, a.yes, p)?,
+        Command::Doctor(a) => doctor::doctor(manager, a.fix, p)?,
         Command::Completions(_) | Command::Session(_) | Command::Supervise(_) => {
             unreachable!("handled in run")
         }

@@ -28,12 +28,7 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
     };
     let style = p.style;
     if p.json {
-        write!(
-            p.out(),
-            "{{\"schema_version\":{},\"session\":\"{}\",\"steps\":[",
-            json::SCHEMA_VERSION,
-            s.id
-        )?;
+        write!(p.out(), "{}", json::trajectory_open(&s.id))?;
     }
     let mut first = true;
     for turn in turns {
@@ -67,7 +62,7 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
         }
     }
     if p.json {
-        writeln!(p.out(), "]}}")?;
+        writeln!(p.out(), "{}", json::TRAJECTORY_CLOSE)?;
     }
     Ok(exit::OK)
 }

@@ -8,16 +8,8 @@ use crate::render::{json, Printer};
 use crate::session::manager::Manager;
 use crate::session::model::Session;
 use anyhow::Result;
-use serde::Serialize;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-#[derive(Serialize)]
-struct WaitJson {
-    schema_version: u32,
-    timed_out: bool,
-    sessions: Vec<json::SessionJson>,
-}
 
 pub fn wait(
     manager: &Manager,
@@ -84,7 +76,7 @@ pub fn wait(
             .unwrap_or(exit::OK)
     };
     if p.json {
-        p.json_doc(&WaitJson {
+        p.json_doc(&json::WaitJson {
             schema_version: json::SCHEMA_VERSION,
             timed_out,
             sessions: sessions.iter().map(|(s, _)| s.into()).collect(),

@@ -39,7 +39,7 @@ pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result
                 return;
             }
             let r = if p.json {
-                writeln!(p.out(), "{}", json::step_json(turn, &step))
+                writeln!(p.out(), "{}", json::watch_step_json(turn, &step))
             } else {
                 human::step(&style, &step, full)
                     .iter()
@@ -67,11 +67,17 @@ fn end(p: &mut Printer, s: &Session) -> Result<i32> {
         .map(|e| e.as_str())
         .unwrap_or(s.status.as_str());
     if p.json {
-        let doc = serde_json::json!({
-            "type": "end", "turn": s.turn, "session": s.id, "status": s.status.as_str(),
-            "ending": ending, "error": s.error, "exit_code": s.exit_code,
-        });
-        writeln!(p.out(), "{doc}")?;
+        let doc = json::WatchEndJson {
+            schema_version: json::SCHEMA_VERSION,
+            kind: "end",
+            turn: s.turn,
+            session: s.id.clone(),
+            status: s.status.as_str(),
+            ending,
+            error: s.error.clone(),
+            exit_code: s.exit_code,
+        };
+        writeln!(p.out(), "{}", serde_json::to_string(&doc)?)?;
     } else {
         let style = p.style;
         let mut line = format!("── turn {} {ending} ──", s.turn);

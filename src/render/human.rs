@@ -3,6 +3,7 @@
 use super::Style;
 use crate::agent::AgentKind;
 use crate::session::model::{Session, SessionStatus};
+use crate::session::stall::Stall;
 use crate::timefmt::compact_duration;
 use crate::trajectory::{ItemStatus, Step, StepKind};
 
@@ -72,13 +73,26 @@ pub fn status_symbol(status: SessionStatus) -> &'static str {
 
 /// The session table: a summary line, then one row per session, the task
 /// preview fitted to `width`. Numbers align right; COST appears only when
-/// some agent reported one.
-pub fn list(style: &Style, sessions: &[Session], width: usize) -> Vec<String> {
+/// some agent reported one. `stalls` goes with `sessions`, index by index.
+pub fn list(
+    style: &Style,
+    sessions: &[Session],
+    stalls: &[Option<Stall>],
+    width: usize,
+) -> Vec<String> {
     let count = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
+    let stalled = |i: usize| stalls.get(i).is_some_and(Option::is_some);
+    let n_stalled = (0..sessions.len()).filter(|&i| stalled(i)).count();
     let mut lines = vec![format!(
-        "{} sessions: {} running, {} completed, {} failed, {} killed",
+        "{} session{}: {} running{}, {} completed, {} failed, {} killed",
         sessions.len(),
+        if sessions.len() == 1 { "" } else { "s" },
         count(SessionStatus::Running) + count(SessionStatus::Pending),
+        if n_stalled > 0 {
+            format!(" ({n_stalled} stalled)")
+        } else {
+            String::new()
+        },
         count(SessionStatus::Completed),
         count(SessionStatus::Failed),
         count(SessionStatus::Killed),
@@ -102,10 +116,15 @@ pub fn list(style: &Style, sessions: &[Session], width: usize) -> Vec<String> {
     }
     let rows: Vec<Vec<String>> = sessions
         .iter()
-        .map(|s| {
+        .enumerate()
+        .map(|(i, s)| {
             let mut r = vec![
                 s.short_id().to_string(),
-                format!("{} {}", status_symbol(s.status), s.status.as_str()),
+                if stalled(i) {
+                    "◌ stalled".to_string()
+                } else {
+                    format!("{} {}", status_symbol(s.status), s.status.as_str())
+                },
                 agent_name(s).to_string(),
                 if s.model.is_empty() {
                     "-".into()
@@ -153,12 +172,13 @@ pub fn list(style: &Style, sessions: &[Session], width: usize) -> Vec<String> {
     }
     header.push_str("TASK");
     lines.push(style.bold(&header));
-    for (s, r) in sessions.iter().zip(&rows) {
+    for (n, (s, r)) in sessions.iter().zip(&rows).enumerate() {
         let mut line = String::new();
         for (i, ((c, w), (_, right))) in r.iter().zip(&widths).zip(&cols).enumerate() {
             let cell = fit(c, *w, *right);
             line.push_str(&match i {
                 0 => style.cyan(&cell),
+                1 if stalled(n) => style.yellow(&cell),
                 1 => paint_status(style, s.status, &cell),
                 _ => cell,
             });
@@ -180,11 +200,22 @@ fn paint_status(style: &Style, status: SessionStatus, text: &str) -> String {
     }
 }
 
-pub fn show(style: &Style, s: &Session) -> Vec<String> {
+pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
     let mut out = Vec::new();
     let kv = |k: &str, v: String| format!("{} {v}", style.bold(&format!("{k:<10}")));
     out.push(kv("session", style.cyan(&s.id)));
     out.push(kv("status", status_word(style, s)));
+    if let Some(st) = stall {
+        let mut text = format!(
+            "only retrying for {} ({} retries)",
+            compact_duration(st.since.age_seconds()),
+            st.retries
+        );
+        if let Some(r) = &st.last_retry {
+            text.push_str(&format!(": {}", one_line(r, 160)));
+        }
+        out.push(kv("stalled", style.yellow(&text)));
+    }
     out.push(kv(
         "agent",
         format!(

@@ -3,6 +3,7 @@
 
 use crate::agent::AgentKind;
 use crate::session::model::{ExitStatus, Session, TurnRecord, Usage};
+use crate::session::stall::Stall;
 use crate::trajectory::{Step, StepKind};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -59,6 +60,28 @@ pub struct SessionJson {
     pub usage: UsageJson,
     pub cost_usd: Option<f64>,
     pub last_message: Option<String>,
+    /// Set while the running turn has only retried for longer than
+    /// `--stall-after`; null otherwise (and in documents that do not look).
+    pub stalled: Option<StallJson>,
+}
+
+#[derive(Serialize)]
+pub struct StallJson {
+    /// When the retrying began, at the latest.
+    pub since: String,
+    pub retries: u64,
+    pub last_retry: Option<String>,
+}
+
+impl SessionJson {
+    pub fn with_stall(mut self, stall: Option<&Stall>) -> Self {
+        self.stalled = stall.map(|st| StallJson {
+            since: st.since.to_string(),
+            retries: st.retries,
+            last_retry: st.last_retry.clone(),
+        });
+        self
+    }
 }
 
 impl From<&Session> for SessionJson {
@@ -91,6 +114,7 @@ impl From<&Session> for SessionJson {
                 .rev()
                 .find(|m| m.role == "assistant")
                 .map(|m| m.content.clone()),
+            stalled: None,
         }
     }
 }
@@ -216,6 +240,61 @@ pub struct ActionResultJson {
     pub error: Option<String>,
 }
 
+/// `wait`: every session asked for, as it stood when the wait returned.
+#[derive(Serialize)]
+pub struct WaitJson {
+    pub schema_version: u32,
+    pub timed_out: bool,
+    pub sessions: Vec<SessionJson>,
+}
+
+/// `clean`.
+#[derive(Serialize)]
+pub struct CleanJson {
+    pub schema_version: u32,
+    pub dry_run: bool,
+    /// Removed, or with `dry_run`, what would be.
+    pub sessions: Vec<SessionJson>,
+}
+
+/// The last line of `watch --json`, once the turn has ended.
+#[derive(Serialize)]
+pub struct WatchEndJson {
+    pub schema_version: u32,
+    /// Always `end`, so a consumer tells it from the steps by `type`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub turn: u32,
+    pub session: String,
+    pub status: &'static str,
+    pub ending: &'static str,
+    pub error: Option<String>,
+    pub exit_code: Option<i32>,
+}
+
+/// `trajectory`: `{"schema_version":1,"session":ID,"steps":[STEP,...]}`,
+/// written in pieces (this opening, the steps comma-separated, the close) so
+/// a long trajectory is never held in memory whole.
+pub fn trajectory_open(session: &str) -> String {
+    format!(
+        "{{\"schema_version\":{SCHEMA_VERSION},\"session\":{},\"steps\":[",
+        json!(session)
+    )
+}
+
+pub const TRAJECTORY_CLOSE: &str = "]}";
+
+/// A step as one line of `watch --json`: each NDJSON line is a document of
+/// its own, so it carries the version the step array of `trajectory` gets
+/// from its enclosing document.
+pub fn watch_step_json(turn: u32, step: &Step) -> Value {
+    let mut v = step_json(turn, step);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    }
+    v
+}
+
 /// One step of a trajectory, flat: `type` says which fields are present.
 pub fn step_json(turn: u32, step: &Step) -> Value {
     let mut v = match &step.kind {
@@ -261,4 +340,40 @@ pub fn step_json(turn: u32, step: &Step) -> Value {
     obj.insert("turn".into(), json!(turn));
     obj.insert("line".into(), json!(step.line));
     v
+}
+
+/// `doctor --json`.
+#[derive(Serialize)]
+pub struct DoctorJson {
+    pub schema_version: u32,
+    /// Whether repairs were attempted (`--fix`).
+    pub fix: bool,
+    /// True when no problem is left unfixed.
+    pub healthy: bool,
+    pub problems: Vec<ProblemFindingJson>,
+}
+
+#[derive(Serialize)]
+pub struct ProblemFindingJson {
+    /// `stale_running`, `stalled`, `stray_process`, `unreadable_meta`,
+    /// `missing_turn_file`, `temp_file`, `interrupted_removal`,
+    /// `foreign_lock_holder`.
+    pub kind: &'static str,
+    pub session: Option<String>,
+    pub detail: String,
+    pub fixed: bool,
+    /// What `--fix` did, or why it could not.
+    pub action: Option<String>,
+}
+
+impl From<&crate::session::doctor::Finding> for ProblemFindingJson {
+    fn from(f: &crate::session::doctor::Finding) -> Self {
+        ProblemFindingJson {
+            kind: f.kind.as_str(),
+            session: f.session.clone(),
+            detail: f.detail.clone(),
+            fixed: f.fixed,
+            action: f.action.clone(),
+        }
+    }
 }

@@ -67,6 +67,13 @@ pub fn error(style: &Style, text: &str, hint: Option<&str>) {
 /// A shell completion script for the whole command line.
 pub fn completions(shell: clap_complete::Shell) {
     use clap::CommandFactory;
-    let mut cmd = crate::cli::Cli::command();
+    let full = crate::cli::Cli::command();
+    // clap_complete offers hidden subcommands too; the internal supervisor
+    // entry and the 2.3.5 spellings must not be suggested, so the command is
+    // rebuilt without them.
+    let mut cmd = clap::Command::new("zwarm")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
     clap_complete::generate(shell, &mut cmd, "zwarm", &mut io::stdout());
 }

@@ -2,7 +2,7 @@
 //! call this; it uses the store, the supervisor and the agent adapters.
 
 use super::model::{Message, ProcessRecord, Session, SessionStatus, TurnRecord, Usage};
-use super::settle::{mark_never_started, settle, settle_orphan, TurnEnd};
+use super::settle::{legacy_turn_record, mark_never_started, settle, settle_orphan, TurnEnd};
 use super::status::Vanished;
 use crate::agent::{AgentKind, TurnSpec};
 use crate::error::{Error, Result};
@@ -37,17 +37,51 @@ pub struct Killed {
     pub session: Session,
 }
 
+/// What stands behind a session's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// The session is not active: its status is final.
+    Ended,
+    /// Its supervisor (or, without one, its agent) is alive.
+    Alive,
+    /// Being launched right now: no supervisor recorded yet.
+    Launching,
+    /// Active on disk, but its processes are gone.
+    Orphaned(Vanished),
+    /// A turn was recorded but its supervisor never reported in.
+    NeverStarted,
+}
+
 pub struct Manager {
     store: Store,
+    stall_after: Duration,
 }
 
 impl Manager {
     pub fn new(store: Store) -> Self {
-        Manager { store }
+        Manager {
+            store,
+            stall_after: super::stall::DEFAULT_STALL_AFTER,
+        }
+    }
+
+    /// How long a running turn may only retry before it counts as stalled.
+    pub fn with_stall_after(mut self, after: Duration) -> Self {
+        self.stall_after = after;
+        self
     }
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The stall of a running session, if it has only retried for too long.
+    pub fn stall(&self, session: &Session) -> Option<super::stall::Stall> {
+        super::stall::detect(&self.store, session, self.stall_after)
+    }
+
+    pub fn stall_after(&self) -> Duration {
+        self.stall_after
     }
 
     /// Creates a session and starts its first turn; returns once the turn is
@@ -115,6 +149,15 @@ impl Manager {
             });
         }
         agent_of(&session)?;
+        // Checked here, before anything is written: the supervisor could only
+        // report that the agent "cannot start". Sessions copied from another
+        // machine (or by zwarm 2.3.5 elsewhere) name folders that may not exist.
+        std::fs::read_dir(&session.working_dir)
+            .map_err(|e| Error::io("open the working directory", &session.working_dir, e))?;
+        if let Some(rec) = legacy_turn_record(&self.store, &session) {
+            session.agent_session_id = rec.agent_session_id.clone();
+            session.turns.push(rec);
+        }
         let turn = session.turn + 1;
         let resume = session.agent_session_id.clone();
         let prompt = match &resume {
@@ -191,6 +234,10 @@ impl Manager {
             .arg("--")
             .arg(&program)
             .args(&args)
+            // Started from inside another session's agent (an orchestrator),
+            // the supervisor must not pass for one of that session's processes.
+            .env_remove(process::SESSION_ENV)
+            .env_remove(process::STORE_ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log);
@@ -309,54 +356,61 @@ impl Manager {
     /// The process is the truth: a held run lock, or the recorded agent
     /// process still alive, means it runs.
     pub fn refresh(&self, session: Session) -> Result<Session> {
+        match self.assess(&session) {
+            Liveness::Ended | Liveness::Alive | Liveness::Launching => Ok(session),
+            Liveness::Orphaned(vanished) => settle_orphan(&self.store, &session, vanished),
+            Liveness::NeverStarted => mark_never_started(
+                &self.store,
+                &session.id,
+                "zwarm's supervisor never started for this turn",
+            ),
+        }
+    }
+
+    /// What is behind a session's status, without changing anything.
+    pub fn assess(&self, session: &Session) -> Liveness {
         if !session.status.is_active() {
-            return Ok(session);
+            return Liveness::Ended;
         }
         if self.supervisor_running(&session.id) {
-            return Ok(session);
+            return Liveness::Alive;
         }
-        let Some(rec) = session.current_turn().cloned() else {
-            return self.refresh_legacy(session);
+        let Some(rec) = session.current_turn() else {
+            // Written by zwarm 2.3.5: the agent itself is `pid`, and there is
+            // no lock; an alive pid is the best evidence there is.
+            let alive = session
+                .pid
+                .is_some_and(|p| process::stat(p).is_some_and(|s| s.state != 'Z'));
+            return if alive {
+                Liveness::Alive
+            } else {
+                Liveness::Orphaned(Vanished::Supervisor)
+            };
         };
         if !rec.is_open() {
-            return Ok(session);
+            return Liveness::Ended;
         }
         let rebooted =
             matches!((&rec.boot_id, process::boot_id()), (Some(then), Some(now)) if *then != now);
         if rebooted {
-            return settle_orphan(&self.store, &session, Vanished::Reboot);
+            return Liveness::Orphaned(Vanished::Reboot);
         }
         if rec.agent.as_ref().is_some_and(process::is_alive) {
             // The supervisor died but the agent works on; it is running.
-            return Ok(session);
+            return Liveness::Alive;
         }
         if rec.supervisor.is_none() {
-            if session.created_at.age_seconds() < PENDING_GRACE_SECS
+            let young = session.created_at.age_seconds() < PENDING_GRACE_SECS
                 && rec
                     .started_at
-                    .is_some_and(|t| t.age_seconds() < PENDING_GRACE_SECS)
-            {
-                return Ok(session); // being launched right now
-            }
-            return mark_never_started(
-                &self.store,
-                &session.id,
-                "zwarm's supervisor never started for this turn",
-            );
+                    .is_some_and(|t| t.age_seconds() < PENDING_GRACE_SECS);
+            return if young {
+                Liveness::Launching
+            } else {
+                Liveness::NeverStarted
+            };
         }
-        settle_orphan(&self.store, &session, Vanished::Supervisor)
-    }
-
-    /// Sessions written by zwarm 2.3.5 have the agent itself as `pid` and no
-    /// lock: alive pid means running (the best 2.3.5 evidence there is).
-    fn refresh_legacy(&self, session: Session) -> Result<Session> {
-        let alive = session
-            .pid
-            .is_some_and(|p| process::stat(p).is_some_and(|s| s.state != 'Z'));
-        if alive {
-            return Ok(session);
-        }
-        settle_orphan(&self.store, &session, Vanished::Supervisor)
+        Liveness::Orphaned(Vanished::Supervisor)
     }
 
     /// Blocks until the session's current turn has ended and is recorded, then
@@ -460,7 +514,7 @@ impl Manager {
     /// Deletes a finished session; with `force`, stops a running one first.
     pub fn remove(&self, prefix: &str, force: bool) -> Result<Session> {
         let id = self.store.resolve(prefix)?;
-        let session = self.refresh(self.store.load(&id)?)?;
+        let mut session = self.refresh(self.store.load(&id)?)?;
         if session.status.is_active() {
             if !force {
                 return Err(Error::Busy {
@@ -468,7 +522,8 @@ impl Manager {
                     turn: session.turn,
                 });
             }
-            self.kill(&id)?;
+            // Report the session as it was removed (killed), not as it ran.
+            session = self.kill(&id)?.session;
         }
         self.store.remove(&id)?;
         Ok(session)

@@ -1,6 +1,8 @@
 //! Sessions: their on-disk model, the status rules, and the domain API.
 
+pub mod doctor;
 pub mod manager;
 pub mod model;
 pub mod settle;
+pub mod stall;
 pub mod status;

@@ -138,6 +138,11 @@ pub fn settle_orphan(store: &Store, session: &Session, vanished: Vanished) -> Re
             Ok(())
         })?;
     }
+    // 2.3.5 ran no supervisor: what vanished is the agent it recorded.
+    let vanished = match vanished {
+        Vanished::Supervisor if !has_record => Vanished::Agent,
+        v => v,
+    };
     settle(
         store,
         &session.id,
@@ -148,6 +153,35 @@ pub fn settle_orphan(store: &Store, session: &Session, vanished: Vanished) -> Re
             ..Default::default()
         },
     )
+}
+
+/// The latest turn of a zwarm 2.3.5 session, as a record read back from its
+/// stream. 2.3.5 kept neither the agent's conversation id nor what the agent
+/// reported, and the next turn needs both: to resume the conversation, and to
+/// count only its own share of codex's running total.
+pub fn legacy_turn_record(store: &Store, session: &Session) -> Option<TurnRecord> {
+    if !session.turns.is_empty() || session.agent_session_id.is_some() {
+        return None;
+    }
+    let agent = AgentKind::from_meta(&session.adapter)?.adapter();
+    let path = store.turn_path(&session.id, session.turn);
+    let summary = summarize_turn(&path, agent.parser().as_mut()).ok()?;
+    summary.agent_session_id.as_ref()?;
+    let ending = match session.status {
+        SessionStatus::Completed => Ending::Completed,
+        SessionStatus::Killed => Ending::Killed,
+        _ => Ending::Failed,
+    };
+    Some(TurnRecord {
+        turn: session.turn,
+        ending: Some(ending),
+        agent_session_id: summary.agent_session_id,
+        reported_usage: summary.usage,
+        final_message: summary.messages.last().cloned(),
+        settled_by: Some("reader".into()),
+        skipped_lines: summary.skipped_lines,
+        ..Default::default()
+    })
 }
 
 /// Marks a session failed because its supervisor never came up.
@@ -203,7 +237,17 @@ fn tail_of<'a>(lines: &'a [&'a str]) -> Option<&'a [&'a str]> {
         Some(i) => i,
         None => lines.len().saturating_sub(3),
     };
-    let tail = &lines[start..lines.len().min(start + 3)];
+    let mut end = lines.len().min(start + 3);
+    // The usage synopsis that follows a usage error is the help text meant
+    // above: nothing in it says what went wrong.
+    let usage = |l: &&str| l.to_ascii_lowercase().starts_with("usage:");
+    if let Some(u) = lines
+        .get(start + 1..end)
+        .and_then(|t| t.iter().position(usage))
+    {
+        end = start + 1 + u;
+    }
+    let tail = &lines[start..end];
     (!tail.is_empty()).then_some(tail)
 }
 
@@ -228,6 +272,7 @@ mod tests {
             tail.starts_with("error: unexpected argument '--full-auto' found | tip:"),
             "{tail}"
         );
+        assert!(!tail.contains("Usage:"), "{tail}");
 
         let backtrace = "Reading additional input from stdin...\nError: thread/resume: no rollout found for thread id x\nStack backtrace:\n  0: foo\n";
         std::fs::write(f.path(), backtrace).unwrap();

@@ -12,6 +12,9 @@ pub enum Vanished {
     Supervisor,
     /// The machine restarted during the turn.
     Reboot,
+    /// A zwarm 2.3.5 session: no supervisor ever existed, and the agent
+    /// process it recorded is gone.
+    Agent,
 }
 
 /// Everything known about a turn that has stopped running.
@@ -82,6 +85,9 @@ fn no_terminal_line(e: &Evidence) -> Decision {
             Vanished::Reboot => "the machine restarted during this turn",
             Vanished::Supervisor => {
                 "zwarm's supervisor stopped unexpectedly and the agent is gone; the turn did not finish"
+            }
+            Vanished::Agent => {
+                "the agent process that zwarm 2.3.5 started is gone; the turn did not finish"
             }
         };
         return decision(Ending::Interrupted, Some(format!("interrupted: {why}")));

@@ -10,11 +10,13 @@
 //! - `delay`: seconds to sleep between lines (then lines are replayed one
 //!   at a time, each with its newline);
 //! - `stderr-<k>`: printed to stderr after stdout;
-//! - `hang-<k>`: if present, the script then sleeps until it is killed;
+//! - `hang-<k>`: if present, the script then sleeps until it is killed
+//!   (and says so in `hanging-<k>`, once all its output is written);
 //! - `exit-<k>`: the exit code (default 0).
 //!
 //! It records `argv-<k>` (one argument per line), `stdin-<k>` (what its
-//! stdin is, from /proc/self/fd/0), `env-<k>` (its environment) and `pid-<k>`.
+//! stdin is, from /proc/self/fd/0), `env-<k>` (its environment), `cwd-<k>`
+//! (its working directory) and, last, `pid-<k>`.
 #![allow(dead_code)]
 
 use serde_json::Value;
@@ -35,11 +37,14 @@ const SCRIPT: &str = r#"#!/bin/sh
 d='@DIR@'
 k=$(( $(cat "$d/count" 2>/dev/null || echo 0) + 1 ))
 printf '%s' "$k" > "$d/count"
-printf '%s\n' "$$" > "$d/pid-$k"
 : > "$d/argv-$k"
 for a in "$@"; do printf '%s\n' "$a" >> "$d/argv-$k"; done
 readlink /proc/self/fd/0 > "$d/stdin-$k" 2>/dev/null
 env > "$d/env-$k"
+pwd -P > "$d/cwd-$k"
+# Last, through a rename: `wait_started` polls for it, so every other record
+# of this turn is complete once it appears.
+printf '%s\n' "$$" > "$d/pid-$k.tmp" && mv "$d/pid-$k.tmp" "$d/pid-$k"
 f="$d/turn-$k.jsonl"
 [ -f "$f" ] || f="$d/turn.jsonl"
 if [ -f "$f" ]; then
@@ -54,7 +59,7 @@ if [ -f "$f" ]; then
   fi
 fi
 [ -f "$d/stderr-$k" ] && cat "$d/stderr-$k" >&2
-[ -f "$d/hang-$k" ] && exec sleep 600
+[ -f "$d/hang-$k" ] && { : > "$d/hanging-$k"; exec sleep 600; }
 exit "$(cat "$d/exit-$k" 2>/dev/null || echo 0)"
 "#;
 
@@ -142,6 +147,11 @@ impl FakeAgent {
         self.record("env", k)
     }
 
+    /// The directory turn `k` ran in, symlinks resolved.
+    pub fn cwd(&self, k: usize) -> PathBuf {
+        PathBuf::from(self.record("cwd", k).trim_end_matches('\n'))
+    }
+
     pub fn pid(&self, k: usize) -> i32 {
         self.record("pid", k).trim().parse().expect("a pid")
     }
@@ -151,6 +161,16 @@ impl FakeAgent {
         let deadline = Instant::now() + timeout;
         while !self.dir.path().join(format!("pid-{k}")).exists() {
             assert!(Instant::now() < deadline, "turn {k} never started");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until turn `k` (told to `hang`) has written all its output and
+    /// hangs: killing it earlier would cut its stream short.
+    pub fn wait_hanging(&self, k: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.dir.path().join(format!("hanging-{k}")).exists() {
+            assert!(Instant::now() < deadline, "turn {k} never got to hang");
             std::thread::sleep(Duration::from_millis(10));
         }
     }
@@ -187,6 +207,7 @@ impl World {
             "ZWARM_CODEX_BIN",
             "ZWARM_CLAUDE_BIN",
             "CLICOLOR_FORCE",
+            "ZWARM_STALL_AFTER",
         ] {
             cmd.env_remove(v);
         }
@@ -267,4 +288,123 @@ pub fn stderr(out: &Output) -> String {
 
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Stops every running session of a world when dropped, so a test that
+/// fails halfway leaves no fake agent hanging for minutes.
+pub struct StopAll<'a>(&'a World);
+
+impl Drop for StopAll<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.run(&["kill", "--all"]);
+    }
+}
+
+impl World {
+    pub fn stop_all_on_drop(&self) -> StopAll<'_> {
+        StopAll(self)
+    }
+
+    /// `zwarm --json args...` whatever its exit code: the code and stdout.
+    pub fn json_any(&self, args: &[&str]) -> (i32, String) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        (
+            out.status.code().expect("zwarm exited by a signal"),
+            String::from_utf8(out.stdout).expect("UTF-8 stdout"),
+        )
+    }
+}
+
+const TASK_SCRIPT: &str = r#"#!/bin/sh
+d='@DIR@'
+for a in "$@"; do last=$a; done
+# One short line, one write, O_APPEND: concurrent agents never interleave.
+printf '%s %s %s\n' "${ZWARM_SESSION_ID:--}" "$$" "$last" >> "$d/calls"
+w=${last%% *}
+[ -f "$d/$w.jsonl" ] && cat "$d/$w.jsonl"
+[ -f "$d/$w.hang" ] && exec sleep 600
+exit 0
+"#;
+
+/// A fake agent for many sessions at once. [`FakeAgent`] numbers its turns
+/// with a shared counter, which concurrent starts would race on; this one
+/// chooses what to do from the first word of its task or message (its last
+/// argument) and logs every invocation as `<session id> <pid> <last arg>`.
+pub struct TaskAgent {
+    dir: TempDir,
+}
+
+/// One start of a [`TaskAgent`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskCall {
+    pub session: String,
+    pub pid: i32,
+    pub prompt: String,
+}
+
+impl TaskAgent {
+    pub fn new() -> TaskAgent {
+        let dir = super::agents::target_tempdir("task-agent-");
+        let script = dir.path().join("agent");
+        std::fs::write(
+            &script,
+            TASK_SCRIPT.replace("@DIR@", &dir.path().display().to_string()),
+        )
+        .expect("write the task agent");
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod the task agent");
+        TaskAgent { dir }
+    }
+
+    pub fn program(&self) -> PathBuf {
+        self.dir.path().join("agent")
+    }
+
+    /// A prompt whose first word is `word` prints `jsonl`.
+    pub fn on(&self, word: &str, jsonl: &str) -> &Self {
+        std::fs::write(self.dir.path().join(format!("{word}.jsonl")), jsonl)
+            .expect("write a task agent file");
+        self
+    }
+
+    /// A prompt whose first word is `word` then runs until it is killed.
+    pub fn hang(&self, word: &str) -> &Self {
+        std::fs::write(self.dir.path().join(format!("{word}.hang")), b"")
+            .expect("write a task agent file");
+        self
+    }
+
+    /// Every start so far, in order.
+    pub fn calls(&self) -> Vec<TaskCall> {
+        let text = std::fs::read_to_string(self.dir.path().join("calls")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let mut it = l.splitn(3, ' ');
+                TaskCall {
+                    session: it.next().unwrap_or_default().to_string(),
+                    pid: it.next().and_then(|p| p.parse().ok()).unwrap_or(0),
+                    prompt: it.next().unwrap_or_default().to_string(),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Default for TaskAgent {
+    fn default() -> Self {
+        TaskAgent::new()
+    }
+}
+
+impl World {
+    /// [`World::cmd`] with another agent program standing in for both CLIs.
+    pub fn cmd_with(&self, agent: &Path, args: &[&str]) -> Command {
+        let mut cmd = self.cmd(args);
+        cmd.env("ZWARM_CODEX_BIN", agent)
+            .env("ZWARM_CLAUDE_BIN", agent);
+        cmd
+    }
 }

@@ -1,0 +1,634 @@
+//! End to end: the real `claude` CLI (Claude Code 2.1.330, installed by
+//! `scripts/install-agents.sh`) driven through zwarm against the mock
+//! Messages server on 127.0.0.1, and beside it a codex session against the
+//! mock Responses server. These fail, never skip, without the CLIs.
+
+mod support;
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::agents::{self, AgentEnv};
+use support::mock_messages::{self, MockServer, HELLO_COMMAND, HTTP400_MESSAGE};
+use support::mock_responses;
+
+/// A state dir and a work dir, a Messages mock with its private
+/// CLAUDE_CONFIG_DIR, and optionally a Responses mock with its CODEX_HOME.
+struct World {
+    mock: MockServer,
+    env: AgentEnv,
+    codex: Option<(mock_responses::MockServer, AgentEnv)>,
+    state: tempfile::TempDir,
+    work: tempfile::TempDir,
+}
+
+impl World {
+    fn new() -> World {
+        let mock = MockServer::start();
+        let env = agents::claude_env(mock.port());
+        World {
+            mock,
+            env,
+            codex: None,
+            state: agents::target_tempdir("zwarm-state-"),
+            work: agents::work_dir(),
+        }
+    }
+
+    fn with_codex() -> World {
+        let mut w = World::new();
+        let mock = mock_responses::MockServer::start();
+        let env = agents::codex_env(mock.port());
+        w.codex = Some((mock, env));
+        w
+    }
+
+    fn zwarm(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
+        for v in agents::HOSTILE_VARS {
+            cmd.env_remove(v);
+        }
+        if let Some((_, codex)) = &self.codex {
+            codex.apply(&mut cmd);
+            cmd.env("ZWARM_CODEX_BIN", agents::codex_bin());
+        }
+        // Applied last: both set a private HOME, and claude's must be the one
+        // inside its own config dir so nothing outside it is touched.
+        self.env.apply(&mut cmd);
+        cmd.env("ZWARM_CLAUDE_BIN", agents::claude_bin())
+            .env("NO_COLOR", "1")
+            .arg("--dir")
+            .arg(self.state.path())
+            .args(args)
+            .current_dir(self.work.path())
+            .stdin(Stdio::null());
+        cmd.output().expect("run zwarm")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.zwarm(&all);
+        assert!(
+            out.status.success(),
+            "zwarm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    }
+
+    fn text(&self, args: &[&str]) -> String {
+        let out = self.zwarm(args);
+        assert!(
+            out.status.success(),
+            "zwarm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn start_with(&self, adapter: &str, task: &str) -> String {
+        let t = Instant::now();
+        let out = self.zwarm(&[
+            "start",
+            "-a",
+            adapter,
+            "-C",
+            self.work.path().to_str().unwrap(),
+            task,
+        ]);
+        let elapsed = t.elapsed();
+        assert!(
+            out.status.success(),
+            "start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The turn runs in the background: start does not wait for the model.
+        assert!(elapsed < Duration::from_secs(3), "start took {elapsed:?}");
+        let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert!(uuid_like(&id), "start printed {id:?}");
+        id
+    }
+
+    fn start(&self, task: &str) -> String {
+        self.start_with("claude", task)
+    }
+
+    fn inject(&self, id: &str, message: &str) {
+        let out = self.zwarm(&["inject", &id[..8], "--", message]);
+        assert!(
+            out.status.success(),
+            "inject: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `zwarm wait`: blocks until the turn ends; returns its exit code and the session.
+    fn wait(&self, id: &str) -> (i32, Value) {
+        let out = self.zwarm(&["wait", "--timeout", "60s", id]);
+        let code = out.status.code().unwrap_or(-1);
+        assert_ne!(code, 124, "session {id} did not end in time");
+        (code, self.json(&["show", id]))
+    }
+
+    fn session_dir(&self, id: &str) -> PathBuf {
+        self.state.path().join("sessions").join(id)
+    }
+
+    /// What claude printed for one turn, line by line.
+    fn turn_lines(&self, id: &str, turn: u32) -> Vec<Value> {
+        let path = self
+            .session_dir(id)
+            .join(format!("turns/turn_{turn}.jsonl"));
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The `result` line claude ended turn `turn` with.
+    fn result_line(&self, id: &str, turn: u32) -> Value {
+        let lines = self.turn_lines(id, turn);
+        let results: Vec<&Value> = lines.iter().filter(|l| l["type"] == "result").collect();
+        assert_eq!(
+            results.len(),
+            1,
+            "one result line per invocation: {lines:#?}"
+        );
+        results[0].clone()
+    }
+
+    /// Waits until claude has asked to run a tool in `turn` (the command
+    /// starts right after).
+    fn wait_for_tool_use(&self, id: &str, turn: u32) {
+        let path = self
+            .session_dir(id)
+            .join(format!("turns/turn_{turn}.jsonl"));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !std::fs::read_to_string(&path)
+            .unwrap_or_default()
+            .contains("\"tool_use\"")
+        {
+            assert!(
+                Instant::now() < deadline,
+                "claude never started the command"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn meta(&self, id: &str) -> Value {
+        let raw = std::fs::read(self.session_dir(id).join("meta.json")).unwrap();
+        serde_json::from_slice(&raw).unwrap()
+    }
+
+    fn config_dir(&self) -> String {
+        self.env.var("CLAUDE_CONFIG_DIR").unwrap().to_string()
+    }
+}
+
+impl Drop for World {
+    /// A failed assertion must not leave a slow turn running for a minute.
+    fn drop(&mut self) {
+        // Not through `zwarm()`: that panics when a CLI is missing, and a
+        // panic while unwinding aborts the whole test binary.
+        let _ = Command::new(env!("CARGO_BIN_EXE_zwarm"))
+            .arg("--dir")
+            .arg(self.state.path())
+            .args(["kill", "--all"])
+            .stdin(Stdio::null())
+            .output();
+    }
+}
+
+fn uuid_like(s: &str) -> bool {
+    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+fn steps(traj: &Value) -> &Vec<Value> {
+    traj["steps"].as_array().expect("steps")
+}
+
+fn find_step<'a>(traj: &'a Value, kind: &str, turn: u64) -> Vec<&'a Value> {
+    steps(traj)
+        .iter()
+        .filter(|s| s["type"] == kind && s["turn"] == turn)
+        .collect()
+}
+
+fn n(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("not a count: {v}"))
+}
+
+/// The session usage zwarm should report for these result lines: claude's
+/// `result.usage` covers one invocation, so the figures add up, and its
+/// `input_tokens` leaves out cache reads and writes, which keep their own
+/// fields (and count in the total).
+fn summed_usage(results: &[Value]) -> [u64; 5] {
+    let sum = |key: &str| results.iter().map(|r| n(&r["usage"][key])).sum::<u64>();
+    let (input, output) = (sum("input_tokens"), sum("output_tokens"));
+    let (read, write) = (
+        sum("cache_read_input_tokens"),
+        sum("cache_creation_input_tokens"),
+    );
+    [input, output, read, write, input + output + read + write]
+}
+
+fn usage_of(u: &Value) -> [u64; 5] {
+    [
+        n(&u["input_tokens"]),
+        n(&u["output_tokens"]),
+        n(&u["cache_read_input_tokens"]),
+        n(&u["cache_creation_input_tokens"]),
+        n(&u["total_tokens"]),
+    ]
+}
+
+fn final_text(result: &Value) -> String {
+    result["result"].as_str().expect("result text").to_string()
+}
+
+#[test]
+fn start_completes_and_trajectory_shows_the_command_and_answer() {
+    let w = World::new();
+    let id = w.start("say hi");
+    let (code, s) = w.wait(&id);
+    assert_eq!(code, 0, "{s:#}");
+    assert_eq!(s["status"], "completed");
+    assert_eq!(s["ending"], "completed");
+    assert_eq!(s["exit_code"], 0);
+    assert!(s["error"].is_null(), "{s:#}");
+    assert_eq!(s["turns"], 1);
+    // zwarm pins claude's session id to its own on the first turn.
+    assert_eq!(s["agent_session_id"], id.as_str());
+    // `--json` speaks the name people type; meta.json keeps 2.3.5's.
+    assert_eq!(s["adapter"], "claude");
+    assert_eq!(w.meta(&id)["adapter"], "claude_code");
+    let list = w.json(&["list"]);
+    let listed: Vec<&Value> = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["id"] == id.as_str())
+        .collect();
+    assert_eq!(listed.len(), 1, "{list:#}");
+    assert_eq!(listed[0]["adapter"], "claude");
+    assert_eq!(listed[0]["status"], "completed");
+
+    let result = w.result_line(&id, 1);
+    assert_eq!(result["session_id"], id.as_str());
+    let answer = final_text(&result);
+    assert!(
+        answer.starts_with("done:") && answer.contains("hello-from-mock"),
+        "{answer}"
+    );
+    assert_eq!(s["last_message"], answer.as_str());
+
+    let traj = w.json(&["trajectory", &id]);
+    let commands = find_step(&traj, "command", 1);
+    assert_eq!(commands.len(), 1, "{traj:#}");
+    assert_eq!(commands[0]["command"], HELLO_COMMAND);
+    assert_eq!(commands[0]["output"], "hello-from-mock");
+    assert_eq!(commands[0]["exit_code"], 0);
+    assert_eq!(commands[0]["status"], "completed");
+    let messages = find_step(&traj, "message", 1);
+    assert_eq!(
+        messages.last().expect("a final message")["text"],
+        answer.as_str(),
+        "{traj:#}"
+    );
+    assert!(find_step(&traj, "error", 1).is_empty(), "{traj:#}");
+
+    // The same, for people.
+    let human = w.text(&["trajectory", &id[..8]]);
+    assert!(
+        human.contains(HELLO_COMMAND)
+            && human.contains("hello-from-mock")
+            && human.contains(&answer),
+        "{human}"
+    );
+    let table = w.text(&["list"]);
+    assert!(
+        table.contains(&id[..8]) && table.contains("completed") && table.contains("claude"),
+        "{table}"
+    );
+
+    // Usage is what the result line reported, with the cache as its own
+    // fields; the mock's two requests each carry cache reads and writes.
+    assert_eq!(
+        usage_of(&s["usage"]),
+        summed_usage(std::slice::from_ref(&result))
+    );
+    assert_eq!(
+        usage_of(&s["turn_records"][0]["usage"]),
+        summed_usage(std::slice::from_ref(&result))
+    );
+    assert!(n(&s["usage"]["cache_read_input_tokens"]) >= 2 * mock_messages::USAGE_CACHE_READ);
+    assert!(
+        n(&s["usage"]["cache_creation_input_tokens"]) >= 2 * mock_messages::USAGE_CACHE_CREATION
+    );
+    let cost = result["total_cost_usd"].as_f64().unwrap();
+    assert!(cost > 0.0, "{result:#}");
+    assert_eq!(s["cost_usd"].as_f64(), Some(cost));
+}
+
+#[test]
+fn inject_resumes_the_same_claude_session_and_sums_usage() {
+    let w = World::new();
+    let id = w.start("first");
+    let (code, s1) = w.wait(&id);
+    assert_eq!(code, 0, "{s1:#}");
+    let conversation = s1["agent_session_id"].as_str().unwrap().to_string();
+    let turn1_requests = w.mock.model_requests().len();
+    assert!(turn1_requests >= 2, "a tool call, then the answer");
+
+    // A message that looks like a flag must still reach claude as the prompt.
+    w.inject(&id, "-x SCN_SAY second answer");
+    let (code, s2) = w.wait(&id);
+    assert_eq!(code, 0, "{s2:#}");
+    assert_eq!(s2["status"], "completed");
+    assert_eq!(s2["turns"], 2);
+    assert_eq!(s2["turn_records"].as_array().unwrap().len(), 2);
+    assert_eq!(s2["turn_records"][1]["ending"], "completed");
+    assert_eq!(
+        s2["turn_records"][1]["agent_session_id"],
+        conversation.as_str(),
+        "resumed, not a new conversation"
+    );
+    assert_eq!(s2["agent_session_id"], conversation.as_str());
+    assert!(s2["error"].is_null(), "{s2:#}");
+    assert_eq!(s2["last_message"], "second answer");
+    let meta = w.meta(&id);
+    assert_eq!(meta["agent_session_id"], conversation.as_str());
+    assert_eq!(meta["turns"].as_array().unwrap().len(), 2);
+    assert_eq!(w.result_line(&id, 2)["session_id"], conversation.as_str());
+
+    // Native resume: turn 2's request carries turn 1's conversation,
+    // tool result included.
+    let requests = w.mock.model_requests();
+    let turn2 = requests[turn1_requests..]
+        .iter()
+        .find(|r| mock_messages::last_user_text(&r.body).contains("SCN_SAY"))
+        .expect("a turn 2 request");
+    let earlier = mock_messages::tool_results(&turn2.body);
+    assert!(
+        earlier.iter().any(|o| o.contains("hello-from-mock")),
+        "turn 2 request: {:#}",
+        turn2.body
+    );
+
+    // Each invocation reports only its own usage: the session sums them.
+    let results = [w.result_line(&id, 1), w.result_line(&id, 2)];
+    assert_eq!(usage_of(&s2["usage"]), summed_usage(&results));
+    assert_eq!(
+        usage_of(&s2["turn_records"][1]["usage"]),
+        summed_usage(&results[1..])
+    );
+    assert!(
+        n(&s2["usage"]["input_tokens"]) > n(&s1["usage"]["input_tokens"]),
+        "{s2:#}"
+    );
+    // total_cost_usd is the session's running total: the latest one counts.
+    let (c1, c2) = (
+        results[0]["total_cost_usd"].as_f64().unwrap(),
+        results[1]["total_cost_usd"].as_f64().unwrap(),
+    );
+    assert!(c2 > c1, "cumulative: {c1} then {c2}");
+    assert_eq!(s2["cost_usd"].as_f64(), Some(c2));
+
+    let roles: Vec<&str> = s2["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+
+    let traj = w.json(&["trajectory", &id]);
+    assert_eq!(find_step(&traj, "command", 1).len(), 1, "{traj:#}");
+    assert!(find_step(&traj, "command", 2).is_empty(), "{traj:#}");
+    assert_eq!(
+        find_step(&traj, "message", 2).last().unwrap()["text"],
+        "second answer"
+    );
+}
+
+#[test]
+fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
+    let w = World::new();
+    let id = w.start("SCN_SLOW keep busy");
+    w.wait_for_tool_use(&id, 1);
+    let meta = w.json(&["show", &id]);
+    assert_eq!(meta["status"], "running");
+    let config = w.config_dir();
+    assert!(
+        !agents::processes_with_env("CLAUDE_CONFIG_DIR", &config).is_empty(),
+        "claude should be running now"
+    );
+
+    let t = Instant::now();
+    let out = w.zwarm(&["kill", &id[..8]]);
+    let took = t.elapsed();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Claude exits on SIGTERM at once: no need for the supervisor's grace period.
+    assert!(took < Duration::from_secs(5), "kill took {took:?}");
+    let s = w.json(&["show", &id]);
+    assert_eq!(s["status"], "killed");
+    assert_eq!(s["ending"], "killed");
+    let left = agents::processes_with_env("CLAUDE_CONFIG_DIR", &config);
+    assert!(left.is_empty(), "claude processes left behind: {left:?}");
+
+    let (code, _) = w.wait(&id);
+    assert_eq!(code, 4, "wait exits 4 for a killed session");
+    // The command the agent was running shows, unfinished or killed.
+    let traj = w.json(&["trajectory", &id]);
+    let commands = find_step(&traj, "command", 1);
+    assert_eq!(commands.len(), 1, "{traj:#}");
+    assert_eq!(commands[0]["command"], mock_messages::SLOW_COMMAND);
+
+    // A killed claude session resumes: same conversation, earlier prompt in context.
+    let before = w.mock.model_requests().len();
+    w.inject(&id, "SCN_SAY back again");
+    let (code, s) = w.wait(&id);
+    assert_eq!(code, 0, "{s:#}");
+    assert_eq!(s["status"], "completed");
+    assert_eq!(s["turn_records"][0]["ending"], "killed");
+    assert_eq!(s["turn_records"][1]["agent_session_id"], id.as_str());
+    assert!(s["error"].is_null(), "{s:#}");
+    assert_eq!(s["last_message"], "back again");
+    let requests = w.mock.model_requests();
+    assert!(
+        requests[before..]
+            .iter()
+            .any(|r| r.body_text.contains("SCN_SLOW keep busy")),
+        "turn 2 lost turn 1's context"
+    );
+    // The killed turn has no result line, yet its response was paid for:
+    // it counts as streamed, and claude's cumulative cost includes it.
+    let result = w.result_line(&id, 2);
+    let killed = usage_of(&s["turn_records"][0]["usage"]);
+    let (input, output, read, write) = (killed[0], killed[1], killed[2], killed[3]);
+    assert_eq!(
+        (input, read, write),
+        (
+            mock_messages::USAGE_INPUT,
+            mock_messages::USAGE_CACHE_READ,
+            mock_messages::USAGE_CACHE_CREATION
+        ),
+        "{s:#}"
+    );
+    // claude streams a response's usage as of its start: the output count
+    // is a lower bound.
+    assert!((1..=mock_messages::USAGE_OUTPUT).contains(&output), "{s:#}");
+    let mut total = summed_usage(std::slice::from_ref(&result));
+    for (t, k) in total.iter_mut().zip(killed) {
+        *t += k;
+    }
+    assert_eq!(usage_of(&s["usage"]), total);
+    let own_cost = result["model_usage_since_last_result"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|m| m["costUSD"].as_f64().unwrap())
+        .sum::<f64>();
+    let cost = result["total_cost_usd"].as_f64().unwrap();
+    assert!(cost > own_cost, "the killed run is in claude's total");
+    assert_eq!(s["cost_usd"].as_f64(), Some(cost));
+}
+
+#[test]
+fn inject_while_a_claude_turn_runs_is_refused() {
+    // Claude has no lock against two resumes of one session: zwarm is the lock.
+    let w = World::new();
+    let id = w.start("SCN_SLOW keep busy");
+    w.wait_for_tool_use(&id, 1);
+    let before = std::fs::read(w.session_dir(&id).join("meta.json")).unwrap();
+    let out = w.zwarm(&["inject", &id[..8], "SCN_SAY too soon"]);
+    assert_eq!(out.status.code(), Some(5), "{out:?}");
+    let after = std::fs::read(w.session_dir(&id).join("meta.json")).unwrap();
+    assert_eq!(before, after, "a refused inject changes nothing");
+    assert!(!w.session_dir(&id).join("turns/turn_2.jsonl").exists());
+    let out = w.zwarm(&["kill", &id]);
+    assert!(out.status.success());
+}
+
+#[test]
+fn http_400_fails_with_the_api_message() {
+    let w = World::new();
+    let id = w.start("SCN_HTTP400 please fail");
+    let (code, s) = w.wait(&id);
+    assert_eq!(code, 4, "wait exits 4 for a failed session: {s:#}");
+    assert_eq!(s["status"], "failed");
+    assert_eq!(s["ending"], "failed");
+    assert_eq!(s["exit_code"], 1);
+    let error = s["error"].as_str().expect("an error");
+    assert!(error.contains(HTTP400_MESSAGE), "{error}");
+    assert!(s["last_message"].is_null(), "{s:#}");
+
+    // claude reports `subtype: success` with `is_error: true` here: the
+    // result line must not count as a completed turn.
+    let result = w.result_line(&id, 1);
+    assert_eq!(
+        (&result["subtype"], &result["is_error"]),
+        (&"success".into(), &true.into())
+    );
+
+    let traj = w.json(&["trajectory", &id]);
+    let errors = find_step(&traj, "error", 1);
+    assert_eq!(errors.len(), 1, "{traj:#}");
+    assert!(errors[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains(HTTP400_MESSAGE));
+    assert!(find_step(&traj, "message", 1).is_empty(), "{traj:#}");
+    let human = w.text(&["show", &id[..8]]);
+    assert!(human.contains(HTTP400_MESSAGE), "{human}");
+}
+
+#[test]
+fn codex_and_claude_side_by_side() {
+    let w = World::with_codex();
+    let codex = w.start_with("codex", "say hi");
+    let claude = w.start("say hi");
+    let (code, cx) = w.wait(&codex);
+    assert_eq!(code, 0, "{cx:#}");
+    let (code, cl) = w.wait(&claude);
+    assert_eq!(code, 0, "{cl:#}");
+    assert_eq!(
+        (&cx["adapter"], &cl["adapter"]),
+        (&"codex".into(), &"claude".into())
+    );
+    assert_eq!(w.meta(&codex)["adapter"], "codex");
+    assert_eq!(w.meta(&claude)["adapter"], "claude_code");
+
+    let list = w.json(&["list"]);
+    let adapter_of = |id: &str| -> Value {
+        list["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("{id} not listed: {list:#}"))["adapter"]
+            .clone()
+    };
+    assert_eq!(adapter_of(&codex), "codex");
+    assert_eq!(adapter_of(&claude), "claude");
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
+
+    // Each trajectory is read with its own agent's parser.
+    for id in [&codex, &claude] {
+        let traj = w.json(&["trajectory", id]);
+        let commands = find_step(&traj, "command", 1);
+        assert_eq!(commands.len(), 1, "{id}: {traj:#}");
+        assert!(commands[0]["command"]
+            .as_str()
+            .unwrap()
+            .contains(HELLO_COMMAND));
+        assert!(commands[0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("hello-from-mock"));
+        assert_eq!(commands[0]["exit_code"], 0);
+        let last = find_step(&traj, "message", 1).last().unwrap()["text"].clone();
+        assert!(last.as_str().unwrap().starts_with("done:"), "{traj:#}");
+    }
+    // codex reports no cost; claude does.
+    assert!(cx["cost_usd"].is_null(), "{cx:#}");
+    assert!(cl["cost_usd"].as_f64().unwrap() > 0.0);
+
+    // Both conversations go on, each with its own agent.
+    w.inject(&codex, "SCN_SAY codex again");
+    w.inject(&claude, "SCN_SAY claude again");
+    for (id, answer, first) in [(&codex, "codex again", &cx), (&claude, "claude again", &cl)] {
+        let (code, s) = w.wait(id);
+        assert_eq!(code, 0, "{s:#}");
+        assert_eq!(s["turns"], 2);
+        assert_eq!(s["last_message"], answer);
+        assert_eq!(s["agent_session_id"], first["agent_session_id"]);
+        assert_eq!(
+            s["turn_records"][1]["agent_session_id"],
+            first["agent_session_id"]
+        );
+    }
+    let (codex_mock, _) = w.codex.as_ref().unwrap();
+    assert!(codex_mock
+        .model_requests()
+        .iter()
+        .any(|r| mock_responses::last_user_text(&r.body).contains("codex again")));
+    assert!(w
+        .mock
+        .model_requests()
+        .iter()
+        .any(|r| mock_messages::last_user_text(&r.body).contains("claude again")));
+    assert!(!w
+        .mock
+        .model_requests()
+        .iter()
+        .any(|r| mock_messages::last_user_text(&r.body).contains("codex again")));
+}

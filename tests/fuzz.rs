@@ -1,0 +1,199 @@
+//! Property tests, bounded so they run inside `cargo test`: the line parsers
+//! of both agents, the turn reader, the meta loader and the id resolver take
+//! arbitrary input without panicking and without losing a line.
+
+use proptest::prelude::*;
+use std::io::Write;
+use zwarm::agent::AgentKind;
+use zwarm::store::{parse_meta, Store};
+use zwarm::trajectory::{Step, TurnReader};
+
+const CASES: u32 = 500;
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: CASES,
+        // Failures are reproduced from the printed seed; no files in the tree.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Lines that look like what agents write, broken in the ways real streams
+/// break: recorded lines, their prefixes (torn), with bytes flipped, random
+/// JSON, and raw bytes including invalid UTF-8.
+fn line() -> impl Strategy<Value = Vec<u8>> {
+    let recorded: Vec<Vec<u8>> = ["codex_rich.jsonl", "claude_rich.jsonl", "codex_mcp.jsonl"]
+        .iter()
+        .flat_map(|n| {
+            let path = format!("{}/tests/data/transcripts/{n}", env!("CARGO_MANIFEST_DIR"));
+            std::fs::read_to_string(path)
+                .unwrap()
+                .lines()
+                .map(|l| l.as_bytes().to_vec())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let pick = proptest::sample::select(recorded);
+    prop_oneof![
+        pick.clone(),
+        (pick.clone(), any::<prop::sample::Index>()).prop_map(|(l, i)| {
+            let cut = i.index(l.len() + 1);
+            l[..cut].to_vec()
+        }),
+        (pick, any::<prop::sample::Index>(), any::<u8>()).prop_map(|(mut l, i, b)| {
+            if !l.is_empty() {
+                let at = i.index(l.len());
+                l[at] = b;
+            }
+            l
+        }),
+        json_value().prop_map(|v| v.to_string().into_bytes()),
+        prop::collection::vec(any::<u8>(), 0..200),
+    ]
+    .prop_map(|l: Vec<u8>| l.into_iter().filter(|b| *b != b'\n').collect())
+}
+
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        "[a-z_.]{0,12}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        let keys = prop_oneof![
+            Just("type".to_string()),
+            Just("item".to_string()),
+            Just("message".to_string()),
+            Just("usage".to_string()),
+            Just("content".to_string()),
+            Just("subtype".to_string()),
+            "[a-z_]{1,8}",
+        ];
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+            prop::collection::btree_map(keys, inner, 0..5)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn steps_of(kind: AgentKind, lines: &[Vec<u8>]) -> (Vec<Step>, u64, u64) {
+    let mut parser = kind.adapter().parser();
+    let mut steps = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        parser.feed(i as u64 + 1, l, &mut |s| steps.push(s));
+    }
+    parser.finish(&mut |s| steps.push(s));
+    let s = parser.summary();
+    (steps, s.events, s.skipped_lines)
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Every line is either an event or counted as skipped, for both agents.
+    #[test]
+    fn parsers_account_for_every_line(lines in prop::collection::vec(line(), 0..40)) {
+        for kind in [AgentKind::Codex, AgentKind::Claude] {
+            let (_, events, skipped) = steps_of(kind, &lines);
+            prop_assert_eq!(events + skipped, lines.len() as u64);
+        }
+    }
+
+    /// Reading a file while it grows, in whatever pieces the writer
+    /// produced, gives exactly the steps of reading it once at the end.
+    #[test]
+    fn incremental_reading_equals_one_read(
+        lines in prop::collection::vec(line(), 0..30),
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+        torn_end in any::<bool>(),
+    ) {
+        let mut bytes = Vec::new();
+        for l in &lines {
+            bytes.extend_from_slice(l);
+            bytes.push(b'\n');
+        }
+        if torn_end && bytes.ends_with(b"\n") {
+            bytes.pop();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("turn_1.jsonl");
+        let mut points: Vec<usize> = cuts.iter().map(|c| c.index(bytes.len() + 1)).collect();
+        points.push(bytes.len());
+        points.sort_unstable();
+
+        let mut file = std::fs::File::create(&path).unwrap();
+        let mut reader = TurnReader::new(&path);
+        let mut parser = AgentKind::Codex.adapter().parser();
+        let mut live = Vec::new();
+        let mut written = 0;
+        for p in points {
+            file.write_all(&bytes[written..p]).unwrap();
+            written = p;
+            reader.read(parser.as_mut(), false, &mut |s| live.push(s)).unwrap();
+        }
+        reader.read(parser.as_mut(), true, &mut |s| live.push(s)).unwrap();
+
+        let mut once_parser = AgentKind::Codex.adapter().parser();
+        let mut once = Vec::new();
+        TurnReader::new(&path).read(once_parser.as_mut(), true, &mut |s| once.push(s)).unwrap();
+        prop_assert_eq!(live, once);
+        prop_assert_eq!(parser.summary(), once_parser.summary());
+    }
+
+    /// The meta loader returns a session or an error for any bytes.
+    #[test]
+    fn meta_loader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let _ = parse_meta(&bytes);
+    }
+
+    /// Valid metas with arbitrary extra keys and values load, and the extra
+    /// keys survive a round trip.
+    #[test]
+    fn meta_with_unknown_keys_round_trips(extra in prop::collection::btree_map("x_[a-z]{1,6}", json_value(), 0..4)) {
+        let mut meta = serde_json::json!({
+            "id": "0b5e7a1c-0000-4000-8000-000000000001",
+            "task": "t",
+            "status": "completed",
+            "working_dir": "/w",
+            "created_at": "2026-01-01T00:00:00.000000",
+            "updated_at": "2026-01-01T00:00:00.000000",
+        });
+        for (k, v) in &extra {
+            meta[k] = v.clone();
+        }
+        let s = parse_meta(meta.to_string().as_bytes()).unwrap();
+        let back = serde_json::to_value(&s).unwrap();
+        for (k, v) in &extra {
+            prop_assert_eq!(&back[k], v);
+        }
+    }
+
+    /// The resolver finds exactly the ids a prefix names, and never reaches
+    /// outside the store whatever the prefix holds.
+    #[test]
+    fn resolver_is_exact(
+        ids in prop::collection::btree_set("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}", 0..6),
+        prefix in prop_oneof!["[0-9a-f]{0,6}", ".{0,12}"],
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        for id in &ids {
+            std::fs::create_dir_all(store.session_dir(id)).unwrap();
+        }
+        let lc = prefix.to_ascii_lowercase();
+        let matching: Vec<&String> = ids.iter().filter(|i| i.starts_with(&lc)).collect();
+        match store.resolve(&prefix) {
+            Ok(id) => {
+                prop_assert!(ids.contains(&id));
+                prop_assert!(id == lc || matching.len() == 1);
+            }
+            Err(_) => prop_assert!(
+                matching.len() != 1 || prefix.is_empty()
+                    || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+            ),
+        }
+    }
+}

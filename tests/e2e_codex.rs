@@ -32,18 +32,9 @@ impl World {
     }
 
     fn zwarm(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
-        for v in agents::HOSTILE_VARS {
-            cmd.env_remove(v);
-        }
+        let mut cmd = agents::zwarm_command(self.state.path(), self.work.path());
         self.env.apply(&mut cmd);
-        cmd.env("ZWARM_CODEX_BIN", agents::codex_bin())
-            .env("NO_COLOR", "1")
-            .arg("--dir")
-            .arg(self.state.path())
-            .args(args)
-            .current_dir(self.work.path())
-            .stdin(Stdio::null());
+        cmd.env("ZWARM_CODEX_BIN", agents::codex_bin()).args(args);
         cmd.output().expect("run zwarm")
     }
 

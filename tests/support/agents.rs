@@ -233,6 +233,29 @@ pub const HOSTILE_VARS: &[&str] = &[
     "RUST_LOG",
 ];
 
+/// `zwarm --dir <state>` run in `cwd`, stdin from /dev/null, no colour, and
+/// none of the caller's variables that would steer it elsewhere (another
+/// store, another agent binary, real accounts, a stall threshold). Callers
+/// add the agent's environment and the command's own arguments.
+pub fn zwarm_command(state: &Path, cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
+    for v in HOSTILE_VARS.iter().chain(&[
+        "ZWARM_DIR",
+        "ZWARM_CODEX_BIN",
+        "ZWARM_CLAUDE_BIN",
+        "ZWARM_STALL_AFTER",
+        "CLICOLOR_FORCE",
+    ]) {
+        cmd.env_remove(v);
+    }
+    cmd.env("NO_COLOR", "1")
+        .arg("--dir")
+        .arg(state)
+        .current_dir(cwd)
+        .stdin(Stdio::null());
+    cmd
+}
+
 /// A command for `program` in `cwd` with `env` applied, stdin from
 /// /dev/null, stdout and stderr piped, and the hostile variables removed.
 pub fn agent_command(program: &Path, cwd: &Path, env: &AgentEnv) -> Command {

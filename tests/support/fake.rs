@@ -21,7 +21,7 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
@@ -201,24 +201,10 @@ impl World {
     /// `zwarm --dir <state> args...` with the fake agent, no colour, stdin
     /// from /dev/null.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
-        for v in [
-            "ZWARM_DIR",
-            "ZWARM_CODEX_BIN",
-            "ZWARM_CLAUDE_BIN",
-            "CLICOLOR_FORCE",
-            "ZWARM_STALL_AFTER",
-        ] {
-            cmd.env_remove(v);
-        }
+        let mut cmd = super::agents::zwarm_command(self.state.path(), self.work.path());
         cmd.env("ZWARM_CODEX_BIN", self.agent.program())
             .env("ZWARM_CLAUDE_BIN", self.agent.program())
-            .env("NO_COLOR", "1")
-            .arg("--dir")
-            .arg(self.state.path())
-            .args(args)
-            .current_dir(self.work.path())
-            .stdin(Stdio::null());
+            .args(args);
         cmd
     }
 

@@ -101,7 +101,8 @@ pub fn outcome_code(s: &Session) -> i32 {
     }
 }
 
-/// Wakes on writes to the turn file (inotify), or after a timeout.
+/// Wakes on writes to the turn file or a new meta.json (inotify), or after
+/// a timeout.
 struct Changes {
     inotify: Option<Inotify>,
 }
@@ -120,6 +121,10 @@ impl Changes {
                         | AddWatchFlags::IN_CLOSE_WRITE,
                 )
                 .ok()?;
+                // meta.json is replaced by a rename when the turn's ending is
+                // recorded: wake for that too, not at the next recheck.
+                i.add_watch(dir.parent()?, AddWatchFlags::IN_MOVED_TO)
+                    .ok()?;
                 Some(i)
             });
         Changes { inotify }

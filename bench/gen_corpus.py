@@ -3,7 +3,7 @@
 format, with turn files whose events are shaped after the real transcripts in
 tests/data/transcripts (codex `exec --json`, Claude Code `stream-json`).
 
-    gen_corpus.py finished STATE_DIR --count 1000 [--turn-kb 13]
+    gen_corpus.py finished STATE_DIR --count 1000 [--turn-kb 12]
     gen_corpus.py running  STATE_DIR --mib 100        # prints the session id
     gen_corpus.py big      STATE_DIR --mib 100        # prints the session id
 
@@ -13,7 +13,8 @@ three turns, a share of them in zwarm 2.3.5's layout (no `turns` records).
 caller holds it (e.g. `flock run.lock sleep 600`) so zwarm sees it as alive.
 `big`: one completed session whose single turn file is that large.
 
-Output is deterministic for a given --seed. Standard library only.
+Output is the same for a given --seed, apart from times, which are relative
+to now. Standard library only.
 """
 
 import argparse
@@ -148,7 +149,8 @@ class CodexTurn:
             n += 1
             return "item_%d" % n
 
-        while size < target_bytes:
+        # Room for the final message and turn.completed.
+        while size + 900 < target_bytes:
             x = r.random()
             new = []
             if x < 0.55:
@@ -276,7 +278,8 @@ class ClaudeTurn:
         out = [dumps(init)]
         size = len(out[0]) + 1
         messages = []
-        while size < target_bytes:
+        footer = len(dumps(self.result)) + 1200
+        while size + footer < target_bytes:
             msg_n += 1
             new = []
             x = r.random()
@@ -304,7 +307,7 @@ class ClaudeTurn:
             new.append(assistant({"type": "tool_use", "id": tid, "name": tool, "input": inp}))
             res = copy.deepcopy(self.tool_result)
             # The result line and the final message come after the loop.
-            room = (target_bytes - size - 2200 - len(dumps(self.result))) // 2
+            room = (target_bytes - size - footer - 1400) // 2
             body = t.output(t.output_size(room))
             failed = r.random() < 0.1
             res["message"]["content"] = [{"type": "tool_result", "content": body,
@@ -353,8 +356,10 @@ def iso(t):
 
 
 class Corpus:
-    def __init__(self, state_dir, seed):
+    def __init__(self, state_dir, seed, unique_turns=0):
         self.state = state_dir
+        self.unique_turns = unique_turns
+        self.pool = {}
         self.rng = random.Random(seed)
         self.codex = CodexTurn(self.rng)
         self.claude = ClaudeTurn(self.rng)
@@ -388,20 +393,19 @@ class Corpus:
             if running and last:
                 ending = "killed"  # no terminal line: still going
             started = clock
+            text, msgs, usage, turn_cost = self.turn(agent, turn_bytes, thread, ending)
             if agent == "codex":
-                lines, msgs, usage = self.codex.lines(turn_bytes, thread, ending)
                 own = {"input_tokens": usage["input_tokens"],
                        "output_tokens": usage["output_tokens"],
                        "total_tokens": usage["input_tokens"] + usage["output_tokens"],
                        "cached_input_tokens": usage["cached_input_tokens"],
                        "reasoning_output_tokens": usage["reasoning_output_tokens"]}
             else:
-                lines, msgs, usage, cost = self.claude.lines(turn_bytes, thread, ending)
+                cost = turn_cost
                 own = dict(usage, total_tokens=usage["input_tokens"] + usage["output_tokens"])
             path = os.path.join(sdir, "turns", "turn_%d.jsonl" % n)
             with open(path, "w", encoding="utf-8") as f:
-                f.write("\n".join(lines))
-                f.write("\n")
+                f.write(text)
             open(os.path.join(sdir, "turns", "turn_%d.stderr" % n), "w").close()
             clock = started + dt.timedelta(seconds=r.randint(20, 1800))
             rec = {"turn": n, "started_at": iso(started)}
@@ -460,6 +464,25 @@ class Corpus:
             open(os.path.join(sdir, name), "w").close()
         return sid
 
+    def turn(self, agent, turn_bytes, thread, ending):
+        """One turn file's text. Generating JSONL is the slow part, so large
+        corpora reuse up to `unique_turns` distinct turns per kind, each with
+        this session's own conversation id."""
+        key = (agent, turn_bytes, ending)
+        pool = self.pool.setdefault(key, [])
+        if self.unique_turns and len(pool) >= self.unique_turns:
+            old, text, msgs, usage, cost = self.rng.choice(pool)
+            return text.replace(old, thread), msgs, usage, cost
+        if agent == "codex":
+            lines, msgs, usage = self.codex.lines(turn_bytes, thread, ending)
+            cost = None
+        else:
+            lines, msgs, usage, cost = self.claude.lines(turn_bytes, thread, ending)
+        text = "\n".join(lines) + "\n"
+        if self.unique_turns:
+            pool.append((thread, text, msgs, usage, cost))
+        return text, msgs, usage, cost
+
     def message(self, role, content, turn, when):
         return {"role": role, "content": content, "timestamp": iso(when),
                 "metadata": {"turn": turn}}
@@ -471,15 +494,19 @@ def main():
     ap.add_argument("kind", choices=["finished", "running", "big"])
     ap.add_argument("state_dir", help="the .zwarm directory to fill")
     ap.add_argument("--count", type=int, default=1000)
-    ap.add_argument("--turn-kb", type=float, default=13.0,
+    # 12 gives sessions of 13 KB of JSONL on average: the fixed lines (claude's
+    # init and result) and the last event overshoot the target a little.
+    ap.add_argument("--turn-kb", type=float, default=12.0,
                     help="JSONL per session (finished), split over its turns")
     ap.add_argument("--mib", type=float, default=100.0, help="turn size (running, big)")
     ap.add_argument("--agent", choices=["codex", "claude_code"], default=None)
     ap.add_argument("--legacy-share", type=float, default=0.05,
                     help="share of finished sessions in zwarm 2.3.5's layout")
+    ap.add_argument("--unique-turns", type=int, default=300,
+                    help="distinct turn files per kind before they repeat (0: all distinct)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    c = Corpus(a.state_dir, a.seed)
+    c = Corpus(a.state_dir, a.seed, a.unique_turns if a.kind == "finished" else 0)
     if a.kind == "finished":
         for _ in range(a.count):
             r = c.rng

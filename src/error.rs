@@ -30,7 +30,9 @@ pub enum Error {
         candidates: Vec<String>,
     },
 
-    #[error("invalid session id '{0}': an id is hex digits and dashes")]
+    // Escaped: the id is the user's text, and may hold a newline or a control
+    // character that would break the one-line error.
+    #[error("invalid session id '{}': an id is hex digits and dashes", .0.escape_debug())]
     InvalidId(String),
 
     #[error("session {id} has turn {turn} running")]

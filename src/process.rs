@@ -54,6 +54,20 @@ pub fn is_alive(rec: &ProcessRecord) -> bool {
     }
 }
 
+/// How long ago a process started, in seconds.
+pub fn started_secs_ago(pid: i32) -> Option<f64> {
+    let start = stat(pid)?.start_time;
+    let uptime: f64 = fs::read_to_string("/proc/uptime")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| uptime - start as f64 / hz as f64)
+}
+
 pub fn boot_id() -> Option<String> {
     fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .ok()
@@ -229,5 +243,17 @@ mod tests {
         };
         assert!(!is_alive(&other));
         assert!(boot_id().is_some_and(|b| b.len() >= 32));
+    }
+
+    #[test]
+    fn a_process_just_started_is_young() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let age = started_secs_ago(child.id() as i32).unwrap();
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!((-0.1..2.0).contains(&age), "{age}");
     }
 }

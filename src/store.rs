@@ -66,18 +66,47 @@ impl Store {
         self.session_dir(id).join(RUN_LOCK)
     }
 
-    /// Creates the session's folder and writes its first `meta.json`.
+    /// Creates the session's folder and writes its first `meta.json`. The
+    /// folder is built under a name that is not an id and renamed into
+    /// place, so a concurrent `list` never sees a session without its meta.
     pub fn create(&self, session: &Session) -> Result<()> {
         check_id(&session.id)?;
         let dir = self.session_dir(&session.id);
-        let turns = dir.join("turns");
+        if dir.is_dir() {
+            // Already visible: only its meta.json is (re)written.
+            let turns = dir.join("turns");
+            fs::create_dir_all(&turns).map_err(|e| Error::io("create", &turns, e))?;
+            return self.save(session);
+        }
+        let staging = self
+            .sessions_dir()
+            .join(format!(".creating-{}", session.id));
+        let turns = staging.join("turns");
         fs::create_dir_all(&turns).map_err(|e| Error::io("create", &turns, e))?;
-        self.save(session)
+        let mut text = serde_json::to_vec_pretty(session).expect("a session always serializes");
+        text.push(b'\n');
+        let placed = write_atomic(&staging, META, &text)
+            .and_then(|()| fs::rename(&staging, &dir).map_err(|e| Error::io("create", &dir, e)));
+        if placed.is_err() {
+            let _ = fs::remove_dir_all(&staging);
+        }
+        placed
     }
 
     pub fn load(&self, id: &str) -> Result<Session> {
         check_id(id)?;
         let path = self.meta_path(id);
+        // Writes follow the folder: through a link they would land outside
+        // the store, or in another session.
+        if let Ok(target) = fs::read_link(self.session_dir(id)) {
+            return Err(Error::CorruptMeta {
+                path,
+                reason: format!(
+                    "its folder is a symbolic link (to {}), which zwarm does not follow",
+                    target.display()
+                ),
+            });
+        }
         let bytes = match fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -92,7 +121,22 @@ impl Store {
             }
             Err(e) => return Err(Error::io("read", path, e)),
         };
-        parse_meta(&bytes).map_err(|reason| Error::CorruptMeta { path, reason })
+        let session = parse_meta(&bytes).map_err(|reason| Error::CorruptMeta {
+            path: path.clone(),
+            reason,
+        })?;
+        // `save` writes to the folder the id names: a copied folder whose
+        // meta.json still names the original would overwrite the original.
+        if session.id != id {
+            return Err(Error::CorruptMeta {
+                path,
+                reason: format!(
+                    "it names session {}, not {id}, the folder it is in",
+                    session.id.escape_debug()
+                ),
+            });
+        }
+        Ok(session)
     }
 
     /// Writes `meta.json` atomically. Callers that read first must hold the
@@ -138,7 +182,9 @@ impl Store {
             let Ok(name) = entry.file_name().into_string() else {
                 continue;
             };
-            if is_valid_id(&name) && entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
+            // Symlinks are listed so that `load` can say why it refuses them.
+            let kind = entry.file_type();
+            if is_valid_id(&name) && kind.is_ok_and(|t| t.is_dir() || t.is_symlink()) {
                 ids.push(name);
             }
         }
@@ -157,6 +203,90 @@ impl Store {
             }
         }
         Ok((ok, bad))
+    }
+
+    /// What `list` shows of every session (see [`crate::session::brief`]),
+    /// in no order; the ones that fail to load are returned apart, sorted,
+    /// with the errors [`Store::load`] gives. This is `list`'s hot path: one
+    /// read of each `meta.json` into a reused buffer, and no other system
+    /// call for a session that reads cleanly.
+    pub fn load_all_brief(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+        let dir = self.sessions_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
+            Err(e) => return Err(Error::io("read", dir, e)),
+        };
+        // (id, whether the folder entry says it is a folder and no link)
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read", &dir, e))?;
+            let Ok(id) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if is_valid_id(&id) && (kind.is_dir() || kind.is_symlink()) {
+                found.push((id, kind.is_dir()));
+            }
+        }
+        // Thousands of small reads cost system calls more than parsing, and
+        // those run in parallel as well as anything.
+        let threads = if found.len() < 256 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        };
+        let per_thread = found.len().div_ceil(threads).max(1);
+        let load = |part: &[(String, bool)]| {
+            let mut buf = Vec::with_capacity(64 * 1024);
+            let (mut ok, mut bad) = (Vec::with_capacity(part.len()), Vec::new());
+            for (id, is_dir) in part {
+                // The folder entry already says it is no link, which `load`
+                // would ask the file system again; anything unusual is left
+                // to `load`, which words the refusal.
+                let brief = is_dir.then(|| self.read_brief(id, &mut buf)).flatten();
+                match brief.map_or_else(|| self.load(id), Ok) {
+                    Ok(s) => ok.push(s),
+                    Err(error) => bad.push(LoadProblem {
+                        id: id.clone(),
+                        error,
+                    }),
+                }
+            }
+            (ok, bad)
+        };
+        let mut parts = found.chunks(per_thread);
+        let first = parts.next().unwrap_or_default();
+        let (mut ok, mut bad) = std::thread::scope(|scope| {
+            let others: Vec<_> = parts.map(|p| scope.spawn(move || load(p))).collect();
+            let mut all = load(first);
+            for handle in others {
+                let (ok, bad) = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                all.0.extend(ok);
+                all.1.extend(bad);
+            }
+            all
+        });
+        ok.shrink_to_fit();
+        bad.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok((ok, bad))
+    }
+
+    /// The brief of a session whose `meta.json` reads and parses cleanly and
+    /// names its folder; None for anything else.
+    fn read_brief(&self, id: &str, buf: &mut Vec<u8>) -> Option<Session> {
+        use std::io::Read;
+        buf.clear();
+        let file = File::open(self.meta_path(id)).ok()?;
+        // `take` reads to the end without first asking the file its size.
+        file.take(u64::MAX).read_to_end(buf).ok()?;
+        crate::session::brief::parse(buf)
+            .ok()
+            .filter(|s| s.id == id)
     }
 
     /// Turns a full id or a unique prefix into the full id.

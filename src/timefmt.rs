@@ -1,7 +1,7 @@
 //! Timestamps as zwarm 2.3.5 writes them: local time, no offset, Python's
 //! `datetime.now().isoformat()`. Offsets are accepted on read.
 
-use chrono::{DateTime, Local, NaiveDateTime};
+use chrono::{DateTime, Local, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -15,6 +15,9 @@ impl Timestamp {
 
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
+        if let Some(t) = parse_isoformat(s) {
+            return Some(Timestamp(t));
+        }
         if let Ok(t) = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
             return Some(Timestamp(t));
         }
@@ -51,10 +54,53 @@ impl Serialize for Timestamp {
 
 impl<'de> Deserialize<'de> for Timestamp {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Timestamp::parse(&s)
-            .ok_or_else(|| serde::de::Error::custom(format!("not a timestamp: {s:?}")))
+        // A visitor of &str: the text is parsed where it lies, not copied.
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a timestamp")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Timestamp, E> {
+                Timestamp::parse(s).ok_or_else(|| E::custom(format!("not a timestamp: {s:?}")))
+            }
+        }
+        d.deserialize_str(V)
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fraction]`, the form every writer of `meta.json`
+/// uses, read without chrono's format interpreter: `list` reads several per
+/// session. Anything else (offsets, leap seconds) is left to chrono.
+fn parse_isoformat(s: &str) -> Option<NaiveDateTime> {
+    let b = s.as_bytes();
+    if b.len() < 19
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(num(&b[0..4])? as i32, num(&b[5..7])?, num(&b[8..10])?)?;
+    let (hour, min, sec) = (num(&b[11..13])?, num(&b[14..16])?, num(&b[17..19])?);
+    let nanos = match &b[19..] {
+        [] => 0,
+        [b'.', frac @ ..] if (1..=9).contains(&frac.len()) => {
+            num(frac)? * 10u32.pow(9 - frac.len() as u32)
+        }
+        _ => return None,
+    };
+    if sec > 59 {
+        return None;
+    }
+    date.and_hms_nano_opt(hour, min, sec, nanos)
 }
 
 /// "42s", "5m", "3h12m", "4d": compact durations for tables.
@@ -78,6 +124,37 @@ mod tests {
         assert_eq!(t.to_string(), "2026-11-23T19:30:21.123456");
         let whole = Timestamp::parse("2026-11-23T19:30:21").unwrap();
         assert_eq!(whole.to_string(), "2026-11-23T19:30:21.000000");
+    }
+
+    #[test]
+    fn the_fast_reader_agrees_with_chrono() {
+        let chrono = |s| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok();
+        for s in [
+            "2026-11-23T19:30:21.123456",
+            "2026-11-23T19:30:21",
+            "2026-11-23T19:30:21.5",
+            "2026-11-23T19:30:21.123456789",
+            "2024-02-29T00:00:00.000001",
+            "0999-01-01T23:59:59.1",
+        ] {
+            assert_eq!(parse_isoformat(s), chrono(s), "{s}");
+            assert!(parse_isoformat(s).is_some(), "{s}");
+        }
+        // Not for the fast reader: chrono decides (and rejects most).
+        for s in [
+            "2025-02-29T00:00:00",
+            "2026-13-01T00:00:00",
+            "2026-11-23T24:00:00",
+            "2026-11-23T19:30:60",
+            "2026-11-23T19:30:21.",
+            "2026-11-23T19:30:21.1234567891",
+            "2026-11-23 19:30:21",
+            "2026-11-23T19:30:21Z",
+            "+2026-11-23T19:30:21",
+            "2026-1-23T19:30:21.1",
+        ] {
+            assert_eq!(parse_isoformat(s), None, "{s}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use crate::trajectory::{FileChange, ItemStatus, Outcome, PlanItem, Step, StepKin
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fmt;
 
@@ -123,10 +124,24 @@ impl From<CodexUsage> for Usage {
 /// An item object. `web_search` items carry the key `id` twice (the item id,
 /// then the search id), which a derived struct rejects and `Value` resolves by
 /// keeping the last; this keeps the first as the id and the second as `raw_id`.
+/// String values of the [`COMMON`] keys are kept apart from `fields`: a map
+/// entry costs a key and a node, and a long turn has tens of thousands of items.
 struct Item {
     id: Option<String>,
+    common: [Option<String>; COMMON.len()],
     fields: Map<String, Value>,
 }
+
+/// Keys of nearly every item, and the largest text (a command's output).
+const COMMON: [&str; 5] = ["type", "status", "command", "aggregated_output", "text"];
+
+fn common_index(key: &str) -> Option<usize> {
+    COMMON.iter().position(|k| *k == key)
+}
+
+/// A map key, borrowed from the line unless it has escapes.
+#[derive(Deserialize)]
+struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
 
 impl<'de> Deserialize<'de> for Item {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -137,22 +152,34 @@ impl<'de> Deserialize<'de> for Item {
                 f.write_str("an item object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
-                let mut id = None;
-                let mut fields = Map::new();
-                while let Some(key) = map.next_key::<String>()? {
+                let mut item = Item {
+                    id: None,
+                    common: Default::default(),
+                    fields: Map::new(),
+                };
+                while let Some(Key(key)) = map.next_key()? {
                     let value: Value = map.next_value()?;
-                    if key == "id" && id.is_none() {
-                        id = Some(match value {
+                    if key == "id" && item.id.is_none() {
+                        item.id = Some(match value {
                             Value::String(s) => s,
                             other => other.to_string(),
                         });
                     } else if key == "id" {
-                        fields.insert("raw_id".into(), value);
+                        item.fields.insert("raw_id".into(), value);
+                    } else if let Some(i) = common_index(&key) {
+                        // The last value of a key wins, as in a map.
+                        item.common[i] = match value {
+                            Value::String(s) => Some(s),
+                            other => {
+                                item.fields.insert(key.into_owned(), other);
+                                None
+                            }
+                        };
                     } else {
-                        fields.insert(key, value);
+                        item.fields.insert(key.into_owned(), value);
                     }
                 }
-                Ok(Item { id, fields })
+                Ok(item)
             }
         }
         d.deserialize_map(V)
@@ -165,11 +192,26 @@ impl Item {
     }
 
     fn str(&self, key: &str) -> Option<&str> {
-        self.fields.get(key).and_then(Value::as_str)
+        match common_index(key) {
+            Some(i) => self.common[i].as_deref(),
+            None => self.fields.get(key).and_then(Value::as_str),
+        }
     }
 
     fn string(&self, key: &str) -> String {
         self.str(key).unwrap_or_default().to_string()
+    }
+
+    /// [`Item::string`] without the copy, for the large texts (a command's
+    /// whole output) the item is dropped after anyway.
+    fn take_string(&mut self, key: &str) -> String {
+        match common_index(key) {
+            Some(i) => self.common[i].take().unwrap_or_default(),
+            None => match self.fields.remove(key) {
+                Some(Value::String(s)) => s,
+                _ => String::new(),
+            },
+        }
     }
 
     fn status(&self, default: ItemStatus) -> ItemStatus {
@@ -178,6 +220,11 @@ impl Item {
 
     fn into_raw(self) -> Value {
         let mut m = self.fields;
+        for (key, value) in COMMON.iter().zip(self.common) {
+            if let Some(v) = value {
+                m.insert((*key).into(), Value::String(v));
+            }
+        }
         if let Some(id) = self.id {
             m.insert("id".into(), Value::String(id));
         }
@@ -283,7 +330,7 @@ impl CodexParser {
     }
 }
 
-fn item_step(item: Item, default_status: ItemStatus) -> StepKind {
+fn item_step(mut item: Item, default_status: ItemStatus) -> StepKind {
     let status = item.status(default_status);
     match item.kind() {
         "agent_message" => StepKind::Message {
@@ -294,7 +341,7 @@ fn item_step(item: Item, default_status: ItemStatus) -> StepKind {
         },
         "command_execution" => StepKind::Command {
             command: item.string("command"),
-            output: item.string("aggregated_output"),
+            output: item.take_string("aggregated_output"),
             exit_code: item.fields.get("exit_code").and_then(Value::as_i64),
             status,
         },

@@ -6,7 +6,7 @@ use crate::store::LoadProblem;
 use anyhow::Result;
 
 pub fn list(manager: &Manager, status: Option<&str>) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
-    let (mut sessions, problems) = manager.list()?;
+    let (mut sessions, problems) = manager.list_brief()?;
     if let Some(want) = status.and_then(SessionStatus::parse) {
         sessions.retain(|s| s.status == want);
     }

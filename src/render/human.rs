@@ -48,12 +48,32 @@ pub fn age(s: &Session) -> String {
 }
 
 pub fn one_line(s: &str, max: usize) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    // Flattened only to one char past `max`, all that `truncate` looks at:
+    // `list` does this for every task, `trajectory` for every command.
+    let mut flat = String::new();
+    let mut n = 0usize;
+    'words: for word in s.split_whitespace() {
+        if n > 0 {
+            if n > max {
+                break;
+            }
+            flat.push(' ');
+            n += 1;
+        }
+        for c in word.chars() {
+            if n > max {
+                break 'words;
+            }
+            flat.push(c);
+            n += 1;
+        }
+    }
     truncate(&flat, max)
 }
 
 pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
+    // No more bytes than `max` is no more chars either: no need to count.
+    if s.len() <= max || s.chars().count() <= max {
         return s.to_string();
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
@@ -158,12 +178,9 @@ pub fn list(
     let fixed: usize = widths.iter().sum::<usize>() + 2 * widths.len();
     let task_width = width.saturating_sub(fixed).max(16);
     let fit = |s: &str, w: usize, right: bool| {
-        let gap = " ".repeat(w.saturating_sub(s.chars().count()));
-        if right {
-            format!("{gap}{s}")
-        } else {
-            format!("{s}{gap}")
-        }
+        let mut out = String::with_capacity(w);
+        pad_into(&mut out, s, w, right);
+        out
     };
     let mut header = String::new();
     for ((h, right), w) in cols.iter().zip(&widths) {
@@ -173,21 +190,38 @@ pub fn list(
     header.push_str("TASK");
     lines.push(style.bold(&header));
     for (n, (s, r)) in sessions.iter().zip(&rows).enumerate() {
-        let mut line = String::new();
+        let mut line = String::with_capacity(width + 32);
         for (i, ((c, w), (_, right))) in r.iter().zip(&widths).zip(&cols).enumerate() {
-            let cell = fit(c, *w, *right);
-            line.push_str(&match i {
-                0 => style.cyan(&cell),
-                1 if stalled(n) => style.yellow(&cell),
-                1 => paint_status(style, s.status, &cell),
-                _ => cell,
-            });
+            // Plain cells go straight into the line: a table of thousands
+            // of rows is mostly that.
+            if i >= 2 || !style.color {
+                pad_into(&mut line, c, *w, *right);
+            } else {
+                let cell = fit(c, *w, *right);
+                line.push_str(&match i {
+                    0 => style.cyan(&cell),
+                    1 if stalled(n) => style.yellow(&cell),
+                    _ => paint_status(style, s.status, &cell),
+                });
+            }
             line.push_str("  ");
         }
         line.push_str(&one_line(&s.task, task_width));
         lines.push(line);
     }
     lines
+}
+
+/// `s` padded with spaces to `w` chars, on the left if `right`.
+fn pad_into(line: &mut String, s: &str, w: usize, right: bool) {
+    let gap = w.saturating_sub(s.chars().count());
+    if !right {
+        line.push_str(s);
+    }
+    line.extend(std::iter::repeat_n(' ', gap));
+    if right {
+        line.push_str(s);
+    }
 }
 
 fn paint_status(style: &Style, status: SessionStatus, text: &str) -> String {
@@ -325,29 +359,36 @@ fn text_block(text: &str, full: bool) -> String {
 }
 
 fn indent(text: &str, full: bool) -> Vec<String> {
-    let lines: Vec<&str> = text.trim_end().lines().collect();
-    let shown = if full {
-        lines.len()
-    } else {
-        lines.len().min(OUTPUT_LINES)
-    };
-    let mut out: Vec<String> = lines[..shown]
-        .iter()
-        .map(|l| {
-            format!(
-                "    {}",
-                if full {
-                    l.to_string()
-                } else {
-                    truncate(l, 200)
-                }
-            )
-        })
-        .collect();
-    if shown < lines.len() {
-        out.push(format!("    … {} more lines", lines.len() - shown));
+    let limit = if full { usize::MAX } else { OUTPUT_LINES };
+    let mut out = Vec::new();
+    let mut rest = text.trim_end();
+    while !rest.is_empty() && out.len() < limit {
+        let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        let mut shown = String::with_capacity(4 + line.len().min(800));
+        shown.push_str("    ");
+        if full || line.len() <= 200 {
+            shown.push_str(line);
+        } else {
+            shown.push_str(&truncate(line, 200));
+        }
+        out.push(shown);
+        rest = after;
+    }
+    if !rest.is_empty() {
+        // Counted, not split: a command's output can run to megabytes.
+        let more = count_newlines(rest.as_bytes()) + 1;
+        out.push(format!("    … {more} more lines"));
     }
     out
+}
+
+/// Newlines in `b`, counted in blocks of 255 bytes into a byte-wide sum,
+/// which the compiler turns into compares of many bytes at once.
+fn count_newlines(b: &[u8]) -> usize {
+    b.chunks(255)
+        .map(|c| usize::from(c.iter().fold(0u8, |n, &x| n + u8::from(x == b'\n'))))
+        .sum()
 }
 
 pub fn step(style: &Style, step: &Step, full: bool) -> Vec<String> {
@@ -377,7 +418,12 @@ pub fn step(style: &Style, step: &Step, full: bool) -> Vec<String> {
                 one_line(command, if full { usize::MAX } else { 200 }),
                 status_mark(style, *status)
             )];
-            v.extend(indent(output, full).into_iter().map(|l| style.dim(&l)));
+            let lines = indent(output, full).into_iter();
+            if style.color {
+                v.extend(lines.map(|l| style.dim(&l)));
+            } else {
+                v.extend(lines);
+            }
             v
         }
         StepKind::FileChange { changes, status } => {
@@ -467,5 +513,31 @@ mod tests {
     fn truncates_on_char_boundaries() {
         assert_eq!(truncate("héllo wörld", 6), "héllo…");
         assert_eq!(one_line("a\n  b\tc", 10), "a b c");
+    }
+
+    #[test]
+    fn indent_shows_the_first_lines_and_counts_the_rest() {
+        let text = "a\r\n\nb\n".to_string() + &"x\n".repeat(20) + "y\r\n \n";
+        let all: Vec<String> = text
+            .trim_end()
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect();
+        assert_eq!(indent(&text, true), all);
+        let mut short = all[..OUTPUT_LINES].to_vec();
+        short.push(format!("    … {} more lines", all.len() - OUTPUT_LINES));
+        assert_eq!(indent(&text, false), short);
+        assert_eq!(indent("one", false), ["    one"]);
+        assert!(indent(" \n ", false).is_empty());
+    }
+
+    #[test]
+    fn one_line_flattens_then_truncates() {
+        let text = "  ab  cd\n\nef é  ";
+        let flat = "ab cd ef é";
+        for max in 0..14 {
+            assert_eq!(one_line(text, max), truncate(flat, max), "{max}");
+        }
+        assert_eq!(one_line(text, usize::MAX), flat);
     }
 }

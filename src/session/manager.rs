@@ -337,6 +337,37 @@ impl Manager {
         Ok((out, problems))
     }
 
+    /// [`Manager::list`] for display: finished sessions hold only what
+    /// `list` shows (see [`super::brief`]), which is most of what makes
+    /// listing thousands fast. Active ones are read whole and settled.
+    pub fn list_brief(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+        let (sessions, mut problems) = self.store.load_all_brief()?;
+        let mut out = Vec::with_capacity(sessions.len());
+        for s in sessions {
+            let id = s.id.clone();
+            let s = if s.status.is_active() {
+                self.store.load(&id).and_then(|s| self.refresh(s))
+            } else {
+                Ok(s)
+            };
+            match s {
+                Ok(s) => out.push(s),
+                Err(error) => problems.push(LoadProblem { id, error }),
+            }
+        }
+        // Newest first, ties by id as `list` has always shown them. The
+        // order is found on indices: sorting thousands of sessions in place
+        // moves hundreds of bytes per swap.
+        let mut order: Vec<usize> = (0..out.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&out[a], &out[b]);
+            b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id))
+        });
+        let mut slots: Vec<Option<Session>> = out.into_iter().map(Some).collect();
+        let out = order.into_iter().filter_map(|i| slots[i].take()).collect();
+        Ok((out, problems))
+    }
+
     /// True while a supervisor holds the session's run lock.
     pub fn supervisor_running(&self, id: &str) -> bool {
         let path = self.store.run_lock_path(id);
@@ -346,7 +377,10 @@ impl Manager {
         let Ok(file) = open_lock_file(&path) else {
             return false;
         };
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        // Shared: only the supervisor's exclusive lock refuses it. An
+        // exclusive probe would also fail while another reader probes, or
+        // while `wait` holds it shared as a turn ends.
+        match Flock::lock(file, FlockArg::LockSharedNonblock) {
             Ok(_held) => false,
             Err(_) => true,
         }
@@ -378,10 +412,7 @@ impl Manager {
         let Some(rec) = session.current_turn() else {
             // Written by zwarm 2.3.5: the agent itself is `pid`, and there is
             // no lock; an alive pid is the best evidence there is.
-            let alive = session
-                .pid
-                .is_some_and(|p| process::stat(p).is_some_and(|s| s.state != 'Z'));
-            return if alive {
+            return if legacy_agent(session).is_some() {
                 Liveness::Alive
             } else {
                 Liveness::Orphaned(Vanished::Supervisor)
@@ -463,7 +494,7 @@ impl Manager {
         })?;
         let Some(rec) = rec else {
             // 2.3.5 session: signal its recorded process group.
-            if let Some(pid) = session.pid.and_then(process::record) {
+            if let Some(pid) = legacy_agent(&session) {
                 process::signal_group_if_same(&pid, Signal::SIGTERM);
             }
             let s = self.store.update(&id, |s| {
@@ -528,6 +559,16 @@ impl Manager {
         self.store.remove(&id)?;
         Ok(session)
     }
+}
+
+/// The agent process a zwarm 2.3.5 session recorded (a pid, no start
+/// time), if the live process with that pid can be it: one that started
+/// after the session was last written reused the pid and is a stranger.
+fn legacy_agent(session: &Session) -> Option<ProcessRecord> {
+    let rec = process::record(session.pid?).filter(process::is_alive)?;
+    let started = process::started_secs_ago(rec.pid)?;
+    // A second of slack: the two clocks have different resolutions.
+    (started + 1.0 >= session.updated_at.age_seconds()).then_some(rec)
 }
 
 fn agent_of(session: &Session) -> Result<&'static dyn crate::agent::Agent> {

@@ -1,5 +1,6 @@
 //! Sessions: their on-disk model, the status rules, and the domain API.
 
+pub mod brief;
 pub mod doctor;
 pub mod manager;
 pub mod model;

@@ -13,10 +13,10 @@
 use crate::session::model::Session;
 use crate::store::{write_atomic, Store};
 use crate::timefmt::Timestamp;
-use crate::trajectory::{Step, StepKind};
+use crate::trajectory::StepKind;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::time::Duration;
 
 /// Only the end of the file can hold the current streak; a streak longer
@@ -57,56 +57,108 @@ pub fn current(store: &Store, session: &Session) -> Option<Stall> {
     }
     let agent = crate::agent::AgentKind::from_meta(&session.adapter)?.adapter();
     let path = store.turn_path(&session.id, session.turn);
-    let mut file = File::open(&path).ok()?;
+    let file = File::open(&path).ok()?;
     let meta = file.metadata().ok()?;
-    let start = meta.len().saturating_sub(TAIL_BYTES);
-    file.seek(SeekFrom::Start(start)).ok()?;
-    let mut reader = BufReader::new(file.take(TAIL_BYTES));
-    let mut offset = start;
-    let mut buf = Vec::new();
-    if start > 0 {
-        // Mid-line: the first full line starts after the next newline.
-        offset += reader.read_until(b'\n', &mut buf).ok()? as u64;
-    }
-    let mut parser = agent.parser();
-    let mut streak_start = None;
-    let mut worked_before_streak = start > 0;
-    let worked = std::cell::Cell::new(false);
-    let mut note = |s: Step| {
-        if is_work(&s.kind) {
-            worked.set(true);
+    // The file is read backwards from its end, and only as far as the retry
+    // streak it ends with: usually one line, whatever the file's size or
+    // how much was written since the last look. Each line is judged alone
+    // (retry, progress, or not an event at all), which is all the agents'
+    // retry rules look at.
+    let mut retries = 0;
+    let mut last_retry = None;
+    let mut streak_at = None;
+    let mut before_streak = false;
+    let mut worked_before_streak = false;
+    lines_backward(&file, meta.len(), TAIL_BYTES, &mut |at, line| {
+        let mut parser = agent.parser();
+        let mut work = false;
+        parser.feed(0, trim(line), &mut |s| work |= is_work(&s.kind));
+        if !before_streak {
+            let summary = parser.summary();
+            if summary.retries_since_progress > 0 {
+                retries += 1;
+                streak_at = Some(at);
+                if last_retry.is_none() {
+                    last_retry = summary.last_retry.clone();
+                }
+                return true;
+            }
+            if summary.events == 0 {
+                return true; // not an event: neither progress nor a retry
+            }
+            before_streak = true;
+            if retries == 0 {
+                return false;
+            }
         }
-    };
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).ok()?;
-        if n == 0 || buf.last() != Some(&b'\n') {
-            break;
-        }
-        let line_at = offset;
-        offset += n as u64;
-        let before = parser.summary().retries_since_progress;
-        parser.feed(0, trim(&buf), &mut note);
-        let after = parser.summary().retries_since_progress;
-        if after == 0 {
-            streak_start = None;
-        } else if before == 0 {
-            streak_start = Some(line_at);
-            worked_before_streak |= worked.get();
-        }
-    }
-    let streak_at = streak_start?;
-    let summary = parser.summary();
-    let since = if worked_before_streak {
+        // Before the streak: look for work. Steps still open count, so a
+        // tool call whose result never came is work too.
+        parser.finish(&mut |s| work |= is_work(&s.kind));
+        worked_before_streak = work;
+        !work
+    })
+    .ok()?;
+    let streak_at = streak_at?;
+    // A window that does not reach the file's start has work before it as far
+    // as anyone can tell: the turn ran for a megabyte.
+    let since = if worked_before_streak || meta.len() > TAIL_BYTES {
         first_seen(store, session, streak_at, &meta)?
     } else {
         turn.started_at?
     };
     Some(Stall {
         since,
-        retries: summary.retries_since_progress,
-        last_retry: summary.last_retry.clone(),
+        retries,
+        last_retry,
     })
+}
+
+/// Calls `visit` with each complete line of the file's last `window` bytes
+/// (its newline included) and the offset where it starts, the last line
+/// first, until `visit` returns false. A line the window cuts, or a last line
+/// still being written, is not visited.
+fn lines_backward(
+    file: &File,
+    len: u64,
+    window: u64,
+    visit: &mut dyn FnMut(u64, &[u8]) -> bool,
+) -> std::io::Result<()> {
+    const CHUNK: u64 = 64 * 1024;
+    let floor = len.saturating_sub(window);
+    // `buf` holds the file from `pos` on, up to the end of the next line to
+    // visit once `ends_at_line` (before that, up to the end of the file).
+    let mut pos = len;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut ends_at_line = false;
+    loop {
+        if !ends_at_line {
+            if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
+                buf.truncate(i + 1);
+                ends_at_line = true;
+                continue;
+            }
+        } else if buf.is_empty() {
+            // Everything read was visited: the next line starts further back.
+        } else if let Some(i) = buf[..buf.len() - 1].iter().rposition(|&b| b == b'\n') {
+            let start = i + 1;
+            if !visit(pos + start as u64, &buf[start..]) {
+                return Ok(());
+            }
+            buf.truncate(start);
+            continue;
+        } else if pos == 0 {
+            visit(0, &buf);
+            return Ok(());
+        }
+        if pos <= floor {
+            return Ok(());
+        }
+        let n = CHUNK.min(pos - floor);
+        pos -= n;
+        let mut chunk = vec![0; n as usize];
+        file.read_exact_at(&mut chunk, pos)?;
+        buf.splice(0..0, chunk);
+    }
 }
 
 /// Steps that show the agent working (not the stream's own bookkeeping).
@@ -240,6 +292,61 @@ mod tests {
         assert!(detect(&store, &s, Duration::from_secs(300)).is_none());
         let again = current(&store, &s).unwrap();
         assert_eq!(again.since, first.since);
+    }
+
+    #[test]
+    fn streaks_are_read_back_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        // About 170 KiB of retries after some work, and a line being written.
+        let mut lines = vec![r#"{"type":"turn.started"}"#, CMD, "not json"];
+        lines.extend(std::iter::repeat_n(RETRY, 2000));
+        let s = running(&store, "codex", &lines, 600);
+        let path = store.turn_path(&s.id, 1);
+        let mut text = std::fs::read(&path).unwrap();
+        text.extend_from_slice(br#"{"type":"item.comp"#);
+        std::fs::write(&path, text).unwrap();
+        let stall = current(&store, &s).expect("a streak");
+        assert_eq!(stall.retries, 2000);
+        assert!(stall.last_retry.unwrap().starts_with("Reconnecting... 1/5"));
+        // It worked before it retried: dated when first seen.
+        assert!(stall.since.age_seconds() < 60.0);
+    }
+
+    #[test]
+    fn lines_are_visited_last_first_with_their_offsets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let long = "x".repeat(100_000);
+        let text = format!("a\n{long}\nbc\n\ndef\npartial");
+        std::fs::write(&path, &text).unwrap();
+        let file = File::open(&path).unwrap();
+        let len = text.len() as u64;
+        let mut seen = Vec::new();
+        lines_backward(&file, len, u64::MAX, &mut |at, line| {
+            seen.push((at, String::from_utf8(line.to_vec()).unwrap()));
+            true
+        })
+        .unwrap();
+        let starts = |s: &str| text.find(s).unwrap() as u64;
+        assert_eq!(
+            seen,
+            [
+                (starts("def"), "def\n".to_string()),
+                (starts("\n\n") + 1, "\n".to_string()),
+                (starts("bc"), "bc\n".to_string()),
+                (2, format!("{long}\n")),
+                (0, "a\n".to_string()),
+            ]
+        );
+        // A window that cuts the long line stops before it.
+        let mut n = 0;
+        lines_backward(&file, len, 20, &mut |_, _| {
+            n += 1;
+            true
+        })
+        .unwrap();
+        assert_eq!(n, 3);
     }
 
     #[test]

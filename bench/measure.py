@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""Times whole zwarm processes against their floors and prints the results as
+a markdown table. bench/run.sh builds zwarm, writes the corpora and calls this;
+see BENCHMARKS.md for what each row means.
+
+Timing uses hyperfine when it is installed (medians of --runs, after
+--warmup), else a loop of its own that alternates the commands of a row.
+Peak memory is the child's ru_maxrss, read with wait4. Standard library only.
+"""
+
+import argparse
+import fcntl
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+MS = 1000.0
+
+
+def q(argv):
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+class Timer:
+    def __init__(self, scale):
+        self.hyperfine = shutil.which("hyperfine")
+        self.scale = scale
+
+    def runs(self, n):
+        return max(3, int(n * self.scale))
+
+    def compare(self, cmds, runs, warmup=2):
+        """Seconds per command: dicts with median, mean, stddev, min, max."""
+        runs = self.runs(runs)
+        if self.hyperfine:
+            return self._hyperfine(cmds, runs, warmup)
+        return self._loop(cmds, runs, warmup)
+
+    def _hyperfine(self, cmds, runs, warmup):
+        with tempfile.NamedTemporaryFile(suffix=".json") as out:
+            argv = [self.hyperfine, "-N", "--style", "none", "--warmup", str(warmup),
+                    "--runs", str(runs), "--export-json", out.name]
+            argv += [q(c) for c in cmds]
+            subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
+            data = json.load(open(out.name))
+        return [{k: r[k] for k in ("median", "mean", "stddev", "min", "max")}
+                for r in data["results"]]
+
+    def _loop(self, cmds, runs, warmup):
+        times = [[] for _ in cmds]
+        for i in range(warmup + runs):
+            # Alternating keeps a load that comes and goes from favouring one.
+            for n, c in enumerate(cmds):
+                t = spawn_time(c)
+                if i >= warmup:
+                    times[n].append(t)
+        return [{"median": statistics.median(t), "mean": statistics.mean(t),
+                 "stddev": statistics.pstdev(t), "min": min(t), "max": max(t)}
+                for t in times]
+
+
+def spawn(argv, env=None):
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        return os.posix_spawn(argv[0], argv, env or os.environ,
+                              file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 0),
+                                            (os.POSIX_SPAWN_DUP2, devnull, 1),
+                                            (os.POSIX_SPAWN_DUP2, devnull, 2)])
+    finally:
+        os.close(devnull)
+
+
+def spawn_time(argv):
+    t = time.perf_counter()
+    pid = spawn(argv)
+    os.waitpid(pid, 0)
+    return time.perf_counter() - t
+
+
+def peak_rss_kib(argv, runs=3):
+    """The largest peak RSS of a few runs of argv (KiB), as GNU time reports it.
+    Not wait4 from here: a child's ru_maxrss counts the RSS of the process it
+    was forked from, and this one is a Python interpreter; GNU time is small
+    (its own size is in every figure, floors included)."""
+    gnu_time = "/usr/bin/time"
+    if not os.access(gnu_time, os.X_OK):
+        return None
+    best = 0
+    with tempfile.NamedTemporaryFile("r") as out:
+        for _ in range(runs):
+            subprocess.run([gnu_time, "-f", "%M", "-o", out.name] + argv, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            out.seek(0)
+            best = max(best, int(out.read().split()[-1]))
+    return best
+
+
+def kib_to_mib(k):
+    return None if k is None else k / 1024
+
+
+def proc_status(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def check(argv, env=None):
+    r = subprocess.run(argv, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit("failed (%d): %s\n%s" % (r.returncode, q(argv), r.stderr))
+    return r.stdout
+
+
+def only_session(state):
+    ids = os.listdir(os.path.join(state, "sessions"))
+    assert len(ids) == 1, ids
+    return ids[0]
+
+
+def meta(state, sid):
+    with open(os.path.join(state, "sessions", sid, "meta.json")) as f:
+        return json.load(f)
+
+
+def write_agent(path, body):
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+
+
+class Bench:
+    def __init__(self, a):
+        self.a = a
+        self.z = os.path.abspath(a.zwarm)
+        self.base = os.path.abspath(a.baseline) if a.baseline else None
+        self.w = os.path.abspath(a.work)
+        self.timer = Timer(a.scale)
+        self.rows = []
+        self.extra = []
+
+    def with_base(self, argv):
+        """The same command run by the baseline build, if there is one."""
+        return [[self.base] + argv[1:]] if self.base else []
+
+    def base_ms(self, results, i):
+        return results[i]["median"] * MS if self.base else None
+
+    def short(self, argv):
+        """A command as BENCHMARKS.md writes it: zwarm and the work dir by name."""
+        s = q(argv)
+        return s.replace(self.z, "zwarm").replace(self.w, "$W").replace(
+            os.path.abspath(self.a.read_metas), "$W/read_metas")
+
+    def row(self, target, figure, floor, floor_cmd, unit, goal, ok, cmd, note="", before=None):
+        self.rows.append(dict(target=target, figure=figure, floor=floor, unit=unit,
+                              ratio=(figure / floor) if floor else None, goal=goal,
+                              met=ok, command=cmd, floor_command=floor_cmd, note=note,
+                              before=before))
+        print("  %s: %s (floor %s)" % (target, fmt(figure, unit), fmt(floor, unit)),
+              file=sys.stderr, flush=True)
+
+    # ------------------------------------------------------------ rows --
+
+    def show_running(self):
+        state = os.path.join(self.w, "running", ".zwarm")
+        sid = only_session(state)
+        lock = open(os.path.join(state, "sessions", sid, "run.lock"), "a")
+        # Held by this process: zwarm sees a live supervisor, as it would.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            status = meta(state, sid)["status"]
+            out = check([self.z, "--dir", state, "show", sid])
+            assert "running" in out.splitlines()[1], out
+            show = [self.z, "--dir", state, "show", sid]
+            cat = ["/bin/cat", os.path.join(state, "sessions", sid, "meta.json")]
+            ls = [self.z, "--dir", state, "list"]
+            r = self.timer.compare([show, cat, ls] + self.with_base(show), runs=40, warmup=3)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+        size = os.path.getsize(os.path.join(state, "sessions", sid, "turns", "turn_1.jsonl"))
+        fig, flo = r[0]["median"] * MS, r[1]["median"] * MS
+        self.row("`show` of a running session, %.0f MiB of output" % (size / 2**20),
+                 fig, flo, self.short(cat), "ms", "< 5 ms", fig < 5, self.short(show),
+                 "status on disk: %s" % status, before=self.base_ms(r, 3))
+        self.extra.append(("`list` of that store (one running session)",
+                           r[2]["median"] * MS, "ms", self.short(ls)))
+
+    def list_rows(self):
+        for n, name, goal in ((1000, "l1k", 1.5), (10000, "l10k", 1.3)):
+            state = os.path.join(self.w, name, ".zwarm")
+            ls = [self.z, "--dir", state, "list"]
+            floor = [os.path.abspath(self.a.read_metas), state]
+            out = check(ls)
+            assert out.startswith("%d sessions" % n), out[:200]
+            r = self.timer.compare([ls, floor] + self.with_base(ls),
+                                   runs=30 if n == 1000 else 12, warmup=3)
+            fig, flo = r[0]["median"] * MS, r[1]["median"] * MS
+            self.row("`list` of %s finished sessions" % format(n, ","), fig, flo,
+                     self.short(floor), "ms", "≤ %.1f× floor" % goal, fig <= goal * flo,
+                     self.short(ls), before=self.base_ms(r, 2))
+            if n == 10000:
+                self.row("`list` of 10,000: peak RSS", kib_to_mib(peak_rss_kib(ls)),
+                         kib_to_mib(peak_rss_kib(floor)), self.short(floor), "MiB",
+                         "(2.3.5: 57 MiB)", None, "/usr/bin/time -f %M " + self.short(ls),
+                         before=kib_to_mib(peak_rss_kib(self.with_base(ls)[0]))
+                         if self.base else None)
+            jls = [self.z, "--dir", state, "--json", "list"]
+            j = self.timer.compare([jls], runs=10 if n == 1000 else 5, warmup=1)
+            self.extra.append(("`list --json` of %s" % format(n, ","),
+                               j[0]["median"] * MS, "ms", self.short(jls)))
+
+    def trajectory(self):
+        state = os.path.join(self.w, "big", ".zwarm")
+        sid = only_session(state)
+        turn = os.path.join(state, "sessions", sid, "turns", "turn_1.jsonl")
+        size = os.path.getsize(turn)
+        traj = [self.z, "--dir", state, "trajectory", sid]
+        cat = ["/bin/cat", turn]
+        wc = [shutil.which("wc") or "/usr/bin/wc", "-l", turn]
+        r = self.timer.compare([traj, cat, wc] + self.with_base(traj), runs=10, warmup=2)
+        fig, flo = r[0]["median"] * MS, r[1]["median"] * MS
+        self.row("`trajectory` of a %.0f MiB codex turn" % (size / 2**20), fig, flo,
+                 self.short(cat), "ms", "< 125 ms", fig < 125, self.short(traj),
+                 "`wc -l`: %s" % fmt(r[2]["median"] * MS, "ms"), before=self.base_ms(r, 3))
+        self.row("`trajectory`: speed-up on zwarm 2.3.5 (1.27 s, from the issue)",
+                 1270 / fig, None, "", "×", "≥ 10×", 1270 / fig >= 10, self.short(traj))
+        rss = kib_to_mib(peak_rss_kib(traj))
+        self.row("`trajectory` of %.0f MiB: peak RSS" % (size / 2**20), rss,
+                 kib_to_mib(peak_rss_kib(cat)), self.short(cat), "MiB", "< 20 MiB",
+                 rss is not None and rss < 20, "/usr/bin/time -f %M " + self.short(traj))
+        jt = [self.z, "--dir", state, "--json", "trajectory", sid]
+        full = [self.z, "--dir", state, "trajectory", "--full", sid]
+        r = self.timer.compare([jt, full], runs=5, warmup=1)
+        self.extra.append(("`trajectory --json`, same turn", r[0]["median"] * MS, "ms",
+                           self.short(jt)))
+        self.extra.append(("`trajectory --full`, same turn", r[1]["median"] * MS, "ms",
+                           self.short(full)))
+        cstate = os.path.join(self.w, "bigclaude", ".zwarm")
+        if os.path.isdir(cstate):
+            csid = only_session(cstate)
+            ct = [self.z, "--dir", cstate, "trajectory", csid]
+            r = self.timer.compare([ct], runs=5, warmup=1)
+            csize = os.path.getsize(os.path.join(cstate, "sessions", csid, "turns",
+                                                 "turn_1.jsonl"))
+            self.extra.append(("`trajectory` of a %.0f MiB claude turn" % (csize / 2**20),
+                               r[0]["median"] * MS, "ms", self.short(ct)))
+            self.extra.append(("its peak RSS", kib_to_mib(peak_rss_kib(ct, runs=1)), "MiB",
+                               "/usr/bin/time -f %M " + self.short(ct)))
+
+    def start_and_supervisor(self):
+        state = os.path.join(self.w, "start", ".zwarm")
+        proj = os.path.join(self.w, "start", "project")
+        os.makedirs(proj, exist_ok=True)
+        agent = os.path.join(self.w, "start", "agent.sh")
+        # The agent: a few real lines, then quiet while it "works".
+        write_agent(agent, 'head -n 3 "%s"\nexec sleep "${BENCH_AGENT_SECS:-1}"\n'
+                    % os.path.join(self.a.transcripts, "codex_rich.jsonl"))
+        os.environ["ZWARM_CODEX_BIN"] = agent
+        os.environ["BENCH_AGENT_SECS"] = "1"
+        start = [self.z, "--dir", state, "start", "-C", proj, "bench task"]
+        version = [self.z, "--version"]
+        r = self.timer.compare([start, version], runs=20, warmup=2)
+        fig, flo = r[0]["median"] * MS, r[1]["median"] * MS
+        self.row("`start` returns", fig, flo, self.short(version), "ms", "< 10 ms",
+                 fig < 10, "ZWARM_CODEX_BIN=$W/start/agent.sh " + self.short(start))
+        time.sleep(1.5)  # let those turns end
+
+        os.environ["BENCH_AGENT_SECS"] = "6"
+        sid = check(start).strip()
+        m = meta(state, sid)
+        sup = m["pid"]
+        agent_pid = m["turns"][-1]["agent"]["pid"]
+        time.sleep(1.0)
+        rss = proc_status(sup, "VmRSS")
+        agent_rss = proc_status(agent_pid, "VmRSS")
+        t0 = cpu_ticks(sup)
+        time.sleep(3.0)
+        ticks = cpu_ticks(sup) - t0
+        rss2 = proc_status(sup, "VmRSS")
+        self.row("supervisor RSS while its agent runs", max(rss, rss2) / 1024,
+                 agent_rss / 1024, "VmRSS of the agent (`sleep`)", "MiB", "< 4 MiB",
+                 max(rss, rss2) < 4 * 1024, "VmRSS in /proc/<pid>/status, pid from meta.json")
+        hz = os.sysconf("SC_CLK_TCK")
+        self.row("supervisor CPU while its agent runs (3 s)", ticks * 1000 / hz, None, "",
+                 "ms", "0", ticks == 0, "utime+stime in /proc/<pid>/stat")
+        check([self.z, "--dir", state, "kill", sid])
+
+    def wait_wake(self):
+        base = os.path.join(self.w, "wait")
+        state = os.path.join(base, ".zwarm")
+        proj = os.path.join(base, "project")
+        os.makedirs(proj, exist_ok=True)
+        mark = os.path.join(base, "mark")
+        agent = os.path.join(base, "agent.sh")
+        # The last thing the agent does is note the time; then it exits.
+        write_agent(agent, 'cat "%s"\nsleep 0.3\nexec date +%%s%%N > "%s"\n'
+                    % (os.path.join(self.a.transcripts, "codex_rich.jsonl"), mark))
+        os.environ["ZWARM_CODEX_BIN"] = agent
+        lat = []
+        for _ in range(self.timer.runs(8)):
+            sid = check([self.z, "--dir", state, "start", "-C", proj, "bench wait"]).strip()
+            check([self.z, "--dir", state, "wait", sid])
+            woke = time.time_ns()
+            lat.append((woke - int(open(mark).read())) / 1e6)
+        floor = []
+        lockf = os.path.join(base, "plain.lock")
+        flock = shutil.which("flock")
+        for _ in range(self.timer.runs(8) if flock else 0):
+            holder = subprocess.Popen([flock, lockf, "sh", "-c",
+                                       'sleep 0.3; exec date +%%s%%N > "%s"' % mark])
+            time.sleep(0.1)
+            check([flock, "-s", lockf, "true"])
+            woke = time.time_ns()
+            holder.wait()
+            floor.append((woke - int(open(mark).read())) / 1e6)
+        fig = statistics.median(lat)
+        flo = statistics.median(floor) if floor else None
+        self.row("`wait` wakes after a turn ends (median; max %.1f ms)" % max(lat), fig, flo,
+                 "`flock -s` on a lock whose holder exits", "ms", "< 50 ms", max(lat) < 50,
+                 "ZWARM_CODEX_BIN=$W/wait/agent.sh zwarm --dir $W/wait/.zwarm wait <id>")
+
+
+def fmt(v, unit):
+    if v is None:
+        return "—"
+    if unit == "×":
+        return "%.1f×" % v
+    if unit == "ms" and v < 10:
+        return "%.2f ms" % v
+    return "%.1f %s" % (v, unit)
+
+
+def machine():
+    load = os.getloadavg()
+    try:
+        cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+                   if l.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return "%d cores (%s), Linux %s, load average %.2f %.2f %.2f" % (
+        os.cpu_count(), cpu, platform.release(), *load)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--zwarm", required=True)
+    ap.add_argument("--work", required=True, help="the folder run.sh filled")
+    ap.add_argument("--read-metas", required=True)
+    ap.add_argument("--transcripts", required=True)
+    ap.add_argument("--scale", type=float, default=1.0, help="multiplies the run counts")
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--baseline", help="another zwarm build to time beside it (read-only rows)")
+    a = ap.parse_args()
+    b = Bench(a)
+    before = machine()
+    timer = "hyperfine (%s)" % b.timer.hyperfine if b.timer.hyperfine else "own loop"
+    print("measuring with %s on %s" % (timer, before), file=sys.stderr)
+    b.show_running()
+    b.list_rows()
+    b.trajectory()
+    b.start_and_supervisor()
+    b.wait_wake()
+    after = machine()
+
+    print("\nMachine: %s; after the run: load average %s. Timer: %s; figures are medians."
+          % (before, after.rsplit("load average ", 1)[1], timer.replace(b.timer.hyperfine or "", "").replace(" ()", "")))
+    print()
+    base = "| baseline " if b.base else ""
+    print("| target | figure | floor | ratio | goal | met %s| command | floor command |" % base)
+    print("|---|---|---|---|---|---|%s---|---|" % ("---|" if b.base else ""))
+    for r in b.rows:
+        ratio = "%.2f×" % r["ratio"] if r["ratio"] else "—"
+        met = {True: "yes", False: "**no**", None: "—"}[r["met"]]
+        note = " (%s)" % r["note"] if r["note"] else ""
+        before = "| %s " % fmt(r["before"], r["unit"]) if b.base else ""
+        print("| %s%s | %s | %s | %s | %s | %s %s| `%s` | %s |" % (
+            r["target"], note, fmt(r["figure"], r["unit"]), fmt(r["floor"], r["unit"]),
+            ratio, r["goal"], met, before, r["command"],
+            "`%s`" % r["floor_command"] if r["floor_command"].startswith(("$W", "/bin", "zwarm"))
+            else r["floor_command"]))
+    print()
+    print("| also measured | figure | command |")
+    print("|---|---|---|")
+    for name, v, unit, cmd in b.extra:
+        print("| %s | %s | `%s` |" % (name, fmt(v, unit), cmd))
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"machine": before, "after": after, "rows": b.rows,
+                       "extra": b.extra}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

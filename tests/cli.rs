@@ -7,40 +7,13 @@ mod support;
 
 use serde_json::{json, Value};
 use std::io::Write;
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-use support::fake::{stderr, stdout, transcript, World};
+use support::fake::{error_of, expect, stderr, stdout, transcript, World};
 
 const STARTED: Duration = Duration::from_secs(10);
 const CODEX_THREAD: &str = "01a209eb-9fe5-7091-945e-ca2ae2c25c85";
 const CLAUDE_SESSION: &str = "172a5050-90bc-4c0c-bb9a-1cf25846f716";
-
-#[track_caller]
-fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "\nstdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-}
-
-/// The error of a failed command, after checking stderr holds nothing but
-/// `zwarm: error: ...` and at most a `hint:` line.
-#[track_caller]
-fn error_of(out: &Output) -> String {
-    let err = stderr(out);
-    let lines: Vec<&str> = err.lines().collect();
-    assert!(matches!(lines.len(), 1 | 2), "not one error line: {err}");
-    let msg = lines[0]
-        .strip_prefix("zwarm: error: ")
-        .unwrap_or_else(|| panic!("no error line: {err}"));
-    if let Some(hint) = lines.get(1) {
-        assert!(hint.starts_with("hint: "), "{err}");
-    }
-    msg.to_string()
-}
 
 fn short(id: &str) -> &str {
     &id[..8]

@@ -17,7 +17,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use support::fake::{stderr, stdout, transcript, TaskAgent, World};
+use support::fake::{error_of, expect, stderr, stdout, transcript, TaskAgent, World};
 use zwarm::store::{parse_meta, Store};
 
 const STARTED: Duration = Duration::from_secs(10);
@@ -57,33 +57,6 @@ impl Rng {
     fn millis(&mut self, n: u64) -> Duration {
         Duration::from_micros(self.below(n * 1000))
     }
-}
-
-#[track_caller]
-fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "\nstdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-}
-
-/// The one error line of a failed command (after `zwarm: error: `), checking
-/// that nothing but a `hint:` line follows it.
-#[track_caller]
-fn error_of(out: &Output) -> String {
-    let err = stderr(out);
-    let lines: Vec<&str> = err.lines().collect();
-    assert!(matches!(lines.len(), 1 | 2), "not one error line: {err}");
-    if let Some(hint) = lines.get(1) {
-        assert!(hint.starts_with("hint: "), "{err}");
-    }
-    lines[0]
-        .strip_prefix("zwarm: error: ")
-        .unwrap_or_else(|| panic!("no error line: {err}"))
-        .to_string()
 }
 
 fn json_of(out: &Output) -> Value {

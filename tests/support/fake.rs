@@ -394,3 +394,31 @@ impl World {
         cmd
     }
 }
+
+/// Asserts the exit code, showing both streams when it is wrong.
+#[track_caller]
+pub fn expect(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "\nstdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// The error of a failed command, after checking stderr holds nothing but
+/// `zwarm: error: ...` and at most a `hint:` line.
+#[track_caller]
+pub fn error_of(out: &Output) -> String {
+    let err = stderr(out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert!(matches!(lines.len(), 1 | 2), "not one error line: {err}");
+    let msg = lines[0]
+        .strip_prefix("zwarm: error: ")
+        .unwrap_or_else(|| panic!("no error line: {err}"));
+    if let Some(hint) = lines.get(1) {
+        assert!(hint.starts_with("hint: "), "{err}");
+    }
+    msg.to_string()
+}

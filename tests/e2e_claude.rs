@@ -60,13 +60,7 @@ impl World {
     fn json(&self, args: &[&str]) -> Value {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
-        let out = self.zwarm(&all);
-        assert!(
-            out.status.success(),
-            "zwarm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+        agents::json_of(args, &self.zwarm(&all))
     }
 
     fn text(&self, args: &[&str]) -> String {

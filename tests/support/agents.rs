@@ -256,6 +256,16 @@ pub fn zwarm_command(state: &Path, cwd: &Path) -> Command {
     cmd
 }
 
+/// The JSON document a successful `zwarm args...` printed.
+pub fn json_of(args: &[&str], out: &std::process::Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "zwarm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
 /// A command for `program` in `cwd` with `env` applied, stdin from
 /// /dev/null, stdout and stderr piped, and the hostile variables removed.
 pub fn agent_command(program: &Path, cwd: &Path, env: &AgentEnv) -> Command {

@@ -9,6 +9,7 @@ pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod error;
+pub mod lazy_text;
 pub mod process;
 pub mod render;
 pub mod session;

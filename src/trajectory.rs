@@ -2,6 +2,7 @@
 //! and reading a turn file as a stream (never whole into memory).
 
 use crate::agent::StreamParser;
+use crate::lazy_text::LazyText;
 use crate::session::model::Usage;
 use serde_json::Value;
 use std::fs::File;
@@ -69,7 +70,8 @@ pub enum StepKind {
     },
     Command {
         command: String,
-        output: String,
+        /// Often most of the turn file: kept escaped until shown.
+        output: LazyText,
         exit_code: Option<i64>,
         status: ItemStatus,
     },
@@ -208,23 +210,35 @@ impl TurnReader {
         };
         if let Some(mut file) = file {
             file.seek(SeekFrom::Start(self.offset))?;
-            let mut reader = BufReader::with_capacity(256 * 1024, file);
-            let mut buf = Vec::with_capacity(8 * 1024);
+            let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+            // A line the buffer's end cuts in two is put together here; every
+            // other line is parsed where it was read.
+            let mut split = Vec::new();
             loop {
-                buf.clear();
-                let n = reader.read_until(b'\n', &mut buf)?;
-                if n == 0 {
+                let chunk = reader.fill_buf()?;
+                if chunk.is_empty() {
                     break;
                 }
-                if buf.last() != Some(&b'\n') && !complete {
-                    break; // the writer is mid-line; read it next time
+                let len = chunk.len();
+                let mut start = 0;
+                for end in memchr::memchr_iter(b'\n', chunk) {
+                    let line = if split.is_empty() {
+                        &chunk[start..=end]
+                    } else {
+                        split.extend_from_slice(&chunk[start..=end]);
+                        &split[..]
+                    };
+                    self.feed_line(line, parser, emit);
+                    split.clear();
+                    start = end + 1;
                 }
-                self.offset += n as u64;
-                self.lineno += 1;
-                let line = trim_line(&buf);
-                if !line.is_empty() {
-                    parser.feed(self.lineno, line, emit);
-                }
+                split.extend_from_slice(&chunk[start..]);
+                reader.consume(len);
+            }
+            // The writer may be mid-line: a torn last line waits for the next
+            // read unless the file is complete.
+            if !split.is_empty() && complete {
+                self.feed_line(&split, parser, emit);
             }
         }
         if complete {
@@ -233,6 +247,26 @@ impl TurnReader {
         Ok(())
     }
 }
+
+impl TurnReader {
+    fn feed_line(
+        &mut self,
+        line: &[u8],
+        parser: &mut dyn StreamParser,
+        emit: &mut dyn FnMut(Step),
+    ) {
+        self.offset += line.len() as u64;
+        self.lineno += 1;
+        let line = trim_line(line);
+        if !line.is_empty() {
+            parser.feed(self.lineno, line, emit);
+        }
+    }
+}
+
+/// Large enough that a line rarely straddles two reads, small enough for the
+/// memory bound of a streamed read.
+const READ_BUFFER: usize = 1 << 20;
 
 fn trim_line(buf: &[u8]) -> &[u8] {
     let mut end = buf.len();

@@ -436,7 +436,7 @@ fn tool_step(mut tool: OpenTool, result: Option<ToolResult>) -> StepKind {
             let (output, exit_code) = result.map(bash_output).unwrap_or_default();
             StepKind::Command {
                 command: str_of("command"),
-                output,
+                output: output.into(),
                 exit_code,
                 status,
             }
@@ -929,11 +929,12 @@ mod tests {
         let StepKind::Command { output, .. } = &steps[0].kind else {
             panic!("{steps:?}")
         };
+        let output = output.to_str();
         assert!(output.starts_with("The user doesn't want to proceed"));
         let notice = StepKind::Warning {
             message: "[Request interrupted by user for tool use]".into(),
         };
-        assert_eq!(steps, [cmd(2, lp, output, None, Declined), st(6, notice)]);
+        assert_eq!(steps, [cmd(2, lp, &output, None, Declined), st(6, notice)]);
         assert_eq!(
             (s.outcome, s.last_error),
             (Some(Outcome::Interrupted("aborted_tools".into())), None)

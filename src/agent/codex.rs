@@ -2,10 +2,12 @@
 //! event stream (thread.*, turn.*, item.*, error).
 
 use super::{Agent, AgentKind, StreamParser, TurnSpec};
+use crate::lazy_text::LazyText;
 use crate::session::model::{TurnRecord, Usage};
 use crate::trajectory::{FileChange, ItemStatus, Outcome, PlanItem, Step, StepKind, TurnSummary};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::ffi::OsString;
@@ -81,14 +83,15 @@ pub struct CodexParser {
 }
 
 #[derive(Deserialize)]
-struct Event {
-    #[serde(rename = "type")]
-    kind: String,
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
     thread_id: Option<String>,
     usage: Option<CodexUsage>,
     error: Option<ErrorBody>,
     message: Option<String>,
-    item: Option<Item>,
+    #[serde(borrow)]
+    item: Option<Item<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -121,97 +124,116 @@ impl From<CodexUsage> for Usage {
     }
 }
 
-/// An item object. `web_search` items carry the key `id` twice (the item id,
-/// then the search id), which a derived struct rejects and `Value` resolves by
-/// keeping the last; this keeps the first as the id and the second as `raw_id`.
-/// String values of the [`COMMON`] keys are kept apart from `fields`: a map
-/// entry costs a key and a node, and a long turn has tens of thousands of items.
-struct Item {
-    id: Option<String>,
-    common: [Option<String>; COMMON.len()],
-    fields: Map<String, Value>,
+/// An item object, borrowed from its line: values are kept as the JSON text
+/// they are until a step asks for them, so a long turn's tens of thousands of
+/// items cost no tree of values each. `web_search` items carry the key `id`
+/// twice (the item id, then the search id), which a derived struct rejects;
+/// the first is the id and the second is kept as `raw_id`.
+struct Item<'a> {
+    id: Option<Cow<'a, str>>,
+    /// Strings of the [`COMMON`] keys.
+    common: [Option<Cow<'a, str>>; COMMON.len()],
+    /// A command's output, the largest text by far (see [`LazyText`]).
+    output: Option<&'a RawValue>,
+    /// Every other key, in order; a repeated key's last value counts.
+    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
 
-/// Keys of nearly every item, and the largest text (a command's output).
-const COMMON: [&str; 5] = ["type", "status", "command", "aggregated_output", "text"];
+/// Keys of nearly every item.
+const COMMON: [&str; 4] = ["type", "status", "command", "text"];
 
 fn common_index(key: &str) -> Option<usize> {
     COMMON.iter().position(|k| *k == key)
 }
 
-/// A map key, borrowed from the line unless it has escapes.
+/// A string, borrowed from the line unless it has escapes.
 #[derive(Deserialize)]
-struct Key<'a>(#[serde(borrow)] Cow<'a, str>);
+struct Str<'a>(#[serde(borrow)] Cow<'a, str>);
 
-impl<'de> Deserialize<'de> for Item {
+/// The string a JSON value holds, if it is one.
+fn raw_str(raw: &RawValue) -> Option<Cow<'_, str>> {
+    if !raw.get().starts_with('"') {
+        return None;
+    }
+    serde_json::from_str::<Str>(raw.get()).ok().map(|s| s.0)
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Item<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Item;
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Item<'a>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an item object")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item<'a>, A::Error> {
                 let mut item = Item {
                     id: None,
                     common: Default::default(),
-                    fields: Map::new(),
+                    output: None,
+                    fields: Vec::new(),
                 };
-                while let Some(Key(key)) = map.next_key()? {
-                    let value: Value = map.next_value()?;
-                    if key == "id" && item.id.is_none() {
-                        item.id = Some(match value {
-                            Value::String(s) => s,
-                            other => other.to_string(),
-                        });
+                while let Some(Str(key)) = map.next_key()? {
+                    let raw: &'de RawValue = map.next_value()?;
+                    if key == "aggregated_output" && raw.get().starts_with('"') {
+                        item.output = Some(raw);
+                    } else if key == "id" && item.id.is_none() {
+                        item.id = Some(raw_str(raw).unwrap_or(Cow::Borrowed(raw.get())));
                     } else if key == "id" {
-                        item.fields.insert("raw_id".into(), value);
+                        item.fields.push((Cow::Borrowed("raw_id"), raw));
                     } else if let Some(i) = common_index(&key) {
                         // The last value of a key wins, as in a map.
-                        item.common[i] = match value {
-                            Value::String(s) => Some(s),
-                            other => {
-                                item.fields.insert(key.into_owned(), other);
-                                None
-                            }
-                        };
+                        item.common[i] = raw_str(raw);
+                        if item.common[i].is_none() {
+                            item.fields.push((key, raw));
+                        }
                     } else {
-                        item.fields.insert(key.into_owned(), value);
+                        item.fields.push((key, raw));
                     }
                 }
                 Ok(item)
             }
         }
-        d.deserialize_map(V)
+        d.deserialize_map(V(std::marker::PhantomData))
     }
 }
 
-impl Item {
+impl<'a> Item<'a> {
     fn kind(&self) -> &str {
         self.str("type").unwrap_or("unknown")
+    }
+
+    fn raw(&self, key: &str) -> Option<&'a RawValue> {
+        self.fields
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| *v)
+    }
+
+    /// The value of a key that is not one of the [`COMMON`] strings.
+    fn value(&self, key: &str) -> Option<Value> {
+        self.raw(key)
+            .and_then(|r| serde_json::from_str(r.get()).ok())
     }
 
     fn str(&self, key: &str) -> Option<&str> {
         match common_index(key) {
             Some(i) => self.common[i].as_deref(),
-            None => self.fields.get(key).and_then(Value::as_str),
+            None => None,
+        }
+    }
+
+    /// A string of any key.
+    fn text(&self, key: &str) -> Option<Cow<'a, str>> {
+        match common_index(key) {
+            Some(i) => self.common[i].clone(),
+            None => self.raw(key).and_then(raw_str),
         }
     }
 
     fn string(&self, key: &str) -> String {
-        self.str(key).unwrap_or_default().to_string()
-    }
-
-    /// [`Item::string`] without the copy, for the large texts (a command's
-    /// whole output) the item is dropped after anyway.
-    fn take_string(&mut self, key: &str) -> String {
-        match common_index(key) {
-            Some(i) => self.common[i].take().unwrap_or_default(),
-            None => match self.fields.remove(key) {
-                Some(Value::String(s)) => s,
-                _ => String::new(),
-            },
-        }
+        self.text(key).unwrap_or_default().into_owned()
     }
 
     fn status(&self, default: ItemStatus) -> ItemStatus {
@@ -219,14 +241,25 @@ impl Item {
     }
 
     fn into_raw(self) -> Value {
-        let mut m = self.fields;
+        let mut m = Map::new();
+        for (key, raw) in self.fields {
+            if let Ok(v) = serde_json::from_str(raw.get()) {
+                m.insert(key.into_owned(), v);
+            }
+        }
+        if let Some(output) = self.output.and_then(raw_str) {
+            m.insert(
+                "aggregated_output".into(),
+                Value::String(output.into_owned()),
+            );
+        }
         for (key, value) in COMMON.iter().zip(self.common) {
             if let Some(v) = value {
-                m.insert((*key).into(), Value::String(v));
+                m.insert((*key).into(), Value::String(v.into_owned()));
             }
         }
         if let Some(id) = self.id {
-            m.insert("id".into(), Value::String(id));
+            m.insert("id".into(), Value::String(id.into_owned()));
         }
         Value::Object(m)
     }
@@ -246,7 +279,7 @@ impl CodexParser {
             self.summary.retries_since_progress = 0;
         }
         let step = |kind| Step { line: lineno, kind };
-        match ev.kind.as_str() {
+        match &*ev.kind {
             "thread.started" => self.summary.agent_session_id = ev.thread_id,
             "turn.started" => {}
             "turn.completed" => {
@@ -284,7 +317,7 @@ impl CodexParser {
             "item.started" | "item.updated" | "item.completed" => {
                 let Some(item) = ev.item else {
                     emit(step(StepKind::Other {
-                        kind: ev.kind,
+                        kind: ev.kind.into_owned(),
                         raw: Value::Null,
                     }));
                     return;
@@ -292,7 +325,7 @@ impl CodexParser {
                 self.item(lineno, &ev.kind, item, emit);
             }
             _ => emit(step(StepKind::Other {
-                kind: ev.kind,
+                kind: ev.kind.into_owned(),
                 raw: Value::Null,
             })),
         }
@@ -325,12 +358,12 @@ impl CodexParser {
             }
             (true, None) => emit(step),
             (false, Some(i)) => self.open[i].1 = step,
-            (false, None) => self.open.push((key, step)),
+            (false, None) => self.open.push((key.into_owned(), step)),
         }
     }
 }
 
-fn item_step(mut item: Item, default_status: ItemStatus) -> StepKind {
+fn item_step(item: Item, default_status: ItemStatus) -> StepKind {
     let status = item.status(default_status);
     match item.kind() {
         "agent_message" => StepKind::Message {
@@ -341,14 +374,17 @@ fn item_step(mut item: Item, default_status: ItemStatus) -> StepKind {
         },
         "command_execution" => StepKind::Command {
             command: item.string("command"),
-            output: item.take_string("aggregated_output"),
-            exit_code: item.fields.get("exit_code").and_then(Value::as_i64),
+            output: item
+                .output
+                .and_then(LazyText::from_json)
+                .unwrap_or_default(),
+            exit_code: item.value("exit_code").and_then(|v| v.as_i64()),
             status,
         },
         "file_change" => StepKind::FileChange {
             changes: item
-                .fields
-                .get("changes")
+                .value("changes")
+                .as_ref()
                 .and_then(Value::as_array)
                 .map(|a| {
                     a.iter()
@@ -362,42 +398,46 @@ fn item_step(mut item: Item, default_status: ItemStatus) -> StepKind {
             status,
         },
         "mcp_tool_call" => StepKind::ToolCall {
-            server: item.str("server").map(str::to_string),
+            server: item.text("server").map(Cow::into_owned),
             tool: item.string("tool"),
-            arguments: item.fields.get("arguments").cloned().unwrap_or(Value::Null),
-            result: item.fields.get("result").and_then(mcp_result_text),
+            arguments: item.value("arguments").unwrap_or(Value::Null),
+            result: item.value("result").as_ref().and_then(mcp_result_text),
             error: item
-                .fields
-                .get("error")
-                .and_then(|e| e["message"].as_str())
-                .map(str::to_string),
+                .value("error")
+                .and_then(|e| e["message"].as_str().map(str::to_string)),
             status,
             parent: None,
         },
         "collab_tool_call" => StepKind::ToolCall {
             server: None,
-            tool: format!("collab:{}", item.str("tool").unwrap_or("unknown")),
+            tool: format!(
+                "collab:{}",
+                item.text("tool").as_deref().unwrap_or("unknown")
+            ),
             arguments: serde_json::json!({
-                "prompt": item.fields.get("prompt"),
-                "receiver_thread_ids": item.fields.get("receiver_thread_ids"),
+                "prompt": item.value("prompt"),
+                "receiver_thread_ids": item.value("receiver_thread_ids"),
             }),
-            result: item.fields.get("agents_states").map(Value::to_string),
+            result: item.value("agents_states").map(|v| v.to_string()),
             error: None,
             status,
             parent: None,
         },
         "web_search" => StepKind::WebSearch {
             query: item
-                .str("query")
-                .or_else(|| item.fields.get("action").and_then(|a| a["query"].as_str()))
-                .unwrap_or_default()
-                .to_string(),
+                .text("query")
+                .map(Cow::into_owned)
+                .or_else(|| {
+                    item.value("action")
+                        .and_then(|a| a["query"].as_str().map(str::to_string))
+                })
+                .unwrap_or_default(),
             status,
         },
         "todo_list" => StepKind::Plan {
             items: item
-                .fields
-                .get("items")
+                .value("items")
+                .as_ref()
                 .and_then(Value::as_array)
                 .map(|a| {
                     a.iter()

@@ -3,7 +3,7 @@
 use crate::agent::AgentKind;
 use crate::cli::TrajectoryArgs;
 use crate::error::{exit, Error};
-use crate::render::{human, json, Printer};
+use crate::render::{json, steps, Printer};
 use crate::session::manager::Manager;
 use crate::trajectory::read_turn;
 use anyhow::Result;
@@ -31,12 +31,13 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
         write!(p.out(), "{}", json::trajectory_open(&s.id))?;
     }
     let mut first = true;
+    let mut text = String::new();
     for turn in turns {
         let running = s.status.is_active() && turn == s.turn;
         let mut parser = agent.parser();
         let mut err: Option<std::io::Error> = None;
         if !p.json {
-            p.line(&human::turn_header(&style, turn))?;
+            p.line(&steps::turn_header(&style, turn))?;
         }
         let path = manager.store().turn_path(&s.id, turn);
         read_turn(&path, parser.as_mut(), !running, &mut |step| {
@@ -48,9 +49,9 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
                 first = false;
                 write!(p.out(), "{sep}{}", json::step_json(turn, &step))
             } else {
-                human::step(&style, &step, a.full)
-                    .iter()
-                    .try_for_each(|l| p.line(l))
+                text.clear();
+                steps::step(&style, &step, a.full, &mut text);
+                p.text(&text)
             };
             if let Err(e) = r {
                 err = Some(e);

@@ -2,7 +2,7 @@
 
 use crate::agent::AgentKind;
 use crate::error::exit;
-use crate::render::{human, json, Printer};
+use crate::render::{human, json, steps, Printer};
 use crate::session::manager::Manager;
 use crate::session::model::{Session, SessionStatus};
 use crate::trajectory::TurnReader;
@@ -27,10 +27,11 @@ pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result
     let mut reader = TurnReader::new(&path);
     let style = p.style;
     if !p.json {
-        p.line(&human::turn_header(&style, turn))?;
+        p.line(&steps::turn_header(&style, turn))?;
     }
     let changes = Changes::new(&path);
     let mut session = s;
+    let mut text = String::new();
     loop {
         let active = session.status.is_active();
         let mut failed: Option<std::io::Error> = None;
@@ -41,9 +42,9 @@ pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result
             let r = if p.json {
                 writeln!(p.out(), "{}", json::watch_step_json(turn, &step))
             } else {
-                human::step(&style, &step, full)
-                    .iter()
-                    .try_for_each(|l| p.line(l))
+                text.clear();
+                steps::step(&style, &step, full, &mut text);
+                p.text(&text)
             };
             failed = r.err();
         })?;

@@ -5,11 +5,6 @@ use crate::agent::AgentKind;
 use crate::session::model::{Session, SessionStatus};
 use crate::session::stall::Stall;
 use crate::timefmt::compact_duration;
-use crate::trajectory::{ItemStatus, Step, StepKind};
-
-/// Short preview lengths when `--full` is not given.
-const TEXT_PREVIEW: usize = 400;
-const OUTPUT_LINES: usize = 8;
 
 pub fn status_word(style: &Style, s: &Session) -> String {
     paint_status(style, s.status, s.status.as_str())
@@ -48,27 +43,43 @@ pub fn age(s: &Session) -> String {
 }
 
 pub fn one_line(s: &str, max: usize) -> String {
-    // Flattened only to one char past `max`, all that `truncate` looks at:
+    let mut out = String::new();
+    one_line_into(&mut out, s, max);
+    out
+}
+
+/// Appends `s` with its whitespace runs made single spaces, cut to `max`
+/// chars with `…` as [`truncate`] cuts.
+pub fn one_line_into(out: &mut String, s: &str, max: usize) {
+    // Flattened only to one char past `max`, all that the cut looks at:
     // `list` does this for every task, `trajectory` for every command.
-    let mut flat = String::new();
     let mut n = 0usize;
+    let mut cut = out.len();
+    let mut push = |out: &mut String, c: char, n: &mut usize| {
+        if *n + 1 == max.saturating_sub(1) {
+            cut = out.len() + c.len_utf8();
+        }
+        out.push(c);
+        *n += 1;
+    };
     'words: for word in s.split_whitespace() {
         if n > 0 {
             if n > max {
                 break;
             }
-            flat.push(' ');
-            n += 1;
+            push(out, ' ', &mut n);
         }
         for c in word.chars() {
             if n > max {
                 break 'words;
             }
-            flat.push(c);
-            n += 1;
+            push(out, c, &mut n);
         }
     }
-    truncate(&flat, max)
+    if n > max {
+        out.truncate(cut);
+        out.push('…');
+    }
 }
 
 pub fn truncate(s: &str, max: usize) -> String {
@@ -337,166 +348,6 @@ pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
     out
 }
 
-pub fn turn_header(style: &Style, turn: u32) -> String {
-    style.bold(&format!("── turn {turn} ──"))
-}
-
-fn status_mark(style: &Style, st: ItemStatus) -> String {
-    match st {
-        ItemStatus::Completed => String::new(),
-        ItemStatus::InProgress => style.yellow(" (did not finish)"),
-        ItemStatus::Failed => style.red(" (failed)"),
-        ItemStatus::Declined => style.yellow(" (declined)"),
-    }
-}
-
-fn text_block(text: &str, full: bool) -> String {
-    if full {
-        text.to_string()
-    } else {
-        truncate(text.trim(), TEXT_PREVIEW)
-    }
-}
-
-fn indent(text: &str, full: bool) -> Vec<String> {
-    let limit = if full { usize::MAX } else { OUTPUT_LINES };
-    let mut out = Vec::new();
-    let mut rest = text.trim_end();
-    while !rest.is_empty() && out.len() < limit {
-        let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        let mut shown = String::with_capacity(4 + line.len().min(800));
-        shown.push_str("    ");
-        if full || line.len() <= 200 {
-            shown.push_str(line);
-        } else {
-            shown.push_str(&truncate(line, 200));
-        }
-        out.push(shown);
-        rest = after;
-    }
-    if !rest.is_empty() {
-        // Counted, not split: a command's output can run to megabytes.
-        let more = count_newlines(rest.as_bytes()) + 1;
-        out.push(format!("    … {more} more lines"));
-    }
-    out
-}
-
-/// Newlines in `b`, counted in blocks of 255 bytes into a byte-wide sum,
-/// which the compiler turns into compares of many bytes at once.
-fn count_newlines(b: &[u8]) -> usize {
-    b.chunks(255)
-        .map(|c| usize::from(c.iter().fold(0u8, |n, &x| n + u8::from(x == b'\n'))))
-        .sum()
-}
-
-pub fn step(style: &Style, step: &Step, full: bool) -> Vec<String> {
-    match &step.kind {
-        StepKind::Message { text } => vec![format!(
-            "{} {}",
-            style.green("agent:"),
-            text_block(text, full)
-        )],
-        StepKind::Reasoning { text } => {
-            vec![style.dim(&format!("thinking: {}", text_block(text, full)))]
-        }
-        StepKind::Command {
-            command,
-            output,
-            exit_code,
-            status,
-        } => {
-            let code = match exit_code {
-                Some(0) => style.dim("(exit 0)"),
-                Some(c) => style.red(&format!("(exit {c})")),
-                None => String::new(),
-            };
-            let mut v = vec![format!(
-                "{} {} {code}{}",
-                style.cyan("$"),
-                one_line(command, if full { usize::MAX } else { 200 }),
-                status_mark(style, *status)
-            )];
-            let lines = indent(output, full).into_iter();
-            if style.color {
-                v.extend(lines.map(|l| style.dim(&l)));
-            } else {
-                v.extend(lines);
-            }
-            v
-        }
-        StepKind::FileChange { changes, status } => {
-            let list: Vec<String> = changes
-                .iter()
-                .map(|c| format!("{} {}", c.kind, c.path))
-                .collect();
-            vec![format!(
-                "{} {}{}",
-                style.yellow("edit:"),
-                list.join(", "),
-                status_mark(style, *status)
-            )]
-        }
-        StepKind::ToolCall {
-            server,
-            tool,
-            arguments,
-            result,
-            error,
-            status,
-            parent,
-        } => {
-            let name = match server {
-                Some(s) => format!("{s}.{tool}"),
-                None => tool.clone(),
-            };
-            let args = if arguments.is_null() {
-                String::new()
-            } else {
-                one_line(&arguments.to_string(), if full { usize::MAX } else { 120 })
-            };
-            let prefix = if parent.is_some() { "  ↳ " } else { "" };
-            let mut v = vec![format!(
-                "{prefix}{} {name} {args}{}",
-                style.blue("tool:"),
-                status_mark(style, *status)
-            )];
-            if let Some(e) = error {
-                v.push(format!("    {}", style.red(&one_line(e, 300))));
-            } else if let Some(r) = result {
-                v.extend(indent(r, full).into_iter().map(|l| style.dim(&l)));
-            }
-            v
-        }
-        StepKind::WebSearch { query, status } => vec![format!(
-            "{} {query}{}",
-            style.blue("search:"),
-            status_mark(style, *status)
-        )],
-        StepKind::Plan { items } => {
-            let mut v = vec![style.bold("plan:")];
-            for i in items {
-                let mark = match i.status.as_str() {
-                    "completed" => "[x]",
-                    "in_progress" => "[~]",
-                    _ => "[ ]",
-                };
-                v.push(format!("  {mark} {}", i.text));
-            }
-            v
-        }
-        StepKind::Warning { message } => {
-            vec![style.yellow(&format!("warning: {}", one_line(message, 300)))]
-        }
-        StepKind::Error { message } => vec![style.red(&format!(
-            "error: {}",
-            one_line(message, if full { usize::MAX } else { 300 })
-        ))],
-        StepKind::Other { kind, .. } => vec![style.dim(&format!("({kind})"))],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,22 +364,6 @@ mod tests {
     fn truncates_on_char_boundaries() {
         assert_eq!(truncate("héllo wörld", 6), "héllo…");
         assert_eq!(one_line("a\n  b\tc", 10), "a b c");
-    }
-
-    #[test]
-    fn indent_shows_the_first_lines_and_counts_the_rest() {
-        let text = "a\r\n\nb\n".to_string() + &"x\n".repeat(20) + "y\r\n \n";
-        let all: Vec<String> = text
-            .trim_end()
-            .lines()
-            .map(|l| format!("    {l}"))
-            .collect();
-        assert_eq!(indent(&text, true), all);
-        let mut short = all[..OUTPUT_LINES].to_vec();
-        short.push(format!("    … {} more lines", all.len() - OUTPUT_LINES));
-        assert_eq!(indent(&text, false), short);
-        assert_eq!(indent("one", false), ["    one"]);
-        assert!(indent(" \n ", false).is_empty());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod human;
 pub mod json;
+pub mod steps;
 mod style;
 
 pub use style::Style;
@@ -30,6 +31,11 @@ impl Printer {
 
     pub fn out(&mut self) -> &mut impl Write {
         &mut self.out
+    }
+
+    /// Writes `s` as it is (lines already ended).
+    pub fn text(&mut self, s: &str) -> io::Result<()> {
+        self.out.write_all(s.as_bytes())
     }
 
     pub fn line(&mut self, s: &str) -> io::Result<()> {

@@ -3,6 +3,14 @@
 
 use std::io::IsTerminal;
 
+pub const BOLD: &str = "1";
+pub const DIM: &str = "2";
+pub const RED: &str = "31";
+pub const GREEN: &str = "32";
+pub const YELLOW: &str = "33";
+pub const BLUE: &str = "34";
+pub const CYAN: &str = "36";
+
 #[derive(Clone, Copy, Debug)]
 pub struct Style {
     pub color: bool,
@@ -27,6 +35,28 @@ impl Style {
             format!("\x1b[{code}m{s}\x1b[0m")
         } else {
             s.to_string()
+        }
+    }
+
+    /// Appends `s` in colour `code`.
+    pub fn paint_into(&self, out: &mut String, code: &str, s: &str) {
+        self.start(out, code);
+        out.push_str(s);
+        self.end(out);
+    }
+
+    /// Starts colour `code` in `out`; [`Style::end`] ends it.
+    pub fn start(&self, out: &mut String, code: &str) {
+        if self.color {
+            out.push_str("\x1b[");
+            out.push_str(code);
+            out.push('m');
+        }
+    }
+
+    pub fn end(&self, out: &mut String) {
+        if self.color {
+            out.push_str("\x1b[0m");
         }
     }
 

@@ -1,0 +1,455 @@
+//! Text kept as the agent's JSON wrote it, decoded only as far as it is read.
+//!
+//! A command's output can run to megabytes, and `trajectory` shows its first
+//! lines and counts the rest: unescaping and copying all of it was most of the
+//! time a long trajectory took. A [`LazyText`] holds the string literal as it
+//! stood in the line; a preview decodes the lines it shows and counts the
+//! newline escapes of the rest, and JSON output writes the literal back as is.
+
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::fmt;
+
+#[derive(Clone)]
+pub enum LazyText {
+    Plain(String),
+    /// A JSON string literal, quotes included, as the parser found it valid.
+    Json(Box<RawValue>),
+}
+
+/// The first lines of a text as a terminal shows them, and how many follow.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Preview {
+    /// Lines of the text without its trailing whitespace, each without one
+    /// trailing `\r`, cut to the preview's width with `…`.
+    pub lines: Vec<String>,
+    /// Lines not shown.
+    pub more: usize,
+}
+
+impl LazyText {
+    /// The text of a JSON value, if it is a string.
+    pub fn from_json(raw: &RawValue) -> Option<Self> {
+        raw.get()
+            .starts_with('"')
+            .then(|| LazyText::Json(raw.to_owned()))
+    }
+
+    /// The whole text, decoded.
+    pub fn to_str(&self) -> Cow<'_, str> {
+        match self {
+            LazyText::Plain(s) => Cow::Borrowed(s),
+            LazyText::Json(raw) => {
+                let body = body(raw);
+                if !body.contains('\\') {
+                    return Cow::Borrowed(body);
+                }
+                let mut out = String::with_capacity(body.len());
+                decode(body, &mut out, usize::MAX);
+                Cow::Owned(out)
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        match self {
+            LazyText::Plain(s) => s.is_empty(),
+            LazyText::Json(raw) => body(raw).is_empty(),
+        }
+    }
+
+    /// At most `max_lines` lines of at most `max_chars` chars each.
+    pub fn preview(&self, max_lines: usize, max_chars: usize) -> Preview {
+        match self {
+            LazyText::Plain(s) => preview_str(s, max_lines, max_chars),
+            LazyText::Json(raw) => preview_escaped(body(raw), max_lines, max_chars),
+        }
+    }
+}
+
+/// [`LazyText::preview`] of a decoded text.
+pub fn preview_str(text: &str, max_lines: usize, max_chars: usize) -> Preview {
+    let mut lines = Vec::new();
+    let mut rest = text.trim_end();
+    while !rest.is_empty() && lines.len() < max_lines {
+        let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
+        lines.push(shown(line, max_chars));
+        rest = after;
+    }
+    // Counted, not split: the rest can run to megabytes.
+    let more = if rest.is_empty() {
+        0
+    } else {
+        count_bytes(rest.as_bytes(), b'\n') + 1
+    };
+    Preview { lines, more }
+}
+
+/// A whole line as shown: one trailing `\r` dropped, cut to `max_chars`.
+fn shown(line: &str, max_chars: usize) -> String {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    // No more bytes than `max_chars` is no more chars either.
+    if line.len() <= max_chars || line.chars().count() <= max_chars {
+        return line.to_string();
+    }
+    let mut out: String = line.chars().take(max_chars.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+fn preview_escaped(body: &str, max_lines: usize, max_chars: usize) -> Preview {
+    let b = body.as_bytes();
+    let end = trimmed_end(b);
+    let mut lines = Vec::new();
+    let mut pos = 0;
+    let mut line = String::new();
+    while pos < end && lines.len() < max_lines {
+        let (line_end, next) = match next_newline(b, pos, end) {
+            Some(nl) => nl,
+            None => (end, end),
+        };
+        line.clear();
+        // Two chars past the width tell a long line from one whose `\r` goes.
+        let complete = decode(&body[pos..line_end], &mut line, max_chars.saturating_add(2));
+        lines.push(if complete {
+            shown(&line, max_chars)
+        } else {
+            let mut cut: String = line.chars().take(max_chars.saturating_sub(1)).collect();
+            cut.push('…');
+            cut
+        });
+        pos = next;
+    }
+    let more = if pos < end {
+        count_newlines(b, pos, end) + 1
+    } else {
+        0
+    };
+    Preview { lines, more }
+}
+
+fn body(raw: &RawValue) -> &str {
+    let s = raw.get();
+    s.get(1..s.len().saturating_sub(1)).unwrap_or("")
+}
+
+/// The length of the escape sequence starting at `b[i]` (a backslash).
+fn escape_len(b: &[u8], i: usize) -> usize {
+    if b.get(i + 1) == Some(&b'u') {
+        6
+    } else {
+        2
+    }
+}
+
+/// The code unit of the `\uXXXX` escape at `b[i]`, if it is one.
+fn hex_escape(b: &[u8], i: usize) -> Option<u16> {
+    if b.get(i + 1) != Some(&b'u') {
+        return None;
+    }
+    let hex = std::str::from_utf8(b.get(i + 2..i + 6)?).ok()?;
+    u16::from_str_radix(hex, 16).ok()
+}
+
+fn is_newline_escape(b: &[u8], i: usize) -> bool {
+    match b.get(i + 1) {
+        Some(b'n') => true,
+        Some(b'u') => hex_escape(b, i) == Some(0x0a),
+        _ => false,
+    }
+}
+
+/// The next newline escape in `b[from..end]` (`from` on a token boundary):
+/// where it starts and where the next line starts.
+fn next_newline(b: &[u8], mut from: usize, end: usize) -> Option<(usize, usize)> {
+    while let Some(off) = memchr::memchr(b'\\', &b[from..end]) {
+        let i = from + off;
+        let len = escape_len(b, i);
+        if is_newline_escape(b, i) {
+            return Some((i, (i + len).min(end)));
+        }
+        from = (i + len).min(end);
+    }
+    None
+}
+
+/// Newline escapes in `b[from..end]` (`from` on a token boundary). Counting
+/// `\n` pairs is exact when no backslash follows another (every backslash
+/// then starts an escape); `\u000a` is found apart. Otherwise escapes are
+/// walked one by one.
+fn count_newlines(b: &[u8], from: usize, end: usize) -> usize {
+    let s = &b[from..end];
+    if s.len() < 2 {
+        return 0;
+    }
+    let (mut pairs, mut doubled, mut unicode) = (0usize, 0usize, 0usize);
+    // Byte-wide sums over blocks of 255 pairs, which the compiler turns into
+    // compares of many bytes at once.
+    for (a, z) in s[..s.len() - 1].chunks(255).zip(s[1..].chunks(255)) {
+        let (mut p, mut d, mut u) = (0u8, 0u8, 0u8);
+        for (&x, &y) in a.iter().zip(z) {
+            let slash = u8::from(x == b'\\');
+            p += slash & u8::from(y == b'n');
+            d += slash & u8::from(y == b'\\');
+            u += slash & u8::from(y == b'u');
+        }
+        pairs += usize::from(p);
+        doubled += usize::from(d);
+        unicode += usize::from(u);
+    }
+    if doubled > 0 {
+        return walk_newlines(b, from, end);
+    }
+    if unicode > 0 {
+        pairs += memchr::memmem::find_iter(s, b"\\u000a").count()
+            + memchr::memmem::find_iter(s, b"\\u000A").count();
+    }
+    pairs
+}
+
+fn walk_newlines(b: &[u8], mut from: usize, end: usize) -> usize {
+    let mut n = 0;
+    while let Some(off) = memchr::memchr(b'\\', &b[from..end]) {
+        let i = from + off;
+        n += usize::from(is_newline_escape(b, i));
+        from = (i + escape_len(b, i)).min(end);
+    }
+    n
+}
+
+/// Whether the byte before `i` ends an odd run of backslashes, which makes
+/// `b[i - 1]` the start of an escape rather than an escaped backslash.
+fn escape_starts_at(b: &[u8], i: usize) -> bool {
+    b.get(i) == Some(&b'\\') && b[..i].iter().rev().take_while(|&&c| c == b'\\').count() % 2 == 0
+}
+
+/// Where the escaped text ends once its trailing whitespace is dropped, found
+/// from the end: the last token is an escape or a literal char.
+fn trimmed_end(b: &[u8]) -> usize {
+    let mut end = b.len();
+    while end > 0 {
+        let (start, c) = if end >= 2 && escape_starts_at(b, end - 2) && b[end - 1] != b'u' {
+            (end - 2, simple_escape(b[end - 1]))
+        } else if end >= 6 && escape_starts_at(b, end - 6) && b[end - 5] == b'u' {
+            let unit = hex_escape(b, end - 6);
+            (end - 6, unit.and_then(|u| char::from_u32(u32::from(u))))
+        } else {
+            let start = (0..end).rev().find(|&k| b[k] & 0xC0 != 0x80).unwrap_or(0);
+            let c = std::str::from_utf8(&b[start..end])
+                .ok()
+                .and_then(|s| s.chars().next());
+            (start, c)
+        };
+        if !c.is_some_and(char::is_whitespace) {
+            break;
+        }
+        end = start;
+    }
+    end
+}
+
+fn simple_escape(c: u8) -> Option<char> {
+    Some(match c {
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        _ => return None,
+    })
+}
+
+/// Appends the decoded text of `s` (a run of whole tokens) to `out`, at most
+/// `max_chars` chars of it; true if all of it fit. A lone surrogate becomes
+/// U+FFFD.
+fn decode(s: &str, out: &mut String, max_chars: usize) -> bool {
+    let b = s.as_bytes();
+    let mut left = max_chars;
+    let mut pos = 0;
+    while pos < b.len() {
+        let lit_end = memchr::memchr(b'\\', &b[pos..]).map_or(b.len(), |o| pos + o);
+        let lit = &s[pos..lit_end];
+        if lit.len() <= left {
+            out.push_str(lit);
+            left -= if max_chars == usize::MAX {
+                0
+            } else {
+                lit.chars().count()
+            };
+        } else {
+            let mut chars = lit.chars();
+            for c in chars.by_ref().take(left) {
+                out.push(c);
+                left -= 1;
+            }
+            if chars.next().is_some() {
+                return false;
+            }
+        }
+        pos = lit_end;
+        if pos >= b.len() {
+            break;
+        }
+        if left == 0 {
+            return false;
+        }
+        let (c, len) = match hex_escape(b, pos) {
+            Some(hi @ 0xD800..=0xDBFF) => match hex_escape(b, pos + 6) {
+                Some(lo @ 0xDC00..=0xDFFF) => {
+                    let code =
+                        0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(lo) - 0xDC00);
+                    (char::from_u32(code), 12)
+                }
+                _ => (None, 6),
+            },
+            Some(unit) => (char::from_u32(u32::from(unit)), 6),
+            None => (b.get(pos + 1).copied().and_then(simple_escape), 2),
+        };
+        out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+        if max_chars != usize::MAX {
+            left -= 1;
+        }
+        pos = (pos + len).min(b.len());
+    }
+    true
+}
+
+/// Occurrences of `needle`, counted in blocks of 255 bytes into a byte-wide
+/// sum, which the compiler turns into compares of many bytes at once.
+fn count_bytes(b: &[u8], needle: u8) -> usize {
+    b.chunks(255)
+        .map(|c| usize::from(c.iter().fold(0u8, |n, &x| n + u8::from(x == needle))))
+        .sum()
+}
+
+impl Serialize for LazyText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            LazyText::Plain(text) => s.serialize_str(text),
+            // Written back verbatim by serde_json's writer, decoded by to_value.
+            LazyText::Json(raw) => raw.serialize(s),
+        }
+    }
+}
+
+impl PartialEq for LazyText {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_str() == other.to_str()
+    }
+}
+
+impl fmt::Debug for LazyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.to_str(), f)
+    }
+}
+
+impl fmt::Display for LazyText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_str())
+    }
+}
+
+impl Default for LazyText {
+    fn default() -> Self {
+        LazyText::Plain(String::new())
+    }
+}
+
+impl From<String> for LazyText {
+    fn from(s: String) -> Self {
+        LazyText::Plain(s)
+    }
+}
+
+impl From<&str> for LazyText {
+    fn from(s: &str) -> Self {
+        LazyText::Plain(s.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(literal: &str) -> LazyText {
+        let raw: Box<RawValue> = serde_json::from_str(literal).unwrap();
+        LazyText::from_json(&raw).unwrap()
+    }
+
+    /// The same text escaped the ways a JSON writer may: serde_json's way,
+    /// and with every char it can as `\uXXXX` (surrogate pairs included).
+    fn escapings(text: &str) -> Vec<String> {
+        let mut all_u = String::from('"');
+        for c in text.chars() {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                all_u.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+        all_u.push('"');
+        vec![serde_json::to_string(text).unwrap(), all_u]
+    }
+
+    #[test]
+    fn escaped_previews_equal_decoded_ones() {
+        let texts = [
+            String::new(),
+            " \n\t ".into(),
+            "one".into(),
+            "a\r\n\nb\n".to_string() + &"x\n".repeat(20) + "y\r\n \n",
+            "tab\there \"quoted\" back\\slash\\n not a newline\n/ é 😀\n\n".into(),
+            "é".repeat(300) + "\n" + &"x".repeat(201) + "\r\n" + &"y".repeat(200) + "\r\nz",
+            "\\".repeat(7) + "n\\\n\u{a0}\n\u{2028}",
+            "\u{1}\u{8}\u{c}\u{1f}\r".into(),
+        ];
+        for text in &texts {
+            let plain = LazyText::from(text.as_str());
+            for literal in escapings(text) {
+                let lazy = json(&literal);
+                assert_eq!(lazy.to_str(), text.as_str(), "{literal}");
+                assert_eq!(lazy.is_empty(), text.is_empty());
+                for (lines, chars) in [(8, 200), (1, 1), (3, 5), (0, 10), (usize::MAX, usize::MAX)]
+                {
+                    assert_eq!(
+                        lazy.preview(lines, chars),
+                        plain.preview(lines, chars),
+                        "{literal} {lines} {chars}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn preview_cuts_and_counts() {
+        let text = json(r#""a\r\nbb\n\n\u000accc\n  \t\n""#);
+        assert_eq!(
+            text.preview(2, 10),
+            Preview {
+                lines: vec!["a".into(), "bb".into()],
+                more: 3
+            }
+        );
+        assert_eq!(text.preview(9, 2).lines, ["a", "bb", "", "", "c…"]);
+        assert_eq!(json(r#""""#).preview(8, 200).lines, Vec::<String>::new());
+    }
+
+    #[test]
+    fn lone_surrogates_and_json_output() {
+        assert_eq!(json(r#""a\ud800b""#).to_str(), "a\u{fffd}b");
+        let text = json(r#""x\n\u00e9""#);
+        assert_eq!(serde_json::to_string(&text).unwrap(), r#""x\n\u00e9""#);
+        assert_eq!(serde_json::to_value(&text).unwrap(), "x\né");
+        assert_eq!(
+            serde_json::to_string(&LazyText::from("\"")).unwrap(),
+            r#""\"""#
+        );
+        let number: Box<RawValue> = serde_json::from_str("12").unwrap();
+        assert!(LazyText::from_json(&number).is_none());
+    }
+}

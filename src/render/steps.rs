@@ -1,0 +1,245 @@
+//! Trajectory steps as text for people, appended to one buffer: a long turn
+//! has hundreds of thousands of lines, so nothing here allocates per line.
+
+use super::human::{one_line_into, truncate};
+use super::style::{Style, BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
+use crate::lazy_text::{preview_str, Preview};
+use crate::trajectory::{ItemStatus, Step, StepKind};
+use std::fmt::Write as _;
+
+/// Short preview lengths when `--full` is not given.
+const TEXT_PREVIEW: usize = 400;
+const OUTPUT_LINES: usize = 8;
+const OUTPUT_WIDTH: usize = 200;
+
+pub fn turn_header(style: &Style, turn: u32) -> String {
+    style.bold(&format!("── turn {turn} ──"))
+}
+
+/// Appends the lines that show `step`, each ending in a newline.
+pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
+    let cut = |short: usize| if full { usize::MAX } else { short };
+    match &step.kind {
+        StepKind::Message { text } => {
+            style.paint_into(out, GREEN, "agent:");
+            out.push(' ');
+            text_block(out, text, full);
+        }
+        StepKind::Reasoning { text } => {
+            style.start(out, DIM);
+            out.push_str("thinking: ");
+            text_block(out, text, full);
+            style.end(out);
+        }
+        StepKind::Command {
+            command,
+            output,
+            exit_code,
+            status,
+        } => {
+            style.paint_into(out, CYAN, "$");
+            out.push(' ');
+            one_line_into(out, command, cut(200));
+            out.push(' ');
+            match exit_code {
+                Some(0) => style.paint_into(out, DIM, "(exit 0)"),
+                Some(c) => {
+                    style.start(out, RED);
+                    let _ = write!(out, "(exit {c})");
+                    style.end(out);
+                }
+                None => {}
+            }
+            status_mark(out, style, *status);
+            out.push('\n');
+            let (lines, width) = preview_limits(full);
+            indent(out, style, output.preview(lines, width));
+            return;
+        }
+        StepKind::FileChange { changes, status } => {
+            style.paint_into(out, YELLOW, "edit:");
+            out.push(' ');
+            for (i, c) in changes.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{} {}", c.kind, c.path);
+            }
+            status_mark(out, style, *status);
+        }
+        StepKind::ToolCall {
+            server,
+            tool,
+            arguments,
+            result,
+            error,
+            status,
+            parent,
+        } => {
+            if parent.is_some() {
+                out.push_str("  ↳ ");
+            }
+            style.paint_into(out, BLUE, "tool:");
+            out.push(' ');
+            if let Some(s) = server {
+                out.push_str(s);
+                out.push('.');
+            }
+            out.push_str(tool);
+            out.push(' ');
+            if !arguments.is_null() {
+                one_line_into(out, &arguments.to_string(), cut(120));
+            }
+            status_mark(out, style, *status);
+            out.push('\n');
+            if let Some(e) = error {
+                out.push_str("    ");
+                style.start(out, RED);
+                one_line_into(out, e, 300);
+                style.end(out);
+                out.push('\n');
+            } else if let Some(r) = result {
+                let (lines, width) = preview_limits(full);
+                indent(out, style, preview_str(r, lines, width));
+            }
+            return;
+        }
+        StepKind::WebSearch { query, status } => {
+            style.paint_into(out, BLUE, "search:");
+            out.push(' ');
+            out.push_str(query);
+            status_mark(out, style, *status);
+        }
+        StepKind::Plan { items } => {
+            style.paint_into(out, BOLD, "plan:");
+            for i in items {
+                let mark = match i.status.as_str() {
+                    "completed" => "[x]",
+                    "in_progress" => "[~]",
+                    _ => "[ ]",
+                };
+                let _ = write!(out, "\n  {mark} {}", i.text);
+            }
+        }
+        StepKind::Warning { message } => {
+            style.start(out, YELLOW);
+            out.push_str("warning: ");
+            one_line_into(out, message, 300);
+            style.end(out);
+        }
+        StepKind::Error { message } => {
+            style.start(out, RED);
+            out.push_str("error: ");
+            one_line_into(out, message, cut(300));
+            style.end(out);
+        }
+        StepKind::Other { kind, .. } => {
+            style.start(out, DIM);
+            let _ = write!(out, "({kind})");
+            style.end(out);
+        }
+    }
+    out.push('\n');
+}
+
+fn status_mark(out: &mut String, style: &Style, st: ItemStatus) {
+    match st {
+        ItemStatus::Completed => {}
+        ItemStatus::InProgress => style.paint_into(out, YELLOW, " (did not finish)"),
+        ItemStatus::Failed => style.paint_into(out, RED, " (failed)"),
+        ItemStatus::Declined => style.paint_into(out, YELLOW, " (declined)"),
+    }
+}
+
+fn text_block(out: &mut String, text: &str, full: bool) {
+    if full {
+        out.push_str(text);
+    } else {
+        out.push_str(&truncate(text.trim(), TEXT_PREVIEW));
+    }
+}
+
+/// How much of a command's output or a tool's result is shown: lines, and
+/// chars of each.
+fn preview_limits(full: bool) -> (usize, usize) {
+    if full {
+        (usize::MAX, usize::MAX)
+    } else {
+        (OUTPUT_LINES, OUTPUT_WIDTH)
+    }
+}
+
+/// The preview's lines, indented and dimmed, and how many were left out.
+fn indent(out: &mut String, style: &Style, preview: Preview) {
+    for line in &preview.lines {
+        style.start(out, DIM);
+        out.push_str("    ");
+        out.push_str(line);
+        style.end(out);
+        out.push('\n');
+    }
+    if preview.more > 0 {
+        style.start(out, DIM);
+        let _ = write!(out, "    … {} more lines", preview.more);
+        style.end(out);
+        out.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str, full: bool) -> Vec<String> {
+        let (lines, width) = preview_limits(full);
+        let mut out = String::new();
+        indent(
+            &mut out,
+            &Style { color: false },
+            preview_str(text, lines, width),
+        );
+        out.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn indent_shows_the_first_lines_and_counts_the_rest() {
+        let text = "a\r\n\nb\n".to_string() + &"x\n".repeat(20) + "y\r\n \n";
+        let all: Vec<String> = text
+            .trim_end()
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect();
+        assert_eq!(lines(&text, true), all);
+        let mut short = all[..OUTPUT_LINES].to_vec();
+        short.push(format!("    … {} more lines", all.len() - OUTPUT_LINES));
+        assert_eq!(lines(&text, false), short);
+        assert_eq!(lines("one", false), ["    one"]);
+        assert!(lines(" \n ", false).is_empty());
+        let long = "é".repeat(OUTPUT_WIDTH + 1);
+        let cut = "é".repeat(OUTPUT_WIDTH - 1) + "…";
+        assert_eq!(lines(&long, false), [format!("    {cut}")]);
+    }
+
+    #[test]
+    fn colours_wrap_each_line() {
+        let step = Step {
+            line: 3,
+            kind: StepKind::Command {
+                command: "ls  -l\n".into(),
+                output: "a\nb\n".into(),
+                exit_code: Some(2),
+                status: ItemStatus::Failed,
+            },
+        };
+        let mut out = String::new();
+        super::step(&Style { color: true }, &step, false, &mut out);
+        assert_eq!(
+            out,
+            "\x1b[36m$\x1b[0m ls -l \x1b[31m(exit 2)\x1b[0m\x1b[31m (failed)\x1b[0m\n\
+             \x1b[2m    a\x1b[0m\n\x1b[2m    b\x1b[0m\n"
+        );
+        out.clear();
+        super::step(&Style { color: false }, &step, false, &mut out);
+        assert_eq!(out, "$ ls -l (exit 2) (failed)\n    a\n    b\n");
+    }
+}

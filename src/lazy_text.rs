@@ -14,8 +14,13 @@ use std::fmt;
 #[derive(Clone)]
 pub enum LazyText {
     Plain(String),
-    /// A JSON string literal, quotes included, as the parser found it valid.
-    Json(Box<RawValue>),
+    /// A JSON string literal, quotes included, as the parser found it valid,
+    /// and its newlines, counted where it was decoded (a worker thread
+    /// while the literal is in its cache; see `parallel_reader`).
+    Json {
+        literal: Box<RawValue>,
+        newlines: usize,
+    },
 }
 
 /// The first lines of a text as a terminal shows them, and how many follow.
@@ -31,17 +36,21 @@ pub struct Preview {
 impl LazyText {
     /// The text of a JSON value, if it is a string.
     pub fn from_json(raw: &RawValue) -> Option<Self> {
-        raw.get()
-            .starts_with('"')
-            .then(|| LazyText::Json(raw.to_owned()))
+        raw.get().starts_with('"').then(|| LazyText::Json {
+            literal: raw.to_owned(),
+            newlines: {
+                let b = body(raw).as_bytes();
+                count_newlines(b, 0, b.len())
+            },
+        })
     }
 
     /// The whole text, decoded.
     pub fn to_str(&self) -> Cow<'_, str> {
         match self {
             LazyText::Plain(s) => Cow::Borrowed(s),
-            LazyText::Json(raw) => {
-                let body = body(raw);
+            LazyText::Json { literal, .. } => {
+                let body = body(literal);
                 if !body.contains('\\') {
                     return Cow::Borrowed(body);
                 }
@@ -55,7 +64,7 @@ impl LazyText {
     pub fn is_empty(&self) -> bool {
         match self {
             LazyText::Plain(s) => s.is_empty(),
-            LazyText::Json(raw) => body(raw).is_empty(),
+            LazyText::Json { literal, .. } => body(literal).is_empty(),
         }
     }
 
@@ -63,7 +72,9 @@ impl LazyText {
     pub fn preview(&self, max_lines: usize, max_chars: usize) -> Preview {
         match self {
             LazyText::Plain(s) => preview_str(s, max_lines, max_chars),
-            LazyText::Json(raw) => preview_escaped(body(raw), max_lines, max_chars),
+            LazyText::Json { literal, newlines } => {
+                preview_escaped(body(literal), *newlines, max_lines, max_chars)
+            }
         }
     }
 }
@@ -98,15 +109,20 @@ fn shown(line: &str, max_chars: usize) -> String {
     out
 }
 
-fn preview_escaped(body: &str, max_lines: usize, max_chars: usize) -> Preview {
+/// A preview of escaped text with `newlines` newline escapes in all.
+fn preview_escaped(body: &str, newlines: usize, max_lines: usize, max_chars: usize) -> Preview {
     let b = body.as_bytes();
     let end = trimmed_end(b);
     let mut lines = Vec::new();
     let mut pos = 0;
+    let mut passed = 0;
     let mut line = String::new();
     while pos < end && lines.len() < max_lines {
         let (line_end, next) = match next_newline(b, pos, end) {
-            Some(nl) => nl,
+            Some(nl) => {
+                passed += 1;
+                nl
+            }
             None => (end, end),
         };
         line.clear();
@@ -121,8 +137,9 @@ fn preview_escaped(body: &str, max_lines: usize, max_chars: usize) -> Preview {
         });
         pos = next;
     }
+    // The rest's newlines, from the count and the few of the ends.
     let more = if pos < end {
-        count_newlines(b, pos, end) + 1
+        newlines.saturating_sub(passed + walk_newlines(b, end, b.len())) + 1
     } else {
         0
     };
@@ -331,7 +348,7 @@ impl Serialize for LazyText {
         match self {
             LazyText::Plain(text) => s.serialize_str(text),
             // Written back verbatim by serde_json's writer, decoded by to_value.
-            LazyText::Json(raw) => raw.serialize(s),
+            LazyText::Json { literal, .. } => literal.serialize(s),
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod lazy_text;
+mod parallel_reader;
 pub mod process;
 pub mod render;
 pub mod session;

@@ -171,8 +171,24 @@ pub fn read_turn(
     complete: bool,
     emit: &mut dyn FnMut(Step),
 ) -> io::Result<()> {
-    TurnReader::new(path).read(parser, complete, emit)
+    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return TurnReader::new(path).read(parser, complete, emit)
+        }
+        Err(e) => return Err(e),
+    };
+    if workers > 1 && file.metadata()?.len() >= PARALLEL_FROM {
+        crate::parallel_reader::read(file, parser, complete, workers, emit)
+    } else {
+        TurnReader::new(path).read(parser, complete, emit)
+    }
 }
+
+/// Below this size a turn file is read on one thread: starting threads would
+/// cost more than they save.
+const PARALLEL_FROM: u64 = 4 << 20;
 
 /// Reads a turn file that may still be growing, resuming where the last read
 /// stopped: each call parses only what is new.
@@ -268,7 +284,7 @@ impl TurnReader {
 /// memory bound of a streamed read.
 const READ_BUFFER: usize = 1 << 20;
 
-fn trim_line(buf: &[u8]) -> &[u8] {
+pub(crate) fn trim_line(buf: &[u8]) -> &[u8] {
     let mut end = buf.len();
     while end > 0 && matches!(buf[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
         end -= 1;

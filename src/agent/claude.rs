@@ -550,14 +550,26 @@ fn usage(u: &Value) -> Usage {
     }
 }
 
+/// A decoded line (see [`super::StreamParser::decoder`]): its JSON, if it
+/// is JSON.
+pub type Decoded = Option<Value>;
+
+fn decode(line: &[u8]) -> super::Decoded {
+    super::Decoded::Claude(serde_json::from_slice(line).ok())
+}
+
 impl StreamParser for ClaudeParser {
-    fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
-        match serde_json::from_slice::<Value>(line) {
-            Ok(v) => {
+    fn decoder(&self) -> fn(&[u8]) -> super::Decoded {
+        decode
+    }
+
+    fn apply(&mut self, lineno: u64, line: super::Decoded, emit: &mut dyn FnMut(Step)) {
+        match line {
+            super::Decoded::Claude(Some(v)) => {
                 self.summary.events += 1;
                 self.handle(lineno, v, emit);
             }
-            Err(_) => self.summary.skipped_lines += 1,
+            _ => self.summary.skipped_lines += 1,
         }
     }
 

@@ -94,6 +94,64 @@ struct Event<'a> {
     item: Option<Item<'a>>,
 }
 
+/// A decoded line (see [`super::StreamParser::decoder`]).
+pub enum Decoded {
+    Event(Box<Line>),
+    /// Valid JSON of another shape (a duplicate top-level key, a non-object).
+    Json(Value),
+    Unreadable,
+}
+
+/// An event, owned, its item already made a step.
+pub struct Line {
+    kind: String,
+    thread_id: Option<String>,
+    usage: Option<CodexUsage>,
+    error: Option<ErrorBody>,
+    message: Option<String>,
+    item: Option<ItemLine>,
+}
+
+struct ItemLine {
+    id: Option<String>,
+    step: StepKind,
+}
+
+impl Event<'_> {
+    fn into_line(self) -> Line {
+        let done = self.kind == "item.completed";
+        let item = self.item.map(|item| ItemLine {
+            id: item.id.clone().map(Cow::into_owned),
+            step: item_step(
+                item,
+                if done {
+                    ItemStatus::Completed
+                } else {
+                    ItemStatus::InProgress
+                },
+            ),
+        });
+        Line {
+            kind: self.kind.into_owned(),
+            thread_id: self.thread_id,
+            usage: self.usage,
+            error: self.error,
+            message: self.message,
+            item,
+        }
+    }
+}
+
+fn decode(line: &[u8]) -> super::Decoded {
+    super::Decoded::Codex(match serde_json::from_slice::<Event>(line) {
+        Ok(ev) => Decoded::Event(Box::new(ev.into_line())),
+        Err(_) => match serde_json::from_slice::<Value>(line) {
+            Ok(raw) => Decoded::Json(raw),
+            Err(_) => Decoded::Unreadable,
+        },
+    })
+}
+
 #[derive(Deserialize)]
 struct ErrorBody {
     message: Option<String>,
@@ -266,7 +324,7 @@ impl<'a> Item<'a> {
 }
 
 impl CodexParser {
-    fn handle(&mut self, lineno: u64, ev: Event, emit: &mut dyn FnMut(Step)) {
+    fn handle(&mut self, lineno: u64, ev: Line, emit: &mut dyn FnMut(Step)) {
         let is_retry = ev.kind == "error"
             && ev
                 .message
@@ -279,7 +337,7 @@ impl CodexParser {
             self.summary.retries_since_progress = 0;
         }
         let step = |kind| Step { line: lineno, kind };
-        match &*ev.kind {
+        match ev.kind.as_str() {
             "thread.started" => self.summary.agent_session_id = ev.thread_id,
             "turn.started" => {}
             "turn.completed" => {
@@ -317,7 +375,7 @@ impl CodexParser {
             "item.started" | "item.updated" | "item.completed" => {
                 let Some(item) = ev.item else {
                     emit(step(StepKind::Other {
-                        kind: ev.kind.into_owned(),
+                        kind: ev.kind,
                         raw: Value::Null,
                     }));
                     return;
@@ -325,31 +383,26 @@ impl CodexParser {
                 self.item(lineno, &ev.kind, item, emit);
             }
             _ => emit(step(StepKind::Other {
-                kind: ev.kind.into_owned(),
+                kind: ev.kind,
                 raw: Value::Null,
             })),
         }
     }
 
-    fn item(&mut self, lineno: u64, event: &str, item: Item, emit: &mut dyn FnMut(Step)) {
-        let key = item.id.clone().unwrap_or_default();
+    fn item(&mut self, lineno: u64, event: &str, item: ItemLine, emit: &mut dyn FnMut(Step)) {
+        let key = item.id.unwrap_or_default();
         let open_at = self
             .open
             .iter()
             .position(|(k, _)| *k == key && !key.is_empty());
         let line = open_at.map(|i| self.open[i].1.line).unwrap_or(lineno);
         let done = event == "item.completed";
-        let default_status = if done {
-            ItemStatus::Completed
-        } else {
-            ItemStatus::InProgress
-        };
-        if done && item.kind() == "agent_message" {
-            self.summary.messages.push(item.string("text"));
+        if let (true, StepKind::Message { text }) = (done, &item.step) {
+            self.summary.messages.push(text.clone());
         }
         let step = Step {
             line,
-            kind: item_step(item, default_status),
+            kind: item.step,
         };
         match (done, open_at) {
             (true, Some(i)) => {
@@ -358,7 +411,7 @@ impl CodexParser {
             }
             (true, None) => emit(step),
             (false, Some(i)) => self.open[i].1 = step,
-            (false, None) => self.open.push((key.into_owned(), step)),
+            (false, None) => self.open.push((key, step)),
         }
     }
 }
@@ -483,28 +536,29 @@ fn mcp_result_text(result: &Value) -> Option<String> {
 }
 
 impl StreamParser for CodexParser {
-    fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
-        match serde_json::from_slice::<Event>(line) {
-            Ok(ev) => {
+    fn decoder(&self) -> fn(&[u8]) -> super::Decoded {
+        decode
+    }
+
+    fn apply(&mut self, lineno: u64, line: super::Decoded, emit: &mut dyn FnMut(Step)) {
+        match line {
+            super::Decoded::Codex(Decoded::Event(ev)) => {
                 self.summary.events += 1;
-                self.handle(lineno, ev, emit);
+                self.handle(lineno, *ev, emit);
             }
-            // Valid JSON of another shape (a duplicate top-level key, a non-object).
-            Err(_) => match serde_json::from_slice::<Value>(line) {
-                Ok(raw) => {
-                    self.summary.events += 1;
-                    let kind = raw
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("unknown")
-                        .to_string();
-                    emit(Step {
-                        line: lineno,
-                        kind: StepKind::Other { kind, raw },
-                    });
-                }
-                Err(_) => self.summary.skipped_lines += 1,
-            },
+            super::Decoded::Codex(Decoded::Json(raw)) => {
+                self.summary.events += 1;
+                let kind = raw
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown")
+                    .to_string();
+                emit(Step {
+                    line: lineno,
+                    kind: StepKind::Other { kind, raw },
+                });
+            }
+            _ => self.summary.skipped_lines += 1,
         }
     }
 

@@ -112,11 +112,30 @@ pub trait Agent: Sync {
     }
 }
 
-/// Turns one agent's JSONL stream into steps and a summary.
+/// One line of a stream as an adapter's decoder read it, not yet applied to
+/// the turn's state.
+pub enum Decoded {
+    Codex(codex::Decoded),
+    Claude(claude::Decoded),
+}
+
+/// Turns one agent's JSONL stream into steps and a summary, in two stages:
+/// decoding a line (most of the work, and free of state, so a long file's
+/// lines can be decoded on other threads) and applying it, in file order.
 pub trait StreamParser {
-    /// One line, without its newline. Never fails: a line it cannot read is
-    /// counted in `skipped_lines` or becomes an `other` step.
-    fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step));
+    /// The decoding stage. Never fails: a line it cannot read is decoded as
+    /// such, to be counted in `skipped_lines` or become an `other` step.
+    fn decoder(&self) -> fn(&[u8]) -> Decoded;
+
+    /// Applies the decoded line numbered `lineno` (1-based), emitting the
+    /// steps it completes.
+    fn apply(&mut self, lineno: u64, line: Decoded, emit: &mut dyn FnMut(Step));
+
+    /// One line, without its newline: decoded, then applied.
+    fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
+        let decoded = (self.decoder())(line);
+        self.apply(lineno, decoded, emit);
+    }
 
     /// End of stream: steps still open are emitted as they stand.
     fn finish(&mut self, emit: &mut dyn FnMut(Step));

@@ -24,13 +24,38 @@ pub enum LazyText {
 }
 
 /// The first lines of a text as a terminal shows them, and how many follow.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Preview {
-    /// Lines of the text without its trailing whitespace, each without one
-    /// trailing `\r`, cut to the preview's width with `…`.
-    pub lines: Vec<String>,
+    /// The shown lines, joined by newlines: one allocation, not one a line,
+    /// as a long turn has tens of thousands of previews.
+    text: String,
+    shown: usize,
     /// Lines not shown.
     pub more: usize,
+}
+
+impl Preview {
+    /// Lines of the text without its trailing whitespace, each without one
+    /// trailing `\r`, cut to the preview's width with `…`.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        let text = self.text.as_str();
+        let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
+        let mut start = 0;
+        (0..self.shown).map(move |_| {
+            let end = ends.next().unwrap_or(text.len());
+            let line = &text[start..end];
+            start = end + 1;
+            line
+        })
+    }
+
+    fn push_line(&mut self) -> &mut String {
+        if self.shown > 0 {
+            self.text.push('\n');
+        }
+        self.shown += 1;
+        &mut self.text
+    }
 }
 
 impl LazyText {
@@ -79,13 +104,31 @@ impl LazyText {
     }
 }
 
+/// [`LazyText::preview`] of a JSON value as a line holds it, without a copy
+/// of it; None if it is not a string.
+pub fn preview_json(raw: &RawValue, max_lines: usize, max_chars: usize) -> Option<Preview> {
+    if !raw.get().starts_with('"') {
+        return None;
+    }
+    let b = body(raw);
+    let newlines = count_newlines(b.as_bytes(), 0, b.len());
+    Some(preview_escaped(b, newlines, max_lines, max_chars))
+}
+
+/// [`LazyText::preview`] of the body (between the quotes) of a JSON string
+/// literal.
+pub fn preview_escaped_body(body: &str, max_lines: usize, max_chars: usize) -> Preview {
+    let newlines = count_newlines(body.as_bytes(), 0, body.len());
+    preview_escaped(body, newlines, max_lines, max_chars)
+}
+
 /// [`LazyText::preview`] of a decoded text.
 pub fn preview_str(text: &str, max_lines: usize, max_chars: usize) -> Preview {
-    let mut lines = Vec::new();
+    let mut preview = Preview::default();
     let mut rest = text.trim_end();
-    while !rest.is_empty() && lines.len() < max_lines {
+    while !rest.is_empty() && preview.shown < max_lines {
         let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
-        lines.push(shown(line, max_chars));
+        push_shown(preview.push_line(), line, max_chars);
         rest = after;
     }
     // Counted, not split: the rest can run to megabytes.
@@ -94,30 +137,41 @@ pub fn preview_str(text: &str, max_lines: usize, max_chars: usize) -> Preview {
     } else {
         count_bytes(rest.as_bytes(), b'\n') + 1
     };
-    Preview { lines, more }
+    preview.more = more;
+    preview
 }
 
-/// A whole line as shown: one trailing `\r` dropped, cut to `max_chars`.
-fn shown(line: &str, max_chars: usize) -> String {
+/// Appends a whole line as shown: one trailing `\r` dropped, cut to
+/// `max_chars`.
+fn push_shown(out: &mut String, line: &str, max_chars: usize) {
     let line = line.strip_suffix('\r').unwrap_or(line);
     // No more bytes than `max_chars` is no more chars either.
     if line.len() <= max_chars || line.chars().count() <= max_chars {
-        return line.to_string();
+        out.push_str(line);
+    } else {
+        push_cut(out, line, max_chars);
     }
-    let mut out: String = line.chars().take(max_chars.saturating_sub(1)).collect();
+}
+
+/// Appends the first `max_chars - 1` chars of `line` and `…`.
+fn push_cut(out: &mut String, line: &str, max_chars: usize) {
+    let keep = line
+        .char_indices()
+        .nth(max_chars.saturating_sub(1))
+        .map_or(line.len(), |(i, _)| i);
+    out.push_str(&line[..keep]);
     out.push('…');
-    out
 }
 
 /// A preview of escaped text with `newlines` newline escapes in all.
 fn preview_escaped(body: &str, newlines: usize, max_lines: usize, max_chars: usize) -> Preview {
     let b = body.as_bytes();
     let end = trimmed_end(b);
-    let mut lines = Vec::new();
+    let mut preview = Preview::default();
     let mut pos = 0;
     let mut passed = 0;
     let mut line = String::new();
-    while pos < end && lines.len() < max_lines {
+    while pos < end && preview.shown < max_lines {
         let (line_end, next) = match next_newline(b, pos, end) {
             Some(nl) => {
                 passed += 1;
@@ -128,22 +182,21 @@ fn preview_escaped(body: &str, newlines: usize, max_lines: usize, max_chars: usi
         line.clear();
         // Two chars past the width tell a long line from one whose `\r` goes.
         let complete = decode(&body[pos..line_end], &mut line, max_chars.saturating_add(2));
-        lines.push(if complete {
-            shown(&line, max_chars)
+        let out = preview.push_line();
+        if complete {
+            push_shown(out, &line, max_chars);
         } else {
-            let mut cut: String = line.chars().take(max_chars.saturating_sub(1)).collect();
-            cut.push('…');
-            cut
-        });
+            push_cut(out, &line, max_chars);
+        }
         pos = next;
     }
     // The rest's newlines, from the count and the few of the ends.
-    let more = if pos < end {
+    preview.more = if pos < end {
         newlines.saturating_sub(passed + walk_newlines(b, end, b.len())) + 1
     } else {
         0
     };
-    Preview { lines, more }
+    preview
 }
 
 fn body(raw: &RawValue) -> &str {
@@ -197,13 +250,8 @@ fn next_newline(b: &[u8], mut from: usize, end: usize) -> Option<(usize, usize)>
 /// walked one by one.
 fn count_newlines(b: &[u8], from: usize, end: usize) -> usize {
     let s = &b[from..end];
-    if s.len() < 2 {
-        return 0;
-    }
     let (mut pairs, mut doubled, mut unicode) = (0usize, 0usize, 0usize);
-    // Byte-wide sums over blocks of 255 pairs, which the compiler turns into
-    // compares of many bytes at once.
-    for (a, z) in s[..s.len() - 1].chunks(255).zip(s[1..].chunks(255)) {
+    let mut count = |a: &[u8], z: &[u8]| {
         let (mut p, mut d, mut u) = (0u8, 0u8, 0u8);
         for (&x, &y) in a.iter().zip(z) {
             let slash = u8::from(x == b'\\');
@@ -214,13 +262,24 @@ fn count_newlines(b: &[u8], from: usize, end: usize) -> usize {
         pairs += usize::from(p);
         doubled += usize::from(d);
         unicode += usize::from(u);
+    };
+    // Blocks of a fixed length, which the compiler turns into compares of
+    // many bytes at once, summed in bytes (64 pairs cannot overflow one).
+    const BLOCK: usize = 64;
+    let pairs_len = s.len().saturating_sub(1);
+    let whole = pairs_len / BLOCK * BLOCK;
+    for i in (0..whole).step_by(BLOCK) {
+        let a: &[u8; BLOCK] = s[i..i + BLOCK].try_into().expect("block");
+        let z: &[u8; BLOCK] = s[i + 1..i + 1 + BLOCK].try_into().expect("block");
+        count(a, z);
     }
+    count(&s[whole..pairs_len], &s[(whole + 1).min(s.len())..]);
     if doubled > 0 {
         return walk_newlines(b, from, end);
     }
     if unicode > 0 {
-        pairs += memchr::memmem::find_iter(s, b"\\u000a").count()
-            + memchr::memmem::find_iter(s, b"\\u000A").count();
+        pairs += memchr::memmem::find_iter(s, br"\u000a").count()
+            + memchr::memmem::find_iter(s, br"\u000A").count();
     }
     pairs
 }
@@ -445,15 +504,17 @@ mod tests {
     #[test]
     fn preview_cuts_and_counts() {
         let text = json(r#""a\r\nbb\n\n\u000accc\n  \t\n""#);
+        let lines = |p: Preview| p.lines().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(lines(text.preview(2, 10)), ["a", "bb"]);
+        assert_eq!(text.preview(2, 10).more, 3);
+        assert_eq!(lines(text.preview(9, 2)), ["a", "bb", "", "", "c…"]);
+        assert_eq!(text.preview(9, 2).more, 0);
+        assert!(lines(json(r#""""#).preview(8, 200)).is_empty());
+        assert!(lines(json(r#""\n""#).preview(8, 200)).is_empty());
         assert_eq!(
-            text.preview(2, 10),
-            Preview {
-                lines: vec!["a".into(), "bb".into()],
-                more: 3
-            }
+            lines(LazyText::from("\n\nx").preview(8, 200)),
+            ["", "", "x"]
         );
-        assert_eq!(text.preview(9, 2).lines, ["a", "bb", "", "", "c…"]);
-        assert_eq!(json(r#""""#).preview(8, 200).lines, Vec::<String>::new());
     }
 
     #[test]

@@ -1,79 +1,122 @@
 //! Reading a large turn file on several cores. Decoding a line (parsing its
 //! JSON) is most of the work of reading a turn and needs no state, while
-//! applying the decoded lines must happen in order: so this thread reads the
-//! file in batches of whole lines, worker threads decode the batches, and
-//! this thread applies their results in file order. At most two batches per
-//! worker are in flight, which bounds the memory whatever the file's size.
+//! applying decoded lines must happen in file order. So the file is cut into
+//! chunks of [`CHUNK`] bytes, each owning the lines that start in it; worker
+//! threads read and decode chunks, this thread applies them in order and
+//! decodes a chunk itself whenever the next one is not ready. Each chunk is
+//! read by the thread that decodes it, so its bytes are in that core's cache.
+//! A worker has at most two chunks at a time and at most a few decoded chunks
+//! wait here, which bounds the memory whatever the file's size.
 
-use crate::agent::{Decoded, StreamParser};
+use crate::agent::{Decoded, Decoder, StreamParser};
 use crate::trajectory::{trim_line, Step};
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
+use std::os::unix::fs::FileExt;
 use std::sync::mpsc;
 
-/// Bytes read per batch (a longer line makes its batch longer).
-const BATCH: usize = 1 << 20;
+/// Bytes per chunk (a line that starts in a chunk and runs past its end is
+/// read whole all the same).
+const CHUNK: u64 = 1 << 20;
 
-/// Whole lines of the file, read together.
-type Batch = Vec<u8>;
+/// Bytes read at a time past a chunk's end to find where its last line ends.
+const OVERRUN: u64 = 64 << 10;
 
-/// A batch's lines decoded, one entry per line, `None` for a blank one, and
-/// the batch's buffer, to be read into again.
-type DecodedBatch = (Vec<Option<Decoded>>, Batch);
+/// A chunk's lines decoded, one entry per line, `None` for a blank one.
+type Lines = Vec<Option<Decoded>>;
 
-/// Reads `file` from where it stands to its end, like
-/// [`crate::trajectory::read_turn`], decoding on `workers` threads.
+/// Reads `file` from its start to its end, like
+/// [`crate::trajectory::read_turn`], with `workers` threads decoding beside
+/// this one.
 pub fn read(
-    mut file: File,
+    file: File,
     parser: &mut dyn StreamParser,
     complete: bool,
     workers: usize,
     emit: &mut dyn FnMut(Step),
 ) -> io::Result<()> {
-    let decode = parser.decoder();
+    read_in_chunks(file, parser, complete, workers, CHUNK, emit)
+}
+
+fn read_in_chunks(
+    file: File,
+    parser: &mut dyn StreamParser,
+    complete: bool,
+    workers: usize,
+    chunk: u64,
+    emit: &mut dyn FnMut(Step),
+) -> io::Result<()> {
+    // Later growth is the next reader's: the file is read to this length.
+    let chunks = Chunks {
+        file: &file,
+        len: file.metadata()?.len(),
+        complete,
+        decoder: parser.decoder(),
+        size: chunk,
+    };
+    let count = chunks.len.div_ceil(chunk);
     std::thread::scope(|scope| {
         let mut to_worker = Vec::with_capacity(workers);
         let mut from_worker = Vec::with_capacity(workers);
         for _ in 0..workers {
-            let (send_batch, batches) = mpsc::channel::<Batch>();
-            let (send_done, done) = mpsc::channel::<DecodedBatch>();
+            let (send_chunk, chunk_numbers) = mpsc::channel::<u64>();
+            let (send_done, done) = mpsc::channel::<io::Result<Lines>>();
             scope.spawn(move || {
-                for batch in batches {
-                    let lines = split_lines(&batch)
-                        .map(|line| (!line.is_empty()).then(|| decode(line)))
-                        .collect();
-                    if send_done.send((lines, batch)).is_err() {
+                let mut buf = ChunkBuf::default();
+                for k in chunk_numbers {
+                    if send_done.send(chunks.decode(k, &mut buf)).is_err() {
                         break;
                     }
                 }
             });
-            to_worker.push(send_batch);
+            to_worker.push(send_chunk);
             from_worker.push(done);
         }
-        let mut batches = Batches::new(&mut file, complete);
-        // Which worker has each batch in flight, oldest first.
-        let mut in_flight: VecDeque<usize> = VecDeque::new();
-        let mut next = 0;
-        let mut lineno = 0;
+        let mut buf = ChunkBuf::default();
+        // Chunks handed out and not yet applied, in file order.
+        let mut pending: VecDeque<Slot> = VecDeque::new();
+        let mut queued = vec![0usize; workers];
+        let (mut next_chunk, mut next_worker, mut lineno) = (0u64, 0usize, 0u64);
         loop {
-            while in_flight.len() < 2 * workers {
-                let Some(batch) = batches.next_batch()? else {
-                    break;
-                };
+            // Keep every worker busy, with one chunk queued behind the one
+            // it decodes.
+            while next_chunk < count && queued[next_worker] < 2 {
                 // A worker only stops when its channel closes.
-                let _ = to_worker[next].send(batch);
-                in_flight.push_back(next);
-                next = (next + 1) % workers;
+                let _ = to_worker[next_worker].send(next_chunk);
+                queued[next_worker] += 1;
+                pending.push_back(Slot::Sent(next_worker));
+                next_chunk += 1;
+                next_worker = (next_worker + 1) % workers;
             }
-            let Some(worker) = in_flight.pop_front() else {
-                break;
+            let lines = match pending.pop_front() {
+                None => break,
+                Some(Slot::Decoded(lines)) => lines,
+                Some(Slot::Sent(w)) => match from_worker[w].try_recv() {
+                    Ok(lines) => {
+                        queued[w] -= 1;
+                        lines?
+                    }
+                    // Not ready: rather than wait, decode the next chunk
+                    // here, unless enough wait to be applied already.
+                    Err(mpsc::TryRecvError::Empty)
+                        if next_chunk < count && pending.len() < 4 * workers =>
+                    {
+                        pending.push_front(Slot::Sent(w));
+                        pending.push_back(Slot::Decoded(chunks.decode(next_chunk, &mut buf)?));
+                        next_chunk += 1;
+                        continue;
+                    }
+                    Err(_) => match from_worker[w].recv() {
+                        Ok(lines) => {
+                            queued[w] -= 1;
+                            lines?
+                        }
+                        // The worker panicked; the scope passes the panic on.
+                        Err(_) => break,
+                    },
+                },
             };
-            let Ok((lines, buf)) = from_worker[worker].recv() else {
-                // The worker panicked; the scope passes the panic on.
-                break;
-            };
-            batches.reuse(buf);
             for line in lines {
                 lineno += 1;
                 if let Some(line) = line {
@@ -90,7 +133,101 @@ pub fn read(
     })
 }
 
-/// The lines of a batch without their line ends and surrounding blanks.
+/// A chunk handed out and not yet applied.
+enum Slot {
+    /// With this worker, which returns its chunks in the order it got them.
+    Sent(usize),
+    /// Decoded here.
+    Decoded(Lines),
+}
+
+/// How to read and decode a chunk; shared by every thread.
+#[derive(Clone, Copy)]
+struct Chunks<'a> {
+    file: &'a File,
+    len: u64,
+    complete: bool,
+    decoder: Decoder,
+    size: u64,
+}
+
+impl Chunks<'_> {
+    /// Reads chunk `k` into `buf` and decodes the lines that start in it.
+    fn decode(&self, k: u64, buf: &mut ChunkBuf) -> io::Result<Lines> {
+        let lines = self.read(k, buf)?;
+        Ok(split_lines(&buf.filled()[lines])
+            .map(|line| (!line.is_empty()).then(|| self.decoder.decode(line)))
+            .collect())
+    }
+
+    /// Reads into `buf` the lines that start in chunk `k` (from its byte
+    /// before, which says whether its first byte starts a line) and returns
+    /// where they are in `buf`.
+    fn read(&self, k: u64, buf: &mut ChunkBuf) -> io::Result<std::ops::Range<usize>> {
+        let from = (k * self.size).saturating_sub(1);
+        let chunk_end = ((k + 1) * self.size).min(self.len);
+        buf.filled = 0;
+        buf.append(self.file, from, chunk_end)?;
+        let start = if k == 0 {
+            0
+        } else {
+            match memchr::memchr(b'\n', buf.filled()) {
+                Some(i) => i + 1,
+                None => return Ok(0..0),
+            }
+        };
+        if from + start as u64 >= chunk_end {
+            return Ok(0..0); // a line from an earlier chunk covers this one
+        }
+        // The last line starting here ends at the first newline from the
+        // chunk's last byte on, which may lie in later chunks.
+        let mut search = (chunk_end - 1 - from) as usize;
+        loop {
+            if let Some(i) = memchr::memchr(b'\n', &buf.filled()[search..]) {
+                return Ok(start..search + i + 1);
+            }
+            let read_to = from + buf.filled as u64;
+            if read_to >= self.len {
+                // A torn last line is the writer's, unless it has finished.
+                let end = if self.complete {
+                    buf.filled
+                } else {
+                    memchr::memrchr(b'\n', &buf.filled()[start..]).map_or(start, |i| start + i + 1)
+                };
+                return Ok(start..end);
+            }
+            search = buf.filled;
+            buf.append(self.file, read_to, (read_to + OVERRUN).min(self.len))?;
+        }
+    }
+}
+
+/// A thread's buffer for chunks, reused from chunk to chunk.
+#[derive(Default)]
+struct ChunkBuf {
+    /// Only ever grown: zeroing it for every chunk cost as much as reading.
+    bytes: Vec<u8>,
+    filled: usize,
+}
+
+impl ChunkBuf {
+    fn filled(&self) -> &[u8] {
+        &self.bytes[..self.filled]
+    }
+
+    /// Appends the file's bytes `from..to`.
+    fn append(&mut self, file: &File, from: u64, to: u64) -> io::Result<()> {
+        let end = self.filled + (to - from) as usize;
+        if self.bytes.len() < end {
+            self.bytes.resize(end, 0);
+        }
+        file.read_exact_at(&mut self.bytes[self.filled..end], from)?;
+        self.filled = end;
+        Ok(())
+    }
+}
+
+/// The lines of a chunk without their line ends and surrounding blanks.
 fn split_lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut ends = memchr::memchr_iter(b'\n', buf);
     let mut start = 0;
@@ -107,58 +244,75 @@ fn split_lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
     })
 }
 
-/// Cuts a file into batches of whole lines.
-struct Batches<'a> {
-    file: &'a mut File,
-    complete: bool,
-    /// The start of a line the last read cut off.
-    carry: Vec<u8>,
-    eof: bool,
-    /// Buffers the workers are done with: a fresh one would cost page faults.
-    spare: Vec<Batch>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::AgentKind;
+    use crate::trajectory::{OutputDetail, TurnReader};
+    use proptest::prelude::*;
 
-impl<'a> Batches<'a> {
-    fn new(file: &'a mut File, complete: bool) -> Self {
-        Batches {
-            file,
-            complete,
-            carry: Vec::new(),
-            eof: false,
-            spare: Vec::new(),
-        }
+    fn transcript_lines() -> Vec<String> {
+        ["codex_rich.jsonl", "codex_mcp.jsonl", "claude_rich.jsonl"]
+            .iter()
+            .flat_map(|n| {
+                let path = format!("{}/tests/data/transcripts/{n}", env!("CARGO_MANIFEST_DIR"));
+                std::fs::read_to_string(path)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
-    fn reuse(&mut self, buf: Batch) {
-        self.spare.push(buf);
-    }
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 200,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
 
-    fn next_batch(&mut self) -> io::Result<Option<Batch>> {
-        if self.eof {
-            return Ok(None);
-        }
-        let mut buf = self.spare.pop().unwrap_or_default();
-        buf.clear();
-        buf.extend_from_slice(&self.carry);
-        buf.reserve(BATCH);
-        loop {
-            let n = (&mut *self.file).take(BATCH as u64).read_to_end(&mut buf)?;
-            if n < BATCH {
-                self.eof = true;
-                // A torn last line is the writer's, unless it has finished.
-                if !self.complete {
-                    let keep = memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1);
-                    buf.truncate(keep);
+        /// Cut into chunks of any size (a chunk inside a line, a line over
+        /// many chunks) and decoded on any number of threads, a file gives
+        /// the steps and summary of reading it line by line.
+        #[test]
+        fn chunked_reading_equals_reading_line_by_line(
+            picks in prop::collection::vec((any::<prop::sample::Index>(), 0..4u8), 0..40),
+            chunk in 1u64..300,
+            workers in 1usize..4,
+            torn_end in any::<bool>(),
+            complete in any::<bool>(),
+            claude in any::<bool>(),
+        ) {
+            let all = transcript_lines();
+            let mut bytes = Vec::new();
+            for (pick, shape) in &picks {
+                match shape {
+                    0 => bytes.extend_from_slice(b"  \r"),          // blank
+                    1 => bytes.extend_from_slice(b"not json"),       // stray
+                    _ => bytes.extend_from_slice(pick.get(&all).as_bytes()),
                 }
-                break;
+                bytes.push(b'\n');
             }
-            if let Some(last) = memchr::memrchr(b'\n', &buf) {
-                self.carry.clear();
-                self.carry.extend_from_slice(&buf[last + 1..]);
-                buf.truncate(last + 1);
-                break;
+            if torn_end {
+                bytes.extend_from_slice(b"{\"type\":\"turn.comp");
             }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("turn_1.jsonl");
+            std::fs::write(&path, &bytes).unwrap();
+            let kind = if claude { AgentKind::Claude } else { AgentKind::Codex };
+            let detail = OutputDetail::Preview { lines: 3, width: 20 };
+
+            let mut one = kind.adapter().parser(detail);
+            let mut expected = Vec::new();
+            TurnReader::new(&path).read(one.as_mut(), complete, &mut |s| expected.push(s)).unwrap();
+
+            let mut many = kind.adapter().parser(detail);
+            let mut got = Vec::new();
+            let file = File::open(&path).unwrap();
+            read_in_chunks(file, many.as_mut(), complete, workers, chunk, &mut |s| got.push(s)).unwrap();
+            prop_assert_eq!(got, expected);
+            prop_assert_eq!(many.summary(), one.summary());
         }
-        Ok((!buf.is_empty()).then_some(buf))
     }
 }

@@ -2,9 +2,11 @@
 //! and reading a turn file as a stream (never whole into memory).
 
 use crate::agent::StreamParser;
-use crate::lazy_text::LazyText;
+use crate::lazy_text::{self, LazyText, Preview};
 use crate::session::model::Usage;
+use serde_json::value::RawValue;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -70,8 +72,9 @@ pub enum StepKind {
     },
     Command {
         command: String,
-        /// Often most of the turn file: kept escaped until shown.
-        output: LazyText,
+        /// Often most of the turn file: kept escaped until shown, or only
+        /// the preview the reader asked for.
+        output: Output,
         exit_code: Option<i64>,
         status: ItemStatus,
     },
@@ -129,6 +132,89 @@ impl StepKind {
     }
 }
 
+/// How much of a command's output a reader of a turn needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputDetail {
+    /// All of it.
+    Whole,
+    /// The first `lines` lines of at most `width` chars each, and a count of
+    /// the rest: what `trajectory` shows without `--full`. Parsers take it
+    /// from the line as it is read, never copying the whole output.
+    Preview { lines: usize, width: usize },
+}
+
+/// A command's output: whole, or the preview its reader asked for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Output {
+    Whole(LazyText),
+    Preview(Preview),
+}
+
+impl Output {
+    pub fn new(text: LazyText, detail: OutputDetail) -> Self {
+        match detail {
+            OutputDetail::Whole => Output::Whole(text),
+            OutputDetail::Preview { lines, width } => Output::Preview(text.preview(lines, width)),
+        }
+    }
+
+    /// From a JSON value as the line holds it, if it is a string.
+    pub fn from_json(raw: &RawValue, detail: OutputDetail) -> Option<Self> {
+        match detail {
+            OutputDetail::Whole => LazyText::from_json(raw).map(Output::Whole),
+            OutputDetail::Preview { lines, width } => {
+                lazy_text::preview_json(raw, lines, width).map(Output::Preview)
+            }
+        }
+    }
+
+    /// The preview of `lines` lines of `width` chars; of an output read as a
+    /// preview, the one it was read with.
+    pub fn preview(&self, lines: usize, width: usize) -> Cow<'_, Preview> {
+        match self {
+            Output::Whole(text) => Cow::Owned(text.preview(lines, width)),
+            Output::Preview(p) => Cow::Borrowed(p),
+        }
+    }
+
+    /// The whole text, where it was read whole.
+    pub fn whole(&self) -> Option<&LazyText> {
+        match self {
+            Output::Whole(text) => Some(text),
+            Output::Preview(_) => None,
+        }
+    }
+}
+
+/// An output read whole is written as its text; JSON readers ask for it
+/// whole, so a preview is written as the text it shows.
+impl serde::Serialize for Output {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Output::Whole(text) => text.serialize(s),
+            Output::Preview(p) => s.collect_str(&p.lines().collect::<Vec<_>>().join("\n")),
+        }
+    }
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output::Whole(LazyText::default())
+    }
+}
+
+impl From<&str> for Output {
+    fn from(s: &str) -> Self {
+        Output::Whole(s.into())
+    }
+}
+
+impl From<String> for Output {
+    fn from(s: String) -> Self {
+        Output::Whole(s.into())
+    }
+}
+
 /// How the stream says the turn ended: the terminal line, if there was one.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -171,7 +257,7 @@ pub fn read_turn(
     complete: bool,
     emit: &mut dyn FnMut(Step),
 ) -> io::Result<()> {
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
+    let cores = read_threads();
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -179,11 +265,21 @@ pub fn read_turn(
         }
         Err(e) => return Err(e),
     };
-    if workers > 1 && file.metadata()?.len() >= PARALLEL_FROM {
-        crate::parallel_reader::read(file, parser, complete, workers, emit)
+    if cores > 1 && file.metadata()?.len() >= PARALLEL_FROM {
+        crate::parallel_reader::read(file, parser, complete, cores - 1, emit)
     } else {
         TurnReader::new(path).read(parser, complete, emit)
     }
+}
+
+/// Threads to read a large turn with: `ZWARM_THREADS` if set (1 reads on
+/// one thread, as on a busy machine), else one per core.
+fn read_threads() -> usize {
+    std::env::var("ZWARM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// Below this size a turn file is read on one thread: starting threads would

@@ -5,8 +5,9 @@
 use proptest::prelude::*;
 use std::io::Write;
 use zwarm::agent::AgentKind;
+use zwarm::lazy_text::LazyText;
 use zwarm::store::{parse_meta, Store};
-use zwarm::trajectory::{Step, TurnReader};
+use zwarm::trajectory::{Output, OutputDetail, Step, StepKind, TurnReader};
 
 const CASES: u32 = 500;
 
@@ -80,7 +81,7 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
 }
 
 fn steps_of(kind: AgentKind, lines: &[Vec<u8>]) -> (Vec<Step>, u64, u64) {
-    let mut parser = kind.adapter().parser();
+    let mut parser = kind.adapter().parser(OutputDetail::Whole);
     let mut steps = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         parser.feed(i as u64 + 1, l, &mut |s| steps.push(s));
@@ -126,7 +127,7 @@ proptest! {
 
         let mut file = std::fs::File::create(&path).unwrap();
         let mut reader = TurnReader::new(&path);
-        let mut parser = AgentKind::Codex.adapter().parser();
+        let mut parser = AgentKind::Codex.adapter().parser(OutputDetail::Whole);
         let mut live = Vec::new();
         let mut written = 0;
         for p in points {
@@ -136,7 +137,7 @@ proptest! {
         }
         reader.read(parser.as_mut(), true, &mut |s| live.push(s)).unwrap();
 
-        let mut once_parser = AgentKind::Codex.adapter().parser();
+        let mut once_parser = AgentKind::Codex.adapter().parser(OutputDetail::Whole);
         let mut once = Vec::new();
         TurnReader::new(&path).read(once_parser.as_mut(), true, &mut |s| once.push(s)).unwrap();
         prop_assert_eq!(live, once);
@@ -194,6 +195,117 @@ proptest! {
                 matching.len() != 1 || prefix.is_empty()
                     || !prefix.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
             ),
+        }
+    }
+}
+
+/// Text with what makes previews hard: line ends of both kinds, trailing
+/// blanks, quotes and backslashes (escaped in JSON), control and wide chars.
+fn tricky_text() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("\n".to_string()),
+        Just("\r\n".to_string()),
+        Just(" ".to_string()),
+        Just("\t".to_string()),
+        Just("\"".to_string()),
+        Just("\\".to_string()),
+        Just("\\n".to_string()),
+        Just("\u{1b}[31m".to_string()),
+        Just("é😀\u{a0}\u{2028}".to_string()),
+        "[a-z]{1,30}",
+        "[a-z]{190,210}",
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+}
+
+/// `text` as a JSON string literal with every char written as `\uXXXX`.
+fn all_unicode_escapes(text: &str) -> String {
+    let mut out = String::from('"');
+    for c in text.chars() {
+        let mut units = [0u16; 2];
+        for u in c.encode_utf16(&mut units) {
+            out.push_str(&format!("\\u{u:04X}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A codex command line with `output`, the way codex writes it or with the
+/// output key somewhere the fast path must not take it from.
+fn command_line(output: &str, shape: u8) -> String {
+    let out = serde_json::to_string(output).unwrap();
+    match shape {
+        0 => format!(
+            r#"{{"type":"item.completed","item":{{"id":"item_1","type":"command_execution","command":"ls","aggregated_output":{out},"exit_code":0,"status":"completed"}}}}"#
+        ),
+        1 => format!(
+            r#"{{"type":"item.completed","item":{{"id":"item_1","type":"command_execution","command":"ls","r":{{"aggregated_output":"decoy"}},"aggregated_output":{out}}}}}"#
+        ),
+        2 => format!(
+            r#"{{"type":"item.completed","item":{{"id":"item_1","type":"mcp_tool_call","aggregated_output":{out},"tool":"t"}}}}"#
+        ),
+        _ => format!(
+            r#"{{"type":"item.completed","item":{{"id":"item_1","type":"command_execution","aggregated_output":"first","aggregated_output":{out}}}}}"#
+        ),
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// The preview of text kept escaped, as a turn line holds it, is the
+    /// preview of the decoded text, however the JSON escapes it.
+    #[test]
+    fn escaped_previews_equal_decoded_ones(
+        text in tricky_text(),
+        lines in 0usize..10,
+        width in 0usize..210,
+    ) {
+        let plain = LazyText::from(text.as_str());
+        for literal in [serde_json::to_string(&text).unwrap(), all_unicode_escapes(&text)] {
+            let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&literal).unwrap();
+            let lazy = LazyText::from_json(&raw).unwrap();
+            prop_assert_eq!(lazy.to_str(), text.as_str());
+            prop_assert_eq!(lazy.preview(lines, width), plain.preview(lines, width));
+        }
+    }
+
+    /// Parsing for a preview (the output never decoded whole, and taken from
+    /// the line without the JSON parser where it can be) gives the steps of
+    /// parsing everything and previewing afterwards.
+    #[test]
+    fn preview_parsing_equals_whole_parsing(
+        outputs in prop::collection::vec((tricky_text(), 0u8..4), 1..6),
+        others in prop::collection::vec(line(), 0..10),
+    ) {
+        let (lines, width) = (8, 200);
+        let mut all: Vec<Vec<u8>> = outputs.iter().map(|(o, s)| command_line(o, *s).into_bytes()).collect();
+        all.extend(others);
+        let read = |detail| {
+            let mut parser = AgentKind::Codex.adapter().parser(detail);
+            let mut steps = Vec::new();
+            for (i, l) in all.iter().enumerate() {
+                parser.feed(i as u64 + 1, l, &mut |s| steps.push(s));
+            }
+            parser.finish(&mut |s| steps.push(s));
+            (steps, parser.summary().clone())
+        };
+        let (whole, whole_summary) = read(OutputDetail::Whole);
+        let (previewed, previewed_summary) = read(OutputDetail::Preview { lines, width });
+        prop_assert_eq!(whole_summary, previewed_summary);
+        prop_assert_eq!(whole.len(), previewed.len());
+        for (w, p) in whole.into_iter().zip(previewed) {
+            let w = match w.kind {
+                StepKind::Command { command, output, exit_code, status } => StepKind::Command {
+                    command,
+                    output: Output::Preview(output.preview(lines, width).into_owned()),
+                    exit_code,
+                    status,
+                },
+                other => other,
+            };
+            prop_assert_eq!(w, p.kind);
         }
     }
 }

@@ -2,9 +2,11 @@
 //! first and resumed turns, and its message stream (system, assistant, user,
 //! result, stream_event).
 
-use super::{Agent, AgentKind, StreamParser, TurnSpec};
+use super::{Agent, AgentKind, Decoder, StreamParser, TurnSpec};
 use crate::session::model::{TurnRecord, Usage};
-use crate::trajectory::{FileChange, ItemStatus, Outcome, PlanItem, Step, StepKind, TurnSummary};
+use crate::trajectory::{
+    FileChange, ItemStatus, Outcome, Output, OutputDetail, PlanItem, Step, StepKind, TurnSummary,
+};
 use serde_json::Value;
 use std::ffi::OsString;
 
@@ -46,8 +48,11 @@ impl Agent for Claude {
         a.extend(["--".into(), spec.prompt.into()]);
         a
     }
-    fn parser(&self) -> Box<dyn StreamParser> {
-        Box::new(ClaudeParser::default())
+    fn parser(&self, detail: OutputDetail) -> Box<dyn StreamParser> {
+        Box::new(ClaudeParser {
+            detail,
+            ..Default::default()
+        })
     }
     /// `result.usage` covers one invocation, which is one turn.
     fn turn_usage(&self, reported: &Usage, _s: Option<&str>, _earlier: &[TurnRecord]) -> Usage {
@@ -65,8 +70,8 @@ impl Agent for Claude {
     }
 }
 
-#[derive(Default)]
 pub struct ClaudeParser {
+    detail: OutputDetail,
     summary: TurnSummary,
     /// Tool uses waiting for their result, in the order they started.
     open: Vec<OpenTool>,
@@ -300,7 +305,7 @@ impl ClaudeParser {
                 let tool = self.open.remove(i);
                 emit(Step {
                     line: tool.line,
-                    kind: tool_step(tool, Some(result)),
+                    kind: tool_step(tool, Some(result), self.detail),
                 });
             }
             None => emit(Step {
@@ -381,7 +386,7 @@ impl ClaudeParser {
         for tool in self.open.drain(..) {
             emit(Step {
                 line: tool.line,
-                kind: tool_step(tool, None),
+                kind: tool_step(tool, None, self.detail),
             });
         }
     }
@@ -422,7 +427,7 @@ fn result_text(content: &Value) -> String {
 }
 
 /// A tool use with its result; without one (the turn ended first) it is in progress.
-fn tool_step(mut tool: OpenTool, result: Option<ToolResult>) -> StepKind {
+fn tool_step(mut tool: OpenTool, result: Option<ToolResult>, detail: OutputDetail) -> StepKind {
     let status = match &result {
         None => ItemStatus::InProgress,
         Some(r) if r.declined => ItemStatus::Declined,
@@ -436,7 +441,7 @@ fn tool_step(mut tool: OpenTool, result: Option<ToolResult>) -> StepKind {
             let (output, exit_code) = result.map(bash_output).unwrap_or_default();
             StepKind::Command {
                 command: str_of("command"),
-                output: output.into(),
+                output: Output::new(output.into(), detail),
                 exit_code,
                 status,
             }
@@ -554,13 +559,25 @@ fn usage(u: &Value) -> Usage {
 /// is JSON.
 pub type Decoded = Option<Value>;
 
-fn decode(line: &[u8]) -> super::Decoded {
+impl Default for ClaudeParser {
+    fn default() -> Self {
+        ClaudeParser {
+            detail: OutputDetail::Whole,
+            summary: TurnSummary::default(),
+            open: Vec::new(),
+            streamed: Usage::default(),
+            counted: Vec::new(),
+        }
+    }
+}
+
+fn decode(line: &[u8], _: OutputDetail) -> super::Decoded {
     super::Decoded::Claude(serde_json::from_slice(line).ok())
 }
 
 impl StreamParser for ClaudeParser {
-    fn decoder(&self) -> fn(&[u8]) -> super::Decoded {
-        decode
+    fn decoder(&self) -> Decoder {
+        Decoder::new(decode, self.detail)
     }
 
     fn apply(&mut self, lineno: u64, line: super::Decoded, emit: &mut dyn FnMut(Step)) {
@@ -941,7 +958,7 @@ mod tests {
         let StepKind::Command { output, .. } = &steps[0].kind else {
             panic!("{steps:?}")
         };
-        let output = output.to_str();
+        let output = output.whole().unwrap().to_str();
         assert!(output.starts_with("The user doesn't want to proceed"));
         let notice = StepKind::Warning {
             message: "[Request interrupted by user for tool use]".into(),

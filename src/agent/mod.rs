@@ -5,7 +5,7 @@ pub mod claude;
 pub mod codex;
 
 use crate::session::model::{TurnRecord, Usage};
-use crate::trajectory::{Step, TurnSummary};
+use crate::trajectory::{OutputDetail, Step, TurnSummary};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -73,8 +73,9 @@ pub trait Agent: Sync {
     /// The arguments after the program name. Never a shell string.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString>;
 
-    /// A fresh parser for one turn's stream.
-    fn parser(&self) -> Box<dyn StreamParser>;
+    /// A fresh parser for one turn's stream, keeping as much of commands'
+    /// outputs as `detail` says.
+    fn parser(&self, detail: OutputDetail) -> Box<dyn StreamParser>;
 
     /// The usage this turn adds to the session, given what its stream
     /// reported and the records of the turns before it.
@@ -114,9 +115,28 @@ pub trait Agent: Sync {
 
 /// One line of a stream as an adapter's decoder read it, not yet applied to
 /// the turn's state.
+#[allow(clippy::large_enum_variant)] // see codex::Decoded
 pub enum Decoded {
     Codex(codex::Decoded),
     Claude(claude::Decoded),
+}
+
+/// A parser's decoding stage, detached from the parser so that other threads
+/// can run it.
+#[derive(Clone, Copy)]
+pub struct Decoder {
+    decode: fn(&[u8], OutputDetail) -> Decoded,
+    detail: OutputDetail,
+}
+
+impl Decoder {
+    pub fn new(decode: fn(&[u8], OutputDetail) -> Decoded, detail: OutputDetail) -> Self {
+        Decoder { decode, detail }
+    }
+
+    pub fn decode(&self, line: &[u8]) -> Decoded {
+        (self.decode)(line, self.detail)
+    }
 }
 
 /// Turns one agent's JSONL stream into steps and a summary, in two stages:
@@ -125,7 +145,7 @@ pub enum Decoded {
 pub trait StreamParser {
     /// The decoding stage. Never fails: a line it cannot read is decoded as
     /// such, to be counted in `skipped_lines` or become an `other` step.
-    fn decoder(&self) -> fn(&[u8]) -> Decoded;
+    fn decoder(&self) -> Decoder;
 
     /// Applies the decoded line numbered `lineno` (1-based), emitting the
     /// steps it completes.
@@ -133,7 +153,7 @@ pub trait StreamParser {
 
     /// One line, without its newline: decoded, then applied.
     fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
-        let decoded = (self.decoder())(line);
+        let decoded = self.decoder().decode(line);
         self.apply(lineno, decoded, emit);
     }
 

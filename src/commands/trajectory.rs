@@ -5,7 +5,7 @@ use crate::cli::TrajectoryArgs;
 use crate::error::{exit, Error};
 use crate::render::{json, steps, Printer};
 use crate::session::manager::Manager;
-use crate::trajectory::read_turn;
+use crate::trajectory::{read_turn, OutputDetail};
 use anyhow::Result;
 use std::io::Write;
 
@@ -34,7 +34,12 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
     let mut text = String::new();
     for turn in turns {
         let running = s.status.is_active() && turn == s.turn;
-        let mut parser = agent.parser();
+        let detail = if p.json {
+            OutputDetail::Whole
+        } else {
+            steps::output_detail(a.full)
+        };
+        let mut parser = agent.parser(detail);
         let mut err: Option<std::io::Error> = None;
         if !p.json {
             p.line(&steps::turn_header(&style, turn))?;

@@ -5,7 +5,7 @@ use crate::error::exit;
 use crate::render::{human, json, steps, Printer};
 use crate::session::manager::Manager;
 use crate::session::model::{Session, SessionStatus};
-use crate::trajectory::TurnReader;
+use crate::trajectory::{OutputDetail, TurnReader};
 use anyhow::Result;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use std::io::Write;
@@ -23,7 +23,12 @@ pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result
         .unwrap_or(AgentKind::Codex)
         .adapter();
     let path = manager.store().turn_path(&s.id, turn);
-    let mut parser = agent.parser();
+    let detail = if p.json {
+        OutputDetail::Whole
+    } else {
+        steps::output_detail(full)
+    };
+    let mut parser = agent.parser(detail);
     let mut reader = TurnReader::new(&path);
     let style = p.style;
     if !p.json {

@@ -84,12 +84,22 @@ pub fn one_line_into(out: &mut String, s: &str, max: usize) {
 
 pub fn truncate(s: &str, max: usize) -> String {
     // No more bytes than `max` is no more chars either: no need to count.
-    if s.len() <= max || s.chars().count() <= max {
+    if s.len() <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some(_) => {
+            let keep = s
+                .char_indices()
+                .nth(max.saturating_sub(1))
+                .map_or(0, |(i, _)| i);
+            let mut out = String::with_capacity(keep + 3);
+            out.push_str(&s[..keep]);
+            out.push('…');
+            out
+        }
+    }
 }
 
 pub fn status_symbol(status: SessionStatus) -> &'static str {

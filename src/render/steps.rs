@@ -4,13 +4,25 @@
 use super::human::{one_line_into, truncate};
 use super::style::{Style, BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use crate::lazy_text::{preview_str, Preview};
-use crate::trajectory::{ItemStatus, Step, StepKind};
+use crate::trajectory::{ItemStatus, OutputDetail, Step, StepKind};
 use std::fmt::Write as _;
 
 /// Short preview lengths when `--full` is not given.
 const TEXT_PREVIEW: usize = 400;
 const OUTPUT_LINES: usize = 8;
 const OUTPUT_WIDTH: usize = 200;
+
+/// What of commands' outputs `step` shows.
+pub fn output_detail(full: bool) -> OutputDetail {
+    if full {
+        OutputDetail::Whole
+    } else {
+        OutputDetail::Preview {
+            lines: OUTPUT_LINES,
+            width: OUTPUT_WIDTH,
+        }
+    }
+}
 
 pub fn turn_header(style: &Style, turn: u32) -> String {
     style.bold(&format!("── turn {turn} ──"))
@@ -53,7 +65,7 @@ pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
             status_mark(out, style, *status);
             out.push('\n');
             let (lines, width) = preview_limits(full);
-            indent(out, style, output.preview(lines, width));
+            indent(out, style, &output.preview(lines, width));
             return;
         }
         StepKind::FileChange { changes, status } => {
@@ -100,7 +112,7 @@ pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
                 out.push('\n');
             } else if let Some(r) = result {
                 let (lines, width) = preview_limits(full);
-                indent(out, style, preview_str(r, lines, width));
+                indent(out, style, &preview_str(r, lines, width));
             }
             return;
         }
@@ -170,8 +182,8 @@ fn preview_limits(full: bool) -> (usize, usize) {
 }
 
 /// The preview's lines, indented and dimmed, and how many were left out.
-fn indent(out: &mut String, style: &Style, preview: Preview) {
-    for line in &preview.lines {
+fn indent(out: &mut String, style: &Style, preview: &Preview) {
+    for line in preview.lines() {
         style.start(out, DIM);
         out.push_str("    ");
         out.push_str(line);
@@ -196,7 +208,7 @@ mod tests {
         indent(
             &mut out,
             &Style { color: false },
-            preview_str(text, lines, width),
+            &preview_str(text, lines, width),
         );
         out.lines().map(str::to_string).collect()
     }

@@ -8,7 +8,7 @@ use crate::agent::AgentKind;
 use crate::error::Result;
 use crate::store::Store;
 use crate::timefmt::Timestamp;
-use crate::trajectory::{summarize_turn, TurnSummary};
+use crate::trajectory::{summarize_turn, OutputDetail, TurnSummary};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -34,7 +34,7 @@ pub fn settle(store: &Store, id: &str, turn: u32, end: TurnEnd) -> Result<Sessio
         TurnSummary::default()
     } else {
         let path = store.turn_path(id, turn);
-        summarize_turn(&path, agent.parser().as_mut())
+        summarize_turn(&path, agent.parser(OutputDetail::Whole).as_mut())
             .map_err(|e| crate::error::Error::io("read", &path, e))?
     };
     let stderr_tail = stderr_tail(&store.stderr_path(id, turn));
@@ -165,7 +165,7 @@ pub fn legacy_turn_record(store: &Store, session: &Session) -> Option<TurnRecord
     }
     let agent = AgentKind::from_meta(&session.adapter)?.adapter();
     let path = store.turn_path(&session.id, session.turn);
-    let summary = summarize_turn(&path, agent.parser().as_mut()).ok()?;
+    let summary = summarize_turn(&path, agent.parser(OutputDetail::Whole).as_mut()).ok()?;
     summary.agent_session_id.as_ref()?;
     let ending = match session.status {
         SessionStatus::Completed => Ending::Completed,

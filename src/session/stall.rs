@@ -13,7 +13,7 @@
 use crate::session::model::Session;
 use crate::store::{write_atomic, Store};
 use crate::timefmt::Timestamp;
-use crate::trajectory::StepKind;
+use crate::trajectory::{OutputDetail, StepKind};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -70,7 +70,7 @@ pub fn current(store: &Store, session: &Session) -> Option<Stall> {
     let mut before_streak = false;
     let mut worked_before_streak = false;
     lines_backward(&file, meta.len(), TAIL_BYTES, &mut |at, line| {
-        let mut parser = agent.parser();
+        let mut parser = agent.parser(OutputDetail::Whole);
         let mut work = false;
         parser.feed(0, trim(line), &mut |s| work |= is_work(&s.kind));
         if !before_streak {

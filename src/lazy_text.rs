@@ -49,6 +49,18 @@ impl Preview {
         })
     }
 
+    /// An empty preview with room for what a text of `len` bytes shows.
+    fn sized_for(len: usize, max_lines: usize, max_chars: usize) -> Self {
+        let room = max_lines
+            .saturating_mul(max_chars.saturating_add(3))
+            .min(len)
+            .min(1 << 14);
+        Preview {
+            text: String::with_capacity(room),
+            ..Preview::default()
+        }
+    }
+
     fn push_line(&mut self) -> &mut String {
         if self.shown > 0 {
             self.text.push('\n');
@@ -124,11 +136,14 @@ pub fn preview_escaped_body(body: &str, max_lines: usize, max_chars: usize) -> P
 
 /// [`LazyText::preview`] of a decoded text.
 pub fn preview_str(text: &str, max_lines: usize, max_chars: usize) -> Preview {
-    let mut preview = Preview::default();
+    let mut preview = Preview::sized_for(text.len(), max_lines, max_chars);
     let mut rest = text.trim_end();
     while !rest.is_empty() && preview.shown < max_lines {
         let (line, after) = rest.split_once('\n').unwrap_or((rest, ""));
-        push_shown(preview.push_line(), line, max_chars);
+        let out = preview.push_line();
+        let at = out.len();
+        out.push_str(line);
+        finish_line(out, at, true, max_chars);
         rest = after;
     }
     // Counted, not split: the rest can run to megabytes.
@@ -141,25 +156,25 @@ pub fn preview_str(text: &str, max_lines: usize, max_chars: usize) -> Preview {
     preview
 }
 
-/// Appends a whole line as shown: one trailing `\r` dropped, cut to
-/// `max_chars`.
-fn push_shown(out: &mut String, line: &str, max_chars: usize) {
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    // No more bytes than `max_chars` is no more chars either.
-    if line.len() <= max_chars || line.chars().count() <= max_chars {
-        out.push_str(line);
-    } else {
-        push_cut(out, line, max_chars);
+/// Makes the line appended to `out` at `at` a line as shown: if it is the
+/// `whole` line, one trailing `\r` dropped; cut to `max_chars` with `…` if
+/// longer, as it always is when not whole.
+fn finish_line(out: &mut String, at: usize, whole: bool, max_chars: usize) {
+    if whole && out.ends_with('\r') && out.len() > at {
+        out.pop();
     }
-}
-
-/// Appends the first `max_chars - 1` chars of `line` and `…`.
-fn push_cut(out: &mut String, line: &str, max_chars: usize) {
-    let keep = line
-        .char_indices()
-        .nth(max_chars.saturating_sub(1))
-        .map_or(line.len(), |(i, _)| i);
-    out.push_str(&line[..keep]);
+    let line = &out[at..];
+    // No more bytes than `max_chars` is no more chars either.
+    if whole && (line.len() <= max_chars || line.chars().count() <= max_chars) {
+        return;
+    }
+    let cut = max_chars.saturating_sub(1);
+    let keep = if line.as_bytes().get(..cut).is_some_and(<[u8]>::is_ascii) {
+        cut
+    } else {
+        line.char_indices().nth(cut).map_or(line.len(), |(i, _)| i)
+    };
+    out.truncate(at + keep);
     out.push('…');
 }
 
@@ -167,10 +182,9 @@ fn push_cut(out: &mut String, line: &str, max_chars: usize) {
 fn preview_escaped(body: &str, newlines: usize, max_lines: usize, max_chars: usize) -> Preview {
     let b = body.as_bytes();
     let end = trimmed_end(b);
-    let mut preview = Preview::default();
+    let mut preview = Preview::sized_for(end, max_lines, max_chars);
     let mut pos = 0;
     let mut passed = 0;
-    let mut line = String::new();
     while pos < end && preview.shown < max_lines {
         let (line_end, next) = match next_newline(b, pos, end) {
             Some(nl) => {
@@ -179,15 +193,11 @@ fn preview_escaped(body: &str, newlines: usize, max_lines: usize, max_chars: usi
             }
             None => (end, end),
         };
-        line.clear();
-        // Two chars past the width tell a long line from one whose `\r` goes.
-        let complete = decode(&body[pos..line_end], &mut line, max_chars.saturating_add(2));
         let out = preview.push_line();
-        if complete {
-            push_shown(out, &line, max_chars);
-        } else {
-            push_cut(out, &line, max_chars);
-        }
+        let at = out.len();
+        // Two chars past the width tell a long line from one whose `\r` goes.
+        let whole = decode(&body[pos..line_end], out, max_chars.saturating_add(2));
+        finish_line(out, at, whole, max_chars);
         pos = next;
     }
     // The rest's newlines, from the count and the few of the ends.

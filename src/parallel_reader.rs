@@ -20,8 +20,8 @@ use std::sync::mpsc;
 /// read whole all the same).
 const CHUNK: u64 = 1 << 20;
 
-/// Bytes read at a time past a chunk's end to find where its last line ends.
-const OVERRUN: u64 = 64 << 10;
+/// Bytes first read past a chunk's end to find where its last line ends.
+const OVERRUN: u64 = 8 << 10;
 
 /// A chunk's lines decoded, one entry per line, `None` for a blank one.
 type Lines = Vec<Option<Decoded>>;
@@ -182,6 +182,7 @@ impl Chunks<'_> {
         // The last line starting here ends at the first newline from the
         // chunk's last byte on, which may lie in later chunks.
         let mut search = (chunk_end - 1 - from) as usize;
+        let mut overruns = 0;
         loop {
             if let Some(i) = memchr::memchr(b'\n', &buf.filled()[search..]) {
                 return Ok(start..search + i + 1);
@@ -196,8 +197,12 @@ impl Chunks<'_> {
                 };
                 return Ok(start..end);
             }
+            // Most lines end soon after; a long one is read in ever larger
+            // pieces.
+            let more = (OVERRUN << overruns.min(8)).min(self.len - read_to);
+            overruns += 1;
             search = buf.filled;
-            buf.append(self.file, read_to, (read_to + OVERRUN).min(self.len))?;
+            buf.append(self.file, read_to, read_to + more)?;
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::session::model::{TurnRecord, Usage};
 use crate::trajectory::{
     FileChange, ItemStatus, Outcome, Output, OutputDetail, PlanItem, Step, StepKind, TurnSummary,
 };
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -297,7 +297,73 @@ struct Item<'a> {
     /// A command's output, the largest text by far (see [`LazyText`]).
     output: Option<&'a RawValue>,
     /// Every other key, in order; a repeated key's last value counts.
-    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+    fields: Vec<(Cow<'a, str>, Field<'a>)>,
+}
+
+/// A value kept as the JSON text it is, or one already parsed.
+enum Field<'a> {
+    Raw(&'a RawValue),
+    Parsed(Value),
+}
+
+impl Field<'_> {
+    fn value(&self) -> Option<Value> {
+        match self {
+            Field::Raw(raw) => serde_json::from_str(raw.get()).ok(),
+            Field::Parsed(v) => Some(v.clone()),
+        }
+    }
+}
+
+/// The value of a key expected to hold a string, read in one pass: the
+/// string (borrowed from the line unless it has escapes), or else the value.
+enum StrOr<'a> {
+    Str(Cow<'a, str>),
+    Other(Value),
+}
+
+impl<'de> Deserialize<'de> for StrOr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StrOr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(StrOr::Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(StrOr::Str(Cow::Owned(s.to_string())))
+            }
+            fn visit_string<E>(self, s: String) -> Result<Self::Value, E> {
+                Ok(StrOr::Str(Cow::Owned(s)))
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Self::Value, E> {
+                Ok(StrOr::Other(Value::Bool(b)))
+            }
+            fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+                Ok(StrOr::Other(n.into()))
+            }
+            fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+                Ok(StrOr::Other(n.into()))
+            }
+            fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+                Ok(StrOr::Other(n.into()))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(StrOr::Other(Value::Null))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Value::deserialize(SeqAccessDeserializer::new(seq)).map(StrOr::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                Value::deserialize(MapAccessDeserializer::new(map)).map(StrOr::Other)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// Keys of nearly every item.
@@ -335,21 +401,38 @@ impl<'de: 'a, 'a> Deserialize<'de> for Item<'a> {
                     fields: Vec::new(),
                 };
                 while let Some(Str(key)) = map.next_key()? {
+                    let common = common_index(&key);
+                    if key == "id" || common.is_some() {
+                        let value: StrOr<'de> = map.next_value()?;
+                        if key == "id" && item.id.is_none() {
+                            item.id = Some(match value {
+                                StrOr::Str(s) => s,
+                                StrOr::Other(v) => Cow::Owned(v.to_string()),
+                            });
+                        } else if key == "id" {
+                            let v = match value {
+                                StrOr::Str(s) => Value::String(s.into_owned()),
+                                StrOr::Other(v) => v,
+                            };
+                            item.fields
+                                .push((Cow::Borrowed("raw_id"), Field::Parsed(v)));
+                        } else if let Some(i) = common {
+                            // The last value of a key wins, as in a map.
+                            item.common[i] = match value {
+                                StrOr::Str(s) => Some(s),
+                                StrOr::Other(v) => {
+                                    item.fields.push((key, Field::Parsed(v)));
+                                    None
+                                }
+                            };
+                        }
+                        continue;
+                    }
                     let raw: &'de RawValue = map.next_value()?;
                     if key == "aggregated_output" && raw.get().starts_with('"') {
                         item.output = Some(raw);
-                    } else if key == "id" && item.id.is_none() {
-                        item.id = Some(raw_str(raw).unwrap_or(Cow::Borrowed(raw.get())));
-                    } else if key == "id" {
-                        item.fields.push((Cow::Borrowed("raw_id"), raw));
-                    } else if let Some(i) = common_index(&key) {
-                        // The last value of a key wins, as in a map.
-                        item.common[i] = raw_str(raw);
-                        if item.common[i].is_none() {
-                            item.fields.push((key, raw));
-                        }
                     } else {
-                        item.fields.push((key, raw));
+                        item.fields.push((key, Field::Raw(raw)));
                     }
                 }
                 Ok(item)
@@ -364,18 +447,17 @@ impl<'a> Item<'a> {
         self.str("type").unwrap_or("unknown")
     }
 
-    fn raw(&self, key: &str) -> Option<&'a RawValue> {
+    fn field(&self, key: &str) -> Option<&Field<'a>> {
         self.fields
             .iter()
             .rev()
             .find(|(k, _)| k == key)
-            .map(|(_, v)| *v)
+            .map(|(_, v)| v)
     }
 
     /// The value of a key that is not one of the [`COMMON`] strings.
     fn value(&self, key: &str) -> Option<Value> {
-        self.raw(key)
-            .and_then(|r| serde_json::from_str(r.get()).ok())
+        self.field(key).and_then(Field::value)
     }
 
     fn str(&self, key: &str) -> Option<&str> {
@@ -389,7 +471,10 @@ impl<'a> Item<'a> {
     fn text(&self, key: &str) -> Option<Cow<'a, str>> {
         match common_index(key) {
             Some(i) => self.common[i].clone(),
-            None => self.raw(key).and_then(raw_str),
+            None => match self.field(key)? {
+                Field::Raw(raw) => raw_str(raw),
+                Field::Parsed(v) => v.as_str().map(|s| Cow::Owned(s.to_string())),
+            },
         }
     }
 
@@ -403,8 +488,8 @@ impl<'a> Item<'a> {
 
     fn into_raw(self) -> Value {
         let mut m = Map::new();
-        for (key, raw) in self.fields {
-            if let Ok(v) = serde_json::from_str(raw.get()) {
+        for (key, field) in self.fields {
+            if let Some(v) = field.value() {
                 m.insert(key.into_owned(), v);
             }
         }

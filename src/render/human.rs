@@ -87,19 +87,21 @@ pub fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_string();
     }
-    match s.char_indices().nth(max) {
-        None => s.to_string(),
-        Some(_) => {
-            let keep = s
-                .char_indices()
-                .nth(max.saturating_sub(1))
-                .map_or(0, |(i, _)| i);
-            let mut out = String::with_capacity(keep + 3);
-            out.push_str(&s[..keep]);
-            out.push('…');
-            out
-        }
-    }
+    // Past `max` ASCII bytes there is a char beyond the limit: no need to
+    // count either.
+    let keep = if s.as_bytes()[..=max].is_ascii() {
+        max.saturating_sub(1)
+    } else if s.char_indices().nth(max).is_none() {
+        return s.to_string();
+    } else {
+        s.char_indices()
+            .nth(max.saturating_sub(1))
+            .map_or(0, |(i, _)| i)
+    };
+    let mut out = String::with_capacity(keep + 3);
+    out.push_str(&s[..keep]);
+    out.push('…');
+    out
 }
 
 pub fn status_symbol(status: SessionStatus) -> &'static str {

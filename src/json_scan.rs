@@ -104,6 +104,84 @@ fn directly_under(head: &[u8], parent: &[u8]) -> Option<bool> {
     Some(depth == 2 && under_parent)
 }
 
+/// Where the value of the top-level `key` of the JSON object `doc` lies, if
+/// it is an array: found by jumping from quote to quote and bracket to
+/// bracket, never reading a string's inside byte by byte. None if `doc` does
+/// not have it as such.
+pub fn top_level_array(doc: &[u8], key: &str) -> Option<Range<usize>> {
+    let pattern = format!("\"{key}\":");
+    let at = memmem::find_iter(doc, pattern.as_bytes())
+        .find(|&at| at_depth_one(&doc[..at]) == Some(true))?;
+    let mut i = at + pattern.len();
+    while doc.get(i)?.is_ascii_whitespace() {
+        i += 1;
+    }
+    if doc[i] != b'[' {
+        return None;
+    }
+    let start = i;
+    let mut depth = 0usize;
+    loop {
+        let next = i + memchr::memchr3(b'"', b'[', b']', &doc[i..])?;
+        match doc[next] {
+            b'"' => i = string_end(doc, next + 1)? + 1,
+            b'[' => {
+                depth += 1;
+                i = next + 1;
+            }
+            _ => {
+                depth -= 1;
+                i = next + 1;
+                if depth == 0 {
+                    return Some(start..i);
+                }
+            }
+        }
+    }
+}
+
+/// Where the last element of the array at `array` in `doc` lies (as found by
+/// [`top_level_array`]); None if it is empty.
+pub fn last_element(doc: &[u8], array: Range<usize>) -> Option<Range<usize>> {
+    let inner = array.start + 1..array.end - 1;
+    let mut depth = 0usize;
+    let mut start = inner.start;
+    let mut i = inner.start;
+    while i < inner.end {
+        match doc[i] {
+            b'"' => i = string_end(doc, i + 1)?,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.checked_sub(1)?,
+            b',' if depth == 0 => start = i + 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    let element = doc[start..inner.end].trim_ascii();
+    (!element.is_empty()).then(|| {
+        let offset = element.as_ptr() as usize - doc.as_ptr() as usize;
+        offset..offset + element.len()
+    })
+}
+
+/// Whether the end of `head` (the start of a document up to a key) lies
+/// directly inside its top-level object. None if `head` is not the start of
+/// a JSON object.
+fn at_depth_one(head: &[u8]) -> Option<bool> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < head.len() {
+        match head[i] {
+            b'"' => i = string_end(head, i + 1)?,
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth = depth.checked_sub(1)?,
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(depth == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +201,35 @@ mod tests {
             value(r#"{"item":{"x":"{[\"","out":"\\\\\"q"}}"#),
             Some(r#"\\\\\"q"#)
         );
+    }
+
+    #[test]
+    fn finds_top_level_arrays_only() {
+        let doc =
+            br#"{"a": {"m": [1]}, "s": "\"m\": [", "m": [ "]", ["x\\"], {"k": "["} ] , "z": 1}"#;
+        let r = top_level_array(doc, "m").unwrap();
+        assert_eq!(&doc[r], br#"[ "]", ["x\\"], {"k": "["} ]"#);
+        assert_eq!(top_level_array(br#"{"m": 3}"#, "m"), None);
+        assert_eq!(top_level_array(br#"{"a": {"m": []}}"#, "m"), None);
+        assert_eq!(top_level_array(br#"{"m": [1, 2"#, "m"), None);
+        assert_eq!(
+            top_level_array(b"{\n  \"m\": [\n  ]\n}", "m").map(|r| r.len()),
+            Some(5)
+        );
+    }
+
+    #[test]
+    fn finds_the_last_element() {
+        let last = |doc: &[u8]| {
+            let array = top_level_array(doc, "t")?;
+            last_element(doc, array).map(|r| String::from_utf8(doc[r].to_vec()).unwrap())
+        };
+        assert_eq!(
+            last(br#"{"t": [ {"a": [1, 2], "s": ",]"}, {"b": 2} ]}"#).as_deref(),
+            Some(r#"{"b": 2}"#)
+        );
+        assert_eq!(last(br#"{"t": [1]}"#).as_deref(), Some("1"));
+        assert_eq!(last(b"{\"t\": [ \n ]}"), None);
     }
 
     #[test]

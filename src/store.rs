@@ -207,10 +207,12 @@ impl Store {
 
     /// What `list` shows of every session (see [`crate::session::brief`]),
     /// in no order; the ones that fail to load are returned apart, sorted,
-    /// with the errors [`Store::load`] gives. This is `list`'s hot path: one
-    /// read of each `meta.json` into a reused buffer, and no other system
-    /// call for a session that reads cleanly.
-    pub fn load_all_brief(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+    /// with the errors [`Store::load`] gives. This is `list`'s hot path: for
+    /// a session that reads cleanly, an open relative to the sessions folder
+    /// (no walk of the whole path), one read into a reused buffer, a close.
+    /// With `last_message`, each keeps its last agent message (`list --json`
+    /// shows it).
+    pub fn load_all_brief(&self, last_message: bool) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
         let dir = self.sessions_dir();
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
@@ -239,14 +241,19 @@ impl Store {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
         };
         let per_thread = found.len().div_ceil(threads).max(1);
+        let dir_file = File::open(&dir).map_err(|e| Error::io("read", &dir, e))?;
+        let dir_file = &dir_file;
         let load = |part: &[(String, bool)]| {
-            let mut buf = Vec::with_capacity(64 * 1024);
+            let mut reader = BriefReader {
+                last_message,
+                ..BriefReader::default()
+            };
             let (mut ok, mut bad) = (Vec::with_capacity(part.len()), Vec::new());
             for (id, is_dir) in part {
                 // The folder entry already says it is no link, which `load`
                 // would ask the file system again; anything unusual is left
                 // to `load`, which words the refusal.
-                let brief = is_dir.then(|| self.read_brief(id, &mut buf)).flatten();
+                let brief = is_dir.then(|| reader.read(dir_file, id)).flatten();
                 match brief.map_or_else(|| self.load(id), Ok) {
                     Ok(s) => ok.push(s),
                     Err(error) => bad.push(LoadProblem {
@@ -274,19 +281,6 @@ impl Store {
         ok.shrink_to_fit();
         bad.sort_by(|a, b| a.id.cmp(&b.id));
         Ok((ok, bad))
-    }
-
-    /// The brief of a session whose `meta.json` reads and parses cleanly and
-    /// names its folder; None for anything else.
-    fn read_brief(&self, id: &str, buf: &mut Vec<u8>) -> Option<Session> {
-        use std::io::Read;
-        buf.clear();
-        let file = File::open(self.meta_path(id)).ok()?;
-        // `take` reads to the end without first asking the file its size.
-        file.take(u64::MAX).read_to_end(buf).ok()?;
-        crate::session::brief::parse(buf)
-            .ok()
-            .filter(|s| s.id == id)
     }
 
     /// Turns a full id or a unique prefix into the full id.
@@ -319,6 +313,61 @@ impl Store {
         let trash = self.sessions_dir().join(format!(".removing-{id}"));
         fs::rename(&dir, &trash).map_err(|e| Error::io("remove", &dir, e))?;
         fs::remove_dir_all(&trash).map_err(|e| Error::io("remove", &trash, e))
+    }
+}
+
+/// Reads the briefs of `list`, reusing its buffers from session to session.
+#[derive(Default)]
+struct BriefReader {
+    last_message: bool,
+    path: String,
+    buf: Vec<u8>,
+}
+
+impl BriefReader {
+    /// A `meta.json` this big is read in one call.
+    const ONE_READ: usize = 64 * 1024;
+
+    /// The brief of a session whose `meta.json` reads and parses cleanly and
+    /// names its folder; None for anything else.
+    fn read(&mut self, sessions: &File, id: &str) -> Option<Session> {
+        use nix::fcntl::{openat, OFlag};
+        use nix::sys::stat::Mode;
+        use std::io::Read;
+        use std::os::fd::{AsRawFd, FromRawFd};
+        self.path.clear();
+        self.path.push_str(id);
+        self.path.push_str("/meta.json");
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        let fd = openat(
+            Some(sessions.as_raw_fd()),
+            self.path.as_str(),
+            flags,
+            Mode::empty(),
+        )
+        .ok()?;
+        // SAFETY: `fd` was just opened here and nothing else owns it.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        if self.buf.len() < Self::ONE_READ {
+            self.buf.resize(Self::ONE_READ, 0);
+        }
+        // A read that does not fill the buffer normally holds the whole file,
+        // which is replaced by a rename and never written in place. A JSON
+        // document cut short never parses, so one that does is the whole
+        // file; one that does not is read to its end and parsed again.
+        let n = file.read(&mut self.buf).ok()?;
+        let parsed = (n < self.buf.len())
+            .then(|| crate::session::brief::parse(&self.buf[..n], self.last_message).ok())
+            .flatten();
+        let session = match parsed {
+            Some(s) => s,
+            None => {
+                let mut all = self.buf[..n].to_vec();
+                file.read_to_end(&mut all).ok()?;
+                crate::session::brief::parse(&all, self.last_message).ok()?
+            }
+        };
+        (session.id == id).then_some(session)
     }
 }
 

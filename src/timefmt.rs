@@ -105,13 +105,21 @@ fn parse_isoformat(s: &str) -> Option<NaiveDateTime> {
 
 /// "42s", "5m", "3h12m", "4d": compact durations for tables.
 pub fn compact_duration(secs: f64) -> String {
+    let mut out = String::new();
+    compact_duration_into(&mut out, secs);
+    out
+}
+
+/// [`compact_duration`], appended to `out`.
+pub fn compact_duration_into(out: &mut String, secs: f64) {
+    use std::fmt::Write;
     let s = secs.max(0.0) as u64;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..=86399 => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-        _ => format!("{}d{:02}h", s / 86400, (s % 86400) / 3600),
-    }
+    let _ = match s {
+        0..=59 => write!(out, "{s}s"),
+        60..=3599 => write!(out, "{}m{:02}s", s / 60, s % 60),
+        3600..=86399 => write!(out, "{}h{:02}m", s / 3600, (s % 3600) / 60),
+        _ => write!(out, "{}d{:02}h", s / 86400, (s % 86400) / 3600),
+    };
 }
 
 #[cfg(test)]

@@ -5,8 +5,13 @@ use crate::session::model::{Session, SessionStatus};
 use crate::store::LoadProblem;
 use anyhow::Result;
 
-pub fn list(manager: &Manager, status: Option<&str>) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
-    let (mut sessions, problems) = manager.list_brief()?;
+/// With `last_message`, each session keeps its last agent message.
+pub fn list(
+    manager: &Manager,
+    status: Option<&str>,
+    last_message: bool,
+) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+    let (mut sessions, problems) = manager.list_brief(last_message)?;
     if let Some(want) = status.and_then(SessionStatus::parse) {
         sessions.retain(|s| s.status == want);
     }

@@ -86,7 +86,7 @@ fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) 
             }
         }
         Command::List(a) => {
-            let (sessions, problems) = list::list(manager, a.status.as_deref())?;
+            let (sessions, problems) = list::list(manager, a.status.as_deref(), p.json)?;
             for pr in &problems {
                 render::warning(&style, &format!("skipped session {}: {}", pr.id, pr.error));
             }
@@ -108,10 +108,13 @@ fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) 
                         .collect(),
                 })?;
             } else {
-                for l in human::list(&style, &sessions, &stalls, terminal_width()) {
-                    p.line(&l)?;
-                }
+                let mut table = String::new();
+                human::list(&style, &sessions, &stalls, terminal_width(), &mut table);
+                p.text(&table)?;
             }
+            // The process ends with this command: freeing thousands of
+            // sessions one string at a time would only delay its exit.
+            std::mem::forget(sessions);
             exit::OK
         }
         Command::Show(a) => {

@@ -1,10 +1,12 @@
 //! Text for people: the session table, one session in full, trajectory steps.
 
+use super::style::{BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use super::Style;
 use crate::agent::AgentKind;
 use crate::session::model::{Session, SessionStatus};
 use crate::session::stall::Stall;
-use crate::timefmt::compact_duration;
+use crate::timefmt::{compact_duration, compact_duration_into};
+use std::fmt::Write as _;
 
 pub fn status_word(style: &Style, s: &Session) -> String {
     paint_status(style, s.status, s.status.as_str())
@@ -18,28 +20,51 @@ pub fn agent_name(s: &Session) -> &str {
 
 /// "12,345"
 pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+    let mut out = String::new();
+    thousands_into(&mut out, n);
+    out
+}
+
+fn thousands_into(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut len = 0;
+    let mut rest = n;
+    loop {
+        digits[len] = b'0' + (rest % 10) as u8;
+        len += 1;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for i in (0..len).rev() {
+        out.push(char::from(digits[i]));
+        if i > 0 && i % 3 == 0 {
             out.push(',');
         }
-        out.push(c);
     }
-    out
 }
 
 /// Runtime of a running session, else how long ago it ended or was created.
 pub fn age(s: &Session) -> String {
+    let mut out = String::new();
+    age_into(&mut out, s);
+    out
+}
+
+fn age_into(out: &mut String, s: &Session) {
     if s.status.is_active() {
         let since = s
             .current_turn()
             .and_then(|t| t.started_at)
             .unwrap_or(s.created_at);
-        return format!("{} running", compact_duration(since.age_seconds()));
+        compact_duration_into(out, since.age_seconds());
+        out.push_str(" running");
+    } else {
+        let at = s.ended_at().unwrap_or(s.updated_at);
+        compact_duration_into(out, at.age_seconds());
+        out.push_str(" ago");
     }
-    let at = s.ended_at().unwrap_or(s.updated_at);
-    format!("{} ago", compact_duration(at.age_seconds()))
 }
 
 pub fn one_line(s: &str, max: usize) -> String {
@@ -117,16 +142,21 @@ pub fn status_symbol(status: SessionStatus) -> &'static str {
 /// The session table: a summary line, then one row per session, the task
 /// preview fitted to `width`. Numbers align right; COST appears only when
 /// some agent reported one. `stalls` goes with `sessions`, index by index.
+/// The session table, appended to `out` a line at a time. `list` prints
+/// thousands of rows: their cells are written into one buffer, measured,
+/// then padded into `out`, with no string of their own.
 pub fn list(
     style: &Style,
     sessions: &[Session],
     stalls: &[Option<Stall>],
     width: usize,
-) -> Vec<String> {
+    out: &mut String,
+) {
     let count = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
     let stalled = |i: usize| stalls.get(i).is_some_and(Option::is_some);
     let n_stalled = (0..sessions.len()).filter(|&i| stalled(i)).count();
-    let mut lines = vec![format!(
+    let _ = writeln!(
+        out,
         "{} session{}: {} running{}, {} completed, {} failed, {} killed",
         sessions.len(),
         if sessions.len() == 1 { "" } else { "s" },
@@ -139,9 +169,9 @@ pub fn list(
         count(SessionStatus::Completed),
         count(SessionStatus::Failed),
         count(SessionStatus::Killed),
-    )];
+    );
     if sessions.is_empty() {
-        return lines;
+        return;
     }
     let with_cost = sessions.iter().any(|s| s.cost_usd.is_some());
     // (header, right-aligned)
@@ -157,85 +187,93 @@ pub fn list(
     if with_cost {
         cols.push(("COST", true));
     }
-    let rows: Vec<Vec<String>> = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let mut r = vec![
-                s.short_id().to_string(),
-                if stalled(i) {
-                    "◌ stalled".to_string()
-                } else {
-                    format!("{} {}", status_symbol(s.status), s.status.as_str())
-                },
-                agent_name(s).to_string(),
-                if s.model.is_empty() {
-                    "-".into()
-                } else {
-                    s.model.clone()
-                },
-                s.turn.to_string(),
-                age(s),
-                if s.token_usage.total_tokens == 0 {
-                    "-".into()
-                } else {
-                    thousands(s.token_usage.total_tokens)
-                },
-            ];
-            if with_cost {
-                r.push(
-                    s.cost_usd
-                        .map(|c| format!("${c:.2}"))
-                        .unwrap_or_else(|| "-".into()),
-                );
+    // Every row's cells, one after another; `ends` has where each ends.
+    let mut cells = String::with_capacity(sessions.len() * 64);
+    let mut ends: Vec<usize> = Vec::with_capacity(sessions.len() * cols.len());
+    for (i, s) in sessions.iter().enumerate() {
+        cells.push_str(s.short_id());
+        ends.push(cells.len());
+        if stalled(i) {
+            cells.push_str("◌ stalled");
+        } else {
+            cells.push_str(status_symbol(s.status));
+            cells.push(' ');
+            cells.push_str(s.status.as_str());
+        }
+        ends.push(cells.len());
+        cells.push_str(agent_name(s));
+        ends.push(cells.len());
+        cells.push_str(if s.model.is_empty() { "-" } else { &s.model });
+        ends.push(cells.len());
+        let _ = write!(cells, "{}", s.turn);
+        ends.push(cells.len());
+        age_into(&mut cells, s);
+        ends.push(cells.len());
+        match s.token_usage.total_tokens {
+            0 => cells.push('-'),
+            n => thousands_into(&mut cells, n),
+        }
+        ends.push(cells.len());
+        if with_cost {
+            match s.cost_usd {
+                Some(c) => {
+                    let _ = write!(cells, "${c:.2}");
+                }
+                None => cells.push('-'),
             }
-            r
+            ends.push(cells.len());
+        }
+    }
+    let (cells, ends, ncols) = (cells.as_str(), ends.as_slice(), cols.len());
+    let row = |n: usize| {
+        let first = n * ncols;
+        (0..ncols).map(move |c| {
+            let start = if first + c == 0 {
+                0
+            } else {
+                ends[first + c - 1]
+            };
+            &cells[start..ends[first + c]]
         })
-        .collect();
+    };
     let mut widths: Vec<usize> = cols.iter().map(|(h, _)| h.len()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
+    for n in 0..sessions.len() {
+        for (w, cell) in widths.iter_mut().zip(row(n)) {
+            *w = (*w).max(cell.chars().count());
         }
     }
     let fixed: usize = widths.iter().sum::<usize>() + 2 * widths.len();
     let task_width = width.saturating_sub(fixed).max(16);
-    let fit = |s: &str, w: usize, right: bool| {
-        let mut out = String::with_capacity(w);
-        pad_into(&mut out, s, w, right);
-        out
-    };
     let mut header = String::new();
     for ((h, right), w) in cols.iter().zip(&widths) {
-        header.push_str(&fit(h, *w, *right));
+        pad_into(&mut header, h, *w, *right);
         header.push_str("  ");
     }
     header.push_str("TASK");
-    lines.push(style.bold(&header));
-    for (n, (s, r)) in sessions.iter().zip(&rows).enumerate() {
-        let mut line = String::with_capacity(width + 32);
-        for (i, ((c, w), (_, right))) in r.iter().zip(&widths).zip(&cols).enumerate() {
-            // Plain cells go straight into the line: a table of thousands
-            // of rows is mostly that.
-            if i >= 2 || !style.color {
-                pad_into(&mut line, c, *w, *right);
-            } else {
-                let cell = fit(c, *w, *right);
-                line.push_str(&match i {
-                    0 => style.cyan(&cell),
-                    1 if stalled(n) => style.yellow(&cell),
-                    _ => paint_status(style, s.status, &cell),
-                });
+    style.paint_into(out, BOLD, &header);
+    out.push('\n');
+    for (n, s) in sessions.iter().enumerate() {
+        for (i, ((cell, w), (_, right))) in row(n).zip(&widths).zip(&cols).enumerate() {
+            let colour = match i {
+                0 => Some(CYAN),
+                1 if stalled(n) => Some(YELLOW),
+                1 => Some(status_colour(s.status)),
+                _ => None,
+            };
+            if let Some(code) = colour {
+                style.start(out, code);
             }
-            line.push_str("  ");
+            pad_into(out, cell, *w, *right);
+            if colour.is_some() {
+                style.end(out);
+            }
+            out.push_str("  ");
         }
-        line.push_str(&one_line(&s.task, task_width));
-        lines.push(line);
+        one_line_into(out, &s.task, task_width);
+        out.push('\n');
     }
-    lines
 }
 
-/// `s` padded with spaces to `w` chars, on the left if `right`.
 fn pad_into(line: &mut String, s: &str, w: usize, right: bool) {
     let gap = w.saturating_sub(s.chars().count());
     if !right {
@@ -248,12 +286,18 @@ fn pad_into(line: &mut String, s: &str, w: usize, right: bool) {
 }
 
 fn paint_status(style: &Style, status: SessionStatus, text: &str) -> String {
+    let mut out = String::new();
+    style.paint_into(&mut out, status_colour(status), text);
+    out
+}
+
+fn status_colour(status: SessionStatus) -> &'static str {
     match status {
-        SessionStatus::Running | SessionStatus::Pending => style.blue(text),
-        SessionStatus::Completed => style.green(text),
-        SessionStatus::Failed => style.red(text),
-        SessionStatus::Killed => style.yellow(text),
-        SessionStatus::Unknown => style.dim(text),
+        SessionStatus::Running | SessionStatus::Pending => BLUE,
+        SessionStatus::Completed => GREEN,
+        SessionStatus::Failed => RED,
+        SessionStatus::Killed => YELLOW,
+        SessionStatus::Unknown => DIM,
     }
 }
 

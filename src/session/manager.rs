@@ -340,8 +340,8 @@ impl Manager {
     /// [`Manager::list`] for display: finished sessions hold only what
     /// `list` shows (see [`super::brief`]), which is most of what makes
     /// listing thousands fast. Active ones are read whole and settled.
-    pub fn list_brief(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
-        let (sessions, mut problems) = self.store.load_all_brief()?;
+    pub fn list_brief(&self, last_message: bool) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+        let (sessions, mut problems) = self.store.load_all_brief(last_message)?;
         let mut out = Vec::with_capacity(sessions.len());
         for s in sessions {
             let id = s.id.clone();

@@ -247,6 +247,10 @@ class Bench:
                  rss is not None and rss < 20, "/usr/bin/time -f %M " + self.short(traj))
         jt = [self.z, "--dir", state, "--json", "trajectory", sid]
         full = [self.z, "--dir", state, "trajectory", "--full", sid]
+        one = [shutil.which("env") or "/usr/bin/env", "ZWARM_THREADS=1"] + traj
+        r = self.timer.compare([one], runs=5, warmup=1)
+        self.extra.append(("`trajectory`, same turn, on one thread", r[0]["median"] * MS, "ms",
+                           self.short(one)))
         r = self.timer.compare([jt, full], runs=5, warmup=1)
         self.extra.append(("`trajectory --json`, same turn", r[0]["median"] * MS, "ms",
                            self.short(jt)))

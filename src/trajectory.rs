@@ -265,7 +265,7 @@ pub fn read_turn(
         }
         Err(e) => return Err(e),
     };
-    if cores > 1 && file.metadata()?.len() >= PARALLEL_FROM {
+    if cores > 1 && parser.parallel_decoding() && file.metadata()?.len() >= PARALLEL_FROM {
         crate::parallel_reader::read(file, parser, complete, cores - 1, emit)
     } else {
         TurnReader::new(path).read(parser, complete, emit)

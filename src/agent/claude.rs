@@ -580,6 +580,12 @@ impl StreamParser for ClaudeParser {
         Decoder::new(decode, self.detail)
     }
 
+    /// A claude line decodes to its whole JSON tree: on two threads a
+    /// 100 MiB turn took 405 ms and 21.6 MiB, on one 264 ms and 6.9 MiB.
+    fn parallel_decoding(&self) -> bool {
+        false
+    }
+
     fn apply(&mut self, lineno: u64, line: super::Decoded, emit: &mut dyn FnMut(Step)) {
         match line {
             super::Decoded::Claude(Some(v)) => {

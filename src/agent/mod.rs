@@ -151,6 +151,13 @@ pub trait StreamParser {
     /// steps it completes.
     fn apply(&mut self, lineno: u64, line: Decoded, emit: &mut dyn FnMut(Step));
 
+    /// Whether a long file's lines are worth decoding on other threads: not
+    /// when what a line decodes to is large, as it then costs more to hand
+    /// over (and to free on another thread) than to decode here.
+    fn parallel_decoding(&self) -> bool {
+        true
+    }
+
     /// One line, without its newline: decoded, then applied.
     fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
         let decoded = self.decoder().decode(line);

@@ -104,28 +104,88 @@ fn directly_under(head: &[u8], parent: &[u8]) -> Option<bool> {
     Some(depth == 2 && under_parent)
 }
 
-/// Where the value of the top-level `key` of the JSON object `doc` lies, if
-/// it is an array: found by jumping from quote to quote and bracket to
-/// bracket, never reading a string's inside byte by byte. None if `doc` does
-/// not have it as such.
-pub fn top_level_array(doc: &[u8], key: &str) -> Option<Range<usize>> {
-    let pattern = format!("\"{key}\":");
-    let at = memmem::find_iter(doc, pattern.as_bytes())
-        .find(|&at| at_depth_one(&doc[..at]) == Some(true))?;
-    let mut i = at + pattern.len();
-    while doc.get(i)?.is_ascii_whitespace() {
-        i += 1;
+/// Where the values of the top-level keys `keys` of the JSON object `doc`
+/// lie, where they are arrays. One pass over the object's keys, jumping over
+/// each value: a string from quote to quote, an array or object from quote
+/// to quote and bracket to bracket, never reading a string's inside byte by
+/// byte. All None if `doc` is not an object this can walk.
+pub fn top_level_arrays<const N: usize>(doc: &[u8], keys: [&str; N]) -> [Option<Range<usize>>; N] {
+    let mut found = std::array::from_fn(|_| None);
+    let walked = walk_top_level(doc, |key, value| {
+        if doc[value.start] == b'[' {
+            if let Some(i) = keys.iter().position(|k| k.as_bytes() == key) {
+                found[i] = Some(value);
+            }
+        }
+    });
+    if walked.is_none() {
+        return std::array::from_fn(|_| None);
     }
-    if doc[i] != b'[' {
+    found
+}
+
+/// Calls `f` with each key (its raw text) and value range of the object `doc`.
+fn walk_top_level(doc: &[u8], mut f: impl FnMut(&[u8], Range<usize>)) -> Option<()> {
+    let mut i = skip_blank(doc, 0);
+    if doc.get(i) != Some(&b'{') {
         return None;
     }
-    let start = i;
-    let mut depth = 0usize;
+    i = skip_blank(doc, i + 1);
+    if doc.get(i) == Some(&b'}') {
+        return Some(());
+    }
     loop {
-        let next = i + memchr::memchr3(b'"', b'[', b']', &doc[i..])?;
+        if doc.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = string_end(doc, i + 1)?;
+        let key = &doc[i + 1..key_end];
+        i = skip_blank(doc, key_end + 1);
+        if doc.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_blank(doc, i + 1);
+        let end = value_end(doc, start)?;
+        f(key, start..end);
+        i = skip_blank(doc, end);
+        match doc.get(i)? {
+            b',' => i = skip_blank(doc, i + 1),
+            b'}' => return Some(()),
+            _ => return None,
+        }
+    }
+}
+
+fn skip_blank(doc: &[u8], mut i: usize) -> usize {
+    while doc.get(i).is_some_and(u8::is_ascii_whitespace) {
+        i += 1;
+    }
+    i
+}
+
+/// Where the value starting at `start` ends.
+fn value_end(doc: &[u8], start: usize) -> Option<usize> {
+    let (open, close) = match doc.get(start)? {
+        b'"' => return string_end(doc, start + 1).map(|e| e + 1),
+        b'[' => (b'[', b']'),
+        b'{' => (b'{', b'}'),
+        _ => {
+            // A number, true, false or null: up to the next separator.
+            let rest = &doc[start..];
+            let len = rest
+                .iter()
+                .position(|c| matches!(c, b',' | b'}' | b']') || c.is_ascii_whitespace())
+                .unwrap_or(rest.len());
+            return (len > 0).then_some(start + len);
+        }
+    };
+    let mut depth = 0usize;
+    let mut i = start;
+    loop {
+        let next = i + memchr::memchr3(b'"', open, close, &doc[i..])?;
         match doc[next] {
             b'"' => i = string_end(doc, next + 1)? + 1,
-            b'[' => {
+            c if c == open => {
                 depth += 1;
                 i = next + 1;
             }
@@ -133,7 +193,7 @@ pub fn top_level_array(doc: &[u8], key: &str) -> Option<Range<usize>> {
                 depth -= 1;
                 i = next + 1;
                 if depth == 0 {
-                    return Some(start..i);
+                    return Some(i);
                 }
             }
         }
@@ -141,45 +201,20 @@ pub fn top_level_array(doc: &[u8], key: &str) -> Option<Range<usize>> {
 }
 
 /// Where the last element of the array at `array` in `doc` lies (as found by
-/// [`top_level_array`]); None if it is empty.
+/// [`top_level_arrays`]); None if it is empty.
 pub fn last_element(doc: &[u8], array: Range<usize>) -> Option<Range<usize>> {
-    let inner = array.start + 1..array.end - 1;
-    let mut depth = 0usize;
-    let mut start = inner.start;
-    let mut i = inner.start;
-    while i < inner.end {
-        match doc[i] {
-            b'"' => i = string_end(doc, i + 1)?,
-            b'[' | b'{' => depth += 1,
-            b']' | b'}' => depth = depth.checked_sub(1)?,
-            b',' if depth == 0 => start = i + 1,
-            _ => {}
+    let inner_end = array.end - 1;
+    let mut i = skip_blank(doc, array.start + 1);
+    let mut last = None;
+    while i < inner_end {
+        let end = value_end(doc, i)?;
+        last = Some(i..end);
+        i = skip_blank(doc, end);
+        if doc.get(i) == Some(&b',') {
+            i = skip_blank(doc, i + 1);
         }
-        i += 1;
     }
-    let element = doc[start..inner.end].trim_ascii();
-    (!element.is_empty()).then(|| {
-        let offset = element.as_ptr() as usize - doc.as_ptr() as usize;
-        offset..offset + element.len()
-    })
-}
-
-/// Whether the end of `head` (the start of a document up to a key) lies
-/// directly inside its top-level object. None if `head` is not the start of
-/// a JSON object.
-fn at_depth_one(head: &[u8]) -> Option<bool> {
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < head.len() {
-        match head[i] {
-            b'"' => i = string_end(head, i + 1)?,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth = depth.checked_sub(1)?,
-            _ => {}
-        }
-        i += 1;
-    }
-    Some(depth == 1)
+    last
 }
 
 #[cfg(test)]
@@ -201,6 +236,22 @@ mod tests {
             value(r#"{"item":{"x":"{[\"","out":"\\\\\"q"}}"#),
             Some(r#"\\\\\"q"#)
         );
+    }
+
+    fn top_level_array(doc: &[u8], key: &str) -> Option<Range<usize>> {
+        let [found] = top_level_arrays(doc, [key]);
+        found
+    }
+
+    #[test]
+    fn walks_the_top_level_in_one_pass() {
+        let [m, t] = top_level_arrays(br#"{"t": [{"m": [1]}], "n": null, "m": [2]}"#, ["m", "t"]);
+        assert_eq!(
+            (m.map(|r| r.len()), t.map(|r| r.len())),
+            (Some(3), Some(12))
+        );
+        let [x] = top_level_arrays(br#"{"a": 1 2, "x": []}"#, ["x"]);
+        assert_eq!(x, None);
     }
 
     #[test]

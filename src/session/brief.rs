@@ -251,10 +251,10 @@ pub fn parse(bytes: &[u8], last_message: bool) -> Result<Session, String> {
     // and bracket to bracket, and the rest is parsed.
     let b = text.as_bytes();
     let mut cuts: Vec<(std::ops::Range<usize>, &str)> = Vec::with_capacity(2);
-    if let Some(messages) = json_scan::top_level_array(b, "messages") {
+    let [messages, turns] = json_scan::top_level_arrays(b, ["messages", "turns"]);
+    if let Some(messages) = messages {
         cuts.push((messages, "[]"));
     }
-    let turns = json_scan::top_level_array(b, "turns");
     let last_turn = turns.clone().and_then(|t| json_scan::last_element(b, t));
     if let (Some(turns), Some(last)) = (turns, last_turn.clone()) {
         cuts.push((turns.start + 1..last.start, ""));

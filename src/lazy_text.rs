@@ -14,13 +14,8 @@ use std::fmt;
 #[derive(Clone)]
 pub enum LazyText {
     Plain(String),
-    /// A JSON string literal, quotes included, as the parser found it valid,
-    /// and its newlines, counted where it was decoded (a worker thread
-    /// while the literal is in its cache; see `parallel_reader`).
-    Json {
-        literal: Box<RawValue>,
-        newlines: usize,
-    },
+    /// A JSON string literal, quotes included, as the parser found it valid.
+    Json(Box<RawValue>),
 }
 
 /// The first lines of a text as a terminal shows them, and how many follow.
@@ -73,20 +68,16 @@ impl Preview {
 impl LazyText {
     /// The text of a JSON value, if it is a string.
     pub fn from_json(raw: &RawValue) -> Option<Self> {
-        raw.get().starts_with('"').then(|| LazyText::Json {
-            literal: raw.to_owned(),
-            newlines: {
-                let b = body(raw).as_bytes();
-                count_newlines(b, 0, b.len())
-            },
-        })
+        raw.get()
+            .starts_with('"')
+            .then(|| LazyText::Json(raw.to_owned()))
     }
 
     /// The whole text, decoded.
     pub fn to_str(&self) -> Cow<'_, str> {
         match self {
             LazyText::Plain(s) => Cow::Borrowed(s),
-            LazyText::Json { literal, .. } => {
+            LazyText::Json(literal) => {
                 let body = body(literal);
                 if !body.contains('\\') {
                     return Cow::Borrowed(body);
@@ -101,7 +92,7 @@ impl LazyText {
     pub fn is_empty(&self) -> bool {
         match self {
             LazyText::Plain(s) => s.is_empty(),
-            LazyText::Json { literal, .. } => body(literal).is_empty(),
+            LazyText::Json(literal) => body(literal).is_empty(),
         }
     }
 
@@ -109,9 +100,7 @@ impl LazyText {
     pub fn preview(&self, max_lines: usize, max_chars: usize) -> Preview {
         match self {
             LazyText::Plain(s) => preview_str(s, max_lines, max_chars),
-            LazyText::Json { literal, newlines } => {
-                preview_escaped(body(literal), *newlines, max_lines, max_chars)
-            }
+            LazyText::Json(literal) => preview_escaped(body(literal), max_lines, max_chars),
         }
     }
 }
@@ -122,16 +111,13 @@ pub fn preview_json(raw: &RawValue, max_lines: usize, max_chars: usize) -> Optio
     if !raw.get().starts_with('"') {
         return None;
     }
-    let b = body(raw);
-    let newlines = count_newlines(b.as_bytes(), 0, b.len());
-    Some(preview_escaped(b, newlines, max_lines, max_chars))
+    Some(preview_escaped(body(raw), max_lines, max_chars))
 }
 
 /// [`LazyText::preview`] of the body (between the quotes) of a JSON string
 /// literal.
 pub fn preview_escaped_body(body: &str, max_lines: usize, max_chars: usize) -> Preview {
-    let newlines = count_newlines(body.as_bytes(), 0, body.len());
-    preview_escaped(body, newlines, max_lines, max_chars)
+    preview_escaped(body, max_lines, max_chars)
 }
 
 /// [`LazyText::preview`] of a decoded text.
@@ -178,21 +164,14 @@ fn finish_line(out: &mut String, at: usize, whole: bool, max_chars: usize) {
     out.push('…');
 }
 
-/// A preview of escaped text with `newlines` newline escapes in all.
-fn preview_escaped(body: &str, newlines: usize, max_lines: usize, max_chars: usize) -> Preview {
+/// A preview of escaped text.
+fn preview_escaped(body: &str, max_lines: usize, max_chars: usize) -> Preview {
     let b = body.as_bytes();
     let end = trimmed_end(b);
     let mut preview = Preview::sized_for(end, max_lines, max_chars);
     let mut pos = 0;
-    let mut passed = 0;
     while pos < end && preview.shown < max_lines {
-        let (line_end, next) = match next_newline(b, pos, end) {
-            Some(nl) => {
-                passed += 1;
-                nl
-            }
-            None => (end, end),
-        };
+        let (line_end, next) = next_newline(b, pos, end).unwrap_or((end, end));
         let out = preview.push_line();
         let at = out.len();
         // Two chars past the width tell a long line from one whose `\r` goes.
@@ -200,9 +179,8 @@ fn preview_escaped(body: &str, newlines: usize, max_lines: usize, max_chars: usi
         finish_line(out, at, whole, max_chars);
         pos = next;
     }
-    // The rest's newlines, from the count and the few of the ends.
     preview.more = if pos < end {
-        newlines.saturating_sub(passed + walk_newlines(b, end, b.len())) + 1
+        count_newlines(b, pos, end) + 1
     } else {
         0
     };
@@ -417,7 +395,7 @@ impl Serialize for LazyText {
         match self {
             LazyText::Plain(text) => s.serialize_str(text),
             // Written back verbatim by serde_json's writer, decoded by to_value.
-            LazyText::Json { literal, .. } => literal.serialize(s),
+            LazyText::Json(literal) => literal.serialize(s),
         }
     }
 }

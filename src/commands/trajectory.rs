@@ -52,7 +52,12 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
             let r = if p.json {
                 let sep = if first { "" } else { "," };
                 first = false;
-                write!(p.out(), "{sep}{}", json::step_json(turn, &step))
+                write!(p.out(), "{sep}").and_then(|()| {
+                    Ok(serde_json::to_writer(
+                        p.out(),
+                        &json::step_json(turn, &step),
+                    )?)
+                })
             } else {
                 text.clear();
                 steps::step(&style, &step, a.full, &mut text);

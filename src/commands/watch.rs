@@ -45,7 +45,9 @@ pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result
                 return;
             }
             let r = if p.json {
-                writeln!(p.out(), "{}", json::watch_step_json(turn, &step))
+                serde_json::to_writer(&mut *p.out(), &json::watch_step_json(turn, &step))
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| writeln!(p.out()))
             } else {
                 text.clear();
                 steps::step(&style, &step, full, &mut text);

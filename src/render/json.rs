@@ -4,7 +4,7 @@
 use crate::agent::AgentKind;
 use crate::session::model::{ExitStatus, Session, TurnRecord, Usage};
 use crate::session::stall::Stall;
-use crate::trajectory::{Step, StepKind};
+use crate::trajectory::{Output, Step, StepKind};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -287,16 +287,49 @@ pub const TRAJECTORY_CLOSE: &str = "]}";
 /// A step as one line of `watch --json`: each NDJSON line is a document of
 /// its own, so it carries the version the step array of `trajectory` gets
 /// from its enclosing document.
-pub fn watch_step_json(turn: u32, step: &Step) -> Value {
-    let mut v = step_json(turn, step);
-    if let Some(obj) = v.as_object_mut() {
-        obj.insert("schema_version".into(), json!(SCHEMA_VERSION));
+pub fn watch_step_json(turn: u32, step: &Step) -> StepJson<'_> {
+    match step_json(turn, step) {
+        StepJson::Command(mut c) => {
+            c.schema_version = Some(SCHEMA_VERSION);
+            StepJson::Command(c)
+        }
+        StepJson::Other(mut v) => {
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("schema_version".into(), json!(SCHEMA_VERSION));
+            }
+            StepJson::Other(v)
+        }
     }
-    v
+}
+
+/// One step of a trajectory as JSON.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum StepJson<'a> {
+    Command(CommandStepJson<'a>),
+    Other(Value),
+}
+
+/// A command step, typed rather than built as a [`Value`]: its output is
+/// written as the turn's line held it, a JSON string needing no decoding to
+/// be written again, and it is most of a long trajectory. Keys are in the
+/// order the other steps' (sorted) keys are written in.
+#[derive(Serialize)]
+pub struct CommandStepJson<'a> {
+    command: &'a str,
+    exit_code: Option<i64>,
+    line: u64,
+    output: &'a Output,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schema_version: Option<u32>,
+    status: &'static str,
+    turn: u32,
+    #[serde(rename = "type")]
+    kind: &'static str,
 }
 
 /// One step of a trajectory, flat: `type` says which fields are present.
-pub fn step_json(turn: u32, step: &Step) -> Value {
+pub fn step_json(turn: u32, step: &Step) -> StepJson<'_> {
     let mut v = match &step.kind {
         StepKind::Message { text } => json!({ "text": text }),
         StepKind::Reasoning { text } => json!({ "text": text }),
@@ -305,9 +338,18 @@ pub fn step_json(turn: u32, step: &Step) -> Value {
             output,
             exit_code,
             status,
-        } => json!({
-            "command": command, "output": output, "exit_code": exit_code, "status": status.as_str(),
-        }),
+        } => {
+            return StepJson::Command(CommandStepJson {
+                command,
+                exit_code: *exit_code,
+                line: step.line,
+                output,
+                schema_version: None,
+                status: status.as_str(),
+                turn,
+                kind: step.kind.name(),
+            })
+        }
         StepKind::FileChange { changes, status } => json!({
             "changes": changes.iter().map(|c| json!({"path": c.path, "kind": c.kind})).collect::<Vec<_>>(),
             "status": status.as_str(),
@@ -339,7 +381,7 @@ pub fn step_json(turn: u32, step: &Step) -> Value {
     obj.insert("type".into(), json!(step.kind.name()));
     obj.insert("turn".into(), json!(turn));
     obj.insert("line".into(), json!(step.line));
-    v
+    StepJson::Other(v)
 }
 
 /// `doctor --json`.

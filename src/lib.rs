@@ -9,7 +9,7 @@ pub mod agent;
 pub mod cli;
 pub mod commands;
 pub mod error;
-pub(crate) mod json_scan;
+mod json_scan;
 pub mod lazy_text;
 mod parallel_reader;
 pub mod process;

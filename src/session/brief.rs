@@ -5,7 +5,6 @@
 //! skipped over rather than built.
 
 use super::model::{Ending, Message, Session, SessionStatus, TurnRecord, Usage};
-use crate::json_scan;
 use crate::timefmt::Timestamp;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -245,39 +244,7 @@ pub fn parse(bytes: &[u8], last_message: bool) -> Result<Session, String> {
     if last_message {
         return parse_with::<LastMessage>(text);
     }
-    // Without the last message nothing in `messages` is shown, and of
-    // `turns` only the latest: they are two thirds of a typical file. They
-    // are cut out unread, found by a search that jumps from quote to quote
-    // and bracket to bracket, and the rest is parsed.
-    let b = text.as_bytes();
-    let mut cuts: Vec<(std::ops::Range<usize>, &str)> = Vec::with_capacity(2);
-    let [messages, turns] = json_scan::top_level_arrays(b, ["messages", "turns"]);
-    if let Some(messages) = messages {
-        cuts.push((messages, "[]"));
-    }
-    let last_turn = turns.clone().and_then(|t| json_scan::last_element(b, t));
-    if let (Some(turns), Some(last)) = (turns, last_turn.clone()) {
-        cuts.push((turns.start + 1..last.start, ""));
-        cuts.push((last.end..turns.end - 1, ""));
-    }
-    if cuts.is_empty() {
-        return parse_with::<NoMessage>(text);
-    }
-    cuts.sort_by_key(|(r, _)| r.start);
-    let mut cut = String::with_capacity(text.len());
-    let mut at = 0;
-    for (range, with) in &cuts {
-        cut.push_str(&text[at..range.start]);
-        cut.push_str(with);
-        at = range.end;
-    }
-    cut.push_str(&text[at..]);
-    let brief = parse_with::<NoMessage>(&cut)?;
-    if brief.turns.is_empty() && last_turn.is_some() {
-        // The latest record was not the last one: read them all.
-        return parse_with::<NoMessage>(text);
-    }
-    Ok(brief)
+    parse_with::<NoMessage>(text)
 }
 
 fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String> {

@@ -108,7 +108,9 @@ fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) 
                         .collect(),
                 })?;
             } else {
-                let mut table = String::new();
+                // About a terminal line a session: grown once, not doubled
+                // a dozen times for thousands of rows.
+                let mut table = String::with_capacity((sessions.len() + 2) * 128);
                 human::list(&style, &sessions, &stalls, terminal_width(), &mut table);
                 p.text(&table)?;
             }

@@ -344,15 +344,13 @@ impl Manager {
         let (sessions, mut problems) = self.store.load_all_brief(last_message)?;
         let mut out = Vec::with_capacity(sessions.len());
         for s in sessions {
-            let id = s.id.clone();
-            let s = if s.status.is_active() {
-                self.store.load(&id).and_then(|s| self.refresh(s))
-            } else {
-                Ok(s)
-            };
-            match s {
+            if !s.status.is_active() {
+                out.push(s);
+                continue;
+            }
+            match self.store.load(&s.id).and_then(|s| self.refresh(s)) {
                 Ok(s) => out.push(s),
-                Err(error) => problems.push(LoadProblem { id, error }),
+                Err(error) => problems.push(LoadProblem { id: s.id, error }),
             }
         }
         // Newest first, ties by id as `list` has always shown them. The

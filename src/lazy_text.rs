@@ -445,50 +445,6 @@ mod tests {
         LazyText::from_json(&raw).unwrap()
     }
 
-    /// The same text escaped the ways a JSON writer may: serde_json's way,
-    /// and with every char it can as `\uXXXX` (surrogate pairs included).
-    fn escapings(text: &str) -> Vec<String> {
-        let mut all_u = String::from('"');
-        for c in text.chars() {
-            let mut units = [0u16; 2];
-            for u in c.encode_utf16(&mut units) {
-                all_u.push_str(&format!("\\u{u:04x}"));
-            }
-        }
-        all_u.push('"');
-        vec![serde_json::to_string(text).unwrap(), all_u]
-    }
-
-    #[test]
-    fn escaped_previews_equal_decoded_ones() {
-        let texts = [
-            String::new(),
-            " \n\t ".into(),
-            "one".into(),
-            "a\r\n\nb\n".to_string() + &"x\n".repeat(20) + "y\r\n \n",
-            "tab\there \"quoted\" back\\slash\\n not a newline\n/ é 😀\n\n".into(),
-            "é".repeat(300) + "\n" + &"x".repeat(201) + "\r\n" + &"y".repeat(200) + "\r\nz",
-            "\\".repeat(7) + "n\\\n\u{a0}\n\u{2028}",
-            "\u{1}\u{8}\u{c}\u{1f}\r".into(),
-        ];
-        for text in &texts {
-            let plain = LazyText::from(text.as_str());
-            for literal in escapings(text) {
-                let lazy = json(&literal);
-                assert_eq!(lazy.to_str(), text.as_str(), "{literal}");
-                assert_eq!(lazy.is_empty(), text.is_empty());
-                for (lines, chars) in [(8, 200), (1, 1), (3, 5), (0, 10), (usize::MAX, usize::MAX)]
-                {
-                    assert_eq!(
-                        lazy.preview(lines, chars),
-                        plain.preview(lines, chars),
-                        "{literal} {lines} {chars}"
-                    );
-                }
-            }
-        }
-    }
-
     #[test]
     fn preview_cuts_and_counts() {
         let text = json(r#""a\r\nbb\n\n\u000accc\n  \t\n""#);

@@ -251,6 +251,41 @@ fn command_line(output: &str, shape: u8) -> String {
     }
 }
 
+/// Texts found by hand to be hard for previews, under both escapings (the
+/// property below draws from the same pieces at random).
+#[test]
+fn hand_picked_escaped_previews_equal_decoded_ones() {
+    let texts = [
+        String::new(),
+        " \n\t ".into(),
+        "one".into(),
+        "a\r\n\nb\n".to_string() + &"x\n".repeat(20) + "y\r\n \n",
+        "tab\there \"quoted\" back\\slash\\n not a newline\n/ é 😀\n\n".into(),
+        "é".repeat(300) + "\n" + &"x".repeat(201) + "\r\n" + &"y".repeat(200) + "\r\nz",
+        "\\".repeat(7) + "n\\\n\u{a0}\n\u{2028}",
+        "\u{1}\u{8}\u{c}\u{1f}\r".into(),
+    ];
+    for text in &texts {
+        let plain = LazyText::from(text.as_str());
+        for literal in [
+            serde_json::to_string(text).unwrap(),
+            all_unicode_escapes(text),
+        ] {
+            let raw: Box<serde_json::value::RawValue> = serde_json::from_str(&literal).unwrap();
+            let lazy = LazyText::from_json(&raw).unwrap();
+            assert_eq!(lazy.to_str(), text.as_str(), "{literal}");
+            assert_eq!(lazy.is_empty(), text.is_empty());
+            for (lines, chars) in [(8, 200), (1, 1), (3, 5), (0, 10), (usize::MAX, usize::MAX)] {
+                assert_eq!(
+                    lazy.preview(lines, chars),
+                    plain.preview(lines, chars),
+                    "{literal} {lines} {chars}"
+                );
+            }
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(config())]
 

@@ -149,19 +149,30 @@ fn finish_line(out: &mut String, at: usize, whole: bool, max_chars: usize) {
     if whole && out.ends_with('\r') && out.len() > at {
         out.pop();
     }
-    let line = &out[at..];
-    // No more bytes than `max_chars` is no more chars either.
-    if whole && (line.len() <= max_chars || line.chars().count() <= max_chars) {
-        return;
+    // A line not whole is longer than `max_chars`: it is always cut.
+    if let Some(keep) = cut_point(&out[at..], max_chars) {
+        out.truncate(at + keep);
+        out.push('…');
     }
-    let cut = max_chars.saturating_sub(1);
-    let keep = if line.as_bytes().get(..cut).is_some_and(<[u8]>::is_ascii) {
-        cut
-    } else {
-        line.char_indices().nth(cut).map_or(line.len(), |(i, _)| i)
-    };
-    out.truncate(at + keep);
-    out.push('…');
+}
+
+/// Where `s` is cut to show it in `max_chars` chars, the last one `…`: the
+/// byte length of its first `max_chars - 1` chars; None if it fits whole.
+pub fn cut_point(s: &str, max_chars: usize) -> Option<usize> {
+    // No more bytes than `max_chars` is no more chars either, and past
+    // `max_chars` ASCII bytes there is a char beyond the limit.
+    if s.len() <= max_chars {
+        return None;
+    }
+    if max_chars == 0 {
+        return Some(0);
+    }
+    if s.as_bytes()[..=max_chars].is_ascii() {
+        return Some(max_chars - 1);
+    }
+    let mut chars = s.char_indices();
+    let (at, _) = chars.nth(max_chars - 1)?;
+    chars.next().map(|_| at)
 }
 
 /// A preview of escaped text.

@@ -257,18 +257,29 @@ pub fn read_turn(
     complete: bool,
     emit: &mut dyn FnMut(Step),
 ) -> io::Result<()> {
-    let cores = read_threads();
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return TurnReader::new(path).read(parser, complete, emit)
+    let file = open_if_present(path)?;
+    // Only a large file is worth the threads, and asking how many there may
+    // be reads cgroup files.
+    let threads = match &file {
+        Some(f) if parser.parallel_decoding() && f.metadata()?.len() >= PARALLEL_FROM => {
+            read_threads()
         }
-        Err(e) => return Err(e),
+        _ => 1,
     };
-    if cores > 1 && parser.parallel_decoding() && file.metadata()?.len() >= PARALLEL_FROM {
-        crate::parallel_reader::read(file, parser, complete, cores - 1, emit)
-    } else {
-        TurnReader::new(path).read(parser, complete, emit)
+    match file {
+        Some(file) if threads > 1 => {
+            crate::parallel_reader::read(file, parser, complete, threads - 1, emit)
+        }
+        file => TurnReader::new(path).read_file(file, parser, complete, emit),
+    }
+}
+
+/// The file at `path`, or None if there is none (a turn not started yet).
+fn open_if_present(path: &Path) -> io::Result<Option<File>> {
+    match File::open(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -315,11 +326,18 @@ impl TurnReader {
         complete: bool,
         emit: &mut dyn FnMut(Step),
     ) -> io::Result<()> {
-        let file = match File::open(&self.path) {
-            Ok(f) => Some(f),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(e),
-        };
+        let file = open_if_present(&self.path)?;
+        self.read_file(file, parser, complete, emit)
+    }
+
+    /// [`TurnReader::read`] of the turn file already opened (None: absent).
+    fn read_file(
+        &mut self,
+        file: Option<File>,
+        parser: &mut dyn StreamParser,
+        complete: bool,
+        emit: &mut dyn FnMut(Step),
+    ) -> io::Result<()> {
         if let Some(mut file) = file {
             file.seek(SeekFrom::Start(self.offset))?;
             let mut reader = BufReader::with_capacity(READ_BUFFER, file);

@@ -3,6 +3,7 @@
 use super::style::{BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use super::Style;
 use crate::agent::AgentKind;
+use crate::lazy_text::cut_point;
 use crate::session::model::{Session, SessionStatus};
 use crate::session::stall::Stall;
 use crate::timefmt::{compact_duration, compact_duration_into};
@@ -108,25 +109,15 @@ pub fn one_line_into(out: &mut String, s: &str, max: usize) {
 }
 
 pub fn truncate(s: &str, max: usize) -> String {
-    // No more bytes than `max` is no more chars either: no need to count.
-    if s.len() <= max {
-        return s.to_string();
+    match cut_point(s, max) {
+        None => s.to_string(),
+        Some(keep) => {
+            let mut out = String::with_capacity(keep + 3);
+            out.push_str(&s[..keep]);
+            out.push('…');
+            out
+        }
     }
-    // Past `max` ASCII bytes there is a char beyond the limit: no need to
-    // count either.
-    let keep = if s.as_bytes()[..=max].is_ascii() {
-        max.saturating_sub(1)
-    } else if s.char_indices().nth(max).is_none() {
-        return s.to_string();
-    } else {
-        s.char_indices()
-            .nth(max.saturating_sub(1))
-            .map_or(0, |(i, _)| i)
-    };
-    let mut out = String::with_capacity(keep + 3);
-    out.push_str(&s[..keep]);
-    out.push('…');
-    out
 }
 
 pub fn status_symbol(status: SessionStatus) -> &'static str {

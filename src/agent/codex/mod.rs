@@ -1,0 +1,437 @@
+//! Codex CLI (`codex exec --json`): argv for first and resumed turns, and its
+//! event stream (thread.*, turn.*, item.*, error), read in [`stream`] with
+//! the items of [`item`].
+
+mod item;
+mod stream;
+
+pub use stream::{CodexParser, Decoded};
+
+use super::{Agent, AgentKind, StreamParser, TurnSpec};
+use crate::session::model::{TurnRecord, Usage};
+use crate::trajectory::OutputDetail;
+use std::ffi::OsString;
+
+pub struct Codex;
+
+impl Agent for Codex {
+    fn kind(&self) -> AgentKind {
+        AgentKind::Codex
+    }
+
+    fn program(&self) -> &'static str {
+        "codex"
+    }
+
+    fn bin_env(&self) -> &'static str {
+        "ZWARM_CODEX_BIN"
+    }
+
+    fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
+        let mut a: Vec<OsString> = vec![
+            "exec".into(),
+            "--json".into(),
+            "--skip-git-repo-check".into(),
+        ];
+        if let Some(m) = spec.model.filter(|m| !m.is_empty()) {
+            a.extend(["-m".into(), m.into()]);
+        }
+        // -s and -C belong to `exec`, so they go before `resume`.
+        // Writes inside the working directory and nowhere else: what zwarm
+        // 2.3.5 asked for with the since-removed `--full-auto`.
+        let sandbox = spec
+            .sandbox
+            .filter(|s| !s.is_empty())
+            .unwrap_or("workspace-write");
+        a.extend(["-s".into(), sandbox.into()]);
+        a.extend(["-C".into(), spec.working_dir.as_os_str().to_owned()]);
+        if let Some(thread) = spec.resume {
+            a.extend(["resume".into(), thread.into()]);
+        }
+        a.extend(["--".into(), spec.prompt.into()]);
+        a
+    }
+
+    fn parser(&self, detail: OutputDetail) -> Box<dyn StreamParser> {
+        Box::new(CodexParser::new(detail))
+    }
+
+    /// `turn.completed.usage` is the thread's running total, so a turn's own
+    /// usage is the difference from the previous report on the same thread.
+    fn turn_usage(&self, reported: &Usage, thread: Option<&str>, earlier: &[TurnRecord]) -> Usage {
+        let previous = earlier.iter().rev().find_map(|t| {
+            let same = thread.is_some() && t.agent_session_id.as_deref() == thread;
+            same.then_some(t.reported_usage.as_ref()).flatten()
+        });
+        match previous {
+            Some(p) => reported.since(p),
+            None => reported.clone(),
+        }
+    }
+
+    fn session_cost(&self, _reported: Option<f64>, _earlier: &[TurnRecord]) -> Option<f64> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trajectory::read_turn;
+    use crate::trajectory::{FileChange, ItemStatus, Outcome, Step, StepKind, TurnSummary};
+    use std::path::{Path, PathBuf};
+
+    fn transcript(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/transcripts")
+            .join(name)
+    }
+
+    fn run_path(path: &Path) -> (Vec<Step>, TurnSummary) {
+        let mut p = CodexParser::default();
+        let mut steps = Vec::new();
+        read_turn(path, &mut p, true, &mut |s| steps.push(s)).unwrap();
+        (steps, p.summary().clone())
+    }
+
+    fn run(name: &str) -> (Vec<Step>, TurnSummary) {
+        run_path(&transcript(name))
+    }
+
+    fn run_bytes(bytes: &[u8]) -> (Vec<Step>, TurnSummary) {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), bytes).unwrap();
+        run_path(f.path())
+    }
+
+    fn st(line: u64, kind: StepKind) -> Step {
+        Step { line, kind }
+    }
+
+    fn cmd(
+        line: u64,
+        command: &str,
+        output: &str,
+        exit_code: Option<i64>,
+        status: ItemStatus,
+    ) -> Step {
+        st(
+            line,
+            StepKind::Command {
+                command: command.into(),
+                output: output.into(),
+                exit_code,
+                status,
+            },
+        )
+    }
+
+    const METADATA_WARNING: &str =
+        "Model metadata for `mock-model` not found. Defaulting to fallback metadata; this can degrade performance and cause issues.";
+
+    fn warn(line: u64, message: &str) -> Step {
+        st(
+            line,
+            StepKind::Warning {
+                message: message.into(),
+            },
+        )
+    }
+
+    fn msg(line: u64, text: &str) -> Step {
+        st(line, StepKind::Message { text: text.into() })
+    }
+
+    fn usage(input: u64, cached: u64, output: u64, reasoning: u64) -> Option<Usage> {
+        Some(Usage {
+            input_tokens: input,
+            output_tokens: output,
+            total_tokens: input + output,
+            cached_input_tokens: cached,
+            reasoning_output_tokens: reasoning,
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn first_turn_and_resumes() {
+        let (steps, s) = run("codex_first_turn.jsonl");
+        assert_eq!(
+            steps,
+            vec![
+                warn(2, METADATA_WARNING),
+                cmd(
+                    4,
+                    "/bin/bash -lc 'echo hello-from-mock'",
+                    "hello-from-mock\n",
+                    Some(0),
+                    ItemStatus::Completed
+                ),
+                msg(6, "All done: mock says hi."),
+            ]
+        );
+        assert_eq!(s.outcome, Some(Outcome::Completed));
+        assert_eq!(
+            s.agent_session_id.as_deref(),
+            Some("01a209eb-9fe5-7091-945e-ca2ae2c25c85")
+        );
+        assert_eq!(s.usage, usage(200, 40, 14, 0));
+        assert_eq!(s.messages, ["All done: mock says hi."]);
+        assert_eq!((s.events, s.skipped_lines), (7, 0));
+
+        let (_, r1) = run("codex_resume.jsonl");
+        let (_, r2) = run("codex_resume_2.jsonl");
+        assert_eq!(r1.agent_session_id, s.agent_session_id);
+        assert_eq!(r2.agent_session_id, s.agent_session_id);
+        assert_eq!(r1.usage.as_ref().unwrap().input_tokens, 300);
+        assert_eq!(r2.usage.as_ref().unwrap().input_tokens, 400);
+    }
+
+    #[test]
+    fn usage_is_the_threads_running_total() {
+        let rec = |n: u32, input: u64, thread: &str| TurnRecord {
+            turn: n,
+            agent_session_id: Some(thread.into()),
+            reported_usage: usage(input, 0, 7 * u64::from(n), 0),
+            ..Default::default()
+        };
+        let earlier = vec![rec(1, 200, "t1"), rec(2, 300, "t1")];
+        let own = Codex.turn_usage(&usage(400, 0, 21, 0).unwrap(), Some("t1"), &earlier);
+        assert_eq!((own.input_tokens, own.output_tokens), (100, 7));
+        // A new thread starts its own total.
+        let own = Codex.turn_usage(&usage(50, 0, 5, 0).unwrap(), Some("t2"), &earlier);
+        assert_eq!(own.input_tokens, 50);
+    }
+
+    #[test]
+    fn rich_turn_keeps_every_item() {
+        let (steps, s) = run("codex_rich.jsonl");
+        assert_eq!(
+            steps,
+            vec![
+                warn(2, METADATA_WARNING),
+                st(
+                    4,
+                    StepKind::Reasoning {
+                        text: "**Planning** I will run a failing command first.".into()
+                    }
+                ),
+                cmd(
+                    5,
+                    "/bin/bash -lc 'ls /nonexistent_dir_xyz'",
+                    "ls: cannot access '/nonexistent_dir_xyz': No such file or directory\n",
+                    Some(2),
+                    ItemStatus::Failed
+                ),
+                cmd(7, "/bin/bash -lc true", "", Some(0), ItemStatus::Completed),
+                st(
+                    9,
+                    StepKind::FileChange {
+                        changes: vec![FileChange {
+                            path: "/home/dev/project/added.txt".into(),
+                            kind: "add".into()
+                        }],
+                        status: ItemStatus::Completed,
+                    }
+                ),
+                cmd(
+                    11,
+                    "/bin/bash -lc 'echo no-apply-patch-tool'",
+                    "no-apply-patch-tool\n",
+                    Some(0),
+                    ItemStatus::Completed
+                ),
+                // The item carries `id` twice; the first one is the item's.
+                st(
+                    13,
+                    StepKind::WebSearch {
+                        query: "rust serde tagged enums".into(),
+                        status: ItemStatus::Completed
+                    }
+                ),
+                msg(15, "Rich scenario finished."),
+            ]
+        );
+        assert_eq!(s.usage, usage(500, 100, 35, 15));
+        assert_eq!(s.skipped_lines, 0);
+    }
+
+    #[test]
+    fn duplicate_id_keeps_the_first_and_the_raw_one() {
+        let line =
+            br#"{"type":"item.completed","item":{"id":"item_9","type":"weird","id":"ws_2"}}"#;
+        let (steps, _) = run_bytes(line);
+        match &steps[0].kind {
+            StepKind::Other { kind, raw } => {
+                assert_eq!(kind, "item:weird");
+                assert_eq!(raw["id"], "item_9");
+                assert_eq!(raw["raw_id"], "ws_2");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mcp_calls_and_file_changes() {
+        let (steps, _) = run("codex_mcp.jsonl");
+        let calls: Vec<_> = steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::ToolCall {
+                    server,
+                    tool,
+                    result,
+                    error,
+                    status,
+                    ..
+                } => Some((
+                    server.clone(),
+                    tool.clone(),
+                    result.clone(),
+                    error.clone(),
+                    *status,
+                )),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            calls,
+            vec![
+                (
+                    Some("echo".into()),
+                    "echo".into(),
+                    Some("echo: hi mcp".into()),
+                    None,
+                    ItemStatus::Completed
+                ),
+                (
+                    Some("echo".into()),
+                    "boom".into(),
+                    Some("boom failed".into()),
+                    None,
+                    ItemStatus::Failed
+                ),
+            ]
+        );
+        let (steps, _) = run("codex_file_changes.jsonl");
+        let kinds: Vec<String> = steps
+            .iter()
+            .filter_map(|s| match &s.kind {
+                StepKind::FileChange { changes, .. } => Some(changes[0].kind.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, ["add", "update", "delete"]);
+    }
+
+    #[test]
+    fn failures_retries_and_interruptions() {
+        let (steps, s) = run("codex_failed_after_retries.jsonl");
+        let high_demand =
+            "We’re currently experiencing high demand, which may cause temporary errors.";
+        assert_eq!(
+            steps,
+            vec![
+                warn(2, METADATA_WARNING),
+                warn(4, &format!("Reconnecting... 1/2 ({high_demand})")),
+                warn(5, &format!("Reconnecting... 2/2 ({high_demand})")),
+                st(
+                    6,
+                    StepKind::Error {
+                        message: high_demand.into()
+                    }
+                ),
+            ]
+        );
+        assert_eq!(s.outcome, Some(Outcome::Failed(high_demand.into())));
+        assert_eq!(s.usage, None);
+
+        for name in ["codex_failed.jsonl", "codex_failed_context_window.jsonl"] {
+            let (_, s) = run(name);
+            assert!(
+                matches!(s.outcome, Some(Outcome::Failed(ref m)) if !m.is_empty()),
+                "{name}"
+            );
+        }
+
+        // SIGINT: no terminal line; the running command is kept, unfinished.
+        let (steps, s) = run("codex_sigint.jsonl");
+        assert_eq!(s.outcome, None);
+        assert!(matches!(
+            steps.last().unwrap().kind,
+            StepKind::Command {
+                status: ItemStatus::InProgress,
+                exit_code: None,
+                ..
+            }
+        ));
+
+        // Endless reconnects: a turn that is not progressing.
+        let (_, s) = run("codex_connection_refused_then_sigterm.jsonl");
+        assert_eq!(s.outcome, None);
+        assert!(
+            s.retries_since_progress >= 10,
+            "{}",
+            s.retries_since_progress
+        );
+        assert!(s.last_retry.unwrap().contains("waiting for network"));
+    }
+
+    #[test]
+    fn stray_lines_are_counted_never_fatal() {
+        let mut bytes = std::fs::read(transcript("codex_first_turn.jsonl")).unwrap();
+        let (clean, _) = run_bytes(&bytes);
+        bytes.splice(
+            0..0,
+            b"Reading additional input from stdin...\n\xff\xfe not json\n"
+                .iter()
+                .copied(),
+        );
+        bytes.extend_from_slice(b"{\"type\":\"item.completed\",\"item\":{\"id\":\"item_9\""); // torn
+        let (steps, s) = run_bytes(&bytes);
+        assert_eq!(s.skipped_lines, 3);
+        assert_eq!(steps.len(), clean.len());
+        assert_eq!(s.outcome, Some(Outcome::Completed));
+        // Unknown events and odd shapes become `other`, in place.
+        let (steps, s) = run_bytes(
+            b"{\"type\":\"turn.progress\",\"x\":1}\n[1,2]\n{\"no_type\":true}\n\"str\"\n",
+        );
+        assert_eq!(steps.len(), 4);
+        assert!(steps.iter().all(|s| s.kind.name() == "other"));
+        assert_eq!(s.skipped_lines, 0);
+    }
+
+    #[test]
+    fn argv_for_first_and_resumed_turns() {
+        let dir = Path::new("/w");
+        let spec = TurnSpec {
+            prompt: "-dash task",
+            model: Some("gpt-5"),
+            sandbox: Some("workspace-write"),
+            working_dir: dir,
+            resume: None,
+            session_id: "z",
+        };
+        let join = |spec: &TurnSpec| {
+            Codex
+                .args(spec)
+                .into_iter()
+                .map(|a| a.into_string().unwrap())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            join(&spec),
+            "exec --json --skip-git-repo-check -m gpt-5 -s workspace-write -C /w -- -dash task"
+        );
+        let resumed = TurnSpec {
+            resume: Some("t-1"),
+            model: None,
+            ..spec
+        };
+        assert_eq!(
+            join(&resumed),
+            "exec --json --skip-git-repo-check -s workspace-write -C /w resume t-1 -- -dash task"
+        );
+    }
+}

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod error;
 mod json_scan;
 pub mod lazy_text;
+mod list_index;
 mod parallel_reader;
 pub mod process;
 pub mod render;

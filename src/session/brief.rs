@@ -223,15 +223,20 @@ fn last_assistant_message<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Mess
                     last = Some(m.content.unwrap_or_default());
                 }
             }
-            Ok(last.map(|content| Message {
-                role: "assistant".into(),
-                content: content.into_owned(),
-                timestamp: String::new(),
-                metadata: Default::default(),
-            }))
+            Ok(last.map(|content| agent_message(content.into_owned())))
         }
     }
     d.deserialize_seq(Last)
+}
+
+/// The last agent message as a brief holds it: its content only.
+pub fn agent_message(content: String) -> Message {
+    Message {
+        role: "assistant".into(),
+        content,
+        timestamp: String::new(),
+        metadata: Default::default(),
+    }
 }
 
 /// A [`Session`] holding what `list` shows: `messages` has only the last

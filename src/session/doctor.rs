@@ -156,6 +156,7 @@ pub fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Vec<Findi
     }
 
     stray_files(store.root(), &store.sessions_dir(), fix, &mut out);
+    stray_index_files(store.root(), fix, &mut out);
     out
 }
 
@@ -289,6 +290,38 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
     }
 }
 
+/// Temporary files of the list index whose writer is gone. The index is a
+/// cache: removing them loses nothing.
+fn stray_index_files(root: &Path, fix: bool, out: &mut Vec<Finding>) {
+    let Ok(entries) = std::fs::read_dir(root.join(crate::list_index::DIR_NAME)) else {
+        return;
+    };
+    for file in entries.flatten() {
+        let Some(pid) = temp_file_writer(&file.file_name().to_string_lossy()) else {
+            continue;
+        };
+        let path = file.path();
+        if process::stat(pid).is_some() && !is_old(&path) {
+            continue; // a write in progress
+        }
+        let mut f = Finding::new(
+            Kind::TempFile,
+            None,
+            format!(
+                "{} was left by a write of the list index that never completed",
+                path.display()
+            ),
+        );
+        if fix {
+            match std::fs::remove_file(&path) {
+                Ok(()) => f.done("removed it (the index is a cache)".into()),
+                Err(e) => f.failed(format!("could not remove it: {e}")),
+            }
+        }
+        out.push(f);
+    }
+}
+
 /// `.meta.json.<pid>.tmp` → the writer's pid.
 fn temp_file_writer(name: &str) -> Option<i32> {
     let rest = name.strip_prefix('.')?.strip_suffix(".tmp")?;
@@ -410,6 +443,34 @@ mod tests {
         assert_eq!(lock_holders(text, dev, 1234), vec![4242]);
         assert_eq!(lock_holders(text, libc::makedev(8, 1), 99), vec![77]);
         assert!(lock_holders(text, dev, 99).is_empty());
+    }
+
+    #[test]
+    fn finds_and_removes_what_a_write_of_the_index_left() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join(crate::list_index::DIR_NAME);
+        std::fs::create_dir(&dir).unwrap();
+        let dead_pid = {
+            let mut c = std::process::Command::new("true").spawn().unwrap();
+            c.wait().unwrap();
+            c.id()
+        };
+        let left = dir.join(format!(".a.{dead_pid}.tmp"));
+        let writing = dir.join(format!(".b.{}.tmp", std::process::id()));
+        for file in [&left, &writing, &dir.join("a")] {
+            std::fs::write(file, b"x").unwrap();
+        }
+        let mut found = Vec::new();
+        stray_index_files(root.path(), false, &mut found);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].kind, Kind::TempFile);
+        assert!(found[0].detail.contains(&format!(".a.{dead_pid}.tmp")));
+        assert!(left.exists());
+        let mut fixed = Vec::new();
+        stray_index_files(root.path(), true, &mut fixed);
+        assert!(fixed[0].fixed);
+        assert!(!left.exists());
+        assert!(writing.exists() && dir.join("a").exists());
     }
 
     #[test]

@@ -36,28 +36,33 @@ class Timer:
     def runs(self, n):
         return max(3, int(n * self.scale))
 
-    def compare(self, cmds, runs, warmup=2):
-        """Seconds per command: dicts with median, mean, stddev, min, max."""
+    def compare(self, cmds, runs, warmup=2, prepare=None):
+        """Seconds per command: dicts with median, mean, stddev, min, max.
+        `prepare` (an argv) runs untimed before every run."""
         runs = self.runs(runs)
         if self.hyperfine:
-            return self._hyperfine(cmds, runs, warmup)
-        return self._loop(cmds, runs, warmup)
+            return self._hyperfine(cmds, runs, warmup, prepare)
+        return self._loop(cmds, runs, warmup, prepare)
 
-    def _hyperfine(self, cmds, runs, warmup):
+    def _hyperfine(self, cmds, runs, warmup, prepare):
         with tempfile.NamedTemporaryFile(suffix=".json") as out:
             argv = [self.hyperfine, "-N", "--style", "none", "--warmup", str(warmup),
                     "--runs", str(runs), "--export-json", out.name]
+            if prepare:
+                argv += ["--prepare", q(prepare)]
             argv += [q(c) for c in cmds]
             subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
             data = json.load(open(out.name))
         return [{k: r[k] for k in ("median", "mean", "stddev", "min", "max")}
                 for r in data["results"]]
 
-    def _loop(self, cmds, runs, warmup):
+    def _loop(self, cmds, runs, warmup, prepare):
         times = [[] for _ in cmds]
         for i in range(warmup + runs):
             # Alternating keeps a load that comes and goes from favouring one.
             for n, c in enumerate(cmds):
+                if prepare:
+                    subprocess.run(prepare, check=True)
                 t = spawn_time(c)
                 if i >= warmup:
                     times[n].append(t)
@@ -207,8 +212,17 @@ class Bench:
             state = os.path.join(self.w, name, ".zwarm")
             ls = [self.z, "--dir", state, "list"]
             floor = [os.path.abspath(self.a.read_metas), state]
+            index = os.path.join(state, "list-index")
+            # zwarm indexes only files that last changed 2 s before it read
+            # them; the first listing after that builds the index, as the
+            # first `list` after sessions finish does.
+            newest = max(os.stat(os.path.join(state, "sessions", d, "meta.json")).st_ctime
+                         for d in os.listdir(os.path.join(state, "sessions")))
+            time.sleep(max(0.0, newest + 2.2 - time.time()))
+            shutil.rmtree(index, ignore_errors=True)
             out = check(ls)
             assert out.startswith("%d sessions" % n), out[:200]
+            assert len(os.listdir(index)) == 16, "the index was not built"
             r = self.timer.compare([ls, floor] + self.with_base(ls),
                                    runs=30 if n == 1000 else 12, warmup=3)
             fig, flo = r[0]["median"] * MS, r[1]["median"] * MS
@@ -225,6 +239,13 @@ class Bench:
             j = self.timer.compare([jls], runs=10 if n == 1000 else 5, warmup=1)
             self.extra.append(("`list --json` of %s" % format(n, ","),
                                j[0]["median"] * MS, "ms", self.short(jls)))
+            rm = ["/bin/rm", "-rf", index]
+            c = self.timer.compare([ls], runs=10 if n == 1000 else 5, warmup=1, prepare=rm)
+            self.extra.append(("`list` of %s, its index deleted before each run (it reads "
+                               "every `meta.json` and writes the index again)" % format(n, ","),
+                               c[0]["median"] * MS, "ms",
+                               "hyperfine -N --prepare '%s' '%s'" % (self.short(rm),
+                                                                     self.short(ls))))
 
     def trajectory(self):
         state = os.path.join(self.w, "big", ".zwarm")

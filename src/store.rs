@@ -402,12 +402,7 @@ impl BriefReader {
 
     /// The brief of a session from its index entry, if its `meta.json` is
     /// still the very file the entry was read from.
-    fn indexed(
-        &mut self,
-        sessions: &File,
-        index: &Index,
-        id: &str,
-    ) -> Option<(EntryRef, Session)> {
+    fn indexed(&mut self, sessions: &File, index: &Index, id: &str) -> Option<(EntryRef, Session)> {
         use nix::fcntl::AtFlags;
         use std::os::fd::AsRawFd;
         let entry = index.find(id)?;

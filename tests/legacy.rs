@@ -316,6 +316,39 @@ fn list_shows_every_legacy_session() {
     assert_eq!(ids, BTreeSet::from([FAILED, RUNNING]));
 }
 
+/// Once the files have settled, `list` indexes the finished sessions and
+/// the next `list` is served from the index: the same answer, and a session
+/// that 2.3.5 then rewrites in place (its way: truncate and write) is read
+/// again, never shown from the index.
+#[test]
+fn the_list_index_never_hides_a_rewrite_by_2_3_5() {
+    let c = Tree::new();
+    // Files changed in the last two seconds are not indexed.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let first = c.json(&["list"]);
+    let index = c.state().join("list-index");
+    let files: Vec<String> = std::fs::read_dir(&index)
+        .unwrap_or_else(|e| panic!("no index at {}: {e}", index.display()))
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        !files.is_empty() && files.iter().all(|f| f.len() == 1),
+        "{files:?}"
+    );
+    assert_eq!(c.json(&["list"]), first);
+    let rows = c.ok(&["list"]).lines().count();
+    assert_eq!(rows, 2 + 4, "summary, header, four sessions");
+
+    let mut meta = c.meta(KILLED);
+    meta.insert("task".into(), "Count to sixty QUICKLY".into());
+    c.write_meta(KILLED, &meta);
+    let after = c.json(&["list"]);
+    assert_eq!(by_id(&after)[KILLED]["task"], "Count to sixty QUICKLY");
+    let mut expected = by_id(&first);
+    expected.get_mut(KILLED).unwrap()["task"] = "Count to sixty QUICKLY".into();
+    assert_eq!(by_id(&after), expected);
+}
+
 #[test]
 fn show_reads_each_legacy_session() {
     let c = Tree::new();

@@ -1,0 +1,269 @@
+//! The list index (`.zwarm/list-index/`): what `list` read from each
+//! finished session's `meta.json`, keyed by the identity of the file it was
+//! read from, so that listing thousands of finished sessions asks the file
+//! system one question per session (`fstatat`) instead of opening, reading
+//! and parsing every file.
+//!
+//! It must never show stale data. An entry is used only while its
+//! `meta.json` has the device, inode, size, modification time and change
+//! time it had when it was read. Any write changes a file's change time,
+//! which no program can set back, and zwarm's own writes (a rename) also
+//! give it a new inode. What remains is a rewrite within the same clock tick
+//! as the change the entry saw; it is ruled out by indexing only files last
+//! modified and changed at least [`SETTLED`] before they were read, as git
+//! does for its own index. Only finished sessions are indexed: a running one's
+//! status needs its lock asked each time.
+//!
+//! The entries are split by the first digit of the id into sixteen files,
+//! so that a session finishing among ten thousand rewrites a sixteenth of
+//! them. Each file is replaced by a rename and ends with a checksum;
+//! anything unexpected in one makes it ignored, never trusted. It is a
+//! cache: without it `list` shows the same, only slower, so it is written
+//! without `fsync` (a file torn by a crash fails its checksum).
+
+use nix::sys::stat::FileStat;
+use shard::{Entry, Shard};
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+mod shard;
+#[cfg(test)]
+mod tests;
+
+/// The index's folder in the state directory.
+pub const DIR_NAME: &str = "list-index";
+const SHARDS: usize = 16;
+/// How long before it was read a file must have last changed to be indexed:
+/// far more than any file system's timestamp tick.
+pub const SETTLED: Duration = Duration::from_secs(2);
+
+/// The file of an id's entry: its first hex digit (ids are hex and dashes).
+fn shard_of(id: &[u8]) -> usize {
+    id.first()
+        .and_then(|&b| char::from(b).to_digit(16))
+        .map_or(0, |d| d as usize)
+}
+
+fn shard_name(shard: usize) -> String {
+    format!("{shard:x}")
+}
+
+/// One version of a file, as `stat` tells it apart from every other.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FileKey {
+    dev: u64,
+    ino: u64,
+    size: i64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileKey {
+    pub fn of(st: &FileStat) -> FileKey {
+        FileKey {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            size: st.st_size,
+            mtime: (st.st_mtime, st.st_mtime_nsec),
+            ctime: (st.st_ctime, st.st_ctime_nsec),
+        }
+    }
+
+    /// True when the file last changed no later than `before`: listing at
+    /// `now`, `before` is `now - SETTLED`, so that any later change is bound
+    /// to carry other times. Both times count: where the change time is the
+    /// creation time (FAT), the modification time is what a write moves.
+    pub fn changed_by(&self, before: SystemTime) -> bool {
+        let at = |(secs, nanos): (i64, i64)| {
+            let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
+                return None;
+            };
+            Some(UNIX_EPOCH + Duration::new(secs, nanos))
+        };
+        match (at(self.mtime), at(self.ctime)) {
+            (Some(m), Some(c)) => m.max(c) <= before,
+            _ => false,
+        }
+    }
+
+    const LEN: usize = 7 * 8;
+
+    fn encode(&self, out: &mut Vec<u8>) {
+        for word in [
+            self.dev,
+            self.ino,
+            self.size as u64,
+            self.mtime.0 as u64,
+            self.mtime.1 as u64,
+            self.ctime.0 as u64,
+            self.ctime.1 as u64,
+        ] {
+            out.extend_from_slice(&word.to_le_bytes());
+        }
+    }
+
+    fn decode(bytes: &[u8]) -> FileKey {
+        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        FileKey {
+            dev: word(0),
+            ino: word(1),
+            size: word(2) as i64,
+            mtime: (word(3) as i64, word(4) as i64),
+            ctime: (word(5) as i64, word(6) as i64),
+        }
+    }
+}
+
+/// A session to index: its id, the key of the `meta.json` it was read from
+/// and what was read: a `meta.json` holding only what `list` shows, its
+/// messages left out, and the last agent message apart, which only
+/// `list --json` shows and the table need not even skip over.
+pub struct Fresh {
+    pub id: String,
+    pub key: FileKey,
+    pub brief: Vec<u8>,
+    pub message: Option<String>,
+}
+
+/// How the index served one listing.
+#[derive(Default, Debug, PartialEq, Eq)]
+pub struct IndexUse {
+    /// Sessions served from their entries.
+    pub hits: usize,
+    /// Sessions read from their files and indexed.
+    pub fresh: usize,
+}
+
+/// An entry of a loaded index: its file and its place in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EntryRef {
+    shard: usize,
+    at: usize,
+}
+
+/// A loaded index: one shard per file, missing ones empty.
+pub struct Index {
+    shards: Vec<Shard>,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+        }
+    }
+}
+
+impl Index {
+    /// The index in the state directory `root`; a file that is absent,
+    /// unreadable or malformed counts as empty.
+    pub fn load(root: &Path) -> Index {
+        let dir = root.join(DIR_NAME);
+        let shards = (0..SHARDS)
+            .map(|shard| {
+                std::fs::read(dir.join(shard_name(shard)))
+                    .ok()
+                    .and_then(|bytes| Shard::decode(bytes, shard))
+                    .unwrap_or_default()
+            })
+            .collect();
+        Index { shards }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.entries.len()).sum()
+    }
+
+    /// The entry of `id`.
+    pub fn find(&self, id: &str) -> Option<EntryRef> {
+        let id = id.as_bytes();
+        let shard = shard_of(id);
+        let s = &self.shards[shard];
+        let want = shard::prefix(id);
+        let first = s.entries.partition_point(|e| e.prefix < want);
+        let at = s.entries[first..]
+            .iter()
+            .take_while(|e| e.prefix == want)
+            .position(|e| &s.bytes[e.id.clone()] == id)?;
+        Some(EntryRef {
+            shard,
+            at: first + at,
+        })
+    }
+
+    fn entry(&self, r: EntryRef) -> &Entry {
+        &self.shards[r.shard].entries[r.at]
+    }
+
+    pub fn key(&self, r: EntryRef) -> FileKey {
+        self.entry(r).key
+    }
+
+    /// What was read of the session: `meta.json` bytes for
+    /// [`crate::session::brief::parse`].
+    pub fn brief(&self, r: EntryRef) -> &[u8] {
+        &self.shards[r.shard].bytes[self.entry(r).brief.clone()]
+    }
+
+    /// The last agent message, if the session has one.
+    pub fn message(&self, r: EntryRef) -> Option<&[u8]> {
+        let range = self.entry(r).message.clone()?;
+        Some(&self.shards[r.shard].bytes[range])
+    }
+}
+
+/// Whether this process may write the index in the state directory `root`.
+pub fn writable(root: &Path) -> bool {
+    use nix::unistd::{access, AccessFlags};
+    let dir = root.join(DIR_NAME);
+    match access(&dir, AccessFlags::W_OK) {
+        Ok(()) => true,
+        Err(nix::errno::Errno::ENOENT) => access(root, AccessFlags::W_OK).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Rewrites the files of the index whose entries change: those with a
+/// `fresh` entry, and those of `old` holding an entry not in `kept` (the
+/// entries that served; the others are gone or stale). An id in both keeps
+/// the fresh entry. Files with no change are left alone.
+pub fn update(root: &Path, old: &Index, kept: &[EntryRef], fresh: &[Fresh]) -> std::io::Result<()> {
+    let mut kept_by: Vec<Vec<usize>> = vec![Vec::new(); SHARDS];
+    for r in kept {
+        kept_by[r.shard].push(r.at);
+    }
+    let mut fresh_by: Vec<Vec<&Fresh>> = vec![Vec::new(); SHARDS];
+    for f in fresh {
+        fresh_by[shard_of(f.id.as_bytes())].push(f);
+    }
+    let dir = root.join(DIR_NAME);
+    let mut made_dir = false;
+    for shard in 0..SHARDS {
+        let old_shard = &old.shards[shard];
+        if fresh_by[shard].is_empty() && kept_by[shard].len() == old_shard.entries.len() {
+            continue;
+        }
+        if !made_dir {
+            std::fs::create_dir_all(&dir)?;
+            made_dir = true;
+        }
+        let bytes = old_shard.encode(shard, &kept_by[shard], &fresh_by[shard]);
+        replace(&dir, &shard_name(shard), &bytes)?;
+    }
+    Ok(())
+}
+
+/// Writes `dir/name` through a temporary file and a rename: a reader sees
+/// the old file or the new one.
+fn replace(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes))
+        .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}

@@ -1,0 +1,304 @@
+//! One file of the list index: its format, read and written whole.
+//!
+//! ```text
+//! "zwarm list index\n"  format (u32)  zwarm version (u32 length, bytes)
+//! shard (u32)  count (u32)
+//! count × { id (u32 length, bytes)  key (7 × u64)
+//!           brief (u32 length, bytes)  message (u32 length or u32::MAX, bytes) }
+//! checksum (u64) of everything before it
+//! ```
+//! Numbers are little-endian; entries are sorted by id.
+
+use super::{shard_of, FileKey, Fresh};
+use std::ops::Range;
+
+const MAGIC: &[u8; 17] = b"zwarm list index\n";
+/// Bumped whenever what an entry holds changes meaning; the version of zwarm
+/// that wrote the file must match as well.
+const FORMAT: u32 = 1;
+
+/// One file's entries, sorted by id and pointing into its bytes.
+#[derive(Default)]
+pub(super) struct Shard {
+    pub(super) bytes: Vec<u8>,
+    pub(super) entries: Vec<Entry>,
+}
+
+pub(super) struct Entry {
+    /// The id's first eight bytes as a number, which orders entries as the
+    /// id does and is compared far faster.
+    pub(super) prefix: u64,
+    pub(super) id: Range<usize>,
+    pub(super) key: FileKey,
+    pub(super) brief: Range<usize>,
+    pub(super) message: Option<Range<usize>>,
+}
+
+/// An entry's parts, wherever they are held.
+struct Parts<'a> {
+    id: &'a [u8],
+    key: FileKey,
+    brief: &'a [u8],
+    message: Option<&'a [u8]>,
+}
+
+impl Shard {
+    fn parts(&self, e: &Entry) -> Parts<'_> {
+        Parts {
+            id: &self.bytes[e.id.clone()],
+            key: e.key,
+            brief: &self.bytes[e.brief.clone()],
+            message: e.message.clone().map(|m| &self.bytes[m]),
+        }
+    }
+}
+
+impl<'a> From<&'a Fresh> for Parts<'a> {
+    fn from(f: &'a Fresh) -> Self {
+        Parts {
+            id: f.id.as_bytes(),
+            key: f.key,
+            brief: &f.brief,
+            message: f.message.as_ref().map(|m| m.as_bytes()),
+        }
+    }
+}
+
+/// Big-endian, zero-padded: numbers in the order of the ids.
+pub(super) fn prefix(id: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = id.len().min(8);
+    word[..n].copy_from_slice(&id[..n]);
+    u64::from_be_bytes(word)
+}
+
+/// The length written for an absent message.
+const NO_MESSAGE: u32 = u32::MAX;
+
+impl Shard {
+    pub(super) fn decode(bytes: Vec<u8>, shard: usize) -> Option<Shard> {
+        let body_len = bytes.len().checked_sub(8)?;
+        let (body, sum) = bytes.split_at(body_len);
+        if checksum(body).to_le_bytes() != sum {
+            return None;
+        }
+        let mut r = Reader { bytes: body, at: 0 };
+        if r.take(MAGIC.len())? != MAGIC || r.u32()? != FORMAT {
+            return None;
+        }
+        let version_len = r.u32()? as usize;
+        if r.take(version_len)? != env!("CARGO_PKG_VERSION").as_bytes()
+            || r.u32()? as usize != shard
+        {
+            return None;
+        }
+        let count = r.u32()? as usize;
+        // Each entry takes more than 64 bytes: a count the file cannot hold
+        // is no reason to reserve memory for it.
+        let mut entries: Vec<Entry> = Vec::with_capacity(count.min(body.len() / 64));
+        for _ in 0..count {
+            let id_len = r.u32()? as usize;
+            let id = r.range(id_len)?;
+            let key = FileKey::decode(r.take(FileKey::LEN)?);
+            let brief_len = r.u32()? as usize;
+            let brief = r.range(brief_len)?;
+            let message = match r.u32()? {
+                NO_MESSAGE => None,
+                len => Some(r.range(len as usize)?),
+            };
+            let id_bytes = &body[id.clone()];
+            let valid = std::str::from_utf8(id_bytes).is_ok_and(crate::store::is_valid_id);
+            // Strictly increasing ids: sorted for the search, no duplicates.
+            let in_order = entries
+                .last()
+                .is_none_or(|last| &body[last.id.clone()] < id_bytes);
+            if !valid || !in_order || shard_of(id_bytes) != shard {
+                return None;
+            }
+            entries.push(Entry {
+                prefix: prefix(id_bytes),
+                id,
+                key,
+                brief,
+                message,
+            });
+        }
+        if r.at != body.len() {
+            return None;
+        }
+        Some(Shard { bytes, entries })
+    }
+}
+
+/// Reads the fields of a file in order, refusing to run past its end.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn range(&mut self, len: usize) -> Option<Range<usize>> {
+        let end = self.at.checked_add(len)?;
+        if end > self.bytes.len() {
+            return None;
+        }
+        let range = self.at..end;
+        self.at = end;
+        Some(range)
+    }
+
+    fn take(&mut self, len: usize) -> Option<&'a [u8]> {
+        let range = self.range(len)?;
+        Some(&self.bytes[range])
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+}
+
+/// A checksum that catches a torn or mixed file: four independent lanes of
+/// multiply-rotate over 8-byte words, fast enough to check on every read.
+fn checksum(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut lanes = [1u64, 2, 3, 4];
+    let mut blocks = bytes.chunks_exact(32);
+    for block in &mut blocks {
+        for (i, lane) in lanes.iter_mut().enumerate() {
+            let word = u64::from_le_bytes(block[i * 8..i * 8 + 8].try_into().unwrap());
+            *lane = (*lane ^ word).wrapping_mul(K).rotate_left(29);
+        }
+    }
+    let mut h = bytes.len() as u64;
+    for lane in lanes {
+        h = (h ^ lane).wrapping_mul(K).rotate_left(31);
+    }
+    for &b in blocks.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(K).rotate_left(31);
+    }
+    h ^ (h >> 32)
+}
+
+impl Shard {
+    /// The bytes of this file with the entries numbered in `kept` and the
+    /// `fresh` ones; an id in both keeps the fresh entry.
+    pub(super) fn encode(&self, shard: usize, kept: &[usize], fresh: &[&Fresh]) -> Vec<u8> {
+        let mut all: Vec<Parts> = kept
+            .iter()
+            .map(|&i| self.parts(&self.entries[i]))
+            .chain(fresh.iter().map(|&f| Parts::from(f)))
+            .collect();
+        // Lengths are written in 32 bits; a session whose parts do not fit (4 GiB
+        // of text) is left to be read from its file.
+        all.retain(|e| {
+            e.brief.len() < NO_MESSAGE as usize
+                && e.message.is_none_or(|m| m.len() < NO_MESSAGE as usize)
+        });
+        // Stable: of two entries for one id, the fresh one comes last and wins.
+        all.sort_by(|a, b| a.id.cmp(b.id));
+        let mut unique: Vec<Parts> = Vec::with_capacity(all.len());
+        for entry in all {
+            match unique.last_mut() {
+                Some(last) if last.id == entry.id => *last = entry,
+                _ => unique.push(entry),
+            }
+        }
+        let size: usize = unique
+            .iter()
+            .map(|e| {
+                12 + e.id.len() + FileKey::LEN + e.brief.len() + e.message.map_or(0, <[u8]>::len)
+            })
+            .sum();
+        let mut out = Vec::with_capacity(64 + size);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT.to_le_bytes());
+        let version = env!("CARGO_PKG_VERSION").as_bytes();
+        out.extend_from_slice(&(version.len() as u32).to_le_bytes());
+        out.extend_from_slice(version);
+        out.extend_from_slice(&(shard as u32).to_le_bytes());
+        out.extend_from_slice(&(unique.len() as u32).to_le_bytes());
+        for e in unique {
+            out.extend_from_slice(&(e.id.len() as u32).to_le_bytes());
+            out.extend_from_slice(e.id);
+            e.key.encode(&mut out);
+            out.extend_from_slice(&(e.brief.len() as u32).to_le_bytes());
+            out.extend_from_slice(e.brief);
+            match e.message {
+                Some(m) => {
+                    out.extend_from_slice(&(m.len() as u32).to_le_bytes());
+                    out.extend_from_slice(m);
+                }
+                None => out.extend_from_slice(&NO_MESSAGE.to_le_bytes()),
+            }
+        }
+        let sum = checksum(&out);
+        out.extend_from_slice(&sum.to_le_bytes());
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::list_index::tests::fresh;
+
+    /// A file's bytes with its checksum, for content the writer never makes.
+    fn sealed(mut body: Vec<u8>) -> Vec<u8> {
+        let sum = checksum(&body);
+        body.extend_from_slice(&sum.to_le_bytes());
+        body
+    }
+
+    fn body(shard: usize, entries: &[&Fresh]) -> Vec<u8> {
+        let mut bytes = Shard::default().encode(shard, &[], entries);
+        bytes.truncate(bytes.len() - 8);
+        bytes
+    }
+
+    #[test]
+    fn anything_malformed_is_refused() {
+        let (a1, a2) = (fresh("a1", 1), fresh("a2", 2));
+        let good = Shard::default().encode(10, &[], &[&a1, &a2]);
+        assert_eq!(Shard::decode(good.clone(), 10).unwrap().entries.len(), 2);
+        assert!(Shard::decode(good.clone(), 11).is_none(), "another file's");
+        // Every truncation, anything after the end, any byte changed.
+        for n in 0..good.len() {
+            assert!(
+                Shard::decode(good[..n].to_vec(), 10).is_none(),
+                "cut at {n}"
+            );
+            let mut flipped = good.clone();
+            flipped[n] ^= 0x10;
+            assert!(Shard::decode(flipped, 10).is_none(), "byte {n} changed");
+        }
+        let mut longer = good.clone();
+        longer.push(0);
+        assert!(Shard::decode(longer, 10).is_none());
+        // With a valid checksum: another format or zwarm version, ids out
+        // of order, twice, not ids, or of another file.
+        let good_body = body(10, &[&a1, &a2]);
+        assert!(Shard::decode(sealed(good_body.clone()), 10).is_some());
+        let mut other_format = good_body.clone();
+        other_format[MAGIC.len()] ^= 1;
+        assert!(Shard::decode(sealed(other_format), 10).is_none());
+        let mut other_version = good_body.clone();
+        other_version[MAGIC.len() + 8] ^= 1;
+        assert!(Shard::decode(sealed(other_version), 10).is_none());
+        let first_id = |to: &[u8]| {
+            let at = good_body.windows(2).position(|w| w == b"a1").unwrap();
+            let mut bytes = good_body.clone();
+            bytes[at..at + 2].copy_from_slice(to);
+            sealed(bytes)
+        };
+        assert!(Shard::decode(first_id(b"a0"), 10).is_some());
+        assert!(Shard::decode(first_id(b"a3"), 10).is_none(), "out of order");
+        assert!(Shard::decode(first_id(b"a2"), 10).is_none(), "one id twice");
+        assert!(Shard::decode(first_id(b"a/"), 10).is_none(), "not an id");
+        assert!(Shard::decode(first_id(b"01"), 10).is_none(), "of file 0");
+        // A count far beyond what the file holds.
+        let mut huge = body(10, &[]);
+        let n = huge.len();
+        huge[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(Shard::decode(sealed(huge), 10).is_none());
+    }
+}

@@ -77,7 +77,12 @@ pub enum Command {
     Start(StartArgs),
 
     /// List sessions, newest first
-    #[command(visible_alias = "ls")]
+    #[command(
+        visible_alias = "ls",
+        after_help = "What was read of finished sessions is kept in .zwarm/list-index/, a cache \
+        checked against each session's meta.json on every call; deleting it only makes the next \
+        list slower.\n\nExamples:\n  zwarm list\n  zwarm list --status failed\n  zwarm --json list"
+    )]
     List(ListArgs),
 
     /// Everything about one session: status, turns, messages, usage, error

@@ -36,33 +36,35 @@ fn files(root: &Path) -> Vec<(String, u64, i64, i64)> {
     out
 }
 
-#[test]
-fn entries_come_back_findable_from_their_files() {
+/// An index written with an entry for each id (keys numbered from 1), read
+/// back; every entry is checked to be found as written.
+fn written(ids: &[&str]) -> (tempfile::TempDir, Index) {
     let dir = tempfile::tempdir().unwrap();
-    let all = [
-        fresh("ab12", 2),
-        fresh("a0", 1),
-        fresh("b5", 3),
-        fresh("0f", 4),
-    ];
+    let all: Vec<Fresh> = ids.iter().zip(1..).map(|(id, n)| fresh(id, n)).collect();
     update(dir.path(), &Index::default(), &[], &all).unwrap();
-    let names: Vec<String> = files(dir.path()).into_iter().map(|f| f.0).collect();
-    assert_eq!(names, ["0", "a", "b"]);
     let index = Index::load(dir.path());
-    assert_eq!(index.len(), 4);
+    assert_eq!(index.len(), ids.len());
     for f in &all {
         let r = index.find(&f.id).unwrap();
-        assert_eq!(index.key(r), f.key);
+        assert_eq!(index.key(r), f.key, "{}", f.id);
         assert_eq!(index.brief(r), f.brief.as_slice());
+        assert_eq!(index.message(r), f.message.as_ref().map(|m| m.as_bytes()));
     }
-    assert!(index.find("ab").is_none());
-    assert!(index.find("ab123").is_none());
-    assert!(index.find("c").is_none());
+    (dir, index)
+}
+
+#[test]
+fn entries_come_back_findable_from_their_files() {
+    let (dir, index) = written(&["ab12", "a0", "b5", "0f"]);
+    let names: Vec<String> = files(dir.path()).into_iter().map(|f| f.0).collect();
+    assert_eq!(names, ["0", "a", "b"]);
+    for absent in ["ab", "ab123", "c"] {
+        assert!(index.find(absent).is_none(), "{absent}");
+    }
 }
 
 #[test]
 fn ids_sharing_their_first_eight_bytes_are_told_apart() {
-    let dir = tempfile::tempdir().unwrap();
     let ids = [
         "aaaaaaaa",
         "aaaaaaaa0",
@@ -72,14 +74,7 @@ fn ids_sharing_their_first_eight_bytes_are_told_apart() {
         "aaaaaaab",
         "a",
     ];
-    let all: Vec<Fresh> = ids.iter().zip(1..).map(|(id, n)| fresh(id, n)).collect();
-    update(dir.path(), &Index::default(), &[], &all).unwrap();
-    let index = Index::load(dir.path());
-    for f in &all {
-        let r = index.find(&f.id).unwrap();
-        assert_eq!(index.key(r), f.key, "{}", f.id);
-        assert_eq!(index.message(r), f.message.as_ref().map(|m| m.as_bytes()));
-    }
+    let (_dir, index) = written(&ids);
     for absent in ["aaaaaaaa2", "aaaaaaaa000", "aa", "aaaaaaac", "b"] {
         assert!(index.find(absent).is_none(), "{absent}");
     }
@@ -87,16 +82,8 @@ fn ids_sharing_their_first_eight_bytes_are_told_apart() {
 
 #[test]
 fn only_the_files_whose_entries_change_are_rewritten() {
-    let dir = tempfile::tempdir().unwrap();
-    let all = [
-        fresh("a1", 1),
-        fresh("a2", 2),
-        fresh("b1", 3),
-        fresh("c1", 4),
-    ];
-    update(dir.path(), &Index::default(), &[], &all).unwrap();
+    let (dir, old) = written(&["a1", "a2", "b1", "c1"]);
     let before = files(dir.path());
-    let old = Index::load(dir.path());
     let refs =
         |ids: &[&str]| -> Vec<EntryRef> { ids.iter().map(|id| old.find(id).unwrap()).collect() };
     // Nothing new and nothing gone: nothing written.

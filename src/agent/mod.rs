@@ -3,6 +3,8 @@
 
 pub mod claude;
 pub mod codex;
+#[cfg(test)]
+mod test_support;
 
 use crate::session::model::{TurnRecord, Usage};
 use crate::trajectory::{OutputDetail, Step, TurnSummary};

@@ -77,70 +77,19 @@ impl Agent for Codex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trajectory::read_turn;
+    use crate::agent::test_support::{cmd, msg, st, transcript, warn};
     use crate::trajectory::{FileChange, ItemStatus, Outcome, Step, StepKind, TurnSummary};
-    use std::path::{Path, PathBuf};
-
-    fn transcript(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/transcripts")
-            .join(name)
-    }
-
-    fn run_path(path: &Path) -> (Vec<Step>, TurnSummary) {
-        let mut p = CodexParser::default();
-        let mut steps = Vec::new();
-        read_turn(path, &mut p, true, &mut |s| steps.push(s)).unwrap();
-        (steps, p.summary().clone())
-    }
 
     fn run(name: &str) -> (Vec<Step>, TurnSummary) {
-        run_path(&transcript(name))
+        crate::agent::test_support::run_path(CodexParser::default(), &transcript(name))
     }
 
     fn run_bytes(bytes: &[u8]) -> (Vec<Step>, TurnSummary) {
-        let f = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(f.path(), bytes).unwrap();
-        run_path(f.path())
-    }
-
-    fn st(line: u64, kind: StepKind) -> Step {
-        Step { line, kind }
-    }
-
-    fn cmd(
-        line: u64,
-        command: &str,
-        output: &str,
-        exit_code: Option<i64>,
-        status: ItemStatus,
-    ) -> Step {
-        st(
-            line,
-            StepKind::Command {
-                command: command.into(),
-                output: output.into(),
-                exit_code,
-                status,
-            },
-        )
+        crate::agent::test_support::run_bytes(CodexParser::default(), bytes)
     }
 
     const METADATA_WARNING: &str =
         "Model metadata for `mock-model` not found. Defaulting to fallback metadata; this can degrade performance and cause issues.";
-
-    fn warn(line: u64, message: &str) -> Step {
-        st(
-            line,
-            StepKind::Warning {
-                message: message.into(),
-            },
-        )
-    }
-
-    fn msg(line: u64, text: &str) -> Step {
-        st(line, StepKind::Message { text: text.into() })
-    }
 
     fn usage(input: u64, cached: u64, output: u64, reasoning: u64) -> Option<Usage> {
         Some(Usage {
@@ -403,7 +352,7 @@ mod tests {
 
     #[test]
     fn argv_for_first_and_resumed_turns() {
-        let dir = Path::new("/w");
+        let dir = std::path::Path::new("/w");
         let spec = TurnSpec {
             prompt: "-dash task",
             model: Some("gpt-5"),

@@ -1,0 +1,394 @@
+//! Claude's stream-json lines in order: messages, tool uses paired with their
+//! results, usage counted once per response, how the turn ended.
+
+use super::take;
+use super::tool::{content_blocks, result_text, tool_step, OpenTool, ToolResult};
+use crate::agent::{Decoder, StreamParser};
+use crate::session::model::Usage;
+use crate::trajectory::{Outcome, OutputDetail, Step, StepKind, TurnSummary};
+use serde_json::Value;
+
+pub struct ClaudeParser {
+    detail: OutputDetail,
+    summary: TurnSummary,
+    /// Tool uses waiting for their result, in the order they started.
+    open: Vec<OpenTool>,
+    /// What the responses streamed so far used. Only a turn cut short (no
+    /// `result`, e.g. killed) needs it: its tokens are spent all the same, and
+    /// no later `result.usage` covers them again. Input and cache counts are
+    /// exact; claude prints a response's usage as of its start, so the output
+    /// count is a lower bound.
+    streamed: Usage,
+    /// Message ids counted since the last user line: one response's blocks
+    /// arrive as several lines repeating the same usage.
+    counted: Vec<String>,
+}
+
+impl ClaudeParser {
+    fn handle(&mut self, lineno: u64, mut v: Value, emit: &mut dyn FnMut(Step)) {
+        let kind = v["type"].as_str().unwrap_or("unknown").to_string();
+        let subtype = v["subtype"].as_str().unwrap_or_default().to_string();
+        if !(kind == "system" && subtype == "api_retry") {
+            self.summary.retries_since_progress = 0;
+        }
+        // Every line repeats the id; a run that never started has only `result`.
+        if self.summary.agent_session_id.is_none() {
+            self.summary.agent_session_id = v["session_id"].as_str().map(str::to_string);
+        }
+        match kind.as_str() {
+            "system" => self.system(lineno, &subtype, &v, emit),
+            "assistant" => self.assistant(lineno, &mut v, emit),
+            "user" => self.user(lineno, &mut v, emit),
+            "result" => self.result(lineno, &v, emit),
+            // Partial messages: the complete assistant lines follow anyway.
+            "stream_event" => {}
+            // Known to exist in 2.1.330, carry nothing a trajectory needs.
+            "rate_limit_event" | "tool_progress" | "auth_status" | "tool_use_summary"
+            | "prompt_suggestion" | "keep_alive" | "control_request" | "control_response" => {}
+            _ => emit(Step {
+                line: lineno,
+                kind: StepKind::Other { kind, raw: v },
+            }),
+        }
+    }
+
+    fn system(&mut self, lineno: u64, subtype: &str, v: &Value, emit: &mut dyn FnMut(Step)) {
+        match subtype {
+            "init" => {
+                if let Some(id) = v["session_id"].as_str() {
+                    self.summary.agent_session_id = Some(id.to_string());
+                }
+                self.summary.model = v["model"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or(self.summary.model.take());
+            }
+            "api_retry" => {
+                let error = v["error"].as_str().unwrap_or("unknown");
+                let mut message =
+                    format!("API retry {}/{}: {error}", v["attempt"], v["max_retries"]);
+                // error_status is null for network errors.
+                if let Some(s) = v["error_status"].as_i64() {
+                    message.push_str(&format!(" (status {s})"));
+                }
+                self.summary.retries_since_progress += 1;
+                self.summary.last_retry = Some(message.clone());
+                emit(Step {
+                    line: lineno,
+                    kind: StepKind::Warning { message },
+                });
+            }
+            // About 50 subtypes exist (thinking_tokens, task_*, status, ...); none is terminal.
+            _ => {}
+        }
+    }
+
+    fn assistant(&mut self, lineno: u64, v: &mut Value, emit: &mut dyn FnMut(Step)) {
+        let parent = v["parent_tool_use_id"].as_str().map(str::to_string);
+        let model = v["message"]["model"]
+            .as_str()
+            .filter(|m| *m != "<synthetic>");
+        if self.summary.model.is_none() {
+            self.summary.model = model.map(str::to_string);
+        }
+        if v["message"]["usage"].is_object() {
+            let id = v["message"]["id"].as_str().map(str::to_string);
+            if !id.as_ref().is_some_and(|id| self.counted.contains(id)) {
+                self.streamed.add(&usage(&v["message"]["usage"]));
+                self.counted.extend(id);
+            }
+        }
+        let blocks = content_blocks(take(v, "/message/content"));
+        // An API failure comes as a synthetic message whose text is the error.
+        if !v["error"].is_null() {
+            let text = blocks
+                .iter()
+                .filter_map(|b| b["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let message = if text.is_empty() {
+                format!("API error: {}", v["error"].as_str().unwrap_or("unknown"))
+            } else {
+                text
+            };
+            self.summary.last_error = Some(message.clone());
+            emit(Step {
+                line: lineno,
+                kind: StepKind::Error { message },
+            });
+            return;
+        }
+        for block in blocks {
+            let step = |kind| Step { line: lineno, kind };
+            let text = |b: &Value, key| b[key].as_str().unwrap_or_default().to_string();
+            match block["type"].as_str().unwrap_or_default() {
+                "text" => {
+                    let text = text(&block, "text");
+                    if text.trim().is_empty() {
+                        continue;
+                    }
+                    // A subagent's words are the Task tool's business, not the session's.
+                    if parent.is_none() {
+                        self.summary.messages.push(text.clone());
+                    }
+                    emit(step(StepKind::Message { text }));
+                }
+                // Empty when the thinking display is omitted: nothing to show.
+                "thinking" if text(&block, "thinking").trim().is_empty() => {}
+                "thinking" => emit(step(StepKind::Reasoning {
+                    text: text(&block, "thinking"),
+                })),
+                "redacted_thinking" => emit(step(StepKind::Reasoning {
+                    text: "(redacted)".into(),
+                })),
+                "tool_use" | "server_tool_use" => self.open.push(OpenTool {
+                    line: lineno,
+                    block,
+                    parent: parent.clone(),
+                }),
+                // Server-side tools (web_search_tool_result, ...) answer in the same message.
+                t if t.ends_with("_tool_result") => {
+                    let (text, is_error) = (
+                        result_text(&block["content"]),
+                        block["content"].get("error_code").is_some(),
+                    );
+                    self.close(
+                        lineno,
+                        block,
+                        ToolResult {
+                            text,
+                            is_error,
+                            declined: false,
+                            extra: Value::Null,
+                        },
+                        emit,
+                    );
+                }
+                other => emit(step(StepKind::Other {
+                    kind: format!("assistant:{other}"),
+                    raw: block,
+                })),
+            }
+        }
+    }
+
+    fn user(&mut self, lineno: u64, v: &mut Value, emit: &mut dyn FnMut(Step)) {
+        // Mocks reuse a message id for every response; a new response follows a user line.
+        self.counted.clear();
+        let blocks = content_blocks(take(v, "/message/content"));
+        let results = blocks.iter().filter(|b| b["type"] == "tool_result").count();
+        // `tool_use_result` belongs to the line, so it is only unambiguous for one result.
+        let mut extra = if results == 1 {
+            take(v, "/tool_use_result")
+        } else {
+            Value::Null
+        };
+        for block in blocks {
+            match block["type"].as_str().unwrap_or_default() {
+                "tool_result" => {
+                    let id = block["tool_use_id"].as_str().unwrap_or_default();
+                    let rejected_meta = v["tool_result_meta"].as_array().is_some_and(|m| {
+                        m.iter()
+                            .any(|e| e["id"] == id && e["non_execution_kind"] == "user-rejected")
+                    });
+                    let result = ToolResult {
+                        text: result_text(&block["content"]),
+                        is_error: block["is_error"].as_bool().unwrap_or(false),
+                        declined: rejected_meta
+                            || extra
+                                .as_str()
+                                .is_some_and(|s| s.starts_with("User rejected")),
+                        extra: extra.take(),
+                    };
+                    self.close(lineno, block, result, emit);
+                }
+                // The prompt is not echoed; the only main-agent text seen is the
+                // interrupt notice. Other text (a subagent's prompt) is not a step.
+                "text" => {
+                    let text = block["text"].as_str().unwrap_or_default();
+                    if text.starts_with("[Request interrupted") {
+                        emit(Step {
+                            line: lineno,
+                            kind: StepKind::Warning {
+                                message: text.to_string(),
+                            },
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn close(&mut self, lineno: u64, block: Value, result: ToolResult, emit: &mut dyn FnMut(Step)) {
+        let id = block["tool_use_id"].as_str().unwrap_or_default();
+        match self.open.iter().position(|t| t.block["id"] == id) {
+            Some(i) => {
+                let tool = self.open.remove(i);
+                emit(Step {
+                    line: tool.line,
+                    kind: tool_step(tool, Some(result), self.detail),
+                });
+            }
+            None => emit(Step {
+                line: lineno,
+                kind: StepKind::Other {
+                    kind: "tool_result".into(),
+                    raw: block,
+                },
+            }),
+        }
+    }
+
+    fn result(&mut self, lineno: u64, v: &Value, emit: &mut dyn FnMut(Step)) {
+        // Nothing more comes for tools still open: show them where the turn ended.
+        self.flush_open(emit);
+        if v["usage"].is_object() {
+            let reported = usage(&v["usage"]);
+            // A budget stop reports zero usage for the response it paid for.
+            self.summary.usage = Some(if reported.is_empty() && !self.streamed.is_empty() {
+                self.streamed.clone()
+            } else {
+                reported
+            });
+        }
+        if let Some(c) = v["total_cost_usd"].as_f64() {
+            self.summary.cost_usd = Some(c);
+        }
+        let subtype = v["subtype"].as_str().unwrap_or_default();
+        let is_error = v["is_error"].as_bool().unwrap_or(subtype != "success");
+        let reason = v["terminal_reason"].as_str().unwrap_or_default();
+        let text = v["result"].as_str().filter(|t| !t.trim().is_empty());
+        if subtype == "success" && !is_error {
+            self.summary.outcome = Some(Outcome::Completed);
+            if let Some(t) =
+                text.filter(|t| self.summary.messages.last().map(String::as_str) != Some(*t))
+            {
+                self.summary.messages.push(t.to_string());
+                emit(Step {
+                    line: lineno,
+                    kind: StepKind::Message {
+                        text: t.to_string(),
+                    },
+                });
+            }
+        } else if reason.starts_with("aborted") {
+            // SIGINT: errors[0] is an internal diagnostic, not a message for people.
+            self.summary.outcome = Some(Outcome::Interrupted(reason.to_string()));
+        } else {
+            // API errors put the text in `result` (subtype still "success").
+            let base = v["errors"][0]
+                .as_str()
+                .or(text)
+                .unwrap_or(if subtype.is_empty() {
+                    "failed"
+                } else {
+                    subtype
+                });
+            let message = match reason {
+                "max_turns" => format!("max turns reached: {base}"),
+                "budget_exhausted" => format!("budget exhausted: {base}"),
+                _ => base.to_string(),
+            };
+            // The synthetic API-error message already said it.
+            if self.summary.last_error.as_deref() != Some(base) {
+                emit(Step {
+                    line: lineno,
+                    kind: StepKind::Error {
+                        message: message.clone(),
+                    },
+                });
+            }
+            self.summary.last_error = Some(message.clone());
+            self.summary.outcome = Some(Outcome::Failed(message));
+        }
+    }
+
+    fn flush_open(&mut self, emit: &mut dyn FnMut(Step)) {
+        for tool in self.open.drain(..) {
+            emit(Step {
+                line: tool.line,
+                kind: tool_step(tool, None, self.detail),
+            });
+        }
+    }
+}
+
+fn usage(u: &Value) -> Usage {
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let (input, output) = (n(&u["input_tokens"]), n(&u["output_tokens"]));
+    let (read, write) = (
+        n(&u["cache_read_input_tokens"]),
+        n(&u["cache_creation_input_tokens"]),
+    );
+    Usage {
+        input_tokens: input,
+        output_tokens: output,
+        // input_tokens excludes cache reads and writes, so all four add up.
+        total_tokens: input + read + write + output,
+        cache_read_input_tokens: read,
+        cache_creation_input_tokens: write,
+        // Thinking is part of output_tokens, like codex's reasoning tokens.
+        reasoning_output_tokens: n(&u["output_tokens_details"]["thinking_tokens"]),
+        ..Default::default()
+    }
+}
+
+/// A decoded line (see [`crate::agent::StreamParser::decoder`]): its JSON, if it
+/// is JSON.
+pub type Decoded = Option<Value>;
+
+impl ClaudeParser {
+    pub fn new(detail: OutputDetail) -> Self {
+        ClaudeParser {
+            detail,
+            summary: TurnSummary::default(),
+            open: Vec::new(),
+            streamed: Usage::default(),
+            counted: Vec::new(),
+        }
+    }
+}
+
+impl Default for ClaudeParser {
+    fn default() -> Self {
+        ClaudeParser::new(OutputDetail::Whole)
+    }
+}
+
+fn decode(line: &[u8], _: OutputDetail) -> crate::agent::Decoded {
+    crate::agent::Decoded::Claude(serde_json::from_slice(line).ok())
+}
+
+impl StreamParser for ClaudeParser {
+    fn decoder(&self) -> Decoder {
+        Decoder::new(decode, self.detail)
+    }
+
+    /// A claude line decodes to its whole JSON tree: on two threads a
+    /// 100 MiB turn took 405 ms and 21.6 MiB, on one 264 ms and 6.9 MiB.
+    fn parallel_decoding(&self) -> bool {
+        false
+    }
+
+    fn apply(&mut self, lineno: u64, line: crate::agent::Decoded, emit: &mut dyn FnMut(Step)) {
+        match line {
+            crate::agent::Decoded::Claude(Some(v)) => {
+                self.summary.events += 1;
+                self.handle(lineno, v, emit);
+            }
+            _ => self.summary.skipped_lines += 1,
+        }
+    }
+
+    fn finish(&mut self, emit: &mut dyn FnMut(Step)) {
+        self.flush_open(emit);
+        if self.summary.usage.is_none() && !self.streamed.is_empty() {
+            self.summary.usage = Some(self.streamed.clone());
+        }
+    }
+
+    fn summary(&self) -> &TurnSummary {
+        &self.summary
+    }
+}

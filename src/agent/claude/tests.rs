@@ -1,0 +1,514 @@
+//! The parser fed real transcripts, compared step by step, and broken ones.
+
+use super::*;
+use crate::agent::test_support::{cmd, err, msg, st, transcript, TRANSCRIPTS as DIR};
+use crate::trajectory::{FileChange, ItemStatus, Outcome, PlanItem, Step, StepKind, TurnSummary};
+use serde_json::json;
+use ItemStatus::*;
+
+const HELLO: &str = "echo hello-from-claude-mock";
+const DONE: &str = "All done: claude mock says hi.";
+
+fn run(name: &str) -> (Vec<Step>, TurnSummary) {
+    crate::agent::test_support::run_path(ClaudeParser::default(), &transcript(name))
+}
+fn run_bytes(bytes: &[u8]) -> (Vec<Step>, TurnSummary) {
+    crate::agent::test_support::run_bytes(ClaudeParser::default(), bytes)
+}
+fn call(
+    line: u64,
+    tool: &str,
+    arguments: Value,
+    result: Result<&str, &str>,
+    parent: Option<&str>,
+) -> Step {
+    let (server, tool) = match tool.split_once('/') {
+        Some((s, t)) => (Some(s.to_string()), t.to_string()),
+        None => (None, tool.to_string()),
+    };
+    let status = if result.is_ok() { Completed } else { Failed };
+    let (result, error) = (
+        result.ok().map(str::to_string),
+        result.err().map(str::to_string),
+    );
+    let parent = parent.map(str::to_string);
+    st(
+        line,
+        StepKind::ToolCall {
+            server,
+            tool,
+            arguments,
+            result,
+            error,
+            status,
+            parent,
+        },
+    )
+}
+fn usage(input: u64, write: u64, read: u64, output: u64) -> Option<Usage> {
+    let (input_tokens, output_tokens, total_tokens) =
+        (input, output, input + write + read + output);
+    let (cache_creation_input_tokens, cache_read_input_tokens) = (write, read);
+    let u = Usage {
+        input_tokens,
+        output_tokens,
+        total_tokens,
+        cache_creation_input_tokens,
+        cache_read_input_tokens,
+        ..Default::default()
+    };
+    Some(u)
+}
+
+#[test]
+fn completed_runs() {
+    let hello = || {
+        vec![
+            cmd(2, HELLO, "hello-from-claude-mock", Some(0), Completed),
+            msg(4, DONE),
+        ]
+    };
+    let (steps, s) = run("claude_first_turn.jsonl");
+    assert_eq!(steps, hello());
+    assert_eq!(
+        s.agent_session_id.as_deref(),
+        Some("172a5050-90bc-4c0c-bb9a-1cf25846f716")
+    );
+    assert_eq!(s.model.as_deref(), Some("claude-opus-5-5"));
+    assert_eq!(
+        (s.outcome, s.usage, s.cost_usd),
+        (
+            Some(Outcome::Completed),
+            usage(100, 0, 0, 18),
+            Some(0.00076)
+        )
+    );
+    assert_eq!(
+        (s.messages, s.events, s.skipped_lines, s.last_error),
+        (vec![DONE.to_string()], 5, 0, None)
+    );
+    for (file, cost) in [
+        ("claude_resume.jsonl", 0.00114),
+        ("claude_resume_2.jsonl", 0.00152),
+    ] {
+        let (steps, s) = run(file);
+        assert_eq!(steps, [msg(2, DONE)]);
+        assert_eq!(
+            s.agent_session_id.as_deref(),
+            Some("172a5050-90bc-4c0c-bb9a-1cf25846f716")
+        );
+        assert_eq!(
+            (s.usage, s.cost_usd, s.messages.len()),
+            (usage(50, 0, 0, 9), Some(cost), 1)
+        );
+    }
+    for (file, id, cost) in [
+        (
+            "claude_pinned_session_id.jsonl",
+            "fdd55d43-4e52-47c4-ace7-fd342f317a19",
+            0.0008128,
+        ),
+        (
+            "claude_fork_session.jsonl",
+            "e9a1ac00-4a71-4f48-adb6-8b674b696c43",
+            0.0016256,
+        ),
+    ] {
+        let (steps, s) = run(file);
+        assert_eq!(
+            (steps, s.agent_session_id.as_deref(), s.cost_usd),
+            (hello(), Some(id), Some(cost))
+        );
+    }
+    // stream_event and system/status lines add nothing but the event count.
+    let (steps, s) = run("claude_partial_messages.jsonl");
+    assert_eq!(
+        steps,
+        [
+            cmd(6, HELLO, "hello-from-claude-mock", Some(0), Completed),
+            msg(15, DONE)
+        ]
+    );
+    assert_eq!((s.events, s.skipped_lines, s.messages.len()), (19, 0, 1));
+    assert_eq!(
+        (s.outcome, s.usage),
+        (Some(Outcome::Completed), usage(100, 10, 14, 18))
+    );
+}
+
+#[test]
+fn rich_and_mcp_runs() {
+    let (steps, s) = run("claude_rich.jsonl");
+    let missing = "ls: cannot access '/nonexistent_dir_xyz': No such file or directory";
+    let change = FileChange {
+        path: "/home/dev/project/hello.txt".into(),
+        kind: "create".into(),
+    };
+    assert_eq!(
+        steps,
+        [
+            st(
+                3,
+                StepKind::Reasoning {
+                    text: "I should list a missing dir first.".into()
+                }
+            ),
+            msg(4, "Let me look around."),
+            cmd(5, "ls /nonexistent_dir_xyz", missing, Some(2), Failed),
+            st(
+                7,
+                StepKind::FileChange {
+                    changes: vec![change],
+                    status: Completed
+                }
+            ),
+            cmd(9, "echo ok-$((6*7))", "ok-42", Some(0), Completed),
+            msg(11, "Done: wrote hello.txt."),
+        ]
+    );
+    assert_eq!(
+        s.messages,
+        ["Let me look around.", "Done: wrote hello.txt."]
+    );
+    // The result's figures, not six copies of the per-message usage.
+    assert_eq!(
+        (s.usage, s.cost_usd, s.events),
+        (usage(200, 20, 28, 36), Some(0.0016256), 12)
+    );
+
+    let (steps, s) = run("claude_mcp.jsonl");
+    let StepKind::ToolCall {
+        error: Some(boom), ..
+    } = &steps[1].kind
+    else {
+        panic!("{:?}", steps[1])
+    };
+    assert!(
+        boom.starts_with("boom failed\n\nThis tool's input schema"),
+        "{boom}"
+    );
+    let missing = "File does not exist. Note: your current working directory is /home/dev/project.";
+    assert_eq!(
+        steps,
+        [
+            call(
+                2,
+                "echo/echo",
+                json!({"text": "hi mcp"}),
+                Ok(r#"{"echoed":"hi mcp"}"#),
+                None
+            ),
+            call(4, "echo/boom", json!({}), Err(boom), None),
+            call(
+                6,
+                "Read",
+                json!({"file_path": "/home/dev/project/nope.txt"}),
+                Err(missing),
+                None
+            ),
+            msg(8, "mcp done"),
+        ]
+    );
+    assert_eq!((s.outcome, s.last_error), (Some(Outcome::Completed), None));
+}
+
+#[test]
+fn failed_runs() {
+    let retries = |n: u64, what: &str| -> Vec<Step> {
+        let warn = |i: u64| StepKind::Warning {
+            message: format!("API retry {i}/{n}: {what}"),
+        };
+        (1..=n).map(|i| st(i + 1, warn(i))).collect()
+    };
+    let e500 = "API Error: 500 mock: internal. This is a server-side issue, usually temporary — try again in a \
+                moment. If it persists, check your inference gateway (127.0.0.1:18789).";
+    let refused =
+        "API Error: Connection refused — a firewall or proxy may be blocking it (ECONNREFUSED)";
+    let cases = [
+        (
+            "claude_error_max_turns.jsonl",
+            vec![
+                cmd(2, HELLO, "hello-from-claude-mock", Some(0), Completed),
+                err(4, "max turns reached: Reached maximum number of turns (1)"),
+            ],
+        ),
+        // The tool never ran: it stays in progress, shown where the turn ended.
+        (
+            "claude_error_max_budget.jsonl",
+            vec![
+                cmd(2, HELLO, "", None, InProgress),
+                err(3, "budget exhausted: Reached maximum budget ($0.0001)"),
+            ],
+        ),
+        // subtype "success", yet is_error: one Error step, not two.
+        (
+            "claude_api_error_400.jsonl",
+            vec![err(2, "API Error: 400 mock: prompt is invalid")],
+        ),
+        (
+            "claude_api_error_401_retries.jsonl",
+            [
+                retries(10, "authentication_failed (status 401)"),
+                vec![err(12, "Invalid API key · Fix external API key")],
+            ]
+            .concat(),
+        ),
+        (
+            "claude_api_error_500_retries.jsonl",
+            [retries(2, "server_error (status 500)"), vec![err(4, e500)]].concat(),
+        ),
+        (
+            "claude_connection_refused.jsonl",
+            [retries(1, "unknown"), vec![err(3, refused)]].concat(),
+        ),
+        (
+            "claude_resume_not_found.jsonl",
+            vec![err(
+                1,
+                "No conversation found with session ID: 11111111-2222-3333-4444-555555555555",
+            )],
+        ),
+    ];
+    for (file, expected) in cases {
+        let (steps, s) = run(file);
+        assert_eq!(steps, expected, "{file}");
+        let StepKind::Error { message } = &expected.last().unwrap().kind else {
+            unreachable!()
+        };
+        assert_eq!(s.outcome, Some(Outcome::Failed(message.clone())), "{file}");
+        assert_eq!(s.last_error.as_ref(), Some(message), "{file}");
+        assert!(
+            s.messages.is_empty() && s.retries_since_progress == 0,
+            "{file}"
+        );
+        // Failed requests and a missed resume used nothing; the limits
+        // stopped the turn after one answered request, which the budget
+        // stop's result leaves out of its (zero) usage.
+        let used = match file {
+            "claude_error_max_turns.jsonl" | "claude_error_max_budget.jsonl" => usage(50, 5, 7, 9),
+            _ => usage(0, 0, 0, 0),
+        };
+        assert_eq!(s.usage, used, "{file}");
+    }
+    let (_, s) = run("claude_api_error_401_retries.jsonl");
+    assert_eq!(
+        s.last_retry.as_deref(),
+        Some("API retry 10/10: authentication_failed (status 401)")
+    );
+    let (_, s) = run("claude_resume_not_found.jsonl");
+    let id = Some("11111111-2222-3333-4444-555555555555");
+    assert_eq!(
+        (s.agent_session_id.as_deref(), s.model, s.cost_usd),
+        (id, None, Some(0.0))
+    );
+}
+
+#[test]
+fn signals() {
+    let (steps, s) = run("claude_sigint.jsonl");
+    let lp = "for i in $(seq 1 60); do echo tick $i; sleep 1; done";
+    let StepKind::Command { output, .. } = &steps[0].kind else {
+        panic!("{steps:?}")
+    };
+    let output = output.whole().unwrap().to_str();
+    assert!(output.starts_with("The user doesn't want to proceed"));
+    let notice = StepKind::Warning {
+        message: "[Request interrupted by user for tool use]".into(),
+    };
+    assert_eq!(steps, [cmd(2, lp, &output, None, Declined), st(6, notice)]);
+    assert_eq!(
+        (s.outcome, s.last_error),
+        (Some(Outcome::Interrupted("aborted_tools".into())), None)
+    );
+    assert_eq!(s.usage, usage(50, 5, 7, 9));
+
+    let (steps, s) = run("claude_sigterm.jsonl");
+    assert_eq!(
+        steps,
+        [cmd(
+            2,
+            lp,
+            "tick 1\ntick 2\ntick 3\ntick 4",
+            Some(137),
+            Failed
+        )]
+    );
+    // No result line, but the one response it streamed was paid for.
+    assert_eq!(
+        (s.outcome, s.usage, s.cost_usd, s.events),
+        (None, usage(50, 5, 7, 9), None, 5)
+    );
+}
+
+#[test]
+fn usage_of_a_turn_cut_short_is_what_its_responses_streamed() {
+    for entry in std::fs::read_dir(DIR).unwrap().flatten() {
+        let name = entry.file_name().into_string().unwrap();
+        if !name.starts_with("claude_") {
+            continue;
+        }
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let (_, whole) = run(&name);
+        let cut: String = text
+            .lines()
+            .filter(|l| serde_json::from_str::<Value>(l).unwrap()["type"] != "result")
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let (_, s) = run_bytes(cut.as_bytes());
+        // Split blocks repeat their response's usage and the mocks reuse
+        // message ids across responses: the sum must still match claude's.
+        let expected = whole.usage.filter(|u| !u.is_empty());
+        assert_eq!(s.usage, expected, "{name}");
+    }
+}
+
+#[test]
+fn subagents_plans_edits_and_open_tools() {
+    let lines = [
+        r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t1","name":"Task","input":{"prompt":"look"}}]}}"#,
+        r#"{"type":"user","parent_tool_use_id":"t1","message":{"content":[{"type":"text","text":"look"}]}}"#,
+        r#"{"type":"assistant","parent_tool_use_id":"t1","message":{"content":[{"type":"tool_use","id":"t2","name":"Grep","input":{"pattern":"x"}}]}}"#,
+        r#"{"type":"user","parent_tool_use_id":"t1","message":{"content":[{"type":"tool_result","tool_use_id":"t2","content":[{"type":"text","text":"a.rs"},{"type":"image"}]}]}}"#,
+        r#"{"type":"assistant","parent_tool_use_id":"t1","message":{"content":[{"type":"text","text":"found a.rs"},{"type":"redacted_thinking","data":"zz"},{"type":"thinking","thinking":""}]}}"#,
+        r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t1","content":"a.rs has it"}]}}"#,
+        r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t3","name":"TodoWrite","input":{"todos":[{"content":"fix","status":"in_progress"}]}}]}}"#,
+        r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t4","name":"MultiEdit","input":{"file_path":"a.rs"}}]}}"#,
+        r#"{"type":"assistant","message":{"content":[{"type":"tool_use","id":"t5","name":"WebSearch","input":{"query":"q"}}]}}"#,
+        r#"{"type":"user","message":{"content":[{"type":"tool_result","tool_use_id":"t9","content":"stray"}]}}"#,
+        r#"{"type":"mystery","a":1}"#,
+        r#"[1,2]"#,
+    ];
+    let (steps, s) = run_bytes(lines.join("\n").as_bytes());
+    let todo = vec![PlanItem {
+        text: "fix".into(),
+        status: "in_progress".into(),
+    }];
+    let edit = vec![FileChange {
+        path: "a.rs".into(),
+        kind: "update".into(),
+    }];
+    let other = |line, kind: &str, raw| {
+        st(
+            line,
+            StepKind::Other {
+                kind: kind.into(),
+                raw,
+            },
+        )
+    };
+    assert_eq!(
+        steps,
+        [
+            call(
+                3,
+                "Grep",
+                json!({"pattern": "x"}),
+                Ok("a.rs\n[image]"),
+                Some("t1")
+            ),
+            msg(5, "found a.rs"),
+            st(
+                5,
+                StepKind::Reasoning {
+                    text: "(redacted)".into()
+                }
+            ),
+            call(
+                1,
+                "Task",
+                json!({"prompt": "look"}),
+                Ok("a.rs has it"),
+                None
+            ),
+            other(
+                10,
+                "tool_result",
+                json!({"type": "tool_result", "tool_use_id": "t9", "content": "stray"})
+            ),
+            other(11, "mystery", json!({"type": "mystery", "a": 1})),
+            other(12, "unknown", json!([1, 2])),
+            // Still open when the stream ended, in the order they started.
+            st(7, StepKind::Plan { items: todo }),
+            st(
+                8,
+                StepKind::FileChange {
+                    changes: edit,
+                    status: InProgress
+                }
+            ),
+            st(
+                9,
+                StepKind::WebSearch {
+                    query: "q".into(),
+                    status: InProgress
+                }
+            ),
+        ]
+    );
+    assert!(s.messages.is_empty() && s.outcome.is_none() && s.skipped_lines == 0);
+}
+
+#[test]
+fn torn_stray_and_mangled_lines() {
+    let mut bytes = std::fs::read(format!("{DIR}claude_rich.jsonl")).unwrap();
+    let (steps, summary) = run_bytes(&bytes);
+    bytes.extend_from_slice(b"npm WARN something\n{\"type\":\"assistant\",\"message\":{\"con");
+    let (steps2, mut summary2) = run_bytes(&bytes);
+    assert_eq!((steps2, summary2.skipped_lines), (steps, 2));
+    summary2.skipped_lines = 0;
+    assert_eq!(summary2, summary);
+
+    // Each value the parser reads, swapped for values of other types.
+    let swaps = [
+        Value::Null,
+        7.into(),
+        "x".into(),
+        json!([{"type": "text"}]),
+        json!({}),
+    ];
+    let objects = [
+        "",
+        "/message",
+        "/message/content/0",
+        "/message/content/0/input",
+        "/tool_use_result",
+        "/usage",
+    ];
+    for entry in std::fs::read_dir(DIR)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension() == Some("jsonl".as_ref()))
+    {
+        let mut p = ClaudeParser::default();
+        for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
+            let v: Value = serde_json::from_str(line).unwrap();
+            for at in objects {
+                let keys: Vec<String> = v
+                    .pointer(at)
+                    .and_then(Value::as_object)
+                    .map(|m| m.keys().cloned().collect())
+                    .unwrap_or_default();
+                for (key, swap) in keys.iter().flat_map(|k| swaps.iter().map(move |s| (k, s))) {
+                    let mut m = v.clone();
+                    m.pointer_mut(at).unwrap()[key.as_str()] = swap.clone();
+                    p.feed(1, m.to_string().as_bytes(), &mut |_| {});
+                }
+            }
+        }
+        p.finish(&mut |_| {});
+    }
+    // Arbitrary bytes, heavy on JSON punctuation and the words the parser looks for.
+    let (alphabet, mut seed) = (
+        b"{}[]\":,0tnu\\\n type assistant user result\xff",
+        0x9e37_79b9_7f4a_7c15u64,
+    );
+    let bytes: Vec<u8> = (0..200_000)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            alphabet[(seed % alphabet.len() as u64) as usize]
+        })
+        .collect();
+    run_bytes(&bytes);
+}

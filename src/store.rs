@@ -210,7 +210,7 @@ impl Store {
     /// What `list` shows of every session (see [`crate::session::brief`]),
     /// in no order; the ones that fail to load are returned apart, sorted,
     /// with the errors [`Store::load`] gives. This is `list`'s hot path: a
-    /// finished session in the [list index](crate::list_index) costs one
+    /// finished session in the list index (`.zwarm/list-index/`) costs one
     /// `fstatat`; any other that reads cleanly, an open relative to the
     /// sessions folder (no walk of the whole path), one read into a reused
     /// buffer, a close. With `last_message`, each keeps its last agent

@@ -1,5 +1,5 @@
 //! Recording how a turn ended: gather the evidence from disk, let
-//! [`status::decide`] judge, write the result once. Used by the supervisor when
+//! [`super::status::decide`] judge, write the result once. Used by the supervisor when
 //! its agent exits, and by any reader that finds a turn nobody recorded.
 
 use super::model::{Ending, ExitStatus, Message, Session, SessionStatus, TurnRecord};

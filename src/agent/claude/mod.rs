@@ -1,7 +1,7 @@
 //! Claude Code (`claude -p --output-format stream-json --verbose`): argv for
 //! first and resumed turns, and its message stream (system, assistant, user,
-//! result, stream_event), read in [`stream`], its tool uses turned into steps
-//! in [`tool`].
+//! result, stream_event), read in `stream`, its tool uses turned into steps
+//! in `tool`.
 
 mod stream;
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Codex CLI (`codex exec --json`): argv for first and resumed turns, and its
-//! event stream (thread.*, turn.*, item.*, error), read in [`stream`] with
-//! the items of [`item`].
+//! event stream (thread.*, turn.*, item.*, error), read in `stream` with
+//! the items of `item`.
 
 mod item;
 mod stream;

@@ -1,0 +1,235 @@
+//! The domain API: start, inject, kill, remove and read sessions. Commands
+//! call this; it uses the store, the supervisor and the agent adapters.
+//! Reading and liveness are here; starting a turn is in `launch`, stopping
+//! one and removing a session in `stop`.
+
+use super::model::{ProcessRecord, Session};
+use super::settle::{mark_never_started, settle_orphan};
+use super::status::Vanished;
+use crate::error::{Error, Result};
+use crate::process;
+use crate::store::{open_lock_file, LoadProblem, Store};
+use nix::fcntl::{Flock, FlockArg};
+use std::time::Duration;
+
+mod launch;
+mod stop;
+
+pub use launch::StartRequest;
+pub use stop::Killed;
+
+/// A pending session with no supervisor this long after creation never started.
+const PENDING_GRACE_SECS: f64 = 60.0;
+
+/// What stands behind a session's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Liveness {
+    /// The session is not active: its status is final.
+    Ended,
+    /// Its supervisor (or, without one, its agent) is alive.
+    Alive,
+    /// Being launched right now: no supervisor recorded yet.
+    Launching,
+    /// Active on disk, but its processes are gone.
+    Orphaned(Vanished),
+    /// A turn was recorded but its supervisor never reported in.
+    NeverStarted,
+}
+
+pub struct Manager {
+    store: Store,
+    stall_after: Duration,
+}
+
+impl Manager {
+    pub fn new(store: Store) -> Self {
+        Manager {
+            store,
+            stall_after: super::stall::DEFAULT_STALL_AFTER,
+        }
+    }
+
+    /// How long a running turn may only retry before it counts as stalled.
+    pub fn with_stall_after(mut self, after: Duration) -> Self {
+        self.stall_after = after;
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The stall of a running session, if it has only retried for too long.
+    pub fn stall(&self, session: &Session) -> Option<super::stall::Stall> {
+        super::stall::detect(&self.store, session, self.stall_after)
+    }
+
+    pub fn stall_after(&self) -> Duration {
+        self.stall_after
+    }
+
+    /// Resolves an id prefix and returns the session with its status settled.
+    pub fn get(&self, prefix: &str) -> Result<Session> {
+        let id = self.store.resolve(prefix)?;
+        self.refresh(self.store.load(&id)?)
+    }
+
+    /// Every session, newest first, with statuses settled; sessions that could
+    /// not be read are returned apart.
+    pub fn list(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+        let (sessions, mut problems) = self.store.load_all()?;
+        let mut out = Vec::with_capacity(sessions.len());
+        for s in sessions {
+            let id = s.id.clone();
+            match self.refresh(s) {
+                Ok(s) => out.push(s),
+                Err(error) => problems.push(LoadProblem { id, error }),
+            }
+        }
+        out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+        Ok((out, problems))
+    }
+
+    /// [`Manager::list`] for display: finished sessions hold only what
+    /// `list` shows (see [`super::brief`]), which is most of what makes
+    /// listing thousands fast. Active ones are read whole and settled.
+    pub fn list_brief(&self, last_message: bool) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+        let (sessions, mut problems) = self.store.load_all_brief(last_message)?;
+        let mut out = Vec::with_capacity(sessions.len());
+        for s in sessions {
+            if !s.status.is_active() {
+                out.push(s);
+                continue;
+            }
+            match self.store.load(&s.id).and_then(|s| self.refresh(s)) {
+                Ok(s) => out.push(s),
+                Err(error) => problems.push(LoadProblem { id: s.id, error }),
+            }
+        }
+        // Newest first, ties by id as `list` has always shown them. The
+        // order is found on indices: sorting thousands of sessions in place
+        // moves hundreds of bytes per swap.
+        let mut order: Vec<usize> = (0..out.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&out[a], &out[b]);
+            b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id))
+        });
+        let mut slots: Vec<Option<Session>> = out.into_iter().map(Some).collect();
+        let out = order.into_iter().filter_map(|i| slots[i].take()).collect();
+        Ok((out, problems))
+    }
+
+    /// True while a supervisor holds the session's run lock.
+    pub fn supervisor_running(&self, id: &str) -> bool {
+        let path = self.store.run_lock_path(id);
+        if !path.exists() {
+            return false;
+        }
+        let Ok(file) = open_lock_file(&path) else {
+            return false;
+        };
+        // Shared: only the supervisor's exclusive lock refuses it. An
+        // exclusive probe would also fail while another reader probes, or
+        // while `wait` holds it shared as a turn ends.
+        match Flock::lock(file, FlockArg::LockSharedNonblock) {
+            Ok(_held) => false,
+            Err(_) => true,
+        }
+    }
+
+    /// Settles a session that claims to be active but has nothing behind it.
+    /// The process is the truth: a held run lock, or the recorded agent
+    /// process still alive, means it runs.
+    pub fn refresh(&self, session: Session) -> Result<Session> {
+        match self.assess(&session) {
+            Liveness::Ended | Liveness::Alive | Liveness::Launching => Ok(session),
+            Liveness::Orphaned(vanished) => settle_orphan(&self.store, &session, vanished),
+            Liveness::NeverStarted => mark_never_started(
+                &self.store,
+                &session.id,
+                "zwarm's supervisor never started for this turn",
+            ),
+        }
+    }
+
+    /// What is behind a session's status, without changing anything.
+    pub fn assess(&self, session: &Session) -> Liveness {
+        if !session.status.is_active() {
+            return Liveness::Ended;
+        }
+        if self.supervisor_running(&session.id) {
+            return Liveness::Alive;
+        }
+        let Some(rec) = session.current_turn() else {
+            // Written by zwarm 2.3.5: the agent itself is `pid`, and there is
+            // no lock; an alive pid is the best evidence there is.
+            return if legacy_agent(session).is_some() {
+                Liveness::Alive
+            } else {
+                Liveness::Orphaned(Vanished::Supervisor)
+            };
+        };
+        if !rec.is_open() {
+            return Liveness::Ended;
+        }
+        let rebooted =
+            matches!((&rec.boot_id, process::boot_id()), (Some(then), Some(now)) if *then != now);
+        if rebooted {
+            return Liveness::Orphaned(Vanished::Reboot);
+        }
+        if rec.agent.as_ref().is_some_and(process::is_alive) {
+            // The supervisor died but the agent works on; it is running.
+            return Liveness::Alive;
+        }
+        if rec.supervisor.is_none() {
+            let young = session.created_at.age_seconds() < PENDING_GRACE_SECS
+                && rec
+                    .started_at
+                    .is_some_and(|t| t.age_seconds() < PENDING_GRACE_SECS);
+            return if young {
+                Liveness::Launching
+            } else {
+                Liveness::NeverStarted
+            };
+        }
+        Liveness::Orphaned(Vanished::Supervisor)
+    }
+
+    /// Blocks until the session's current turn has ended and is recorded, then
+    /// returns the session. Sleeps in the kernel: on the supervisor's lock, or,
+    /// if the supervisor is gone, on the agent process itself.
+    pub fn block_until_ended(&self, id: &str) -> Result<Session> {
+        loop {
+            let session = self.refresh(self.store.load(id)?)?;
+            if !session.status.is_active() {
+                return Ok(session);
+            }
+            let path = self.store.run_lock_path(id);
+            if self.supervisor_running(id) {
+                // A shared lock is granted the moment the supervisor exits,
+                // which is after it recorded the ending.
+                let file = open_lock_file(&path)?;
+                drop(
+                    Flock::lock(file, FlockArg::LockShared)
+                        .map_err(|(_, e)| Error::io("lock", &path, e.into()))?,
+                );
+                continue;
+            }
+            match session.current_turn().and_then(|t| t.agent) {
+                Some(agent) if process::is_alive(&agent) => process::wait_for_exit(&agent),
+                // Being launched: the supervisor takes its lock within moments.
+                _ => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+    }
+}
+
+/// The agent process a zwarm 2.3.5 session recorded (a pid, no start
+/// time), if the live process with that pid can be it: one that started
+/// after the session was last written reused the pid and is a stranger.
+fn legacy_agent(session: &Session) -> Option<ProcessRecord> {
+    let rec = process::record(session.pid?).filter(process::is_alive)?;
+    let started = process::started_secs_ago(rec.pid)?;
+    // A second of slack: the two clocks have different resolutions.
+    (started + 1.0 >= session.updated_at.age_seconds()).then_some(rec)
+}

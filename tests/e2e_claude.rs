@@ -6,119 +6,46 @@
 mod support;
 
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::agents::{self, AgentEnv};
+use support::agents;
+use support::e2e::{self, find_step, Zwarm};
 use support::mock_messages::{self, MockServer, HELLO_COMMAND, HTTP400_MESSAGE};
 use support::mock_responses;
 
-/// A state dir and a work dir, a Messages mock with its private
-/// CLAUDE_CONFIG_DIR, and optionally a Responses mock with its CODEX_HOME.
+/// A Messages mock, and zwarm with a private CLAUDE_CONFIG_DIR pointed at
+/// it; optionally a Responses mock with codex pointed at it as well.
 struct World {
     mock: MockServer,
-    env: AgentEnv,
-    codex: Option<(mock_responses::MockServer, AgentEnv)>,
-    state: tempfile::TempDir,
-    work: tempfile::TempDir,
+    codex: Option<mock_responses::MockServer>,
+    z: Zwarm,
 }
 
 impl World {
     fn new() -> World {
         let mock = MockServer::start();
-        let env = agents::claude_env(mock.port());
+        let z = Zwarm::new(vec![e2e::claude(mock.port())]);
         World {
             mock,
-            env,
             codex: None,
-            state: agents::target_tempdir("zwarm-state-"),
-            work: agents::work_dir(),
+            z,
         }
     }
 
     fn with_codex() -> World {
-        let mut w = World::new();
-        let mock = mock_responses::MockServer::start();
-        let env = agents::codex_env(mock.port());
-        w.codex = Some((mock, env));
-        w
-    }
-
-    fn zwarm(&self, args: &[&str]) -> Output {
-        let mut cmd = agents::zwarm_command(self.state.path(), self.work.path());
-        if let Some((_, codex)) = &self.codex {
-            codex.apply(&mut cmd);
-            cmd.env("ZWARM_CODEX_BIN", agents::codex_bin());
+        let mock = MockServer::start();
+        let codex = mock_responses::MockServer::start();
+        // claude's last: its private HOME must be the one inside its own
+        // config dir, so nothing outside it is touched.
+        let z = Zwarm::new(vec![e2e::codex(codex.port()), e2e::claude(mock.port())]);
+        World {
+            mock,
+            codex: Some(codex),
+            z,
         }
-        // Applied last: both set a private HOME, and claude's must be the one
-        // inside its own config dir so nothing outside it is touched.
-        self.env.apply(&mut cmd);
-        cmd.env("ZWARM_CLAUDE_BIN", agents::claude_bin()).args(args);
-        cmd.output().expect("run zwarm")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        agents::json_of(args, &self.zwarm(&all))
-    }
-
-    fn text(&self, args: &[&str]) -> String {
-        let out = self.zwarm(args);
-        assert!(
-            out.status.success(),
-            "zwarm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn start_with(&self, adapter: &str, task: &str) -> String {
-        let t = Instant::now();
-        let out = self.zwarm(&[
-            "start",
-            "-a",
-            adapter,
-            "-C",
-            self.work.path().to_str().unwrap(),
-            task,
-        ]);
-        let elapsed = t.elapsed();
-        assert!(
-            out.status.success(),
-            "start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // The turn runs in the background: start does not wait for the model.
-        assert!(elapsed < Duration::from_secs(3), "start took {elapsed:?}");
-        let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        assert!(uuid_like(&id), "start printed {id:?}");
-        id
     }
 
     fn start(&self, task: &str) -> String {
-        self.start_with("claude", task)
-    }
-
-    fn inject(&self, id: &str, message: &str) {
-        let out = self.zwarm(&["inject", &id[..8], "--", message]);
-        assert!(
-            out.status.success(),
-            "inject: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// `zwarm wait`: blocks until the turn ends; returns its exit code and the session.
-    fn wait(&self, id: &str) -> (i32, Value) {
-        let out = self.zwarm(&["wait", "--timeout", "60s", id]);
-        let code = out.status.code().unwrap_or(-1);
-        assert_ne!(code, 124, "session {id} did not end in time");
-        (code, self.json(&["show", id]))
-    }
-
-    fn session_dir(&self, id: &str) -> PathBuf {
-        self.state.path().join("sessions").join(id)
+        self.z.start_with(Some("claude"), task)
     }
 
     /// What claude printed for one turn, line by line.
@@ -164,43 +91,16 @@ impl World {
         }
     }
 
-    fn meta(&self, id: &str) -> Value {
-        let raw = std::fs::read(self.session_dir(id).join("meta.json")).unwrap();
-        serde_json::from_slice(&raw).unwrap()
-    }
-
     fn config_dir(&self) -> String {
-        self.env.var("CLAUDE_CONFIG_DIR").unwrap().to_string()
+        self.env().var("CLAUDE_CONFIG_DIR").unwrap().to_string()
     }
 }
 
-impl Drop for World {
-    /// A failed assertion must not leave a slow turn running for a minute.
-    fn drop(&mut self) {
-        // Not through `zwarm()`: that panics when a CLI is missing, and a
-        // panic while unwinding aborts the whole test binary.
-        let _ = Command::new(env!("CARGO_BIN_EXE_zwarm"))
-            .arg("--dir")
-            .arg(self.state.path())
-            .args(["kill", "--all"])
-            .stdin(Stdio::null())
-            .output();
+impl std::ops::Deref for World {
+    type Target = Zwarm;
+    fn deref(&self) -> &Zwarm {
+        &self.z
     }
-}
-
-fn uuid_like(s: &str) -> bool {
-    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-}
-
-fn steps(traj: &Value) -> &Vec<Value> {
-    traj["steps"].as_array().expect("steps")
-}
-
-fn find_step<'a>(traj: &'a Value, kind: &str, turn: u64) -> Vec<&'a Value> {
-    steps(traj)
-        .iter()
-        .filter(|s| s["type"] == kind && s["turn"] == turn)
-        .collect()
 }
 
 fn n(v: &Value) -> u64 {
@@ -539,7 +439,7 @@ fn http_400_fails_with_the_api_message() {
 #[test]
 fn codex_and_claude_side_by_side() {
     let w = World::with_codex();
-    let codex = w.start_with("codex", "say hi");
+    let codex = w.start_with(Some("codex"), "say hi");
     let claude = w.start("say hi");
     let (code, cx) = w.wait(&codex);
     assert_eq!(code, 0, "{cx:#}");
@@ -601,7 +501,7 @@ fn codex_and_claude_side_by_side() {
             first["agent_session_id"]
         );
     }
-    let (codex_mock, _) = w.codex.as_ref().unwrap();
+    let codex_mock = w.codex.as_ref().unwrap();
     assert!(codex_mock
         .model_requests()
         .iter()

@@ -4,84 +4,36 @@
 
 mod support;
 
-use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-use support::agents::{self, AgentEnv};
+use support::agents;
+use support::e2e::{self, find_step, uuid_like, Zwarm};
 use support::mock_responses::{self, MockServer, HELLO_COMMAND, HTTP500_MESSAGE};
 
-/// One codex world: a mock, a private CODEX_HOME, a state dir, a work dir.
+/// One codex world: a mock, and zwarm with a private CODEX_HOME pointed at it.
 struct World {
     mock: MockServer,
-    env: AgentEnv,
-    state: tempfile::TempDir,
-    work: tempfile::TempDir,
+    z: Zwarm,
 }
 
 impl World {
     fn new() -> World {
         let mock = MockServer::start();
-        let env = agents::codex_env(mock.port());
-        World {
-            mock,
-            env,
-            state: agents::target_tempdir("zwarm-state-"),
-            work: agents::work_dir(),
-        }
-    }
-
-    fn zwarm(&self, args: &[&str]) -> Output {
-        let mut cmd = agents::zwarm_command(self.state.path(), self.work.path());
-        self.env.apply(&mut cmd);
-        cmd.env("ZWARM_CODEX_BIN", agents::codex_bin()).args(args);
-        cmd.output().expect("run zwarm")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        agents::json_of(args, &self.zwarm(&all))
+        let z = Zwarm::new(vec![e2e::codex(mock.port())]);
+        World { mock, z }
     }
 
     fn start(&self, task: &str) -> String {
-        let t = Instant::now();
-        let out = self.zwarm(&["start", "-C", self.work.path().to_str().unwrap(), task]);
-        let elapsed = t.elapsed();
-        assert!(
-            out.status.success(),
-            "start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // The turn runs in the background: start does not wait for the model.
-        assert!(elapsed < Duration::from_secs(2), "start took {elapsed:?}");
-        let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
-        assert!(uuid_like(&id), "start printed {id:?}");
-        id
-    }
-
-    /// `zwarm wait`: blocks until the turn ends; returns its exit code and the session.
-    fn wait(&self, id: &str) -> (i32, Value) {
-        let out = self.zwarm(&["wait", "--timeout", "90s", id]);
-        let code = out.status.code().unwrap_or(-1);
-        assert_ne!(code, 124, "session {id} did not end in time");
-        (code, self.json(&["show", id]))
+        self.z.start_with(None, task)
     }
 }
 
-fn uuid_like(s: &str) -> bool {
-    s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
-}
-
-fn steps(traj: &Value) -> &Vec<Value> {
-    traj["steps"].as_array().expect("steps")
-}
-
-fn find_step<'a>(traj: &'a Value, kind: &str, turn: u64) -> Vec<&'a Value> {
-    steps(traj)
-        .iter()
-        .filter(|s| s["type"] == kind && s["turn"] == turn)
-        .collect()
+impl std::ops::Deref for World {
+    type Target = Zwarm;
+    fn deref(&self) -> &Zwarm {
+        &self.z
+    }
 }
 
 #[test]
@@ -243,7 +195,7 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
     assert_eq!(s["status"], "killed");
     assert_eq!(s["ending"], "killed");
 
-    let home = w.env.var("CODEX_HOME").unwrap();
+    let home = w.env().var("CODEX_HOME").unwrap();
     let left = agents::processes_with_env("CODEX_HOME", home);
     assert!(
         left.is_empty(),
@@ -279,9 +231,7 @@ fn closed_port() -> u16 {
 fn an_unreachable_endpoint_shows_as_stalled_while_running() {
     let w = World {
         mock: MockServer::start(),
-        env: agents::codex_env(closed_port()),
-        state: agents::target_tempdir("zwarm-state-"),
-        work: agents::work_dir(),
+        z: Zwarm::new(vec![e2e::codex(closed_port())]),
     };
     let id = w.start("say hi");
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -350,7 +300,7 @@ fn a_bad_flag_fails_with_codex_stderr() {
     .unwrap();
     set_executable(&wrapper);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
-    w.env.apply(&mut cmd);
+    w.env().apply(&mut cmd);
     let out = cmd
         .env("ZWARM_CODEX_BIN", &wrapper)
         .arg("--dir")

@@ -50,17 +50,7 @@ fn start_completes_and_trajectory_shows_the_command_and_answer() {
     assert!(uuid_like(s["agent_session_id"].as_str().unwrap()));
 
     let traj = w.json(&["trajectory", &id]);
-    let commands = find_step(&traj, "command", 1);
-    assert_eq!(commands.len(), 1, "{traj:#}");
-    assert!(commands[0]["command"]
-        .as_str()
-        .unwrap()
-        .contains(HELLO_COMMAND));
-    assert!(commands[0]["output"]
-        .as_str()
-        .unwrap()
-        .contains("hello-from-mock"));
-    assert_eq!(commands[0]["exit_code"], 0);
+    e2e::assert_ran_the_hello_command(&traj, HELLO_COMMAND);
     let messages = find_step(&traj, "message", 1);
     let last = messages.last().expect("a final message")["text"]
         .as_str()

@@ -151,3 +151,14 @@ pub fn find_step<'a>(traj: &'a Value, kind: &str, turn: u64) -> Vec<&'a Value> {
         .filter(|s| s["type"] == kind && s["turn"] == turn)
         .collect()
 }
+
+/// Asserts that turn 1 ran exactly one command, `command` (as the agent
+/// wrapped it), which printed the mocks' `hello-from-mock` and exited 0.
+pub fn assert_ran_the_hello_command(traj: &Value, command: &str) {
+    let commands = find_step(traj, "command", 1);
+    assert_eq!(commands.len(), 1, "{traj:#}");
+    let text = |key: &str| commands[0][key].as_str().unwrap_or_default().to_string();
+    assert!(text("command").contains(command), "{traj:#}");
+    assert!(text("output").contains("hello-from-mock"), "{traj:#}");
+    assert_eq!(commands[0]["exit_code"], 0, "{traj:#}");
+}

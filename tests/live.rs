@@ -101,6 +101,19 @@ fn cpu_ticks(pid: u32) -> u64 {
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
+/// Two sessions, `a` and `b`, whose agents hang (their turns complete
+/// once killed) and have both started.
+fn two_hanging_sessions(w: &World) -> (String, String) {
+    w.agent
+        .every_turn(&transcript("codex_first_turn.jsonl"))
+        .hang(1)
+        .hang(2);
+    let a = w.start(&["a"]);
+    let b = w.start(&["b"]);
+    w.agent.wait_started(2, LONG);
+    (a, b)
+}
+
 #[test]
 fn watch_prints_steps_while_the_turn_is_still_being_written() {
     let w = World::new();
@@ -260,13 +273,7 @@ fn watch_of_a_finished_session_prints_its_last_turn_and_exits_at_once() {
 fn wait_for_all_returns_when_the_last_one_ends() {
     let w = World::new();
     let _stop = w.stop_all_on_drop();
-    w.agent
-        .every_turn(&transcript("codex_first_turn.jsonl"))
-        .hang(1)
-        .hang(2);
-    let a = w.start(&["a"]);
-    let b = w.start(&["b"]);
-    w.agent.wait_started(2, LONG);
+    let (a, b) = two_hanging_sessions(&w);
     let mut wait = Live::spawn(&w, &["--json", "wait", &a, &b]);
     std::thread::sleep(Duration::from_millis(200));
     assert!(wait.still_running());
@@ -297,13 +304,7 @@ fn wait_for_all_returns_when_the_last_one_ends() {
 fn wait_any_returns_when_the_first_one_ends() {
     let w = World::new();
     let _stop = w.stop_all_on_drop();
-    w.agent
-        .every_turn(&transcript("codex_first_turn.jsonl"))
-        .hang(1)
-        .hang(2);
-    let a = w.start(&["a"]);
-    let b = w.start(&["b"]);
-    w.agent.wait_started(2, LONG);
+    let (a, b) = two_hanging_sessions(&w);
     let mut wait = Live::spawn(&w, &["--json", "wait", "--any", &a, &b]);
     std::thread::sleep(Duration::from_millis(200));
     assert!(wait.still_running());
@@ -425,13 +426,7 @@ fn wait_wakes_within_50ms_of_the_end() {
 fn wait_uses_no_cpu_while_blocked() {
     let w = World::new();
     let _stop = w.stop_all_on_drop();
-    w.agent
-        .every_turn(&transcript("codex_first_turn.jsonl"))
-        .hang(1)
-        .hang(2);
-    let a = w.start(&["a"]);
-    let b = w.start(&["b"]);
-    w.agent.wait_started(2, LONG);
+    let (a, b) = two_hanging_sessions(&w);
     let mut wait = w
         .cmd(&["wait", &a, &b])
         .stdout(Stdio::null())

@@ -1,7 +1,7 @@
 //! Timestamps as zwarm 2.3.5 writes them: local time, no offset, Python's
 //! `datetime.now().isoformat()`. Offsets are accepted on read.
 
-use chrono::{DateTime, Local, NaiveDate, NaiveDateTime};
+use chrono::{DateTime, Datelike, Local, NaiveDate, NaiveDateTime, Timelike};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
@@ -40,15 +40,53 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// `YYYY-MM-DDTHH:MM:SS.ffffff` written digit by digit, as chrono's
+    /// `%Y-%m-%dT%H:%M:%S%.6f` would (`list --json` writes thousands);
+    /// None for what chrono writes otherwise (years past four digits, leap
+    /// seconds).
+    fn isoformat(&self) -> Option<[u8; 26]> {
+        let t = self.0;
+        let (year, nanos) = (t.year(), t.nanosecond());
+        if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
+            return None;
+        }
+        let mut out = *b"0000-00-00T00:00:00.000000";
+        for (at, width, n) in [
+            (0, 4, year as u32),
+            (5, 2, t.month()),
+            (8, 2, t.day()),
+            (11, 2, t.hour()),
+            (14, 2, t.minute()),
+            (17, 2, t.second()),
+            (20, 6, nanos / 1000),
+        ] {
+            let mut n = n;
+            for digit in out[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (n % 10) as u8;
+                n /= 10;
+            }
+        }
+        Some(out)
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.6f"))
+        match self.isoformat() {
+            // ASCII digits and separators only.
+            Some(text) => f.write_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S%.6f")),
+        }
     }
 }
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.isoformat() {
+            Some(text) => s.serialize_str(std::str::from_utf8(&text).unwrap_or_default()),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -162,6 +200,54 @@ mod tests {
             "2026-1-23T19:30:21.1",
         ] {
             assert_eq!(parse_isoformat(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn written_as_chrono_writes_it() {
+        let chrono = |t: &Timestamp| t.0.format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+        let mut all: Vec<Timestamp> = [
+            "2026-11-23T19:30:21.123456",
+            "2026-11-23T19:30:21",
+            "2026-11-23T19:30:21.999999999",
+            "0000-01-01T00:00:00.000001",
+            "9999-12-31T23:59:59.5",
+            "0042-02-03T04:05:06.07",
+        ]
+        .iter()
+        .map(|s| Timestamp::parse(s).unwrap())
+        .collect();
+        // A spread of instants, and the ones chrono writes its own way.
+        let mut x: i64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..2000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let secs = x.rem_euclid(400 * 366 * 86400) - 100 * 366 * 86400;
+            let nanos = (x >> 20).rem_euclid(1_000_000_000) as u32;
+            all.push(Timestamp(
+                DateTime::from_timestamp(secs, nanos).unwrap().naive_utc(),
+            ));
+        }
+        let leap = NaiveDate::from_ymd_opt(2016, 12, 31)
+            .unwrap()
+            .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+            .unwrap();
+        let far = NaiveDate::from_ymd_opt(12345, 1, 2)
+            .unwrap()
+            .and_hms_opt(3, 4, 5)
+            .unwrap();
+        let before = NaiveDate::from_ymd_opt(-7, 1, 2)
+            .unwrap()
+            .and_hms_opt(3, 4, 5)
+            .unwrap();
+        all.extend([leap, far, before].map(Timestamp));
+        for t in &all {
+            assert_eq!(t.to_string(), chrono(t));
+            assert_eq!(
+                serde_json::to_string(t).unwrap(),
+                format!("\"{}\"", chrono(t))
+            );
         }
     }
 

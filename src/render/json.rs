@@ -4,6 +4,7 @@
 use crate::agent::AgentKind;
 use crate::session::model::{ExitStatus, Session, TurnRecord, Usage};
 use crate::session::stall::Stall;
+use crate::timefmt::Timestamp;
 use crate::trajectory::{Output, Step, StepKind};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -35,31 +36,32 @@ impl From<&Usage> for UsageJson {
     }
 }
 
-/// One session, as `list` shows it.
+/// One session, as `list` shows it. It borrows from the session: `list
+/// --json` writes thousands of them.
 #[derive(Serialize)]
-pub struct SessionJson {
-    pub id: String,
-    pub short_id: String,
+pub struct SessionJson<'a> {
+    pub id: &'a str,
+    pub short_id: &'a str,
     pub status: &'static str,
     /// How the latest turn ended: completed, failed, interrupted, killed,
     /// agent_missing; null while it runs or for sessions without turn records.
     pub ending: Option<&'static str>,
-    pub adapter: String,
-    pub model: String,
-    pub task: String,
-    pub working_dir: String,
-    pub source: String,
+    pub adapter: &'a str,
+    pub model: &'a str,
+    pub task: &'a str,
+    pub working_dir: &'a str,
+    pub source: &'a str,
     pub turns: u32,
-    pub created_at: String,
-    pub updated_at: String,
-    pub ended_at: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
     pub pid: Option<i32>,
     pub exit_code: Option<i32>,
-    pub error: Option<String>,
-    pub agent_session_id: Option<String>,
+    pub error: Option<&'a str>,
+    pub agent_session_id: Option<&'a str>,
     pub usage: UsageJson,
     pub cost_usd: Option<f64>,
-    pub last_message: Option<String>,
+    pub last_message: Option<&'a str>,
     /// Set while the running turn has only retried for longer than
     /// `--stall-after`; null otherwise (and in documents that do not look).
     pub stalled: Option<StallJson>,
@@ -73,7 +75,7 @@ pub struct StallJson {
     pub last_retry: Option<String>,
 }
 
-impl SessionJson {
+impl SessionJson<'_> {
     pub fn with_stall(mut self, stall: Option<&Stall>) -> Self {
         self.stalled = stall.map(|st| StallJson {
             since: st.since.to_string(),
@@ -84,28 +86,26 @@ impl SessionJson {
     }
 }
 
-impl From<&Session> for SessionJson {
-    fn from(s: &Session) -> Self {
+impl<'a> From<&'a Session> for SessionJson<'a> {
+    fn from(s: &'a Session) -> Self {
         SessionJson {
-            id: s.id.clone(),
-            short_id: s.short_id().to_string(),
+            id: &s.id,
+            short_id: s.short_id(),
             status: s.status.as_str(),
             ending: s.current_turn().and_then(|t| t.ending).map(|e| e.as_str()),
-            adapter: AgentKind::from_meta(&s.adapter)
-                .map(|k| k.display_name().to_string())
-                .unwrap_or_else(|| s.adapter.clone()),
-            model: s.model.clone(),
-            task: s.task.clone(),
-            working_dir: s.working_dir.clone(),
-            source: s.source.clone(),
+            adapter: AgentKind::from_meta(&s.adapter).map_or(&s.adapter, |k| k.display_name()),
+            model: &s.model,
+            task: &s.task,
+            working_dir: &s.working_dir,
+            source: &s.source,
             turns: s.turn,
-            created_at: s.created_at.to_string(),
-            updated_at: s.updated_at.to_string(),
-            ended_at: s.ended_at().map(|t| t.to_string()),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            ended_at: s.ended_at(),
             pid: s.pid,
             exit_code: s.exit_code,
-            error: s.error.clone(),
-            agent_session_id: s.agent_session_id.clone(),
+            error: s.error.as_deref(),
+            agent_session_id: s.agent_session_id.as_deref(),
             usage: (&s.token_usage).into(),
             cost_usd: s.cost_usd,
             last_message: s
@@ -113,7 +113,7 @@ impl From<&Session> for SessionJson {
                 .iter()
                 .rev()
                 .find(|m| m.role == "assistant")
-                .map(|m| m.content.clone()),
+                .map(|m| m.content.as_str()),
             stalled: None,
         }
     }
@@ -166,16 +166,16 @@ pub struct MessageJson {
 
 /// `show`: a session with its turns and messages.
 #[derive(Serialize)]
-pub struct ShowJson {
+pub struct ShowJson<'a> {
     pub schema_version: u32,
     #[serde(flatten)]
-    pub session: SessionJson,
+    pub session: SessionJson<'a>,
     pub turn_records: Vec<TurnJson>,
     pub messages: Vec<MessageJson>,
 }
 
-impl From<&Session> for ShowJson {
-    fn from(s: &Session) -> Self {
+impl<'a> From<&'a Session> for ShowJson<'a> {
+    fn from(s: &'a Session) -> Self {
         ShowJson {
             schema_version: SCHEMA_VERSION,
             session: s.into(),
@@ -196,14 +196,14 @@ impl From<&Session> for ShowJson {
 
 /// `start` and `inject`: the session as it stands when the turn was launched.
 #[derive(Serialize)]
-pub struct SessionDoc {
+pub struct SessionDoc<'a> {
     pub schema_version: u32,
     #[serde(flatten)]
-    pub session: SessionJson,
+    pub session: SessionJson<'a>,
 }
 
-impl From<&Session> for SessionDoc {
-    fn from(s: &Session) -> Self {
+impl<'a> From<&'a Session> for SessionDoc<'a> {
+    fn from(s: &'a Session) -> Self {
         SessionDoc {
             schema_version: SCHEMA_VERSION,
             session: s.into(),
@@ -218,9 +218,9 @@ pub struct ProblemJson {
 }
 
 #[derive(Serialize)]
-pub struct ListJson {
+pub struct ListJson<'a> {
     pub schema_version: u32,
-    pub sessions: Vec<SessionJson>,
+    pub sessions: Vec<SessionJson<'a>>,
     /// Sessions that could not be read.
     pub problems: Vec<ProblemJson>,
 }
@@ -242,19 +242,19 @@ pub struct ActionResultJson {
 
 /// `wait`: every session asked for, as it stood when the wait returned.
 #[derive(Serialize)]
-pub struct WaitJson {
+pub struct WaitJson<'a> {
     pub schema_version: u32,
     pub timed_out: bool,
-    pub sessions: Vec<SessionJson>,
+    pub sessions: Vec<SessionJson<'a>>,
 }
 
 /// `clean`.
 #[derive(Serialize)]
-pub struct CleanJson {
+pub struct CleanJson<'a> {
     pub schema_version: u32,
     pub dry_run: bool,
     /// Removed, or with `dry_run`, what would be.
-    pub sessions: Vec<SessionJson>,
+    pub sessions: Vec<SessionJson<'a>>,
 }
 
 /// The last line of `watch --json`, once the turn has ended.

@@ -399,7 +399,7 @@ pub struct DoctorJson {
 pub struct ProblemFindingJson {
     /// `stale_running`, `stalled`, `stray_process`, `unreadable_meta`,
     /// `missing_turn_file`, `temp_file`, `interrupted_removal`,
-    /// `foreign_lock_holder`.
+    /// `interrupted_creation`, `foreign_lock_holder`.
     pub kind: &'static str,
     pub session: Option<String>,
     pub detail: String,

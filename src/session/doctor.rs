@@ -35,6 +35,8 @@ pub enum Kind {
     TempFile,
     /// A half-done `rm`.
     InterruptedRemoval,
+    /// A session folder whose creation never finished (`.creating-<id>`).
+    InterruptedCreation,
     /// The run lock held by a process that is not the session's supervisor.
     ForeignLockHolder,
 }
@@ -49,6 +51,7 @@ impl Kind {
             Kind::MissingTurnFile => "missing_turn_file",
             Kind::TempFile => "temp_file",
             Kind::InterruptedRemoval => "interrupted_removal",
+            Kind::InterruptedCreation => "interrupted_creation",
             Kind::ForeignLockHolder => "foreign_lock_holder",
         }
     }
@@ -260,6 +263,29 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
             out.push(f);
             continue;
         }
+        if let Some(id) = name.strip_prefix(".creating-") {
+            // Made and renamed into place within moments; a young one is a
+            // `start` under way.
+            if is_young(&path) {
+                continue;
+            }
+            let mut f = Finding::new(
+                Kind::InterruptedCreation,
+                Some(id),
+                format!(
+                    "{} is a session whose creation never finished (it never started)",
+                    path.display()
+                ),
+            );
+            if fix {
+                match quarantine(root, &path, id) {
+                    Ok(to) => f.done(format!("moved it to {}", to.display())),
+                    Err(e) => f.failed(format!("could not move it aside: {e}")),
+                }
+            }
+            out.push(f);
+            continue;
+        }
         if !crate::store::is_valid_id(&name) {
             continue;
         }
@@ -443,6 +469,40 @@ mod tests {
         assert_eq!(lock_holders(text, dev, 1234), vec![4242]);
         assert_eq!(lock_holders(text, libc::makedev(8, 1), 99), vec![77]);
         assert!(lock_holders(text, dev, 99).is_empty());
+    }
+
+    #[test]
+    fn a_creation_that_never_finished_is_moved_aside_once_it_is_not_under_way() {
+        let root = tempfile::tempdir().unwrap();
+        let sessions = root.path().join("sessions");
+        let id = "0b5e7a1c-0000-4000-8000-000000000001";
+        let left = sessions.join(format!(".creating-{id}"));
+        std::fs::create_dir_all(left.join("turns")).unwrap();
+        std::fs::write(left.join("meta.json"), b"{}").unwrap();
+        let mut found = Vec::new();
+        stray_files(root.path(), &sessions, true, &mut found);
+        assert!(found.is_empty(), "a start under way: {found:?}");
+        std::fs::File::open(&left)
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        stray_files(root.path(), &sessions, false, &mut found);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].kind, found[0].session.as_deref()),
+            (Kind::InterruptedCreation, Some(id))
+        );
+        assert!(left.exists(), "reported, not moved");
+        let mut fixed = Vec::new();
+        stray_files(root.path(), &sessions, true, &mut fixed);
+        assert!(fixed[0].fixed, "{fixed:?}");
+        assert!(!left.exists());
+        let moved: Vec<_> = std::fs::read_dir(quarantine_dir(root.path()))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(moved.len(), 1);
+        assert!(moved[0].join("meta.json").is_file(), "nothing lost");
     }
 
     #[test]

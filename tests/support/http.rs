@@ -170,6 +170,54 @@ impl HttpServer {
     }
 }
 
+/// A model API mock: the server, and which of its requests are calls of
+/// the model (the others list models, fetch settings, ...).
+pub struct ModelMock {
+    http: HttpServer,
+    is_model_request: fn(&RecordedRequest) -> bool,
+}
+
+impl ModelMock {
+    /// Binds 127.0.0.1 on a free port and starts serving.
+    pub fn start(
+        handler: fn(&RecordedRequest) -> HttpResponse,
+        is_model_request: fn(&RecordedRequest) -> bool,
+    ) -> ModelMock {
+        ModelMock {
+            http: HttpServer::start(Arc::new(handler)),
+            is_model_request,
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.http.port()
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn base_url(&self) -> String {
+        self.http.base_url()
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.http.requests()
+    }
+
+    /// Only the model requests, oldest first.
+    pub fn model_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| (self.is_model_request)(r))
+            .collect()
+    }
+
+    /// Waits until at least `n` model requests arrived; returns them.
+    pub fn wait_for_model_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
+        self.http.wait_for(n, timeout, self.is_model_request);
+        self.model_requests()
+    }
+}
+
 impl Drop for HttpServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);

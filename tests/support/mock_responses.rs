@@ -11,52 +11,25 @@
 //! `done: <output>`. `GET /v1/models` gets `{"data":[],"models":[]}`.
 #![allow(dead_code)]
 
-use super::http::{done_text, unique_id, HttpResponse, HttpServer, RecordedRequest};
+use super::http::{done_text, unique_id, HttpResponse, ModelMock, RecordedRequest};
 #[allow(unused_imports)]
 pub use super::http::{Scenario, HELLO_COMMAND, HTTP400_MESSAGE, HTTP500_MESSAGE, SLOW_COMMAND};
 use serde_json::{json, Value};
-use std::sync::Arc;
-use std::time::Duration;
 
-/// The Responses mock. Stops on drop.
-pub struct MockServer {
-    http: HttpServer,
-}
+/// The Responses mock (codex's `base_url` is its `base_url()` plus `/v1`). Stops on drop.
+pub struct MockServer(ModelMock);
 
 impl MockServer {
     /// Binds 127.0.0.1 on a free port and starts serving.
     pub fn start() -> MockServer {
-        MockServer {
-            http: HttpServer::start(Arc::new(handle)),
-        }
+        MockServer(ModelMock::start(handle, is_model_request))
     }
+}
 
-    pub fn port(&self) -> u16 {
-        self.http.port()
-    }
-
-    /// `http://127.0.0.1:PORT` (codex's `base_url` is this plus `/v1`).
-    pub fn base_url(&self) -> String {
-        self.http.base_url()
-    }
-
-    /// Every request received so far (models listings included), oldest first.
-    pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.http.requests()
-    }
-
-    /// Only the model requests (`POST .../responses`), oldest first.
-    pub fn model_requests(&self) -> Vec<RecordedRequest> {
-        self.requests()
-            .into_iter()
-            .filter(is_model_request)
-            .collect()
-    }
-
-    /// Waits until at least `n` model requests arrived; returns them.
-    pub fn wait_for_model_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
-        self.http.wait_for(n, timeout, is_model_request);
-        self.model_requests()
+impl std::ops::Deref for MockServer {
+    type Target = ModelMock;
+    fn deref(&self) -> &ModelMock {
+        &self.0
     }
 }
 

@@ -260,8 +260,7 @@ mod tests {
         ["codex_rich.jsonl", "codex_mcp.jsonl", "claude_rich.jsonl"]
             .iter()
             .flat_map(|n| {
-                let path = format!("{}/tests/data/transcripts/{n}", env!("CARGO_MANIFEST_DIR"));
-                std::fs::read_to_string(path)
+                std::fs::read_to_string(crate::agent::test_support::transcript(n))
                     .unwrap()
                     .lines()
                     .map(str::to_string)

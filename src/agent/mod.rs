@@ -4,7 +4,7 @@
 pub mod claude;
 pub mod codex;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use crate::session::model::{TurnRecord, Usage};
 use crate::trajectory::{OutputDetail, Step, TurnSummary};

@@ -427,7 +427,8 @@ fn fifty_starts_at_once_with_list_show_inject_and_kill() {
             }
             let handles: Vec<_> = (0..SESSIONS)
                 .map(|i| {
-                    let (barrier, known, ops, zwarm) = (&barrier, &known, &ops, &zwarm);
+                    let (barrier, known, ops, zwarm, agent) =
+                        (&barrier, &known, &ops, &zwarm, &agent);
                     sc.spawn(move || {
                         let quick = i % 2 == 0;
                         let task = format!("{} {round}-{i}", if quick { "quick" } else { "hang" });
@@ -442,6 +443,7 @@ fn fifty_starts_at_once_with_list_show_inject_and_kill() {
                             expect(&zwarm(&ops.inject, &["inject", &id, "more please"]), 0);
                         } else {
                             expect(&zwarm(&ops.inject, &["inject", &id, "more please"]), 5);
+                            agent.wait_started(&id, Duration::from_secs(60));
                             let (a, b) = std::thread::scope(|s2| {
                                 let a = s2.spawn(|| zwarm(&ops.kill, &["kill", &id]));
                                 let b = s2.spawn(|| zwarm(&ops.kill, &["kill", &id]));

@@ -363,6 +363,20 @@ impl TaskAgent {
         self
     }
 
+    /// Waits until the agent of `session` has logged its start: a kill sent
+    /// before then may stop the script before its first line, which leaves
+    /// the session rightly `killed` but no call to check it against.
+    pub fn wait_started(&self, session: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.calls().iter().any(|c| c.session == session) {
+            assert!(
+                Instant::now() < deadline,
+                "the agent of {session} never started"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Every start so far, in order.
     pub fn calls(&self) -> Vec<TaskCall> {
         let text = std::fs::read_to_string(self.dir.path().join("calls")).unwrap_or_default();

@@ -266,7 +266,10 @@ fn watch_of_a_finished_session_prints_its_last_turn_and_exits_at_once() {
         "turn 1's command: {text}"
     );
     assert!(text.ends_with("── turn 2 completed ──\n"), "{text}");
-    assert!(took < Duration::from_millis(1500), "took {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "took {took:?}: watch of a finished turn must not follow it"
+    );
 }
 
 #[test]
@@ -332,7 +335,10 @@ fn wait_timeout_exits_124() {
     let took = t.elapsed();
     assert_eq!(code, 124);
     assert!(took >= Duration::from_millis(300), "{took:?}");
-    assert!(took < Duration::from_millis(1500), "{took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "{took:?}: the agent hangs for 600 s"
+    );
     let doc: WaitDoc = decode("wait --timeout --json", &out);
     assert!(doc.timed_out);
     assert_eq!(doc.sessions[0].status, Status::Running);

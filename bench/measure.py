@@ -111,8 +111,8 @@ def kib_to_mib(k):
     return None if k is None else k / 1024
 
 
-def proc_status(pid, key):
-    with open("/proc/%d/status" % pid) as f:
+def proc_status(pid, key, name="status"):
+    with open("/proc/%d/%s" % (pid, name)) as f:
         for line in f:
             if line.startswith(key + ":"):
                 return int(line.split()[1])
@@ -319,6 +319,15 @@ class Bench:
         time.sleep(3.0)
         ticks = cpu_ticks(sup) - t0
         rss2 = proc_status(sup, "VmRSS")
+        # RSS counts every page of the binary and libc it has mapped, all
+        # shared with other processes; PSS splits shared pages among their
+        # users, and anonymous memory is what is the supervisor's alone.
+        pss = proc_status(sup, "Pss", "smaps_rollup")
+        anon = proc_status(sup, "Anonymous", "smaps_rollup")
+        self.extra.append(("supervisor's proportional set size (PSS)", pss / 1024, "MiB",
+                           "Pss in /proc/<pid>/smaps_rollup"))
+        self.extra.append(("supervisor's anonymous memory (heap, stack, data)", anon / 1024,
+                           "MiB", "Anonymous in /proc/<pid>/smaps_rollup"))
         self.row("supervisor RSS while its agent runs", max(rss, rss2) / 1024,
                  agent_rss / 1024, "VmRSS of the agent (`sleep`)", "MiB", "< 4 MiB",
                  max(rss, rss2) < 4 * 1024, "VmRSS in /proc/<pid>/status, pid from meta.json")

@@ -163,19 +163,29 @@ pub fn become_subreaper() {
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
 }
 
+/// Whether a pid from a file may be signalled at all: 0 and -1 mean "my
+/// group" and "every process" to kill(2), 1 is init, and negative values
+/// name groups.
+fn signallable(pid: i32) -> bool {
+    pid > 1
+}
+
 /// Signals a recorded process only if it is still the same process.
 pub fn signal_if_same(rec: &ProcessRecord, sig: Signal) -> bool {
-    is_alive(rec) && kill(Pid::from_raw(rec.pid), sig).is_ok()
+    signallable(rec.pid) && is_alive(rec) && kill(Pid::from_raw(rec.pid), sig).is_ok()
 }
 
 /// Signals the process group led by a recorded process, if that leader is
 /// still the same process.
 pub fn signal_group_if_same(rec: &ProcessRecord, sig: Signal) -> bool {
-    is_alive(rec) && killpg(Pid::from_raw(rec.pid), sig).is_ok()
+    signallable(rec.pid) && is_alive(rec) && killpg(Pid::from_raw(rec.pid), sig).is_ok()
 }
 
 /// Signals every member of a session, except `except`.
 pub fn signal_session(sid: i32, sig: Signal, except: i32) -> usize {
+    if !signallable(sid) {
+        return 0;
+    }
     let mut n = 0;
     for pid in session_members(sid) {
         if pid != except && kill(Pid::from_raw(pid), sig).is_ok() {

@@ -792,16 +792,55 @@ fn a_reused_pid_is_neither_alive_nor_signalled() {
     assert_eq!(legacy["status"], "failed", "{legacy}");
     expect(&w.run(&["kill", &c]), 1);
     assert!(alive(later_pid), "the stranger was signalled");
-    // The same session with its real agent (started before it was written)
-    // still reads as running.
+    // Nor can a process that leads no session of its own (2.3.5 started its
+    // agent with `start_new_session=True`), nor one that started before the
+    // session was created, nor init: `kill` signals the pid's whole group.
+    for (who, not_it) in [("own group only", pid), ("init", 1)] {
+        edit_meta(&w, &c, |m| {
+            m["status"] = json!("running");
+            m["pid"] = json!(not_it);
+            m["updated_at"] = json!(local_time_ago(Duration::ZERO));
+            m.as_object_mut().unwrap().remove("turns");
+        });
+        let shown = w.json(&["show", &c]);
+        assert_eq!(shown["status"], "failed", "{who}: {shown}");
+    }
+    assert!(alive(pid), "the stranger was signalled");
+    // `setsid` makes itself a session leader and execs, keeping its pid.
+    let old_leader = Command::new("setsid")
+        .args(["sleep", "600"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
     edit_meta(&w, &c, |m| {
         m["status"] = json!("running");
-        m["pid"] = json!(pid);
+        m["pid"] = json!(old_leader.id());
+        m["created_at"] = json!(local_time_ago(Duration::ZERO));
+        m["updated_at"] = json!(local_time_ago(Duration::ZERO));
+        m.as_object_mut().unwrap().remove("turns");
+    });
+    assert_eq!(
+        w.json(&["show", &c])["status"],
+        "failed",
+        "started too early"
+    );
+    // The same session with an agent as 2.3.5 started it (its own session,
+    // started after the session was created, before it was last written)
+    // reads as running.
+    let leader = Command::new("setsid")
+        .args(["sleep", "600"])
+        .spawn()
+        .unwrap();
+    edit_meta(&w, &c, |m| {
+        m["status"] = json!("running");
+        m["pid"] = json!(leader.id());
+        m["created_at"] = json!(local_time_ago(Duration::from_secs(10)));
+        m["updated_at"] = json!(local_time_ago(Duration::ZERO));
         m.as_object_mut().unwrap().remove("turns");
     });
     assert_eq!(w.json(&["show", &c])["status"], "running");
 
-    for mut p in [stranger, later] {
+    for mut p in [stranger, later, leader, old_leader] {
         p.kill().unwrap();
         p.wait().unwrap();
     }

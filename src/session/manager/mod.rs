@@ -225,11 +225,27 @@ impl Manager {
 }
 
 /// The agent process a zwarm 2.3.5 session recorded (a pid, no start
-/// time), if the live process with that pid can be it: one that started
-/// after the session was last written reused the pid and is a stranger.
+/// time), if the live process with that pid can be it. A pid alone may
+/// name any process by now (the store was copied from another machine, the
+/// machine rebooted, the file was edited), and `kill` signals its whole
+/// group, so everything 2.3.5 guarantees of its agent must hold: it leads
+/// its own session and process group (`start_new_session=True`), and it
+/// started while the session was being written, not before the session was
+/// created nor after it was last saved.
 fn legacy_agent(session: &Session) -> Option<ProcessRecord> {
-    let rec = process::record(session.pid?).filter(process::is_alive)?;
-    let started = process::started_secs_ago(rec.pid)?;
-    // A second of slack: the two clocks have different resolutions.
-    (started + 1.0 >= session.updated_at.age_seconds()).then_some(rec)
+    let pid = session
+        .pid
+        .filter(|&p| p > 1 && p != std::process::id() as i32)?;
+    let st = process::stat(pid).filter(|s| s.state != 'Z' && s.state != 'X')?;
+    if st.session != pid || st.pgrp != pid {
+        return None;
+    }
+    let started = process::started_secs_ago(pid)?;
+    // A second of slack each way: the clocks have different resolutions.
+    let in_window = started + 1.0 >= session.updated_at.age_seconds()
+        && started <= session.created_at.age_seconds() + 1.0;
+    in_window.then_some(ProcessRecord {
+        pid,
+        start_time: st.start_time,
+    })
 }

@@ -464,12 +464,14 @@ impl BriefReader {
         let parsed = (n < self.buf.len())
             .then(|| crate::session::brief::parse(&self.buf[..n], with_message).ok())
             .flatten();
-        let mut session = match parsed {
-            Some(s) => s,
+        let mut rest = Vec::new();
+        let (mut session, text) = match parsed {
+            Some(s) => (s, &self.buf[..n]),
             None => {
-                let mut all = self.buf[..n].to_vec();
-                file.read_to_end(&mut all).ok()?;
-                crate::session::brief::parse(&all, with_message).ok()?
+                rest.extend_from_slice(&self.buf[..n]);
+                file.read_to_end(&mut rest).ok()?;
+                let s = crate::session::brief::parse(&rest, with_message).ok()?;
+                (s, &rest[..])
             }
         };
         if session.id != id {
@@ -478,7 +480,9 @@ impl BriefReader {
         // The brief holds only the last agent message, if any.
         let message = session.messages.pop();
         if indexable && !session.status.is_active() {
-            if let Ok(brief) = serde_json::to_vec(&session) {
+            // The file's own text, not the session re-serialised: see
+            // `brief::excerpt` for what re-serialising would change.
+            if let Some(brief) = crate::session::brief::excerpt(text, session.turn) {
                 fresh.push(Fresh {
                     id: id.to_string(),
                     key,

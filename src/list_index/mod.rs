@@ -116,9 +116,10 @@ impl FileKey {
 }
 
 /// A session to index: its id, the key of the `meta.json` it was read from
-/// and what was read: a `meta.json` holding only what `list` shows, its
-/// messages left out, and the last agent message apart, which only
-/// `list --json` shows and the table need not even skip over.
+/// and what was read: the file's own text of what `list` shows, its
+/// messages left out ([`crate::session::brief::excerpt`]), and the last
+/// agent message apart, which only `list --json` shows and the table need
+/// not even skip over.
 pub struct Fresh {
     pub id: String,
     pub key: FileKey,

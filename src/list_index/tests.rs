@@ -359,6 +359,44 @@ mod through_the_store {
         assert!(crate::session::brief::parse(index.brief(abc0), true).is_ok());
     }
 
+    #[test]
+    fn serves_the_very_times_and_numbers_the_file_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join(".zwarm"));
+        let folder = store.session_dir("ab");
+        fs::create_dir_all(&folder).unwrap();
+        // Digits past the microsecond, an offset, a float serde_json reads
+        // back as another number once written as the shortest text for it.
+        let text = br#"{"id": "ab", "task": "t", "status": "completed", "working_dir": "/w",
+            "created_at": "2026-01-01T00:00:00.000000100+00:00",
+            "updated_at": "2026-01-01T00:00:00.000000900",
+            "cost_usd": 0.919663223151467574, "messages": []}"#;
+        fs::write(folder.join("meta.json"), text).unwrap();
+        let file = crate::session::brief::parse(text, false).unwrap();
+        std::thread::sleep(MARGIN + Duration::from_millis(5));
+        let list = || {
+            let settled = SystemTime::now() - MARGIN;
+            let (ok, bad, used) = store.load_all_brief_settled(false, settled).unwrap();
+            assert!(bad.is_empty(), "{bad:?}");
+            (ok, used)
+        };
+        let (first, used) = list();
+        assert_eq!((used.fresh, first.as_slice()), (1, &[file.clone()][..]));
+        let (served, used) = list();
+        assert_eq!(used.hits, 1);
+        assert_eq!(served, [file]);
+        let index = Index::load(store.root());
+        let brief = index.brief(index.find("ab").unwrap());
+        let brief = std::str::from_utf8(brief).unwrap();
+        for verbatim in [
+            r#""created_at":"2026-01-01T00:00:00.000000100+00:00""#,
+            r#""updated_at":"2026-01-01T00:00:00.000000900""#,
+            r#""cost_usd":0.919663223151467574"#,
+        ] {
+            assert!(brief.contains(verbatim), "{verbatim} in {brief}");
+        }
+    }
+
     fn arbitrary_meta() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
         use proptest::prelude::*;
         let status =

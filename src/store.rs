@@ -461,17 +461,28 @@ impl BriefReader {
         // document cut short never parses, so one that does is the whole
         // file; one that does not is read to its end and parsed again.
         let n = file.read(&mut self.buf).ok()?;
+        // What the table shows must not depend on the file's age: messages
+        // it skips but an entry would keep (an agent message that is not
+        // text) leave the file unindexed, not unlisted.
+        let parse = |bytes: &[u8]| match crate::session::brief::parse(bytes, with_message) {
+            Ok(s) => Some((s, indexable)),
+            Err(_) if with_message && !self.last_message => {
+                crate::session::brief::parse(bytes, false)
+                    .ok()
+                    .map(|s| (s, false))
+            }
+            Err(_) => None,
+        };
         let parsed = (n < self.buf.len())
-            .then(|| crate::session::brief::parse(&self.buf[..n], with_message).ok())
+            .then(|| parse(&self.buf[..n]))
             .flatten();
         let mut rest = Vec::new();
-        let (mut session, text) = match parsed {
+        let ((mut session, indexable), text) = match parsed {
             Some(s) => (s, &self.buf[..n]),
             None => {
                 rest.extend_from_slice(&self.buf[..n]);
                 file.read_to_end(&mut rest).ok()?;
-                let s = crate::session::brief::parse(&rest, with_message).ok()?;
-                (s, &rest[..])
+                (parse(&rest)?, &rest[..])
             }
         };
         if session.id != id {

@@ -397,6 +397,42 @@ mod through_the_store {
         }
     }
 
+    #[test]
+    fn a_message_only_an_entry_reads_does_not_hide_a_settled_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join(".zwarm"));
+        let folder = store.session_dir("ab");
+        fs::create_dir_all(&folder).unwrap();
+        // The table skips messages it does not show; an entry keeps the
+        // last agent message, which must be text.
+        let text = br#"{"id": "ab", "task": "t", "status": "completed", "working_dir": "/w",
+            "created_at": "2026-01-01T00:00:00", "updated_at": "2026-01-01T00:00:00",
+            "messages": [{"role": "assistant", "content": 5}]}"#;
+        fs::write(folder.join("meta.json"), text).unwrap();
+        let listed = |last_message: bool, margin: Duration| {
+            let settled = SystemTime::now() - margin;
+            let (ok, bad, used) = store.load_all_brief_settled(last_message, settled).unwrap();
+            let ids = |ids: Vec<String>| ids.join(",");
+            (
+                ids(ok.into_iter().map(|s| s.id).collect()),
+                ids(bad.into_iter().map(|p| p.id).collect()),
+                used,
+            )
+        };
+        // Fresh, then settled: the table shows it either way, never indexed.
+        let fresh = listed(false, Duration::from_secs(3600));
+        assert_eq!(fresh, ("ab".into(), String::new(), IndexUse::default()));
+        std::thread::sleep(MARGIN + Duration::from_millis(5));
+        for _ in 0..2 {
+            assert_eq!(listed(false, MARGIN), fresh);
+        }
+        assert!(Index::load(store.root()).find("ab").is_none());
+        // `list --json` shows the last message, and skips it whatever its age.
+        let skipped = (String::new(), "ab".into(), IndexUse::default());
+        assert_eq!(listed(true, Duration::from_secs(3600)), skipped);
+        assert_eq!(listed(true, MARGIN), skipped);
+    }
+
     fn arbitrary_meta() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
         use proptest::prelude::*;
         let status =

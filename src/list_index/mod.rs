@@ -247,7 +247,7 @@ pub fn update(root: &Path, old: &Index, kept: &[EntryRef], fresh: &[Fresh]) -> s
             continue;
         }
         if !made_dir {
-            std::fs::create_dir_all(&dir)?;
+            private_dir(&dir)?;
             made_dir = true;
         }
         let bytes = old_shard.encode(shard, &kept_by[shard], &fresh_by[shard]);
@@ -256,11 +256,37 @@ pub fn update(root: &Path, old: &Index, kept: &[EntryRef], fresh: &[Fresh]) -> s
     Ok(())
 }
 
+/// Makes the index's folder, or narrows one an older zwarm made, so that
+/// only its owner can reach the entries: they hold tasks and last messages,
+/// and serving one needs no permission to read the session's `meta.json`.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::symlink_metadata(dir)?;
+            if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 {
+                // Only its owner may change it; for anyone else the files
+                // themselves are private.
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
+            Ok(())
+        }
+        made => made,
+    }
+}
+
 /// Writes `dir/name` through a temporary file and a rename: a reader sees
 /// the old file or the new one.
 fn replace(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&tmp)
+    // Private like the folder, which an older zwarm may have left open.
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
         .and_then(|mut f| f.write_all(bytes))
         .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
     if written.is_err() {

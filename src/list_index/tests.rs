@@ -81,6 +81,22 @@ fn ids_sharing_their_first_eight_bytes_are_told_apart() {
 }
 
 #[test]
+fn only_the_owner_can_reach_the_index() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let (dir, _) = written(&["a1", "b1"]);
+    let index = dir.path().join(DIR_NAME);
+    assert_eq!(mode(&index), 0o700);
+    for file in std::fs::read_dir(&index).unwrap() {
+        assert_eq!(mode(&file.unwrap().path()), 0o600);
+    }
+    // A folder an older zwarm left open is narrowed when next written.
+    std::fs::set_permissions(&index, std::fs::Permissions::from_mode(0o755)).unwrap();
+    update(dir.path(), &Index::default(), &[], &[fresh("c1", 3)]).unwrap();
+    assert_eq!(mode(&index), 0o700);
+}
+
+#[test]
 fn only_the_files_whose_entries_change_are_rewritten() {
     let (dir, old) = written(&["a1", "a2", "b1", "c1"]);
     let before = files(dir.path());

@@ -34,6 +34,10 @@ mod tests;
 /// The index's folder in the state directory.
 pub const DIR_NAME: &str = "list-index";
 const SHARDS: usize = 16;
+/// The largest index file read or written: far beyond any real one (a file
+/// holds a sixteenth of the sessions, at a kilobyte or so each), so that a
+/// file put there by anyone else cannot make `list` read gigabytes.
+const MAX_FILE: u64 = 256 << 20;
 /// How long before it was read a file must have last changed to be indexed:
 /// far more than any file system's timestamp tick.
 pub const SETTLED: Duration = Duration::from_secs(2);
@@ -163,8 +167,7 @@ impl Index {
         let dir = root.join(DIR_NAME);
         let shards = (0..SHARDS)
             .map(|shard| {
-                std::fs::read(dir.join(shard_name(shard)))
-                    .ok()
+                read_file(&dir.join(shard_name(shard)))
                     .and_then(|bytes| Shard::decode(bytes, shard))
                     .unwrap_or_default()
             })
@@ -215,6 +218,27 @@ impl Index {
     }
 }
 
+/// The bytes of an index file, if it is one that could be: a regular file
+/// no larger than [`MAX_FILE`]. No link is followed (its target could be
+/// anything), and opening a fifo does not wait for a writer.
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // Bounded all the same: the file may grow while it is read.
+    file.take(MAX_FILE + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= MAX_FILE).then_some(bytes)
+}
+
 /// Whether this process may write the index in the state directory `root`.
 pub fn writable(root: &Path) -> bool {
     use nix::unistd::{access, AccessFlags};
@@ -251,6 +275,12 @@ pub fn update(root: &Path, old: &Index, kept: &[EntryRef], fresh: &[Fresh]) -> s
             made_dir = true;
         }
         let bytes = old_shard.encode(shard, &kept_by[shard], &fresh_by[shard]);
+        if bytes.len() as u64 > MAX_FILE {
+            // Not written, as it would not be read: its sessions are read
+            // from their files instead.
+            let _ = std::fs::remove_file(dir.join(shard_name(shard)));
+            continue;
+        }
         replace(&dir, &shard_name(shard), &bytes)?;
     }
     Ok(())
@@ -278,15 +308,9 @@ fn private_dir(dir: &Path) -> std::io::Result<()> {
 /// Writes `dir/name` through a temporary file and a rename: a reader sees
 /// the old file or the new one.
 fn replace(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     // Private like the folder, which an older zwarm may have left open.
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
+    let written = crate::store::create_temp(&tmp, 0o600)
         .and_then(|mut f| f.write_all(bytes))
         .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
     if written.is_err() {

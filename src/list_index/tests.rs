@@ -97,6 +97,53 @@ fn only_the_owner_can_reach_the_index() {
 }
 
 #[test]
+fn only_regular_files_of_a_sane_size_are_read() {
+    let (dir, _) = written(&["a1", "b1", "c1"]);
+    let index = dir.path().join(DIR_NAME);
+    // A fifo, which would block a reader forever.
+    std::fs::remove_file(index.join("a")).unwrap();
+    nix::unistd::mkfifo(&index.join("a"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    // A link, here to a good file: zwarm never makes one, and its target
+    // could be anything (/dev/zero).
+    let elsewhere = dir.path().join("b-elsewhere");
+    std::fs::rename(index.join("b"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, index.join("b")).unwrap();
+    // Far larger than any index, and no need to read it to know.
+    let huge = std::fs::OpenOptions::new()
+        .append(true)
+        .open(index.join("c"))
+        .unwrap();
+    huge.set_len(MAX_FILE + 1).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let index = Index::load(dir.path());
+        let _ = tx.send((index.len(), dir));
+    });
+    let (len, _dir) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("loading the index hung");
+    assert_eq!(len, 0);
+}
+
+#[test]
+fn a_link_planted_at_the_temporary_name_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join(DIR_NAME);
+    std::fs::create_dir(&index).unwrap();
+    let precious = dir.path().join("precious");
+    std::fs::write(&precious, "keep me").unwrap();
+    let planted = index.join(format!(".a.{}.tmp", std::process::id()));
+    std::os::unix::fs::symlink(&precious, &planted).unwrap();
+    update(dir.path(), &Index::default(), &[], &[fresh("a1", 1)]).unwrap();
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    assert!(std::fs::symlink_metadata(index.join("a"))
+        .unwrap()
+        .is_file());
+    assert!(Index::load(dir.path()).find("a1").is_some());
+    assert!(!planted.exists());
+}
+
+#[test]
 fn only_the_files_whose_entries_change_are_rewritten() {
     let (dir, old) = written(&["a1", "a2", "b1", "c1"]);
     let before = files(dir.path());

@@ -461,15 +461,28 @@ impl BriefReader {
         // document cut short never parses, so one that does is the whole
         // file; one that does not is read to its end and parsed again.
         let n = file.read(&mut self.buf).ok()?;
+        // What the table shows must not depend on the file's age: messages
+        // it skips but an entry would keep (an agent message that is not
+        // text) leave the file unindexed, not unlisted.
+        let parse = |bytes: &[u8]| match crate::session::brief::parse(bytes, with_message) {
+            Ok(s) => Some((s, indexable)),
+            Err(_) if with_message && !self.last_message => {
+                crate::session::brief::parse(bytes, false)
+                    .ok()
+                    .map(|s| (s, false))
+            }
+            Err(_) => None,
+        };
         let parsed = (n < self.buf.len())
-            .then(|| crate::session::brief::parse(&self.buf[..n], with_message).ok())
+            .then(|| parse(&self.buf[..n]))
             .flatten();
-        let mut session = match parsed {
-            Some(s) => s,
+        let mut rest = Vec::new();
+        let ((mut session, indexable), text) = match parsed {
+            Some(s) => (s, &self.buf[..n]),
             None => {
-                let mut all = self.buf[..n].to_vec();
-                file.read_to_end(&mut all).ok()?;
-                crate::session::brief::parse(&all, with_message).ok()?
+                rest.extend_from_slice(&self.buf[..n]);
+                file.read_to_end(&mut rest).ok()?;
+                (parse(&rest)?, &rest[..])
             }
         };
         if session.id != id {
@@ -478,7 +491,9 @@ impl BriefReader {
         // The brief holds only the last agent message, if any.
         let message = session.messages.pop();
         if indexable && !session.status.is_active() {
-            if let Ok(brief) = serde_json::to_vec(&session) {
+            // The file's own text, not the session re-serialised: see
+            // `brief::excerpt` for what re-serialising would change.
+            if let Some(brief) = crate::session::brief::excerpt(text, session.turn) {
                 fresh.push(Fresh {
                     id: id.to_string(),
                     key,
@@ -531,11 +546,7 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let target = dir.join(name);
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)?;
+        let mut f = create_temp(&tmp, 0o666)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, &target)?;
@@ -547,6 +558,28 @@ pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
         return Err(Error::io("write", target, e));
     }
     Ok(())
+}
+
+/// Creates the temporary file `path` with `mode` (less the umask), never
+/// opening what is there already: a link planted at the name is neither
+/// followed nor its target truncated. Anything there (left by a writer that
+/// died, whose pid this process now has) is removed, once.
+pub(crate) fn create_temp(path: &Path, mode: u32) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let create = || {
+        OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(path)
+    };
+    match create() {
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+            fs::remove_file(path)?;
+            create()
+        }
+        created => created,
+    }
 }
 
 #[cfg(test)]
@@ -621,6 +654,31 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert!(!names.iter().any(|n| n.ends_with(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn a_link_planted_at_the_temporary_name_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        store.create(&session("ab")).unwrap();
+        let precious = dir.path().join("precious");
+        fs::write(&precious, "keep me").unwrap();
+        let planted = store
+            .session_dir("ab")
+            .join(format!(".{META}.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&precious, &planted).unwrap();
+        store
+            .update("ab", |s| {
+                s.task = "changed".into();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(fs::read_to_string(&precious).unwrap(), "keep me");
+        assert!(fs::symlink_metadata(store.meta_path("ab"))
+            .unwrap()
+            .is_file());
+        assert_eq!(store.load("ab").unwrap().task, "changed");
+        assert!(!planted.exists());
     }
 
     #[test]

@@ -438,6 +438,40 @@ fn a_corrupt_meta_is_skipped_by_list_and_refused_by_show() {
 }
 
 #[test]
+fn a_time_with_an_offset_is_listed_in_the_local_zone_whether_indexed_or_not() {
+    let w = World::new();
+    let id = finished(&w, "codex_first_turn.jsonl", 0);
+    let mut meta = w.meta(&id);
+    meta["created_at"] = json!("2026-01-01T00:00:00+00:00");
+    std::fs::write(
+        w.session_dir(&id).join("meta.json"),
+        serde_json::to_vec_pretty(&meta).unwrap(),
+    )
+    .unwrap();
+    // Only a file that changed at least two seconds before a listing is
+    // indexed, and its change time cannot be set back.
+    std::thread::sleep(Duration::from_millis(2100));
+    let created_at = |tz: &str| {
+        let out = w.cmd(&["--json", "list"]).env("TZ", tz).output().unwrap();
+        expect(&out, 0);
+        let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(list["sessions"][0]["id"], id.as_str());
+        list["sessions"][0]["created_at"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // POSIX zone strings: no time zone database needed.
+    assert_eq!(created_at("UTC0"), "2026-01-01T00:00:00.000000");
+    let index = w.state.path().join("list-index");
+    assert!(std::fs::read_dir(&index).unwrap().next().is_some());
+    // Served from the index from now on, and read in each listing's zone.
+    assert_eq!(created_at("JST-9"), "2026-01-01T09:00:00.000000");
+    assert_eq!(created_at("JST-9"), "2026-01-01T09:00:00.000000");
+    assert_eq!(created_at("UTC0"), "2026-01-01T00:00:00.000000");
+}
+
+#[test]
 fn torn_and_non_json_lines_hide_no_step_and_survive_in_output() {
     let w = World::new();
     let clean = finished(&w, "codex_first_turn.jsonl", 0);

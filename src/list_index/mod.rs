@@ -34,6 +34,10 @@ mod tests;
 /// The index's folder in the state directory.
 pub const DIR_NAME: &str = "list-index";
 const SHARDS: usize = 16;
+/// The largest index file read or written: far beyond any real one (a file
+/// holds a sixteenth of the sessions, at a kilobyte or so each), so that a
+/// file put there by anyone else cannot make `list` read gigabytes.
+const MAX_FILE: u64 = 256 << 20;
 /// How long before it was read a file must have last changed to be indexed:
 /// far more than any file system's timestamp tick.
 pub const SETTLED: Duration = Duration::from_secs(2);
@@ -116,9 +120,10 @@ impl FileKey {
 }
 
 /// A session to index: its id, the key of the `meta.json` it was read from
-/// and what was read: a `meta.json` holding only what `list` shows, its
-/// messages left out, and the last agent message apart, which only
-/// `list --json` shows and the table need not even skip over.
+/// and what was read: the file's own text of what `list` shows, its
+/// messages left out ([`crate::session::brief::excerpt`]), and the last
+/// agent message apart, which only `list --json` shows and the table need
+/// not even skip over.
 pub struct Fresh {
     pub id: String,
     pub key: FileKey,
@@ -162,8 +167,7 @@ impl Index {
         let dir = root.join(DIR_NAME);
         let shards = (0..SHARDS)
             .map(|shard| {
-                std::fs::read(dir.join(shard_name(shard)))
-                    .ok()
+                read_file(&dir.join(shard_name(shard)))
                     .and_then(|bytes| Shard::decode(bytes, shard))
                     .unwrap_or_default()
             })
@@ -214,6 +218,27 @@ impl Index {
     }
 }
 
+/// The bytes of an index file, if it is one that could be: a regular file
+/// no larger than [`MAX_FILE`]. No link is followed (its target could be
+/// anything), and opening a fifo does not wait for a writer.
+fn read_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_FILE {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // Bounded all the same: the file may grow while it is read.
+    file.take(MAX_FILE + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= MAX_FILE).then_some(bytes)
+}
+
 /// Whether this process may write the index in the state directory `root`.
 pub fn writable(root: &Path) -> bool {
     use nix::unistd::{access, AccessFlags};
@@ -246,20 +271,46 @@ pub fn update(root: &Path, old: &Index, kept: &[EntryRef], fresh: &[Fresh]) -> s
             continue;
         }
         if !made_dir {
-            std::fs::create_dir_all(&dir)?;
+            private_dir(&dir)?;
             made_dir = true;
         }
         let bytes = old_shard.encode(shard, &kept_by[shard], &fresh_by[shard]);
+        if bytes.len() as u64 > MAX_FILE {
+            // Not written, as it would not be read: its sessions are read
+            // from their files instead.
+            let _ = std::fs::remove_file(dir.join(shard_name(shard)));
+            continue;
+        }
         replace(&dir, &shard_name(shard), &bytes)?;
     }
     Ok(())
+}
+
+/// Makes the index's folder, or narrows one an older zwarm made, so that
+/// only its owner can reach the entries: they hold tasks and last messages,
+/// and serving one needs no permission to read the session's `meta.json`.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::symlink_metadata(dir)?;
+            if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 {
+                // Only its owner may change it; for anyone else the files
+                // themselves are private.
+                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+            }
+            Ok(())
+        }
+        made => made,
+    }
 }
 
 /// Writes `dir/name` through a temporary file and a rename: a reader sees
 /// the old file or the new one.
 fn replace(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = std::fs::File::create(&tmp)
+    // Private like the folder, which an older zwarm may have left open.
+    let written = crate::store::create_temp(&tmp, 0o600)
         .and_then(|mut f| f.write_all(bytes))
         .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
     if written.is_err() {

@@ -81,6 +81,69 @@ fn ids_sharing_their_first_eight_bytes_are_told_apart() {
 }
 
 #[test]
+fn only_the_owner_can_reach_the_index() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let (dir, _) = written(&["a1", "b1"]);
+    let index = dir.path().join(DIR_NAME);
+    assert_eq!(mode(&index), 0o700);
+    for file in std::fs::read_dir(&index).unwrap() {
+        assert_eq!(mode(&file.unwrap().path()), 0o600);
+    }
+    // A folder an older zwarm left open is narrowed when next written.
+    std::fs::set_permissions(&index, std::fs::Permissions::from_mode(0o755)).unwrap();
+    update(dir.path(), &Index::default(), &[], &[fresh("c1", 3)]).unwrap();
+    assert_eq!(mode(&index), 0o700);
+}
+
+#[test]
+fn only_regular_files_of_a_sane_size_are_read() {
+    let (dir, _) = written(&["a1", "b1", "c1"]);
+    let index = dir.path().join(DIR_NAME);
+    // A fifo, which would block a reader forever.
+    std::fs::remove_file(index.join("a")).unwrap();
+    nix::unistd::mkfifo(&index.join("a"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+    // A link, here to a good file: zwarm never makes one, and its target
+    // could be anything (/dev/zero).
+    let elsewhere = dir.path().join("b-elsewhere");
+    std::fs::rename(index.join("b"), &elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, index.join("b")).unwrap();
+    // Far larger than any index, and no need to read it to know.
+    let huge = std::fs::OpenOptions::new()
+        .append(true)
+        .open(index.join("c"))
+        .unwrap();
+    huge.set_len(MAX_FILE + 1).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let index = Index::load(dir.path());
+        let _ = tx.send((index.len(), dir));
+    });
+    let (len, _dir) = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("loading the index hung");
+    assert_eq!(len, 0);
+}
+
+#[test]
+fn a_link_planted_at_the_temporary_name_is_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join(DIR_NAME);
+    std::fs::create_dir(&index).unwrap();
+    let precious = dir.path().join("precious");
+    std::fs::write(&precious, "keep me").unwrap();
+    let planted = index.join(format!(".a.{}.tmp", std::process::id()));
+    std::os::unix::fs::symlink(&precious, &planted).unwrap();
+    update(dir.path(), &Index::default(), &[], &[fresh("a1", 1)]).unwrap();
+    assert_eq!(std::fs::read_to_string(&precious).unwrap(), "keep me");
+    assert!(std::fs::symlink_metadata(index.join("a"))
+        .unwrap()
+        .is_file());
+    assert!(Index::load(dir.path()).find("a1").is_some());
+    assert!(!planted.exists());
+}
+
+#[test]
 fn only_the_files_whose_entries_change_are_rewritten() {
     let (dir, old) = written(&["a1", "a2", "b1", "c1"]);
     let before = files(dir.path());
@@ -357,6 +420,80 @@ mod through_the_store {
         let index = Index::load(store.root());
         let abc0 = index.find("abc0").unwrap();
         assert!(crate::session::brief::parse(index.brief(abc0), true).is_ok());
+    }
+
+    #[test]
+    fn serves_the_very_times_and_numbers_the_file_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join(".zwarm"));
+        let folder = store.session_dir("ab");
+        fs::create_dir_all(&folder).unwrap();
+        // Digits past the microsecond, an offset, a float serde_json reads
+        // back as another number once written as the shortest text for it.
+        let text = br#"{"id": "ab", "task": "t", "status": "completed", "working_dir": "/w",
+            "created_at": "2026-01-01T00:00:00.000000100+00:00",
+            "updated_at": "2026-01-01T00:00:00.000000900",
+            "cost_usd": 0.919663223151467574, "messages": []}"#;
+        fs::write(folder.join("meta.json"), text).unwrap();
+        let file = crate::session::brief::parse(text, false).unwrap();
+        std::thread::sleep(MARGIN + Duration::from_millis(5));
+        let list = || {
+            let settled = SystemTime::now() - MARGIN;
+            let (ok, bad, used) = store.load_all_brief_settled(false, settled).unwrap();
+            assert!(bad.is_empty(), "{bad:?}");
+            (ok, used)
+        };
+        let (first, used) = list();
+        assert_eq!((used.fresh, first.as_slice()), (1, &[file.clone()][..]));
+        let (served, used) = list();
+        assert_eq!(used.hits, 1);
+        assert_eq!(served, [file]);
+        let index = Index::load(store.root());
+        let brief = index.brief(index.find("ab").unwrap());
+        let brief = std::str::from_utf8(brief).unwrap();
+        for verbatim in [
+            r#""created_at":"2026-01-01T00:00:00.000000100+00:00""#,
+            r#""updated_at":"2026-01-01T00:00:00.000000900""#,
+            r#""cost_usd":0.919663223151467574"#,
+        ] {
+            assert!(brief.contains(verbatim), "{verbatim} in {brief}");
+        }
+    }
+
+    #[test]
+    fn a_message_only_an_entry_reads_does_not_hide_a_settled_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join(".zwarm"));
+        let folder = store.session_dir("ab");
+        fs::create_dir_all(&folder).unwrap();
+        // The table skips messages it does not show; an entry keeps the
+        // last agent message, which must be text.
+        let text = br#"{"id": "ab", "task": "t", "status": "completed", "working_dir": "/w",
+            "created_at": "2026-01-01T00:00:00", "updated_at": "2026-01-01T00:00:00",
+            "messages": [{"role": "assistant", "content": 5}]}"#;
+        fs::write(folder.join("meta.json"), text).unwrap();
+        let listed = |last_message: bool, margin: Duration| {
+            let settled = SystemTime::now() - margin;
+            let (ok, bad, used) = store.load_all_brief_settled(last_message, settled).unwrap();
+            let ids = |ids: Vec<String>| ids.join(",");
+            (
+                ids(ok.into_iter().map(|s| s.id).collect()),
+                ids(bad.into_iter().map(|p| p.id).collect()),
+                used,
+            )
+        };
+        // Fresh, then settled: the table shows it either way, never indexed.
+        let fresh = listed(false, Duration::from_secs(3600));
+        assert_eq!(fresh, ("ab".into(), String::new(), IndexUse::default()));
+        std::thread::sleep(MARGIN + Duration::from_millis(5));
+        for _ in 0..2 {
+            assert_eq!(listed(false, MARGIN), fresh);
+        }
+        assert!(Index::load(store.root()).find("ab").is_none());
+        // `list --json` shows the last message, and skips it whatever its age.
+        let skipped = (String::new(), "ab".into(), IndexUse::default());
+        assert_eq!(listed(true, Duration::from_secs(3600)), skipped);
+        assert_eq!(listed(true, MARGIN), skipped);
     }
 
     fn arbitrary_meta() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {

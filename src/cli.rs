@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0    success (for `start`: the turn is running)
+  0    success (for `start` and `inject`: the turn is running)
   1    failure: the command failed, or the session it started failed
   2    usage error: bad arguments, malformed or ambiguous id, empty task
   3    no session matches the id
@@ -86,27 +86,47 @@ pub enum Command {
     List(ListArgs),
 
     /// Everything about one session: status, turns, messages, usage, error
+    #[command(
+        after_help = "Examples:\n  zwarm show 3f2a\n  zwarm --json show 3f2a | jq -r .status"
+    )]
     Show(IdArg),
 
     /// Send the next message of a session's conversation (a new turn)
     #[command(
         visible_alias = "continue",
         after_help = "The agent resumes its own conversation (codex thread, claude session), \
-        so it keeps the whole context.\n\nExample:\n  zwarm inject 3f2a \"now run the tests\""
+        so it keeps the whole context. A message that starts with '-' goes after `--`.\n\n\
+        Examples:\n  zwarm inject 3f2a \"now run the tests\"\n  zwarm inject 3f2a -- \"-v should print more\""
     )]
     Inject(InjectArgs),
 
     /// Stop running sessions and their whole process trees
+    #[command(
+        after_help = "The agent gets SIGTERM, then SIGKILL after 5 s; everything it started goes \
+        with it. Exit status: 0 if every session was stopped, 1 if one was not running.\n\n\
+        Examples:\n  zwarm kill 3f2a\n  zwarm kill --all\n  zwarm kill --delete 3f2a 9b1c"
+    )]
     Kill(KillArgs),
 
     /// Delete finished sessions
+    #[command(
+        after_help = "A running session is refused (exit 5) unless --force stops it first.\n\n\
+        Examples:\n  zwarm rm 3f2a 9b1c\n  zwarm rm --force 3f2a"
+    )]
     Rm(RmArgs),
 
     /// What a session's agent did, step by step
-    #[command(visible_alias = "traj")]
+    #[command(
+        visible_alias = "traj",
+        after_help = "Examples:\n  zwarm traj 3f2a\n  zwarm traj --turn 2 --full 3f2a\n  \
+        zwarm --json traj 3f2a | jq -c '.steps[] | select(.type == \"command\")'"
+    )]
     Trajectory(TrajectoryArgs),
 
     /// The raw JSONL the agent wrote for a turn
+    #[command(
+        after_help = "Examples:\n  zwarm output 3f2a | jq -c .type\n  zwarm output --turn 1 --stderr 3f2a"
+    )]
     Output(OutputArgs),
 
     /// Follow a session's steps live until its current turn ends
@@ -206,7 +226,7 @@ pub struct InjectArgs {
 
 #[derive(Args, Debug)]
 pub struct KillArgs {
-    /// Session ids or unique prefixes
+    /// Session ids or unique prefixes (or --all)
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub ids: Vec<String>,
     /// Stop every running session
@@ -391,8 +411,17 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     if !secs.is_finite() || secs < 0.0 {
         return Err(format!("'{s}' is not a duration"));
     }
+    // Far beyond any wait or age that means something, and small enough
+    // that adding it to a clock reading cannot overflow.
+    if secs > MAX_DURATION_DAYS * 86400.0 {
+        return Err(format!(
+            "'{s}' is too long a duration (at most {MAX_DURATION_DAYS}d)"
+        ));
+    }
     Ok(std::time::Duration::from_secs_f64(secs))
 }
+
+const MAX_DURATION_DAYS: f64 = 36500.0;
 
 #[cfg(test)]
 mod tests {
@@ -410,6 +439,19 @@ mod tests {
         assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5w").is_err());
+        assert_eq!(
+            parse_duration("36500d").unwrap(),
+            Duration::from_secs(36500 * 86400)
+        );
+        for huge in [
+            "36501d",
+            "99999999999999999d",
+            "18446744073709551615s",
+            "1e300",
+        ] {
+            let e = parse_duration(huge).unwrap_err();
+            assert!(e.contains(huge), "{e}");
+        }
     }
 
     #[test]

@@ -363,6 +363,11 @@ fn a_missing_agent_fails_the_session_and_start_exits_1() {
     );
     assert_no_processes(doc["id"].as_str().unwrap());
     assert_eq!(w.agent.calls(), 0);
+
+    // Nothing is wrong with the store: those agents never ran, so their
+    // turns rightly have no output.
+    let out = w.run(&["doctor"]);
+    expect(&out, 0);
 }
 
 #[test]
@@ -1180,6 +1185,24 @@ fn exit_codes_wait() {
     expect(&w.run(&["wait", "--any", &running, &done]), 0);
     expect(&w.run(&["wait", "--timeout", "soon", &done]), 2);
     expect(&w.run(&["wait", "f00d"]), 3);
+    // A zero timeout is a poll: what has ended is not a timeout.
+    let out = w.run(&["wait", "--timeout", "0", &done]);
+    expect(&out, 0);
+    assert_eq!(stderr(&out), "");
+    expect(&w.run(&["wait", "--timeout", "0", &done, &failed]), 4);
+    expect(&w.run(&["wait", "--timeout", "0", &done, &running]), 124);
+    expect(
+        &w.run(&["wait", "--any", "--timeout", "0", &done, &running]),
+        0,
+    );
+    let out = w.run(&["wait", "--timeout", "99999999999999999d", &done]);
+    expect(&out, 2);
+    assert!(
+        stderr(&out).contains("too long a duration"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
 }
 
 #[test]

@@ -288,7 +288,8 @@ fn kill_and_rm_documents() {
     );
 
     // One id failing does not stop the others; the worst code wins.
-    let (code, out) = w.json_any(&["kill", &a, "deadbeef", &b]);
+    // Ids may be given as prefixes; results name sessions by their full id.
+    let (code, out) = w.json_any(&["kill", &a[..8], "deadbeef", &b[..6]]);
     assert_eq!(code, 3, "{out}");
     let doc: ActionDoc = decode("kill --json", &out);
     let oks: Vec<(bool, Option<Status>)> = doc.results.iter().map(|r| (r.ok, r.status)).collect();
@@ -301,12 +302,14 @@ fn kill_and_rm_documents() {
         .as_deref()
         .unwrap()
         .contains("not running"));
-    assert_eq!(doc.results[1].id, "deadbeef");
+    let ids: Vec<&str> = doc.results.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, [a.as_str(), "deadbeef", b.as_str()]);
 
-    let (code, out) = w.json_any(&["rm", &c]);
+    let (code, out) = w.json_any(&["rm", &c[..8]]);
     assert_eq!(code, 5, "running, so refused: {out}");
     let doc: ActionDoc = decode("rm --json", &out);
     assert!(!doc.results[0].ok && doc.results[0].error.is_some());
+    assert_eq!(doc.results[0].id, c);
 
     let (code, out) = w.json_any(&["rm", "--force", &a, &c]);
     assert_eq!(code, 0, "{out}");

@@ -24,14 +24,14 @@ pub fn kill(manager: &Manager, a: &KillArgs, p: &mut Printer) -> Result<i32> {
         a.ids.clone()
     };
     let mut outcomes = Vec::new();
-    for id in ids {
-        let result = manager.kill(&id).map(|k| k.session).and_then(|s| {
+    for given in ids {
+        outcomes.push(act_on(manager, given, |id| {
+            let s = manager.kill(id)?.session;
             if a.delete {
                 manager.store().remove(&s.id)?;
             }
             Ok(s)
-        });
-        outcomes.push(Outcome { id, result });
+        }));
     }
     report(
         p,
@@ -48,12 +48,28 @@ pub fn kill(manager: &Manager, a: &KillArgs, p: &mut Printer) -> Result<i32> {
 pub fn remove(manager: &Manager, ids: &[String], force: bool, p: &mut Printer) -> Result<i32> {
     let outcomes = ids
         .iter()
-        .map(|id| Outcome {
-            id: id.clone(),
-            result: manager.remove(id, force),
-        })
+        .map(|given| act_on(manager, given.clone(), |id| manager.remove(id, force)))
         .collect();
     report(p, outcomes, "removed", false)
+}
+
+/// Resolves `given` and acts on the session it names; the outcome carries
+/// the full id, or the id as given when it names no session.
+fn act_on(
+    manager: &Manager,
+    given: String,
+    action: impl FnOnce(&str) -> Result<Session, Error>,
+) -> Outcome {
+    match manager.store().resolve(&given) {
+        Ok(id) => {
+            let result = action(&id);
+            Outcome { id, result }
+        }
+        Err(e) => Outcome {
+            id: given,
+            result: Err(e),
+        },
+    }
 }
 
 fn report(p: &mut Printer, outcomes: Vec<Outcome>, verb: &str, all: bool) -> Result<i32> {

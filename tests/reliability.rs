@@ -290,6 +290,29 @@ fn supervisor_of(w: &World, id: &str) -> i32 {
     w.meta(id)["pid"].as_i64().expect("a supervisor pid") as i32
 }
 
+/// A `kill` that finds the supervisor gone stops the agent itself, and the
+/// turn ends when it saw the agent go, not when its output last changed.
+#[test]
+fn a_kill_after_the_supervisor_died_records_when_it_stopped_the_agent() {
+    let w = World::new();
+    let _stop = w.stop_all_on_drop();
+    let id = start_hanging(&w);
+    let agent = w.meta(&id)["turns"][0]["agent"]["pid"].as_i64().unwrap() as i32;
+    w.agent.wait_hanging(1, STARTED);
+    let sup = supervisor_of(&w, &id);
+    sigkill(sup);
+    wait_dead(sup);
+    std::thread::sleep(Duration::from_millis(1500));
+    let before_kill = local_time_ago(Duration::ZERO);
+    expect(&w.run(&["kill", &id]), 0);
+    wait_dead(agent);
+    let meta = w.meta(&id);
+    let turn = &meta["turns"][0];
+    assert_eq!(turn["ending"], "killed", "{meta}");
+    let ended = turn["ended_at"].as_str().unwrap();
+    assert!(ended >= before_kill.as_str(), "{ended} < {before_kill}");
+}
+
 /// SIGKILLs a session's supervisor and agent, as a crash or the OOM killer
 /// would, and waits until both are gone.
 fn kill_both(w: &World, id: &str) {

@@ -20,6 +20,9 @@ pub struct TurnEnd {
     pub vanished: Option<Vanished>,
     pub spawn_error: Option<String>,
     pub settled_by: &'static str,
+    /// When the turn's agent was seen to end, if someone saw it (a `kill`
+    /// that stopped it with no supervisor left to record it).
+    pub seen_ending_at: Option<Timestamp>,
 }
 
 /// Records the end of `turn`, unless someone already did. Returns the session
@@ -38,10 +41,11 @@ pub fn settle(store: &Store, id: &str, turn: u32, end: TurnEnd) -> Result<Sessio
             .map_err(|e| crate::error::Error::io("read", &path, e))?
     };
     let stderr_tail = stderr_tail(&store.stderr_path(id, turn));
-    let ended_at = match end.vanished {
+    let ended_at = match (end.seen_ending_at, end.vanished) {
+        (Some(at), _) => at,
         // Nobody saw it end; the last write to its output is the best guess.
-        Some(_) => modified(&store.turn_path(id, turn)).unwrap_or_else(Timestamp::now),
-        None => Timestamp::now(),
+        (None, Some(_)) => modified(&store.turn_path(id, turn)).unwrap_or_else(Timestamp::now),
+        (None, None) => Timestamp::now(),
     };
 
     store.update(id, |s| {

@@ -52,6 +52,7 @@ impl Manager {
         };
         let deadline =
             Instant::now() + Duration::from_secs(u64::from(crate::supervisor::GRACE_SECS) + 10);
+        let mut seen_ending_at = None;
         if let Some(sup) = rec.supervisor.filter(|_| self.supervisor_running(&id)) {
             // The supervisor stops the agent's group and records the kill.
             process::signal_if_same(&sup, Signal::SIGTERM);
@@ -60,7 +61,7 @@ impl Manager {
             }
         } else if let Some(agent) = rec.agent {
             // No supervisor: stop the agent's group ourselves.
-            process::signal_group_if_same(&agent, Signal::SIGTERM);
+            let was_alive = process::signal_group_if_same(&agent, Signal::SIGTERM);
             let grace =
                 Instant::now() + Duration::from_secs(u64::from(crate::supervisor::GRACE_SECS));
             while process::is_alive(&agent) && Instant::now() < grace {
@@ -69,6 +70,11 @@ impl Manager {
             process::signal_group_if_same(&agent, Signal::SIGKILL);
             if let Some(sup) = rec.supervisor {
                 process::signal_session(sup.pid, Signal::SIGKILL, -1);
+            }
+            // Its end was seen here, now; its exit status is not ours to
+            // read (it is not our child), so none is recorded.
+            if was_alive {
+                seen_ending_at = Some(Timestamp::now());
             }
         }
         let session = self.store.load(&id)?;
@@ -80,6 +86,7 @@ impl Manager {
                 TurnEnd {
                     vanished: Some(Vanished::Supervisor),
                     settled_by: "reader",
+                    seen_ending_at,
                     ..Default::default()
                 },
             )?,

@@ -865,6 +865,38 @@ fn claude_pins_its_session_id_then_resumes_it() {
     assert_eq!(meta["messages"].as_array().unwrap().len(), 4);
 }
 
+/// Without `-m`, claude runs its default model and says which; that stays
+/// a report, so the next turn is not pinned to a model nobody chose.
+#[test]
+fn a_model_claude_reports_is_recorded_but_never_asked_for() {
+    let w = World::new();
+    w.agent
+        .turn(1, transcript("claude_first_turn.jsonl"))
+        .turn(2, transcript("claude_resume.jsonl"));
+    let id = w.start(&["-a", "claude", "say hello"]);
+    assert_eq!(w.wait(&id), 0);
+    expect(&w.run(&["inject", &id, "again"]), 0);
+    assert_eq!(w.wait(&id), 0);
+    for k in [1, 2] {
+        assert!(!w.agent.argv(k).contains(&"--model".to_string()), "{k}");
+    }
+    let meta = w.meta(&id);
+    assert_eq!(meta["model"], "");
+    assert_eq!(meta["turns"][0]["reported_model"], "claude-opus-5-5");
+    let shown = w.json(&["show", &id]);
+    assert_eq!(shown["model"], "");
+    assert_eq!(
+        shown["turn_records"][1]["reported_model"],
+        "claude-opus-5-5"
+    );
+    let out = w.run(&["show", &id]);
+    assert!(
+        stdout(&out).contains("claude (claude-opus-5-5, its default)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
 #[test]
 fn inject_into_a_completed_codex_session_keeps_the_thread_total() {
     let w = World::new();

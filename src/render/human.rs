@@ -313,10 +313,15 @@ pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
         format!(
             "{}{}",
             agent_name(s),
-            if s.model.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", s.model)
+            match s
+                .turns
+                .iter()
+                .rev()
+                .find_map(|t| t.reported_model.as_deref())
+            {
+                _ if !s.model.is_empty() => format!(" ({})", s.model),
+                Some(default) => format!(" ({}, its default)", one_line(default, 80)),
+                None => String::new(),
             }
         ),
     ));

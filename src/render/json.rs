@@ -129,6 +129,7 @@ pub struct TurnJson {
     pub signal: Option<i32>,
     pub error: Option<String>,
     pub agent_session_id: Option<String>,
+    pub reported_model: Option<String>,
     pub usage: Option<UsageJson>,
     pub final_message: Option<String>,
 }
@@ -150,6 +151,7 @@ impl From<&TurnRecord> for TurnJson {
             },
             error: t.error.clone(),
             agent_session_id: t.agent_session_id.clone(),
+            reported_model: t.reported_model.clone(),
             usage: t.usage.as_ref().map(Into::into),
             final_message: t.final_message.clone(),
         }

@@ -244,6 +244,11 @@ pub struct TurnRecord {
     /// Cost as the agent reported it (claude: cumulative for its session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_cost_usd: Option<f64>,
+    /// The model the agent said it used (claude does), which may be its
+    /// default: the session's `model` stays what was asked for, so that a
+    /// later turn is not pinned to a model nobody chose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported_model: Option<String>,
     /// The last agent message of this turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub final_message: Option<String>,

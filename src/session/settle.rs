@@ -95,6 +95,7 @@ pub fn settle(store: &Store, id: &str, turn: u32, end: TurnEnd) -> Result<Sessio
             rec.usage = Some(own);
         }
         rec.reported_cost_usd = summary.cost_usd;
+        rec.reported_model = summary.model.clone();
         let cost = agent.session_cost(summary.cost_usd, &earlier);
         let resumed_id = rec.agent_session_id.clone();
 
@@ -110,11 +111,6 @@ pub fn settle(store: &Store, id: &str, turn: u32, end: TurnEnd) -> Result<Sessio
         }
         if resumed_id.is_some() {
             s.agent_session_id = resumed_id;
-        }
-        if s.model.is_empty() {
-            if let Some(m) = &summary.model {
-                s.model = m.clone();
-            }
         }
         for text in &summary.messages {
             s.messages.push(Message::new("assistant", text.clone(), turn));

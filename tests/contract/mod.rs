@@ -149,6 +149,8 @@ pub struct TurnRecord {
     #[serde(deserialize_with = "nullable")]
     pub agent_session_id: Option<String>,
     #[serde(deserialize_with = "nullable")]
+    pub reported_model: Option<String>,
+    #[serde(deserialize_with = "nullable")]
     pub usage: Option<Usage>,
     #[serde(deserialize_with = "nullable")]
     pub final_message: Option<String>,

@@ -1123,6 +1123,37 @@ fn poke(w: &World, id: &str) -> Vec<(String, Output)> {
 /// Unreadable `meta.json` files: each is refused with one line naming it
 /// (exit 1, with a `doctor` hint), `list` skips it with a warning and lists
 /// the rest, and nothing in the store changes.
+/// A running session whose meta.json was damaged is still running: doctor
+/// names the damage but neither moves its folder nor stops its agent.
+#[test]
+fn doctor_fix_leaves_a_running_session_with_a_damaged_meta_alone() {
+    let w = World::new();
+    let id = start_hanging(&w);
+    let sup = supervisor_of(&w, &id);
+    let agent = w.meta(&id)["turns"][0]["agent"]["pid"].as_i64().unwrap() as i32;
+    std::fs::write(w.session_dir(&id).join("meta.json"), b"{ damaged").unwrap();
+    let (code, out) = w.json_any(&["doctor", "--fix"]);
+    assert_eq!(code, 1, "{out}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    let findings = doc["problems"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{out}");
+    assert_eq!(findings[0]["kind"], "unreadable_meta");
+    assert!(
+        findings[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("supervisor still runs"),
+        "{out}"
+    );
+    assert_eq!(findings[0]["fixed"], false, "{out}");
+    assert!(w.session_dir(&id).join("turns").is_dir(), "moved away");
+    assert!(alive(sup) && alive(agent), "stopped");
+    sigkill(sup);
+    sigkill_group(agent);
+    wait_dead(sup);
+    wait_dead(agent);
+}
+
 #[test]
 fn unreadable_meta_files_are_named_and_left_alone() {
     let w = World::new();

@@ -114,7 +114,19 @@ pub fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Vec<Findi
             Some(&problem.id),
             problem.error.to_string(),
         );
-        if fix {
+        // A supervisor still runs its turn and will write there again:
+        // moving the folder from under it would lose what the turn does.
+        let running = manager.supervisor_running(&problem.id);
+        if running {
+            f.detail.push_str(
+                "; its supervisor still runs a turn (the file may be rewritten when it ends)",
+            );
+        }
+        if fix && running {
+            f.failed(
+                "left in place while its supervisor runs; run doctor again once it ends".into(),
+            );
+        } else if fix {
             match quarantine(store.root(), &dir, &problem.id) {
                 Ok(to) => f.done(format!("moved the session folder to {}", to.display())),
                 Err(e) => f.failed(format!("could not move it aside: {e}")),
@@ -140,6 +152,13 @@ pub fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Vec<Findi
         }
         let whose = if alive.contains_key(id.as_str()) {
             "a session that is not running"
+        } else if crate::store::is_valid_id(&id) && store.session_dir(&id).is_dir() {
+            // Its meta.json cannot be read, but its supervisor may still run
+            // the turn this process belongs to: not stray then.
+            if manager.supervisor_running(&id) {
+                continue;
+            }
+            "a session whose meta.json cannot be read"
         } else {
             "a session that no longer exists"
         };

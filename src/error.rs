@@ -69,6 +69,18 @@ impl Error {
         }
     }
 
+    /// True for a write refused because this process may not write there
+    /// (permissions, a read-only mount), as opposed to a write that failed.
+    pub fn is_read_only(&self) -> bool {
+        match self {
+            Error::Io { source, .. } => {
+                source.kind() == std::io::ErrorKind::PermissionDenied
+                    || source.raw_os_error() == Some(libc::EROFS)
+            }
+            _ => false,
+        }
+    }
+
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::NotFound(_) => exit::NOT_FOUND,

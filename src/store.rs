@@ -161,6 +161,34 @@ impl Store {
         Ok(out)
     }
 
+    /// As [`Store::update`], for a reader that records what it worked out
+    /// (how a turn ended): where this process may not write the session (a
+    /// read-only mount, another user's store), `f` is applied to the session
+    /// as read and nothing is saved, so the reader still shows the truth.
+    /// Returns the session as changed.
+    pub fn update_or_view(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut Session) -> Result<()>,
+    ) -> Result<Session> {
+        let guard = match self.write_lock(id) {
+            Ok(guard) => Some(guard),
+            Err(e) if e.is_read_only() => None,
+            Err(e) => return Err(e),
+        };
+        let mut session = self.load(id)?;
+        f(&mut session)?;
+        if guard.is_some() {
+            let read_at = session.updated_at;
+            session.updated_at = crate::timefmt::Timestamp::now();
+            match self.save(&session) {
+                Err(e) if e.is_read_only() => session.updated_at = read_at,
+                saved => saved?,
+            }
+        }
+        Ok(session)
+    }
+
     /// The short lock that serializes writers of one session's `meta.json`.
     pub fn write_lock(&self, id: &str) -> Result<Flock<File>> {
         check_id(id)?;

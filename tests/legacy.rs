@@ -700,3 +700,88 @@ fn inject_where_the_legacy_folder_is_missing_says_so() {
         "a refused inject leaves the session alone"
     );
 }
+
+/// A store this process may not write (another user's, a read-only mount):
+/// a session that needs settling is shown settled, and nothing is written.
+#[test]
+fn a_store_that_cannot_be_written_is_shown_settled_and_left_as_it_is() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = Tree::new();
+    let before = std::fs::read(t.meta_path(RUNNING)).unwrap();
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    // Root writes through any mode bits: run zwarm as nobody instead, on a
+    // tree only readable to it.
+    let as_reader = |args: &[&str]| -> Output {
+        let mut cmd = t.cmd(args);
+        if root {
+            let inner = std::mem::replace(&mut cmd, Command::new("setpriv"));
+            cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+                .arg(inner.get_program())
+                .args(inner.get_args())
+                .current_dir(t.work())
+                .stdin(Stdio::null());
+            for (k, v) in inner.get_envs() {
+                match v {
+                    Some(v) => cmd.env(k, v),
+                    None => cmd.env_remove(k),
+                };
+            }
+        }
+        cmd.output()
+            .expect("run zwarm (as root this needs setpriv)")
+    };
+    let mut dirs = vec![t.tmp.path().to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let mode = if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+                0o555
+            } else {
+                0o444
+            };
+            std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o555)).unwrap();
+    }
+
+    let out = as_reader(&["--json", "show", RUNNING]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let s: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["status"], "failed", "{s}");
+    assert_eq!(s["ending"], "interrupted", "{s}");
+    let out = as_reader(&["--json", "list"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let l: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(l["problems"], Value::Array(vec![]), "{l}");
+    assert_eq!(l["sessions"].as_array().unwrap().len(), 4, "{l}");
+    assert!(
+        l["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] != "running"),
+        "{l}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).is_empty(),
+        "{}",
+        describe(&out)
+    );
+    let out = as_reader(&["wait", "--timeout", "5s", RUNNING]);
+    assert_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    assert_eq!(std::fs::read(t.meta_path(RUNNING)).unwrap(), before);
+
+    // Give the tree back to its owner, so it can be removed.
+    let mut dirs = vec![t.tmp.path().to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                dirs.push(e.path());
+            }
+        }
+    }
+}

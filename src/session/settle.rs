@@ -20,6 +20,8 @@ pub struct TurnEnd {
     pub vanished: Option<Vanished>,
     pub spawn_error: Option<String>,
     pub settled_by: &'static str,
+    /// Add a record for the turn if it has none (a zwarm 2.3.5 session).
+    pub add_record: bool,
     /// When the turn's agent was seen to end, if someone saw it (a `kill`
     /// that stopped it with no supervisor left to record it).
     pub seen_ending_at: Option<Timestamp>,
@@ -48,7 +50,15 @@ pub fn settle(store: &Store, id: &str, turn: u32, end: TurnEnd) -> Result<Sessio
         (None, None) => Timestamp::now(),
     };
 
-    store.update(id, |s| {
+    store.update_or_view(id, |s| {
+        if end.add_record && s.current_turn().is_none() && s.status.is_active() {
+            // Somewhere for the ending to live.
+            s.turns.push(TurnRecord {
+                turn,
+                started_at: Some(s.updated_at),
+                ..Default::default()
+            });
+        }
         let earlier: Vec<TurnRecord> = s.turns.iter().filter(|t| t.turn < turn).cloned().collect();
         let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) else {
             return Ok(());
@@ -116,28 +126,14 @@ pub fn settle(store: &Store, id: &str, turn: u32, end: TurnEnd) -> Result<Sessio
             s.messages.push(Message::new("assistant", text.clone(), turn));
         }
         Ok(())
-    })?;
-    store.load(id)
+    })
 }
 
 /// Settles a session whose latest turn is open but has no process behind it.
 pub fn settle_orphan(store: &Store, session: &Session, vanished: Vanished) -> Result<Session> {
     let turn = session.turn;
+    // A session from zwarm 2.3.5 has no turn records.
     let has_record = session.current_turn().is_some();
-    if !has_record {
-        // A session from zwarm 2.3.5 (no turn records): add one so the ending
-        // has somewhere to live.
-        store.update(&session.id, |s| {
-            if s.current_turn().is_none() && s.status.is_active() {
-                s.turns.push(TurnRecord {
-                    turn,
-                    started_at: Some(s.updated_at),
-                    ..Default::default()
-                });
-            }
-            Ok(())
-        })?;
-    }
     // 2.3.5 ran no supervisor: what vanished is the agent it recorded.
     let vanished = match vanished {
         Vanished::Supervisor if !has_record => Vanished::Agent,
@@ -150,6 +146,7 @@ pub fn settle_orphan(store: &Store, session: &Session, vanished: Vanished) -> Re
         TurnEnd {
             vanished: Some(vanished),
             settled_by: "reader",
+            add_record: !has_record,
             ..Default::default()
         },
     )

@@ -1146,6 +1146,59 @@ fn exit_codes_output() {
 }
 
 #[test]
+fn a_missing_turn_file_is_an_error_unless_no_agent_ran_or_the_turn_is_starting() {
+    let w = World::new();
+    let _stop = w.stop_all_on_drop();
+    w.agent
+        .turn(1, transcript("codex_first_turn.jsonl"))
+        .turn(2, transcript("codex_resume.jsonl"));
+    let id = w.start(&["first"]);
+    assert_eq!(w.wait(&id), 0);
+    expect(&w.run(&["inject", &id, "second"]), 0);
+    assert_eq!(w.wait(&id), 0);
+    let file = w.session_dir(&id).join("turns/turn_1.jsonl");
+    std::fs::remove_file(&file).unwrap();
+    let want = format!(
+        "turn 1 of session {id} has no output file: {} is missing",
+        file.display()
+    );
+    for args in [
+        &["output", "--turn", "1", &id][..],
+        &["trajectory", &id],
+        &["trajectory", "--turn", "1", &id],
+        &["--json", "trajectory", &id],
+    ] {
+        let out = w.run(args);
+        expect(&out, 1);
+        assert_eq!(error_of(&out), want, "{args:?}");
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
+    // The turn that has its file still reads.
+    assert_eq!(w.ok(&["output", &id]), transcript("codex_resume.jsonl"));
+    assert!(w
+        .ok(&["trajectory", "--turn", "2", &id])
+        .contains("All done: mock says hi."));
+
+    // An agent that never started wrote nothing, rightly.
+    let out = w
+        .cmd(&["start", "never runs"])
+        .env("ZWARM_CODEX_BIN", w.work.path().join("no-such-codex"))
+        .output()
+        .unwrap();
+    expect(&out, 1);
+    let never = session_ids(&w).into_iter().find(|s| *s != id).unwrap();
+    assert_eq!(w.ok(&["output", &never]), "");
+    assert_eq!(w.json(&["trajectory", &never])["steps"], json!([]));
+
+    // Nor has a turn whose supervisor has not created its file yet; here
+    // the file is taken away from under a running turn to stand for that.
+    let running = start_hanging(&w, &["the task"]);
+    std::fs::remove_file(w.session_dir(&running).join("turns/turn_1.jsonl")).unwrap();
+    assert_eq!(w.ok(&["output", &running]), "");
+    assert_eq!(w.json(&["trajectory", &running])["steps"], json!([]));
+}
+
+#[test]
 fn exit_codes_watch() {
     let w = World::new();
     // Followed live: lines arrive while watch runs.

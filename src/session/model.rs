@@ -344,6 +344,15 @@ impl Session {
     pub fn ended_at(&self) -> Option<Timestamp> {
         self.current_turn().and_then(|t| t.ended_at)
     }
+
+    /// Whether turn `turn` may rightly have no `turns/turn_N.jsonl`: its
+    /// agent was never started, or it is the turn being launched, whose file
+    /// the supervisor creates only just before it reports the agent running.
+    pub fn turn_may_lack_output(&self, turn: u32) -> bool {
+        let record = self.turns.iter().rev().find(|t| t.turn == turn);
+        record.is_some_and(|t| t.ending == Some(Ending::AgentMissing))
+            || (self.status.is_active() && turn == self.turn)
+    }
 }
 
 #[cfg(test)]
@@ -382,6 +391,27 @@ mod tests {
         .map(|k| text.find(k).unwrap())
         .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn only_an_agent_that_never_ran_or_the_turn_being_launched_may_lack_output() {
+        let mut s: Session = serde_json::from_str(
+            r#"{"id":"a","task":"t","status":"running","working_dir":"/w","turn":2,
+            "created_at":"2026-01-01T00:00:00","updated_at":"2026-01-01T00:00:00",
+            "turns":[{"turn":1,"ending":"agent_missing"},{"turn":2}]}"#,
+        )
+        .unwrap();
+        assert!(s.turn_may_lack_output(1));
+        assert!(s.turn_may_lack_output(2));
+        s.turns[0].ending = Some(Ending::Failed);
+        assert!(!s.turn_may_lack_output(1));
+        s.status = SessionStatus::Failed;
+        assert!(!s.turn_may_lack_output(2));
+        // zwarm 2.3.5 kept no turn records.
+        s.turns.clear();
+        assert!(!s.turn_may_lack_output(2));
+        s.status = SessionStatus::Pending;
+        assert!(s.turn_may_lack_output(2));
     }
 
     #[test]

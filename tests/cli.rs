@@ -1277,6 +1277,44 @@ fn exit_codes_clean() {
 }
 
 #[test]
+fn clean_reports_each_session_it_could_not_remove() {
+    let w = World::new();
+    let stuck = finished(&w, "codex_first_turn.jsonl", 0);
+    let gone = finished(&w, "codex_first_turn.jsonl", 0);
+    // Root may write anywhere: what blocks the removal is a leftover of an
+    // interrupted removal of the same id, which the session's folder cannot
+    // be renamed over.
+    let sessions = w.state.path().join("sessions");
+    std::fs::create_dir_all(sessions.join(format!(".removing-{stuck}/turns"))).unwrap();
+
+    let out = w.run(&["--json", "clean", "--older-than", "0s", "--yes"]);
+    expect(&out, 1);
+    assert_eq!(stderr(&out), "");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["sessions"][0]["id"], gone.as_str());
+    let failed = doc["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["id"], stuck.as_str());
+    let why = failed[0]["error"].as_str().unwrap();
+    let dir = w.session_dir(&stuck);
+    assert!(
+        why.starts_with(&format!("remove {}: ", dir.display())),
+        "{why}"
+    );
+    assert!(!w.session_dir(&gone).exists() && dir.exists());
+
+    let out = w.run(&["clean", "--older-than", "0s", "--yes"]);
+    expect(&out, 1);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        error_of(&out),
+        format!("session {} could not be removed: {why}", short(&stuck))
+    );
+    assert!(dir.exists());
+}
+
+#[test]
 fn exit_codes_completions() {
     let w = World::new();
     for shell in ["bash", "zsh", "fish"] {

@@ -263,6 +263,27 @@ fn an_empty_task_exits_2_and_starts_nothing() {
 }
 
 #[test]
+fn a_cd_that_is_not_a_directory_exits_2_naming_it_and_creates_nothing() {
+    let w = World::new();
+    let missing = w.work.path().join("no-such-dir");
+    let file = w.work.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let below_file = file.join("sub");
+    for (dir, problem) in [
+        (&missing, "no such directory"),
+        (&file, "not a directory"),
+        (&below_file, "not a directory"),
+    ] {
+        let out = w.run(&["start", "-C", dir.to_str().unwrap(), "the task"]);
+        expect(&out, 2);
+        assert_eq!(error_of(&out), format!("--cd {}: {problem}", dir.display()));
+        assert_eq!(stdout(&out), "");
+    }
+    assert_eq!(w.agent.calls(), 0);
+    assert!(!w.state.path().join("sessions").exists());
+}
+
+#[test]
 fn inject_while_a_turn_runs_is_refused_with_5_and_starts_no_agent() {
     let w = World::new();
     let _stop = w.stop_all_on_drop();
@@ -1035,8 +1056,8 @@ fn exit_codes_start() {
     expect(&w.run(&["start", "-a", "gemini", "the task"]), 2);
     expect(&w.run(&["start", "-s", "yolo", "the task"]), 2);
     let out = w.run(&["start", "-C", "no/such/dir", "the task"]);
-    expect(&out, 1);
-    assert!(error_of(&out).contains("no/such/dir"));
+    expect(&out, 2);
+    assert_eq!(error_of(&out), "--cd no/such/dir: no such directory");
     let out = w
         .cmd(&["start", "the task"])
         .env("ZWARM_CODEX_BIN", "/nonexistent/codex")

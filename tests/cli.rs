@@ -284,6 +284,27 @@ fn a_cd_that_is_not_a_directory_exits_2_naming_it_and_creates_nothing() {
 }
 
 #[test]
+fn a_source_other_than_user_or_orchestrator_id_exits_2_and_creates_nothing() {
+    let w = World::new();
+    for source in ["bogus", "", "orchestrator:", "Orchestrator:x"] {
+        let out = w.run(&["start", "--source", source, "the task"]);
+        expect(&out, 2);
+        assert_eq!(
+            error_of(&out),
+            format!("invalid source '{source}': a source is `user` or `orchestrator:<id>`")
+        );
+        assert_eq!(stdout(&out), "");
+    }
+    assert_eq!(w.agent.calls(), 0);
+    assert!(!w.state.path().join("sessions").exists());
+
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["--source", "orchestrator:default", "the task"]);
+    assert_eq!(w.wait(&id), 0);
+    assert_eq!(w.meta(&id)["source"], "orchestrator:default");
+}
+
+#[test]
 fn inject_while_a_turn_runs_is_refused_with_5_and_starts_no_agent() {
     let w = World::new();
     let _stop = w.stop_all_on_drop();

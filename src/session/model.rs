@@ -320,6 +320,16 @@ fn first_turn() -> u32 {
 fn user_source() -> String {
     "user".into()
 }
+
+/// Whether `source` is one zwarm 2.3.5 and its orchestrator know: `user`,
+/// or `orchestrator:<id>` for a session another program started. The id is
+/// one word: it is shown in `list` and `show`, and matched by programs.
+pub fn is_valid_source(source: &str) -> bool {
+    match source.strip_prefix("orchestrator:") {
+        Some(id) => !id.is_empty() && !id.chars().any(|c| c.is_whitespace() || c.is_control()),
+        None => source == "user",
+    }
+}
 fn codex_adapter() -> String {
     "codex".into()
 }
@@ -412,6 +422,25 @@ mod tests {
         assert!(!s.turn_may_lack_output(2));
         s.status = SessionStatus::Pending;
         assert!(s.turn_may_lack_output(2));
+    }
+
+    #[test]
+    fn sources() {
+        for ok in ["user", "orchestrator:default", "orchestrator:3f2a-9c1e"] {
+            assert!(is_valid_source(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "bogus",
+            "User",
+            "user ",
+            "orchestrator",
+            "orchestrator:",
+            "orchestrator: x",
+            "orchestrator:a\nb",
+        ] {
+            assert!(!is_valid_source(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -48,6 +48,13 @@ pub enum Error {
     #[error("cannot read session {}: {reason}", path.display())]
     CorruptMeta { path: PathBuf, reason: String },
 
+    #[error("turn {turn} of session {id} has no output file: {} is missing", path.display())]
+    MissingTurnFile {
+        id: String,
+        turn: u32,
+        path: PathBuf,
+    },
+
     #[error("{0}")]
     Usage(String),
 
@@ -86,9 +93,10 @@ impl Error {
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Ambiguous { .. } | Error::InvalidId(_) | Error::Usage(_) => exit::USAGE,
             Error::Busy { .. } => exit::BUSY,
-            Error::NotRunning { .. } | Error::CorruptMeta { .. } | Error::Io { .. } => {
-                exit::FAILURE
-            }
+            Error::NotRunning { .. }
+            | Error::CorruptMeta { .. }
+            | Error::MissingTurnFile { .. }
+            | Error::Io { .. } => exit::FAILURE,
         }
     }
 

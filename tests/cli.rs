@@ -263,6 +263,48 @@ fn an_empty_task_exits_2_and_starts_nothing() {
 }
 
 #[test]
+fn a_cd_that_is_not_a_directory_exits_2_naming_it_and_creates_nothing() {
+    let w = World::new();
+    let missing = w.work.path().join("no-such-dir");
+    let file = w.work.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let below_file = file.join("sub");
+    for (dir, problem) in [
+        (&missing, "no such directory"),
+        (&file, "not a directory"),
+        (&below_file, "not a directory"),
+    ] {
+        let out = w.run(&["start", "-C", dir.to_str().unwrap(), "the task"]);
+        expect(&out, 2);
+        assert_eq!(error_of(&out), format!("--cd {}: {problem}", dir.display()));
+        assert_eq!(stdout(&out), "");
+    }
+    assert_eq!(w.agent.calls(), 0);
+    assert!(!w.state.path().join("sessions").exists());
+}
+
+#[test]
+fn a_source_other_than_user_or_orchestrator_id_exits_2_and_creates_nothing() {
+    let w = World::new();
+    for source in ["bogus", "", "orchestrator:", "Orchestrator:x"] {
+        let out = w.run(&["start", "--source", source, "the task"]);
+        expect(&out, 2);
+        assert_eq!(
+            error_of(&out),
+            format!("invalid source '{source}': a source is `user` or `orchestrator:<id>`")
+        );
+        assert_eq!(stdout(&out), "");
+    }
+    assert_eq!(w.agent.calls(), 0);
+    assert!(!w.state.path().join("sessions").exists());
+
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["--source", "orchestrator:default", "the task"]);
+    assert_eq!(w.wait(&id), 0);
+    assert_eq!(w.meta(&id)["source"], "orchestrator:default");
+}
+
+#[test]
 fn inject_while_a_turn_runs_is_refused_with_5_and_starts_no_agent() {
     let w = World::new();
     let _stop = w.stop_all_on_drop();
@@ -1067,8 +1109,8 @@ fn exit_codes_start() {
     expect(&w.run(&["start", "-a", "gemini", "the task"]), 2);
     expect(&w.run(&["start", "-s", "yolo", "the task"]), 2);
     let out = w.run(&["start", "-C", "no/such/dir", "the task"]);
-    expect(&out, 1);
-    assert!(error_of(&out).contains("no/such/dir"));
+    expect(&out, 2);
+    assert_eq!(error_of(&out), "--cd no/such/dir: no such directory");
     let out = w
         .cmd(&["start", "the task"])
         .env("ZWARM_CODEX_BIN", "/nonexistent/codex")
@@ -1178,6 +1220,59 @@ fn exit_codes_output() {
 }
 
 #[test]
+fn a_missing_turn_file_is_an_error_unless_no_agent_ran_or_the_turn_is_starting() {
+    let w = World::new();
+    let _stop = w.stop_all_on_drop();
+    w.agent
+        .turn(1, transcript("codex_first_turn.jsonl"))
+        .turn(2, transcript("codex_resume.jsonl"));
+    let id = w.start(&["first"]);
+    assert_eq!(w.wait(&id), 0);
+    expect(&w.run(&["inject", &id, "second"]), 0);
+    assert_eq!(w.wait(&id), 0);
+    let file = w.session_dir(&id).join("turns/turn_1.jsonl");
+    std::fs::remove_file(&file).unwrap();
+    let want = format!(
+        "turn 1 of session {id} has no output file: {} is missing",
+        file.display()
+    );
+    for args in [
+        &["output", "--turn", "1", &id][..],
+        &["trajectory", &id],
+        &["trajectory", "--turn", "1", &id],
+        &["--json", "trajectory", &id],
+    ] {
+        let out = w.run(args);
+        expect(&out, 1);
+        assert_eq!(error_of(&out), want, "{args:?}");
+        assert_eq!(stdout(&out), "", "{args:?}");
+    }
+    // The turn that has its file still reads.
+    assert_eq!(w.ok(&["output", &id]), transcript("codex_resume.jsonl"));
+    assert!(w
+        .ok(&["trajectory", "--turn", "2", &id])
+        .contains("All done: mock says hi."));
+
+    // An agent that never started wrote nothing, rightly.
+    let out = w
+        .cmd(&["start", "never runs"])
+        .env("ZWARM_CODEX_BIN", w.work.path().join("no-such-codex"))
+        .output()
+        .unwrap();
+    expect(&out, 1);
+    let never = session_ids(&w).into_iter().find(|s| *s != id).unwrap();
+    assert_eq!(w.ok(&["output", &never]), "");
+    assert_eq!(w.json(&["trajectory", &never])["steps"], json!([]));
+
+    // Nor has a turn whose supervisor has not created its file yet; here
+    // the file is taken away from under a running turn to stand for that.
+    let running = start_hanging(&w, &["the task"]);
+    std::fs::remove_file(w.session_dir(&running).join("turns/turn_1.jsonl")).unwrap();
+    assert_eq!(w.ok(&["output", &running]), "");
+    assert_eq!(w.json(&["trajectory", &running])["steps"], json!([]));
+}
+
+#[test]
 fn exit_codes_watch() {
     let w = World::new();
     // Followed live: lines arrive while watch runs.
@@ -1253,6 +1348,44 @@ fn exit_codes_clean() {
     assert!(stdout(&out).starts_with(&format!("removed {}", short(&id))));
     assert!(!w.session_dir(&id).exists());
     expect(&w.run(&["clean", "--older-than", "a while"]), 2);
+}
+
+#[test]
+fn clean_reports_each_session_it_could_not_remove() {
+    let w = World::new();
+    let stuck = finished(&w, "codex_first_turn.jsonl", 0);
+    let gone = finished(&w, "codex_first_turn.jsonl", 0);
+    // Root may write anywhere: what blocks the removal is a leftover of an
+    // interrupted removal of the same id, which the session's folder cannot
+    // be renamed over.
+    let sessions = w.state.path().join("sessions");
+    std::fs::create_dir_all(sessions.join(format!(".removing-{stuck}/turns"))).unwrap();
+
+    let out = w.run(&["--json", "clean", "--older-than", "0s", "--yes"]);
+    expect(&out, 1);
+    assert_eq!(stderr(&out), "");
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["sessions"][0]["id"], gone.as_str());
+    let failed = doc["failed"].as_array().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["id"], stuck.as_str());
+    let why = failed[0]["error"].as_str().unwrap();
+    let dir = w.session_dir(&stuck);
+    assert!(
+        why.starts_with(&format!("remove {}: ", dir.display())),
+        "{why}"
+    );
+    assert!(!w.session_dir(&gone).exists() && dir.exists());
+
+    let out = w.run(&["clean", "--older-than", "0s", "--yes"]);
+    expect(&out, 1);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(
+        error_of(&out),
+        format!("session {} could not be removed: {why}", short(&stuck))
+    );
+    assert!(dir.exists());
 }
 
 #[test]

@@ -379,7 +379,21 @@ fn clean_document() {
     assert!(!w.session_dir(&id).exists());
 
     let none: CleanDoc = decode("clean --json", &w.json_any(&["clean"]).1);
-    assert!(none.sessions.is_empty());
+    assert!(none.sessions.is_empty() && none.failed.is_empty());
+
+    // What an interrupted removal of the same id left behind stands in the
+    // way of this one.
+    let stuck = finished(&w, &["stuck"]);
+    let leftover = w.state.path().join(format!("sessions/.removing-{stuck}"));
+    std::fs::create_dir_all(leftover.join("turns")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let (code, out) = w.json_any(&["clean", "--older-than", "10ms", "--yes"]);
+    assert_eq!(code, 1);
+    let failed: CleanDoc = decode("clean --yes --json", &out);
+    assert!(failed.sessions.is_empty());
+    assert_eq!(failed.failed.len(), 1);
+    assert_eq!(failed.failed[0].id, stuck);
+    assert!(w.session_dir(&stuck).exists());
 }
 
 #[test]

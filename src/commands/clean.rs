@@ -24,12 +24,26 @@ pub fn clean(manager: &Manager, older_than: Duration, yes: bool, p: &mut Printer
         .collect();
     let mut code = exit::OK;
     let mut done = Vec::new();
+    let mut failed = Vec::new();
     for s in old {
         let age = compact_duration(s.ended_at().unwrap_or(s.updated_at).age_seconds());
         if yes {
             if let Err(e) = manager.store().remove(&s.id) {
-                render::error(&p.style, &e.to_string(), None);
                 code = exit::FAILURE;
+                // As with `kill` and `rm`: with --json, the document alone
+                // carries the failures.
+                if !p.json {
+                    p.flush()?;
+                    render::error(
+                        &p.style,
+                        &format!("session {} could not be removed: {e}", s.short_id()),
+                        None,
+                    );
+                }
+                failed.push(json::ProblemJson {
+                    id: s.id,
+                    error: e.to_string(),
+                });
                 continue;
             }
         }
@@ -48,8 +62,9 @@ pub fn clean(manager: &Manager, older_than: Duration, yes: bool, p: &mut Printer
             schema_version: json::SCHEMA_VERSION,
             dry_run: !yes,
             sessions: done.iter().map(Into::into).collect(),
+            failed,
         })?;
-    } else if done.is_empty() {
+    } else if done.is_empty() && failed.is_empty() {
         render::notice(&p.style, "nothing to clean");
     } else if !yes {
         render::notice(&p.style, "dry run: add --yes to remove them");

@@ -28,7 +28,17 @@ pub fn output(manager: &Manager, a: &OutputArgs, p: &mut Printer) -> Result<i32>
             std::io::copy(&mut f, p.out())
                 .with_context(|| format!("reading {}", path.display()))?;
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        // zwarm 2.3.5 wrote no stderr file: a missing one is no loss.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !a.stderr && !s.turn_may_lack_output(turn) {
+                return Err(Error::MissingTurnFile {
+                    id: s.id,
+                    turn,
+                    path,
+                }
+                .into());
+            }
+        }
         Err(e) => return Err(Error::io("read", path, e).into()),
     }
     Ok(exit::OK)

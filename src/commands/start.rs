@@ -2,9 +2,12 @@
 
 use crate::agent::AgentKind;
 use crate::cli::{AdapterArg, StartArgs};
+use crate::error::Error;
 use crate::session::manager::{Manager, StartRequest};
 use crate::session::model::Session;
 use anyhow::{Context, Result};
+use std::io::ErrorKind;
+use std::path::PathBuf;
 
 pub fn start(manager: &Manager, a: StartArgs) -> Result<Session> {
     let agent = match a.adapter {
@@ -12,7 +15,7 @@ pub fn start(manager: &Manager, a: StartArgs) -> Result<Session> {
         AdapterArg::Claude => AgentKind::Claude,
     };
     let working_dir = match a.cd {
-        Some(d) => d,
+        Some(d) => cd_dir(d)?,
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
     Ok(manager.start(StartRequest {
@@ -23,4 +26,19 @@ pub fn start(manager: &Manager, a: StartArgs) -> Result<Session> {
         working_dir,
         source: a.source,
     })?)
+}
+
+/// The directory `--cd` names. One that is missing or not a directory is
+/// the user's mistake, told in terms of the option they gave, not of the
+/// system call that found it out.
+fn cd_dir(dir: PathBuf) -> Result<PathBuf, Error> {
+    let problem = match std::fs::metadata(&dir) {
+        Ok(m) if m.is_dir() => return Ok(dir),
+        Ok(_) => "not a directory",
+        Err(e) if e.kind() == ErrorKind::NotFound => "no such directory",
+        // A path that goes on below a file: /etc/passwd/x.
+        Err(e) if e.kind() == ErrorKind::NotADirectory => "not a directory",
+        Err(e) => return Err(Error::io("open", dir, e)),
+    };
+    Err(Error::Usage(format!("--cd {}: {problem}", dir.display())))
 }

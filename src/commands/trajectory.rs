@@ -26,6 +26,19 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
         Some(t) => vec![t],
         None => (1..=s.turn).collect(),
     };
+    // Checked before anything is written: a document cut short after some
+    // turns' steps would pass for the whole trajectory.
+    for &turn in &turns {
+        let path = manager.store().turn_path(&s.id, turn);
+        if matches!(path.try_exists(), Ok(false)) && !s.turn_may_lack_output(turn) {
+            return Err(Error::MissingTurnFile {
+                id: s.id.clone(),
+                turn,
+                path,
+            }
+            .into());
+        }
+    }
     let style = p.style;
     if p.json {
         write!(p.out(), "{}", json::trajectory_open(&s.id))?;

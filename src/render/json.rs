@@ -257,6 +257,8 @@ pub struct CleanJson<'a> {
     pub dry_run: bool,
     /// Removed, or with `dry_run`, what would be.
     pub sessions: Vec<SessionJson<'a>>,
+    /// Due for removal, but the removal failed.
+    pub failed: Vec<ProblemJson>,
 }
 
 /// The last line of `watch --json`, once the turn has ended.

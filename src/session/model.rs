@@ -325,6 +325,16 @@ fn first_turn() -> u32 {
 fn user_source() -> String {
     "user".into()
 }
+
+/// Whether `source` is one zwarm 2.3.5 and its orchestrator know: `user`,
+/// or `orchestrator:<id>` for a session another program started. The id is
+/// one word: it is shown in `list` and `show`, and matched by programs.
+pub fn is_valid_source(source: &str) -> bool {
+    match source.strip_prefix("orchestrator:") {
+        Some(id) => !id.is_empty() && !id.chars().any(|c| c.is_whitespace() || c.is_control()),
+        None => source == "user",
+    }
+}
 fn codex_adapter() -> String {
     "codex".into()
 }
@@ -348,6 +358,15 @@ impl Session {
     /// When the latest turn ended, if it has.
     pub fn ended_at(&self) -> Option<Timestamp> {
         self.current_turn().and_then(|t| t.ended_at)
+    }
+
+    /// Whether turn `turn` may rightly have no `turns/turn_N.jsonl`: its
+    /// agent was never started, or it is the turn being launched, whose file
+    /// the supervisor creates only just before it reports the agent running.
+    pub fn turn_may_lack_output(&self, turn: u32) -> bool {
+        let record = self.turns.iter().rev().find(|t| t.turn == turn);
+        record.is_some_and(|t| t.ending == Some(Ending::AgentMissing))
+            || (self.status.is_active() && turn == self.turn)
     }
 }
 
@@ -387,6 +406,46 @@ mod tests {
         .map(|k| text.find(k).unwrap())
         .collect();
         assert!(order.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn only_an_agent_that_never_ran_or_the_turn_being_launched_may_lack_output() {
+        let mut s: Session = serde_json::from_str(
+            r#"{"id":"a","task":"t","status":"running","working_dir":"/w","turn":2,
+            "created_at":"2026-01-01T00:00:00","updated_at":"2026-01-01T00:00:00",
+            "turns":[{"turn":1,"ending":"agent_missing"},{"turn":2}]}"#,
+        )
+        .unwrap();
+        assert!(s.turn_may_lack_output(1));
+        assert!(s.turn_may_lack_output(2));
+        s.turns[0].ending = Some(Ending::Failed);
+        assert!(!s.turn_may_lack_output(1));
+        s.status = SessionStatus::Failed;
+        assert!(!s.turn_may_lack_output(2));
+        // zwarm 2.3.5 kept no turn records.
+        s.turns.clear();
+        assert!(!s.turn_may_lack_output(2));
+        s.status = SessionStatus::Pending;
+        assert!(s.turn_may_lack_output(2));
+    }
+
+    #[test]
+    fn sources() {
+        for ok in ["user", "orchestrator:default", "orchestrator:3f2a-9c1e"] {
+            assert!(is_valid_source(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "bogus",
+            "User",
+            "user ",
+            "orchestrator",
+            "orchestrator:",
+            "orchestrator: x",
+            "orchestrator:a\nb",
+        ] {
+            assert!(!is_valid_source(bad), "{bad:?}");
+        }
     }
 
     #[test]

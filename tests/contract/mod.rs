@@ -217,6 +217,14 @@ pub struct CleanDoc {
     pub schema_version: u32,
     pub dry_run: bool,
     pub sessions: Vec<Session>,
+    pub failed: Vec<CleanFailure>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CleanFailure {
+    pub id: String,
+    pub error: String,
 }
 
 /// `doctor --json`.

@@ -6,7 +6,9 @@ use super::Manager;
 use crate::agent::{AgentKind, TurnSpec};
 use crate::error::{Error, Result};
 use crate::process;
-use crate::session::model::{Message, ProcessRecord, Session, SessionStatus, TurnRecord, Usage};
+use crate::session::model::{
+    is_valid_source, Message, ProcessRecord, Session, SessionStatus, TurnRecord, Usage,
+};
 use crate::session::settle::legacy_turn_record;
 use crate::timefmt::Timestamp;
 use std::io::{BufRead, BufReader};
@@ -34,6 +36,12 @@ impl Manager {
     pub fn start(&self, req: StartRequest) -> Result<Session> {
         if req.task.trim().is_empty() {
             return Err(Error::Usage("the task is empty".into()));
+        }
+        if !is_valid_source(&req.source) {
+            return Err(Error::Usage(format!(
+                "invalid source '{}': a source is `user` or `orchestrator:<id>`",
+                req.source.escape_debug()
+            )));
         }
         let working_dir = std::fs::canonicalize(&req.working_dir)
             .map_err(|e| Error::io("open", &req.working_dir, e))?;

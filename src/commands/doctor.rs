@@ -28,7 +28,8 @@ pub fn doctor(manager: &Manager, fix: bool, p: &mut Printer) -> Result<i32> {
             if let Some(a) = &f.action {
                 line.push_str(&format!("  -> {a}"));
             }
-            p.line(&line)?;
+            // Details quote file names and agents' errors.
+            p.line(&render::controls::visible(&line))?;
         }
         let fixed = findings.len() - unfixed;
         let summary = match (findings.len(), fix) {

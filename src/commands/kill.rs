@@ -83,7 +83,9 @@ fn report(p: &mut Printer, outcomes: Vec<Outcome>, verb: &str, all: bool) -> Res
             Ok(s) => {
                 if !p.json {
                     let detail = match (&s.error, s.status.as_str()) {
-                        (Some(e), st) if st != "killed" => format!(" ({st}: {e})"),
+                        (Some(e), st) if st != "killed" => {
+                            format!(" ({st}: {})", render::controls::visible(e))
+                        }
                         _ => String::new(),
                     };
                     p.line(&format!("{verb} {}{detail}", s.short_id()))?;

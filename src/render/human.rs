@@ -1,5 +1,6 @@
 //! Text for people: the session table, one session in full, trajectory steps.
 
+use super::controls::{is_control, push_visible, shown_as, visible};
 use super::style::{BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use super::Style;
 use crate::agent::AgentKind;
@@ -74,7 +75,8 @@ pub fn one_line(s: &str, max: usize) -> String {
     out
 }
 
-/// Appends `s` with its whitespace runs made single spaces, cut to `max`
+/// Appends `s` with its whitespace runs made single spaces and its other
+/// control characters made visible (see [`super::controls`]), cut to `max`
 /// chars with `…` as [`truncate`] cuts.
 pub fn one_line_into(out: &mut String, s: &str, max: usize) {
     // Flattened only to one char past `max`, all that the cut looks at:
@@ -99,7 +101,13 @@ pub fn one_line_into(out: &mut String, s: &str, max: usize) {
             if n > max {
                 break 'words;
             }
-            push(out, c, &mut n);
+            if is_control(c) {
+                for shown in shown_as(c) {
+                    push(out, shown, &mut n);
+                }
+            } else {
+                push(out, c, &mut n);
+            }
         }
     }
     if n > max {
@@ -182,7 +190,7 @@ pub fn list(
     let mut cells = String::with_capacity(sessions.len() * 64);
     let mut ends: Vec<usize> = Vec::with_capacity(sessions.len() * cols.len());
     for (i, s) in sessions.iter().enumerate() {
-        cells.push_str(s.short_id());
+        push_visible(&mut cells, s.short_id());
         ends.push(cells.len());
         if stalled(i) {
             cells.push_str("◌ stalled");
@@ -192,9 +200,9 @@ pub fn list(
             cells.push_str(s.status.as_str());
         }
         ends.push(cells.len());
-        cells.push_str(agent_name(s));
+        push_visible(&mut cells, agent_name(s));
         ends.push(cells.len());
-        cells.push_str(if s.model.is_empty() { "-" } else { &s.model });
+        push_visible(&mut cells, if s.model.is_empty() { "-" } else { &s.model });
         ends.push(cells.len());
         let _ = write!(cells, "{}", s.turn);
         ends.push(cells.len());
@@ -295,7 +303,7 @@ fn status_colour(status: SessionStatus) -> &'static str {
 pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
     let mut out = Vec::new();
     let kv = |k: &str, v: String| format!("{} {v}", style.bold(&format!("{k:<10}")));
-    out.push(kv("session", style.cyan(&s.id)));
+    out.push(kv("session", style.cyan(&visible(&s.id))));
     out.push(kv("status", status_word(style, s)));
     if let Some(st) = stall {
         let mut text = format!(
@@ -312,25 +320,25 @@ pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
         "agent",
         format!(
             "{}{}",
-            agent_name(s),
+            visible(agent_name(s)),
             match s
                 .turns
                 .iter()
                 .rev()
                 .find_map(|t| t.reported_model.as_deref())
             {
-                _ if !s.model.is_empty() => format!(" ({})", s.model),
+                _ if !s.model.is_empty() => format!(" ({})", visible(&s.model)),
                 Some(default) => format!(" ({}, its default)", one_line(default, 80)),
                 None => String::new(),
             }
         ),
     ));
     out.push(kv("task", one_line(&s.task, 200)));
-    out.push(kv("dir", s.working_dir.clone()));
+    out.push(kv("dir", visible(&s.working_dir).into_owned()));
     out.push(kv("created", s.created_at.to_string()));
     out.push(kv("age", age(s)));
     if let Some(id) = &s.agent_session_id {
-        out.push(kv("thread", id.clone()));
+        out.push(kv("thread", visible(id).into_owned()));
     }
     let u = &s.token_usage;
     if !u.is_empty() {
@@ -356,7 +364,7 @@ pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
         out.push(kv("cost", format!("${c:.4}")));
     }
     if let Some(e) = &s.error {
-        out.push(kv("error", style.red(e)));
+        out.push(kv("error", style.red(&visible(e))));
     }
     if !s.turns.is_empty() {
         out.push(String::new());
@@ -392,7 +400,7 @@ pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
             let who = match m.role.as_str() {
                 "user" => style.magenta("user"),
                 "assistant" => style.green("agent"),
-                other => style.dim(other),
+                other => style.dim(&visible(other)),
             };
             out.push(format!("  {who}: {}", one_line(&m.content, 300)));
         }
@@ -426,5 +434,15 @@ mod tests {
             assert_eq!(one_line(text, max), truncate(flat, max), "{max}");
         }
         assert_eq!(one_line(text, usize::MAX), flat);
+    }
+
+    #[test]
+    fn one_line_shows_controls_and_cuts_what_it_shows() {
+        // Whitespace controls (CR, FF, NEL) separate words; the others show.
+        let text = "a\x1b[2J\r\nb\u{85}c\x0c\x1f\u{9b}d";
+        let flat = "a^[[2J b c ^_<U+009B>d";
+        for max in 0..flat.len() + 2 {
+            assert_eq!(one_line(text, max), truncate(flat, max), "{max}");
+        }
     }
 }

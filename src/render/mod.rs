@@ -2,6 +2,7 @@
 //! their own types. A closed stdout pipe ends output quietly.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod controls;
 pub mod human;
 pub mod json;
 pub mod steps;
@@ -54,19 +55,23 @@ impl Printer {
 
 /// A notice for people, on stderr (never mixed into data on stdout).
 pub fn notice(style: &Style, text: &str) {
-    eprintln!("{}", style.dim(text));
+    eprintln!("{}", style.dim(&controls::visible(text)));
 }
 
 /// A warning that does not stop the command.
 pub fn warning(style: &Style, text: &str) {
+    let text = controls::visible(text);
     eprintln!("{} {text}", style.yellow("zwarm: warning:"));
 }
 
-/// The one-line error `main` prints before exiting, and its hint.
+/// The one-line error `main` prints before exiting, and its hint. Errors,
+/// like warnings and notices, quote agents' messages, file names and ids as
+/// given: their control characters are shown visibly (see [`controls`]).
 pub fn error(style: &Style, text: &str, hint: Option<&str>) {
+    let text = controls::visible(text);
     eprintln!("{} {text}", style.red_bold("zwarm: error:"));
     if let Some(h) = hint {
-        eprintln!("{} {h}", style.dim("hint:"));
+        eprintln!("{} {}", style.dim("hint:"), controls::visible(h));
     }
 }
 

@@ -1,6 +1,10 @@
 //! Trajectory steps as text for people, appended to one buffer: a long turn
 //! has hundreds of thousands of lines, so nothing here allocates per line.
+//! Every text taken from the agent's output goes in through `push_visible` or
+//! `one_line_into`, so that its control characters cannot act on the
+//! terminal.
 
+use super::controls::push_visible;
 use super::human::{one_line_into, truncate};
 use super::style::{Style, BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use crate::lazy_text::{preview_str, Preview};
@@ -75,7 +79,9 @@ pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                let _ = write!(out, "{} {}", c.kind, c.path);
+                push_visible(out, &c.kind);
+                out.push(' ');
+                push_visible(out, &c.path);
             }
             status_mark(out, style, *status);
         }
@@ -94,10 +100,10 @@ pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
             style.paint_into(out, BLUE, "tool:");
             out.push(' ');
             if let Some(s) = server {
-                out.push_str(s);
+                push_visible(out, s);
                 out.push('.');
             }
-            out.push_str(tool);
+            push_visible(out, tool);
             out.push(' ');
             if !arguments.is_null() {
                 one_line_into(out, &arguments.to_string(), cut(120));
@@ -119,7 +125,7 @@ pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
         StepKind::WebSearch { query, status } => {
             style.paint_into(out, BLUE, "search:");
             out.push(' ');
-            out.push_str(query);
+            push_visible(out, query);
             status_mark(out, style, *status);
         }
         StepKind::Plan { items } => {
@@ -130,7 +136,8 @@ pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
                     "in_progress" => "[~]",
                     _ => "[ ]",
                 };
-                let _ = write!(out, "\n  {mark} {}", i.text);
+                let _ = write!(out, "\n  {mark} ");
+                push_visible(out, &i.text);
             }
         }
         StepKind::Warning { message } => {
@@ -147,7 +154,9 @@ pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
         }
         StepKind::Other { kind, .. } => {
             style.start(out, DIM);
-            let _ = write!(out, "({kind})");
+            out.push('(');
+            push_visible(out, kind);
+            out.push(')');
             style.end(out);
         }
     }
@@ -165,9 +174,9 @@ fn status_mark(out: &mut String, style: &Style, st: ItemStatus) {
 
 fn text_block(out: &mut String, text: &str, full: bool) {
     if full {
-        out.push_str(text);
+        push_visible(out, text);
     } else {
-        out.push_str(&truncate(text.trim(), TEXT_PREVIEW));
+        push_visible(out, &truncate(text.trim(), TEXT_PREVIEW));
     }
 }
 
@@ -186,7 +195,7 @@ fn indent(out: &mut String, style: &Style, preview: &Preview) {
     for line in preview.lines() {
         style.start(out, DIM);
         out.push_str("    ");
-        out.push_str(line);
+        push_visible(out, line);
         style.end(out);
         out.push('\n');
     }
@@ -253,5 +262,41 @@ mod tests {
         out.clear();
         super::step(&Style { color: false }, &step, false, &mut out);
         assert_eq!(out, "$ ls -l (exit 2) (failed)\n    a\n    b\n");
+    }
+
+    #[test]
+    fn controls_from_the_agent_show_inside_zwarm_colours() {
+        let out = |kind: StepKind, color: bool| {
+            let mut out = String::new();
+            super::step(&Style { color }, &Step { line: 1, kind }, false, &mut out);
+            out
+        };
+        let command = StepKind::Command {
+            command: "printf '\x1b]52;c;aGk=\x07'".into(),
+            output: "\x1b[1A\x1b[2Kok\r\nhidden\rshown\n".into(),
+            exit_code: Some(0),
+            status: ItemStatus::Completed,
+        };
+        assert_eq!(
+            out(command.clone(), true),
+            "\x1b[36m$\x1b[0m printf '^[]52;c;aGk=^G' \x1b[2m(exit 0)\x1b[0m\n\
+             \x1b[2m    ^[[1A^[[2Kok\x1b[0m\n\x1b[2m    hidden^Mshown\x1b[0m\n"
+        );
+        assert_eq!(
+            out(command, false),
+            "$ printf '^[]52;c;aGk=^G' (exit 0)\n    ^[[1A^[[2Kok\n    hidden^Mshown\n"
+        );
+        let message = StepKind::Message {
+            text: "done\x1b[8m secret\n\tnext\u{9d}".into(),
+        };
+        assert_eq!(
+            out(message, true),
+            "\x1b[32magent:\x1b[0m done^[[8m secret\n\tnext<U+009D>\n"
+        );
+        let other = StepKind::Other {
+            kind: "x\x1b[2J".into(),
+            raw: serde_json::Value::Null,
+        };
+        assert_eq!(out(other, false), "(x^[[2J)\n");
     }
 }

@@ -1535,6 +1535,15 @@ fn hostile_turn_files_settle_and_stay_readable() {
     let m = w.meta(&id);
     assert_eq!(m["status"], "completed", "{m}");
     assert_eq!(m["turns"][0]["skipped_lines"], 2, "{m}");
+    // Counted where both kinds of reader see it.
+    let shown = w.json(&["show", &id]);
+    assert_eq!(shown["turn_records"][0]["skipped_lines"], 2, "{shown}");
+    let out = w.run(&["show", &id]);
+    assert!(
+        stdout(&out).contains(", 2 unreadable lines skipped"),
+        "{}",
+        stdout(&out)
+    );
     let out = w.run(&["output", &id]);
     expect(&out, 0);
     assert_eq!(out.stdout, bytes, "output is not the agent's bytes");
@@ -1624,12 +1633,17 @@ fn hostile_turn_files_settle_and_stay_readable() {
     std::fs::remove_dir_all(w.session_dir(&done).join("turns")).unwrap();
     let before = snapshot(w.state.path());
     assert_eq!(w.json(&["show", &done])["status"], "completed");
-    // Read as empty (zwarm 2.3.5 sessions have no stderr files either);
-    // `doctor` is what names the missing file.
-    expect(&w.run(&["trajectory", &done]), 0);
-    let out = w.run(&["output", &done]);
-    expect(&out, 0);
-    assert!(out.stdout.is_empty());
+    // What the turn did is gone: said so, never shown as an empty turn.
+    for cmd in ["trajectory", "output"] {
+        let out = w.run(&[cmd, &done]);
+        expect(&out, 1);
+        assert!(out.stdout.is_empty(), "{cmd}");
+        assert!(
+            error_of(&out).starts_with(&format!("turn 1 of session {done} has no output file")),
+            "{cmd}: {}",
+            error_of(&out)
+        );
+    }
     let out = w.run(&["doctor"]);
     expect(&out, 1);
     assert!(

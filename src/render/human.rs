@@ -387,7 +387,15 @@ pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
                 .as_ref()
                 .map(|u| format!(", {} tokens", thousands(u.total_tokens)))
                 .unwrap_or_default();
-            out.push(format!("  {:>3}  {ending}{exit}{dur}{tokens}", t.turn));
+            let skipped = match t.skipped_lines {
+                0 => String::new(),
+                1 => ", 1 unreadable line skipped".to_string(),
+                n => format!(", {n} unreadable lines skipped"),
+            };
+            out.push(format!(
+                "  {:>3}  {ending}{exit}{dur}{tokens}{skipped}",
+                t.turn
+            ));
             if let Some(e) = &t.error {
                 out.push(format!("       {}", style.red(&one_line(e, 300))));
             }

@@ -132,6 +132,7 @@ pub struct TurnJson {
     pub reported_model: Option<String>,
     pub usage: Option<UsageJson>,
     pub final_message: Option<String>,
+    pub skipped_lines: u64,
 }
 
 impl From<&TurnRecord> for TurnJson {
@@ -154,6 +155,7 @@ impl From<&TurnRecord> for TurnJson {
             reported_model: t.reported_model.clone(),
             usage: t.usage.as_ref().map(Into::into),
             final_message: t.final_message.clone(),
+            skipped_lines: t.skipped_lines,
         }
     }
 }

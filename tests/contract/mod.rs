@@ -154,6 +154,7 @@ pub struct TurnRecord {
     pub usage: Option<Usage>,
     #[serde(deserialize_with = "nullable")]
     pub final_message: Option<String>,
+    pub skipped_lines: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,7 @@ use super::model::{Ending, Message, Session, SessionStatus, TurnRecord, Usage};
 use crate::timefmt::Timestamp;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -337,7 +338,54 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
 /// does not read back exactly, would be lost. None if the text is not a
 /// JSON object, or holds a kept key twice.
 pub fn excerpt(bytes: &[u8], turn: u32) -> Option<Vec<u8>> {
-    use serde_json::value::RawValue;
+    let text = simdutf8::basic::from_utf8(bytes).ok()?;
+    let mut out = Vec::with_capacity(text.len().min(4096));
+    kept_members(text, KEPT, &mut out, |key, value, out| match key {
+        "turns" => {
+            // The record `parse` picks, read as it reads it.
+            let turns: Vec<&RawValue> = serde_json::from_str(value.get()).ok()?;
+            let record = turns
+                .into_iter()
+                .rev()
+                .find(|t| serde_json::from_str::<BriefTurn>(t.get()).is_ok_and(|t| t.turn == turn));
+            out.push(b'[');
+            if let Some(record) = record {
+                kept_members(record.get(), TURN_KEPT, out, minified)?;
+            }
+            out.push(b']');
+            Some(())
+        }
+        "token_usage" => kept_members(value.get(), USAGE_KEPT, out, minified),
+        _ => minified(key, value, out),
+    })?;
+    Some(out)
+}
+
+/// The keys of [`BriefTurn`] and of [`BriefUsage`]: all `parse` reads of a
+/// turn record and of the usage, so all an excerpt keeps of them. A test
+/// checks that they are the structs' own.
+const TURN_KEPT: &[&str] = &["turn", "started_at", "ended_at", "ending"];
+const USAGE_KEPT: &[&str] = &[
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_input_tokens",
+    "reasoning_output_tokens",
+    "cache_write_input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+];
+
+/// Writes `{"key":value,...}` with the members of the JSON object `text`
+/// named in `keys`, in the file's order, each value written by `value`.
+/// None if `text` is not an object, holds one of `keys` twice (`parse`
+/// refuses that too) or `value` refuses one.
+fn kept_members(
+    text: &str,
+    keys: &[&str],
+    out: &mut Vec<u8>,
+    mut value: impl FnMut(&str, &RawValue, &mut Vec<u8>) -> Option<()>,
+) -> Option<()> {
     struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
     impl<'de> Deserialize<'de> for Members<'de> {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -358,44 +406,34 @@ pub fn excerpt(bytes: &[u8], turn: u32) -> Option<Vec<u8>> {
             d.deserialize_map(V)
         }
     }
-    let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let members = serde_json::from_str::<Members>(text).ok()?.0;
-    let mut seen = [false; KEPT.len()];
-    let mut out = Vec::with_capacity(text.len().min(4096));
+    let mut seen = vec![false; keys.len()];
     out.push(b'{');
-    for (key, value) in members {
-        let Some(k) = KEPT.iter().position(|&kept| kept == key) else {
+    let first = out.len();
+    for (key, raw) in members {
+        let Some(k) = keys.iter().position(|&kept| kept == key) else {
             continue;
         };
         if std::mem::replace(&mut seen[k], true) {
             return None;
         }
-        if out.len() > 1 {
+        if out.len() > first {
             out.push(b',');
         }
         // Kept keys are plain words: written as they are named, whatever
         // escapes the file spelled them with.
         out.push(b'"');
-        out.extend_from_slice(KEPT[k].as_bytes());
+        out.extend_from_slice(keys[k].as_bytes());
         out.extend_from_slice(b"\":");
-        if KEPT[k] != "turns" {
-            minify_into(value.get(), &mut out);
-            continue;
-        }
-        // The record `parse` picks, read as it reads it.
-        let turns: Vec<&RawValue> = serde_json::from_str(value.get()).ok()?;
-        let record = turns
-            .into_iter()
-            .rev()
-            .find(|t| serde_json::from_str::<BriefTurn>(t.get()).is_ok_and(|t| t.turn == turn));
-        out.push(b'[');
-        if let Some(record) = record {
-            minify_into(record.get(), &mut out);
-        }
-        out.push(b']');
+        value(keys[k], raw, out)?;
     }
     out.push(b'}');
-    Some(out)
+    Some(())
+}
+
+fn minified(_key: &str, value: &RawValue, out: &mut Vec<u8>) -> Option<()> {
+    minify_into(value.get(), out);
+    Some(())
 }
 
 /// Copies valid JSON text without the whitespace between its tokens; what is
@@ -553,6 +591,10 @@ mod tests {
         without_messages.retain(|&f| f != "messages");
         assert_eq!(without_messages.len() + 1, fields.len());
         assert_eq!(without_messages, KEPT);
+        let _ = BriefTurn::deserialize(Fields(&mut fields));
+        assert_eq!(fields, TURN_KEPT);
+        let _ = BriefUsage::deserialize(Fields(&mut fields));
+        assert_eq!(fields, USAGE_KEPT);
     }
 
     #[test]
@@ -563,6 +605,7 @@ mod tests {
             "created_at": "2026-01-01T00:00:00+00:00",
             "updated_at": "2026-01-01T00:00:00.123456789",
             "cost_usd": 0.919663223151467574,
+            "token_usage": { "input_tokens" : 5 , "weird" : [ 1, 2 ] },
             "messages": [{"role": "assistant", "content": "left out"}],
             "turn": 2, "future": {"not": "kept"},
             "turns": [{"turn": 2, "started_at": "2026-01-01T00:00:01"},
@@ -578,8 +621,8 @@ mod tests {
                 r#""status":"completed","working_dir":"/w","#,
                 r#""created_at":"2026-01-01T00:00:00+00:00","#,
                 r#""updated_at":"2026-01-01T00:00:00.123456789","#,
-                r#""cost_usd":0.919663223151467574,"turn":2,"#,
-                r#""turns":[{"turn":2,"started_at":"2026-01-01T00:00:02","usage":{"x":1}}]}"#
+                r#""cost_usd":0.919663223151467574,"token_usage":{"input_tokens":5},"turn":2,"#,
+                r#""turns":[{"turn":2,"started_at":"2026-01-01T00:00:02"}]}"#
             )
         );
         // A re-serialised session reads this float back as another number.

@@ -854,6 +854,19 @@ fn a_reused_pid_is_neither_alive_nor_signalled() {
         .args(["sleep", "600"])
         .spawn()
         .unwrap();
+    // `setsid` calls setsid(2) after it has started: wait for it.
+    let leads_its_session = |pid: u32| {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let f: Vec<&str> = text[text.rfind(')').map_or(0, |i| i + 1)..]
+            .split_whitespace()
+            .collect();
+        f.get(3) == Some(&pid.to_string().as_str())
+    };
+    let deadline = Instant::now() + STARTED;
+    while !leads_its_session(leader.id()) {
+        assert!(Instant::now() < deadline, "setsid never made its session");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     edit_meta(&w, &c, |m| {
         m["status"] = json!("running");
         m["pid"] = json!(leader.id());

@@ -3,7 +3,7 @@
 //! processes, move unreadable sessions aside; never delete a session's data).
 
 use super::manager::{Liveness, Manager};
-use super::model::{Ending, Session, TurnRecord};
+use super::model::Session;
 use super::stall;
 use super::status::Vanished;
 use crate::error::Error;
@@ -245,9 +245,11 @@ fn check_session(
             ));
         }
     }
-    // A turn whose agent could not be started has no output, rightly.
-    let may_have_output = |t: &&TurnRecord| !t.is_open() && t.ending != Some(Ending::AgentMissing);
-    for t in s.turns.iter().filter(may_have_output) {
+    for t in s
+        .turns
+        .iter()
+        .filter(|t| !t.is_open() && !s.turn_may_lack_output(t.turn))
+    {
         if !store.turn_path(&s.id, t.turn).exists() {
             out.push(Finding::new(
                 Kind::MissingTurnFile,

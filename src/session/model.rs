@@ -325,6 +325,9 @@ fn first_turn() -> u32 {
 fn user_source() -> String {
     "user".into()
 }
+fn codex_adapter() -> String {
+    "codex".into()
+}
 
 /// Whether `source` is one zwarm 2.3.5 and its orchestrator know: `user`,
 /// or `orchestrator:<id>` for a session another program started. The id is
@@ -334,9 +337,6 @@ pub fn is_valid_source(source: &str) -> bool {
         Some(id) => !id.is_empty() && !id.chars().any(|c| c.is_whitespace() || c.is_control()),
         None => source == "user",
     }
-}
-fn codex_adapter() -> String {
-    "codex".into()
 }
 
 impl Session {

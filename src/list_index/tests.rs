@@ -297,6 +297,16 @@ mod through_the_store {
 
     const MARGIN: Duration = Duration::from_millis(60);
 
+    /// A store whose one session, `ab`, has `meta` as its `meta.json`.
+    fn store_holding_ab(meta: &[u8]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join(".zwarm"));
+        let folder = store.session_dir("ab");
+        fs::create_dir_all(&folder).unwrap();
+        fs::write(folder.join("meta.json"), meta).unwrap();
+        (dir, store)
+    }
+
     #[test]
     fn serves_finished_sessions_with_what_their_files_say() {
         let (_dir, store) = store(MARGIN);
@@ -424,17 +434,13 @@ mod through_the_store {
 
     #[test]
     fn serves_the_very_times_and_numbers_the_file_holds() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path().join(".zwarm"));
-        let folder = store.session_dir("ab");
-        fs::create_dir_all(&folder).unwrap();
         // Digits past the microsecond, an offset, a float serde_json reads
         // back as another number once written as the shortest text for it.
         let text = br#"{"id": "ab", "task": "t", "status": "completed", "working_dir": "/w",
             "created_at": "2026-01-01T00:00:00.000000100+00:00",
             "updated_at": "2026-01-01T00:00:00.000000900",
             "cost_usd": 0.919663223151467574, "messages": []}"#;
-        fs::write(folder.join("meta.json"), text).unwrap();
+        let (_dir, store) = store_holding_ab(text);
         let file = crate::session::brief::parse(text, false).unwrap();
         std::thread::sleep(MARGIN + Duration::from_millis(5));
         let list = || {
@@ -462,16 +468,12 @@ mod through_the_store {
 
     #[test]
     fn a_message_only_an_entry_reads_does_not_hide_a_settled_session() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::new(dir.path().join(".zwarm"));
-        let folder = store.session_dir("ab");
-        fs::create_dir_all(&folder).unwrap();
         // The table skips messages it does not show; an entry keeps the
         // last agent message, which must be text.
         let text = br#"{"id": "ab", "task": "t", "status": "completed", "working_dir": "/w",
             "created_at": "2026-01-01T00:00:00", "updated_at": "2026-01-01T00:00:00",
             "messages": [{"role": "assistant", "content": 5}]}"#;
-        fs::write(folder.join("meta.json"), text).unwrap();
+        let (_dir, store) = store_holding_ab(text);
         let listed = |last_message: bool, margin: Duration| {
             let settled = SystemTime::now() - margin;
             let (ok, bad, used) = store.load_all_brief_settled(last_message, settled).unwrap();

@@ -1,0 +1,283 @@
+//! `list`'s reading of the store: every session's brief, from the list
+//! index where an entry still matches its `meta.json`, else from the file
+//! (one open relative to the sessions folder, one read, a close), on a few
+//! threads for large stores; then the index brought up to date.
+
+use super::{is_valid_id, LoadProblem, Store};
+use crate::error::{Error, Result};
+use crate::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
+use crate::session::model::Session;
+use std::fs::{self, File};
+use std::io::ErrorKind;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+impl Store {
+    /// What `list` shows of every session (see [`crate::session::brief`]),
+    /// in no order; the ones that fail to load are returned apart, sorted,
+    /// with the errors [`Store::load`] gives. This is `list`'s hot path: a
+    /// finished session in the list index (`.zwarm/list-index/`) costs one
+    /// `fstatat`; any other that reads cleanly, an open relative to the
+    /// sessions folder (no walk of the whole path), one read into a reused
+    /// buffer, a close. With `last_message`, each keeps its last agent
+    /// message (`list --json` shows it).
+    pub fn load_all_brief(&self, last_message: bool) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+        let settled = SystemTime::now()
+            .checked_sub(list_index::SETTLED)
+            .unwrap_or(UNIX_EPOCH);
+        let (ok, bad, _) = self.load_all_brief_settled(last_message, settled)?;
+        Ok((ok, bad))
+    }
+
+    /// [`Store::load_all_brief`], indexing only files last changed no later
+    /// than `settled`; also says how the index served.
+    pub(crate) fn load_all_brief_settled(
+        &self,
+        last_message: bool,
+        settled: SystemTime,
+    ) -> Result<(Vec<Session>, Vec<LoadProblem>, IndexUse)> {
+        let dir = self.sessions_dir();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Ok((Vec::new(), Vec::new(), IndexUse::default()))
+            }
+            Err(e) => return Err(Error::io("read", dir, e)),
+        };
+        // (id, whether the folder entry says it is a folder and no link)
+        let mut found = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read", &dir, e))?;
+            let Ok(id) = entry.file_name().into_string() else {
+                continue;
+            };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if is_valid_id(&id) && (kind.is_dir() || kind.is_symlink()) {
+                found.push((id, kind.is_dir()));
+            }
+        }
+        // Thousands of small reads cost system calls more than parsing, and
+        // those run in parallel as well as anything.
+        let threads = if found.len() < 256 {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
+        };
+        let per_thread = found.len().div_ceil(threads).max(1);
+        let dir_file = File::open(&dir).map_err(|e| Error::io("read", &dir, e))?;
+        let dir_file = &dir_file;
+        let index = if found.is_empty() {
+            Index::default()
+        } else {
+            Index::load(&self.root)
+        };
+        let index = &index;
+        // Entries are made only where they can be saved: a state directory
+        // this user may not write lists as fast as it did before the index.
+        let settled = list_index::writable(&self.root).then_some(settled);
+        let load = |part: &[(String, bool)]| {
+            let mut reader = BriefReader {
+                last_message,
+                settled,
+                ..BriefReader::default()
+            };
+            let mut out = Listed {
+                ok: Vec::with_capacity(part.len()),
+                ..Listed::default()
+            };
+            for (id, is_dir) in part {
+                // The folder entry already says it is no link, which `load`
+                // would ask the file system again; anything unusual is left
+                // to `load`, which words the refusal.
+                if *is_dir {
+                    if let Some((entry, s)) = reader.indexed(dir_file, index, id) {
+                        out.kept.push(entry);
+                        out.ok.push(s);
+                        continue;
+                    }
+                    if let Some(s) = reader.read(dir_file, id, &mut out.fresh) {
+                        out.ok.push(s);
+                        continue;
+                    }
+                }
+                match self.load(id) {
+                    Ok(s) => out.ok.push(s),
+                    Err(error) => out.bad.push(LoadProblem {
+                        id: id.clone(),
+                        error,
+                    }),
+                }
+            }
+            out
+        };
+        let mut parts = found.chunks(per_thread);
+        let first = parts.next().unwrap_or_default();
+        let mut all = std::thread::scope(|scope| {
+            let others: Vec<_> = parts.map(|p| scope.spawn(move || load(p))).collect();
+            let mut all = load(first);
+            for handle in others {
+                let part = handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                all.ok.extend(part.ok);
+                all.bad.extend(part.bad);
+                all.kept.extend(part.kept);
+                all.fresh.extend(part.fresh);
+            }
+            all
+        });
+        // A cache: where it cannot be written, `list` shows the same, only
+        // without the speed-up next time.
+        let _ = list_index::update(&self.root, index, &all.kept, &all.fresh);
+        all.ok.shrink_to_fit();
+        all.bad.sort_by(|a, b| a.id.cmp(&b.id));
+        let used = IndexUse {
+            hits: all.kept.len(),
+            fresh: all.fresh.len(),
+        };
+        Ok((all.ok, all.bad, used))
+    }
+}
+
+/// What one thread of `list` found.
+#[derive(Default)]
+struct Listed {
+    ok: Vec<Session>,
+    bad: Vec<LoadProblem>,
+    /// The index entries that served.
+    kept: Vec<EntryRef>,
+    /// Sessions read from `meta.json` that can be indexed.
+    fresh: Vec<Fresh>,
+}
+
+/// Reads the briefs of `list`, reusing its buffers from session to session.
+#[derive(Default)]
+struct BriefReader {
+    last_message: bool,
+    /// Files changed after this are not indexed; None: nothing is.
+    settled: Option<SystemTime>,
+    path: String,
+    buf: Vec<u8>,
+}
+
+impl BriefReader {
+    /// A `meta.json` this big is read in one call.
+    const ONE_READ: usize = 64 * 1024;
+
+    /// `id/meta.json`, relative to the sessions folder.
+    fn meta_path(&mut self, id: &str) -> &str {
+        self.path.clear();
+        self.path.push_str(id);
+        self.path.push_str("/meta.json");
+        &self.path
+    }
+
+    /// The brief of a session from its index entry, if its `meta.json` is
+    /// still the very file the entry was read from.
+    fn indexed(&mut self, sessions: &File, index: &Index, id: &str) -> Option<(EntryRef, Session)> {
+        use nix::fcntl::AtFlags;
+        use std::os::fd::AsRawFd;
+        let entry = index.find(id)?;
+        // Links followed, as the read that made the entry followed them.
+        let st = nix::sys::stat::fstatat(
+            Some(sessions.as_raw_fd()),
+            self.meta_path(id),
+            AtFlags::empty(),
+        )
+        .ok()?;
+        if FileKey::of(&st) != index.key(entry) {
+            return None;
+        }
+        let mut session = crate::session::brief::parse(index.brief(entry), false).ok()?;
+        if session.id != id {
+            return None;
+        }
+        if let (true, Some(text)) = (self.last_message, index.message(entry)) {
+            let text = std::str::from_utf8(text).ok()?;
+            let message = crate::session::brief::agent_message(text.to_owned());
+            session.messages.push(message);
+        }
+        Some((entry, session))
+    }
+
+    /// The brief of a session whose `meta.json` reads and parses cleanly and
+    /// names its folder; None for anything else. A finished session whose
+    /// file has settled goes into `fresh` as well, for the index.
+    fn read(&mut self, sessions: &File, id: &str, fresh: &mut Vec<Fresh>) -> Option<Session> {
+        use nix::fcntl::{openat, OFlag};
+        use nix::sys::stat::Mode;
+        use std::io::Read;
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        let fd = openat(
+            Some(sessions.as_raw_fd()),
+            self.meta_path(id),
+            flags,
+            Mode::empty(),
+        )
+        .ok()?;
+        // SAFETY: `fd` was just opened here and nothing else owns it.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        // Asked before the read: a change after it leaves the key behind, so
+        // the entry never serves; a key taken after the read could vouch for
+        // content older than the file.
+        let key = FileKey::of(&nix::sys::stat::fstat(fd).ok()?);
+        let indexable = self.settled.is_some_and(|t| key.changed_by(t));
+        // An entry holds the last message whatever this listing shows.
+        let with_message = self.last_message || indexable;
+        if self.buf.len() < Self::ONE_READ {
+            self.buf.resize(Self::ONE_READ, 0);
+        }
+        // A read that does not fill the buffer normally holds the whole file,
+        // which is replaced by a rename and never written in place. A JSON
+        // document cut short never parses, so one that does is the whole
+        // file; one that does not is read to its end and parsed again.
+        let n = file.read(&mut self.buf).ok()?;
+        // What the table shows must not depend on the file's age: messages
+        // it skips but an entry would keep (an agent message that is not
+        // text) leave the file unindexed, not unlisted.
+        let parse = |bytes: &[u8]| match crate::session::brief::parse(bytes, with_message) {
+            Ok(s) => Some((s, indexable)),
+            Err(_) if with_message && !self.last_message => {
+                crate::session::brief::parse(bytes, false)
+                    .ok()
+                    .map(|s| (s, false))
+            }
+            Err(_) => None,
+        };
+        let parsed = (n < self.buf.len())
+            .then(|| parse(&self.buf[..n]))
+            .flatten();
+        let mut rest = Vec::new();
+        let ((mut session, indexable), text) = match parsed {
+            Some(s) => (s, &self.buf[..n]),
+            None => {
+                rest.extend_from_slice(&self.buf[..n]);
+                file.read_to_end(&mut rest).ok()?;
+                (parse(&rest)?, &rest[..])
+            }
+        };
+        if session.id != id {
+            return None;
+        }
+        // The brief holds only the last agent message, if any.
+        let message = session.messages.pop();
+        if indexable && !session.status.is_active() {
+            // The file's own text, not the session re-serialised: see
+            // `brief::excerpt` for what re-serialising would change.
+            if let Some(brief) = crate::session::brief::excerpt(text, session.turn) {
+                fresh.push(Fresh {
+                    id: id.to_string(),
+                    key,
+                    brief,
+                    message: message.as_ref().map(|m| m.content.clone()),
+                });
+            }
+        }
+        if self.last_message {
+            session.messages.extend(message);
+        }
+        Some(session)
+    }
+}

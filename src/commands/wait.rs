@@ -57,28 +57,24 @@ pub fn wait(
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
-    if timed_out {
-        // A thread may not have reported yet what is already on disk (with
-        // `--timeout 0` none has): only what still runs makes a timeout.
-        for (n, id) in ids.iter().enumerate() {
-            if ended[n].is_none() {
-                let s = manager.get(id)?;
-                if !s.status.is_active() {
-                    ended[n] = Some(s);
-                    remaining -= 1;
-                }
-            }
-        }
-        let some_ended = remaining < ids.len();
-        timed_out = if any { !some_ended } else { remaining > 0 };
-    }
     // Sessions still running are reported as they stand.
     let mut sessions = Vec::with_capacity(ids.len());
     for (n, id) in ids.iter().enumerate() {
         sessions.push(match ended[n].take() {
             Some(s) => (s, true),
-            None => (manager.get(id)?, false),
+            None => {
+                let s = manager.get(id)?;
+                // A thread may not have reported yet what is already on
+                // disk (with `--timeout 0` none has): after a timeout, only
+                // what still runs is still waited for.
+                let done = timed_out && !s.status.is_active();
+                (s, done)
+            }
         });
+    }
+    if timed_out {
+        let done = sessions.iter().filter(|(_, done)| *done).count();
+        timed_out = if any { done == 0 } else { done < ids.len() };
     }
     let code = if timed_out {
         exit::TIMEOUT

@@ -1,7 +1,6 @@
 //! The command line: clap definitions. The `///` docs are the help text.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 const EXIT_CODES: &str = "\
@@ -276,8 +275,6 @@ pub struct SuperviseArgs {
     pub state_dir: PathBuf,
     pub id: String,
     pub turn: u32,
-    #[arg(last = true, required = true)]
-    pub argv: Vec<OsString>,
 }
 
 #[derive(Args, Debug)]

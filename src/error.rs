@@ -48,6 +48,27 @@ pub enum Error {
     #[error("cannot read session {}: {reason}", path.display())]
     CorruptMeta { path: PathBuf, reason: String },
 
+    #[error("cannot read session {}: meta.json is {size} bytes, more than zwarm reads ({} MiB)", path.display(), crate::store::MAX_META >> 20)]
+    MetaTooLarge { path: PathBuf, size: u64 },
+
+    #[error("session {id} is locked by {}", match holder { Some(p) => format!("process {p}, which is launching a turn or writing it"), None => "another process".to_string() })]
+    Locked { id: String, holder: Option<i32> },
+
+    #[error("session {id}'s run lock is held by {}, which is not its recorded supervisor; nothing was signalled", match holder { Some(p) => format!("process {p}"), None => "another process".to_string() })]
+    RunLocked { id: String, holder: Option<i32> },
+
+    #[error("refusing to signal process {pid} recorded for session {id}: {why}")]
+    NotOurs { id: String, pid: i32, why: String },
+
+    #[error(
+        "session {id}: processes {pids:?} of process group {pgid} are still alive after SIGKILL"
+    )]
+    Survived {
+        id: String,
+        pgid: i32,
+        pids: Vec<i32>,
+    },
+
     #[error("turn {turn} of session {id} has no output file: {} is missing", path.display())]
     MissingTurnFile {
         id: String,
@@ -77,13 +98,11 @@ impl Error {
     }
 
     /// True for a write refused because this process may not write there
-    /// (permissions, a read-only mount), as opposed to a write that failed.
-    pub fn is_read_only(&self) -> bool {
+    /// (permissions, a read-only mount) or there is no room (a full disk, a
+    /// spent quota), as opposed to a write that failed otherwise.
+    pub fn is_unwritable(&self) -> bool {
         match self {
-            Error::Io { source, .. } => {
-                source.kind() == std::io::ErrorKind::PermissionDenied
-                    || source.raw_os_error() == Some(libc::EROFS)
-            }
+            Error::Io { source, .. } => crate::store::is_unwritable(source),
             _ => false,
         }
     }
@@ -95,6 +114,11 @@ impl Error {
             Error::Busy { .. } => exit::BUSY,
             Error::NotRunning { .. }
             | Error::CorruptMeta { .. }
+            | Error::MetaTooLarge { .. }
+            | Error::Locked { .. }
+            | Error::NotOurs { .. }
+            | Error::RunLocked { .. }
+            | Error::Survived { .. }
             | Error::MissingTurnFile { .. }
             | Error::Io { .. } => exit::FAILURE,
         }
@@ -108,6 +132,13 @@ impl Error {
             Error::Busy { id, .. } => Some(format!(
                 "wait for it with `zwarm wait {}`, or stop it with `zwarm kill {}`",
                 short(id),
+                short(id)
+            )),
+            Error::MetaTooLarge { .. } => Some(
+                "`zwarm doctor` reports it; move the file aside or truncate it yourself".into(),
+            ),
+            Error::Locked { id, .. } => Some(format!(
+                "try again in a moment; `zwarm doctor` names what holds {}",
                 short(id)
             )),
             Error::CorruptMeta { .. } => Some(

@@ -124,6 +124,9 @@ pub fn descendants(root: i32) -> Vec<i32> {
 /// this store's business).
 pub const SESSION_ENV: &str = "ZWARM_SESSION_ID";
 pub const STORE_ENV: &str = "ZWARM_SESSION_STORE";
+/// The variable the launcher sets on a supervisor (with [`STORE_ENV`]):
+/// the session it supervises. Its agent does not inherit it.
+pub const SUPERVISOR_ENV: &str = "ZWARM_SUPERVISOR_OF";
 
 /// Live processes tagged with a session of the store at `store` (an
 /// absolute path) in their environment, as `(pid, session id)`. Processes of
@@ -153,6 +156,189 @@ pub fn tagged_processes(store: &std::path::Path) -> Vec<(i32, String)> {
             alive.then(|| (pid, String::from_utf8_lossy(id).into_owned()))
         })
         .collect()
+}
+
+/// What a process's environment says about whose it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mark {
+    /// It carries the session's mark.
+    Ours,
+    /// It has ended (or is ending: the environment of an exiting process
+    /// reads empty).
+    Gone,
+    /// It lives and does not carry the mark.
+    Foreign,
+}
+
+/// Whether the recorded process carries `var`=`id` and the store at
+/// `store` (an absolute path) in its environment: the mark a supervisor
+/// puts on its agent (inherited by everything the agent starts), or the
+/// launcher on a supervisor. A record in `meta.json` can name any pid; only
+/// this mark, which no file edit can put on another user's process, says
+/// the process is the session's.
+pub fn mark_of(rec: &ProcessRecord, var: &str, id: &str, store: &std::path::Path) -> Mark {
+    // An exec under way, or an exit, reads as no environment for an
+    // instant: asked again before a live process is called foreign.
+    for attempt in 0..3 {
+        if !is_alive(rec) {
+            return Mark::Gone;
+        }
+        if has_mark(rec.pid, var, id, store) {
+            return if is_alive(rec) {
+                Mark::Ours
+            } else {
+                Mark::Gone
+            };
+        }
+        if attempt < 2 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+    if is_alive(rec) {
+        Mark::Foreign
+    } else {
+        Mark::Gone
+    }
+}
+
+/// Whether process `pid` has `var`=`id` and the store in its environment.
+pub fn has_mark(pid: i32, var: &str, id: &str, store: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(env) = fs::read(format!("/proc/{pid}/environ")) else {
+        return false;
+    };
+    let mut id_var = format!("{var}=").into_bytes();
+    id_var.extend_from_slice(id.as_bytes());
+    let mut store_var = format!("{STORE_ENV}=").into_bytes();
+    store_var.extend_from_slice(store.as_os_str().as_bytes());
+    let (mut has_id, mut has_store) = (false, false);
+    for kv in env.split(|b| *b == 0) {
+        has_id |= kv == id_var.as_slice();
+        has_store |= kv == store_var.as_slice();
+    }
+    has_id && has_store
+}
+
+/// Pids holding a lock on the file with this device and inode, from
+/// `/proc/locks`.
+pub fn lock_holders(dev: u64, ino: u64) -> Vec<i32> {
+    use std::io::Read;
+    // One read call is one consistent snapshot of the kernel's lock list;
+    // a file read in pieces while locks come and go skips entries.
+    let mut size = 1 << 20;
+    loop {
+        let Ok(mut f) = fs::File::open("/proc/locks") else {
+            return Vec::new();
+        };
+        let mut buf = vec![0; size];
+        let Ok(n) = f.read(&mut buf) else {
+            return Vec::new();
+        };
+        if n < size || size >= 64 << 20 {
+            return parse_lock_holders(&String::from_utf8_lossy(&buf[..n]), dev, ino);
+        }
+        size *= 4;
+    }
+}
+
+/// Pids holding a lock on the file with this device and inode, from the
+/// text of `/proc/locks` ("1: FLOCK ADVISORY WRITE 1234 00:2f:5678 0 EOF").
+pub fn parse_lock_holders(text: &str, dev: u64, ino: u64) -> Vec<i32> {
+    let major = libc::major(dev);
+    let minor = libc::minor(dev);
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // Blocked waiters are listed with "->" and hold nothing.
+            if f.get(1) == Some(&"->") {
+                return None;
+            }
+            let pid: i32 = f.get(4)?.parse().ok()?;
+            let mut id = f.get(5)?.split(':');
+            let maj = u32::from_str_radix(id.next()?, 16).ok()?;
+            let min = u32::from_str_radix(id.next()?, 16).ok()?;
+            let inode: u64 = id.next()?.parse().ok()?;
+            (maj == major && min == minor && inode == ino).then_some(pid)
+        })
+        .collect()
+}
+
+/// Live (not zombie) members of process group `pgid`.
+pub fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| {
+            stat(pid).is_some_and(|s| s.pgrp == pgid && s.state != 'Z' && s.state != 'X')
+        })
+        .collect()
+}
+
+/// The real user id a process runs as.
+pub fn owner(pid: i32) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(format!("/proc/{pid}")).ok().map(|m| m.uid())
+}
+
+/// Whether the recorded process is stopped (SIGSTOP, a debugger): it holds
+/// its locks but acts on no signal but SIGKILL until continued.
+pub fn is_stopped(rec: &ProcessRecord) -> bool {
+    stat(rec.pid).is_some_and(|s| s.start_time == rec.start_time && matches!(s.state, 'T' | 't'))
+}
+
+/// Sends `sig` to the recorded process if it is still that process and
+/// `still_ours` holds of it at the moment of sending: the process is pinned
+/// with a pidfd first, so a pid reused between the check and the signal
+/// cannot be hit. Returns whether the signal was sent.
+pub fn signal_pinned(rec: &ProcessRecord, sig: Signal, still_ours: impl Fn(i32) -> bool) -> bool {
+    if !signallable(rec.pid) {
+        return false;
+    }
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, rec.pid, 0) } as i32;
+    if fd < 0 {
+        // No pidfds (old kernel): the start time still tells a reused pid.
+        return is_alive(rec) && still_ours(rec.pid) && kill(Pid::from_raw(rec.pid), sig).is_ok();
+    }
+    // SAFETY: fd was just returned to us and is owned here only.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    if !is_alive(rec) || !still_ours(rec.pid) {
+        return false;
+    }
+    use std::os::fd::AsRawFd;
+    // SAFETY: pidfd_send_signal takes the pidfd, a signal, no info, no flags.
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            sig as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    sent == 0
+}
+
+/// Sends `sig` to the process group led by the recorded process, if the
+/// leader is still that process and `still_ours` holds of it.
+pub fn signal_group_pinned(
+    rec: &ProcessRecord,
+    sig: Signal,
+    still_ours: impl Fn(i32) -> bool,
+) -> bool {
+    signallable(rec.pid)
+        && is_alive(rec)
+        && still_ours(rec.pid)
+        && killpg(Pid::from_raw(rec.pid), sig).is_ok()
+}
+
+/// Sends `sig` to what is left of process group `pgid` once its leader,
+/// already proven the session's, is gone: the kernel hands no new process a
+/// pid that is still some group's id, so members found here are the
+/// leader's group, not strangers.
+pub fn signal_group_remnants(pgid: i32, sig: Signal) -> bool {
+    signallable(pgid) && !group_members(pgid).is_empty() && killpg(Pid::from_raw(pgid), sig).is_ok()
 }
 
 /// Makes this process the reaper of its orphaned descendants, so a tool
@@ -231,6 +417,17 @@ pub fn signal_name(sig: i32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_lock_holders() {
+        let text = "1: FLOCK  ADVISORY  WRITE 4242 00:2f:1234 0 EOF\n\
+                    1: -> FLOCK  ADVISORY  WRITE 5151 00:2f:1234 0 EOF\n\
+                    2: POSIX  ADVISORY  WRITE 77 08:01:99 0 EOF\n";
+        let dev = libc::makedev(0, 0x2f);
+        assert_eq!(parse_lock_holders(text, dev, 1234), vec![4242]);
+        assert_eq!(parse_lock_holders(text, libc::makedev(8, 1), 99), vec![77]);
+        assert!(parse_lock_holders(text, dev, 99).is_empty());
+    }
 
     #[test]
     fn parses_stat_with_awkward_names() {

@@ -1,30 +1,49 @@
 //! The hidden `__supervise` entry: one turn of one session. It holds the
 //! session's run lock for its whole life (so a reader that can take the lock
-//! knows it is gone), runs the agent in its own process group with stdin from
-//! /dev/null, waits for it, and records how the turn ended.
+//! knows it is gone), runs the agent in its own process group, waits for
+//! it, and records how the turn ended.
 //!
-//! Protocol with the launcher: one line on stdout, `ready <pid> <start_time>`
-//! once the agent runs, or `error <message>` if it could not be started.
+//! Protocol with the launcher:
+//! - The launcher holds the session's write lock and hands it over as a
+//!   descriptor ([`LOCK_FD`]): until the supervisor has recorded its agent
+//!   running, the lock stays held even if the launcher dies, so no reader
+//!   can settle a turn that is still being launched.
+//! - On stdin, a [`LaunchRequest`]: the agent's program, arguments and
+//!   working directory, and what the agent reads on its stdin (a prompt too
+//!   long for one argument). Nothing of it passes through the supervisor's
+//!   own argv, which the kernel caps.
+//! - On stdout, one line: `ready <pid> <start_time>` once the agent runs and
+//!   is recorded, or `error <message>` if it could not be started.
 
 use crate::error::{Error, Result};
 use crate::process;
-use crate::session::model::ExitStatus;
+use crate::session::model::{ExitStatus, ProcessRecord, SessionStatus};
 use crate::session::settle::{settle, TurnEnd};
-use crate::store::{open_lock_file, Store};
+use crate::store::{Store, TurnFile, WriteGuard};
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{killpg, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
 use std::ffi::OsString;
-use std::fs::OpenOptions;
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::time::Duration;
 
 /// How long the agent gets to exit after SIGTERM before its group is killed.
 pub const GRACE_SECS: u32 = 5;
+
+/// The descriptor on which a supervisor receives the session's write lock.
+pub const LOCK_FD: i32 = 3;
+
+/// The longest pause between attempts to record an ending the store could
+/// not take (a full disk, a read-only remount).
+const RETRY_MAX: Duration = Duration::from_secs(60);
 
 static AGENT_PGID: AtomicI32 = AtomicI32::new(0);
 static STOPPING: AtomicBool = AtomicBool::new(false);
@@ -36,6 +55,7 @@ extern "C" fn on_stop(_: libc::c_int) {
         if pg > 0 {
             let _ = killpg(Pid::from_raw(pg), Signal::SIGTERM);
         }
+        // SAFETY: alarm only sets a timer.
         unsafe { libc::alarm(GRACE_SECS) };
     }
 }
@@ -59,6 +79,7 @@ fn install_handlers() -> nix::Result<()> {
         SaFlags::empty(),
         SigSet::empty(),
     );
+    // SAFETY: the handlers only make async-signal-safe calls.
     unsafe {
         sigaction(Signal::SIGTERM, &stop)?;
         sigaction(Signal::SIGINT, &stop)?;
@@ -72,102 +93,259 @@ fn install_handlers() -> nix::Result<()> {
     Ok(())
 }
 
-/// Runs the turn; returns the process exit code for the supervisor itself.
-pub fn run(
-    state_dir: &std::path::Path,
-    id: &str,
-    turn: u32,
-    program: &OsString,
-    args: &[OsString],
-) -> Result<i32> {
-    let store = Store::new(state_dir);
-    let session = store.load(id)?;
-    let lock_path = store.run_lock_path(id);
-    // Blocking: a reader may hold it for an instant to test it.
-    let _run_lock = Flock::lock(open_lock_file(&lock_path)?, FlockArg::LockExclusive)
-        .map_err(|(_, e)| Error::io("lock", &lock_path, e.into()))?;
+/// What a launcher asks of its supervisor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchRequest {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub working_dir: PathBuf,
+    /// What the agent reads on its stdin; None: nothing (`/dev/null`).
+    pub stdin: Option<Vec<u8>>,
+}
 
-    let out_path = store.turn_path(id, turn);
-    let err_path = store.stderr_path(id, turn);
-    let open = |p: &std::path::Path| {
-        OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(p)
-            .map_err(|e| Error::io("create", p, e))
+const REQUEST_MAGIC: &[u8] = b"zwarm-launch 1\n";
+
+impl LaunchRequest {
+    /// Length-prefixed fields: exact for any bytes, no quoting to get wrong.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = REQUEST_MAGIC.to_vec();
+        let mut field = |bytes: &[u8]| {
+            out.extend_from_slice(bytes.len().to_string().as_bytes());
+            out.push(b'\n');
+            out.extend_from_slice(bytes);
+        };
+        field(self.program.as_bytes());
+        field(self.working_dir.as_os_str().as_bytes());
+        field(self.args.len().to_string().as_bytes());
+        for a in &self.args {
+            field(a.as_bytes());
+        }
+        match &self.stdin {
+            Some(bytes) => {
+                field(b"1");
+                field(bytes);
+            }
+            None => field(b"0"),
+        }
+        out
+    }
+
+    pub fn decode(mut bytes: &[u8]) -> Option<LaunchRequest> {
+        bytes = bytes.strip_prefix(REQUEST_MAGIC)?;
+        let request = {
+            let mut field = || -> Option<Vec<u8>> {
+                let nl = bytes.iter().position(|&b| b == b'\n')?;
+                let len: usize = std::str::from_utf8(&bytes[..nl]).ok()?.parse().ok()?;
+                let value = bytes.get(nl + 1..nl + 1 + len)?.to_vec();
+                bytes = &bytes[nl + 1 + len..];
+                Some(value)
+            };
+            let program = OsString::from_vec(field()?);
+            let working_dir = PathBuf::from(OsString::from_vec(field()?));
+            let argc: usize = String::from_utf8(field()?).ok()?.parse().ok()?;
+            let mut args = Vec::with_capacity(argc.min(1024));
+            for _ in 0..argc {
+                args.push(OsString::from_vec(field()?));
+            }
+            let stdin = match field()?.as_slice() {
+                b"1" => Some(field()?),
+                b"0" => None,
+                _ => return None,
+            };
+            LaunchRequest {
+                program,
+                args,
+                working_dir,
+                stdin,
+            }
+        };
+        // Nothing may follow: a request cut or padded is not the one sent.
+        bytes.is_empty().then_some(request)
+    }
+}
+
+/// Runs the turn; returns the process exit code for the supervisor itself.
+pub fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i32> {
+    let store = Store::new(state_dir);
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut raw) {
+        report(&format!("error cannot read the launch request: {e}"));
+        return Ok(1);
+    }
+    let Some(request) = LaunchRequest::decode(&raw) else {
+        report("error the launch request is malformed");
+        return Ok(1);
     };
-    let (stdout_file, stderr_file) = match (open(&out_path), open(&err_path)) {
-        (Ok(o), Ok(e)) => (o, e),
-        (Err(e), _) | (_, Err(e)) => {
+    drop(raw);
+    let write_lock = match store.inherited_write_lock(id, LOCK_FD) {
+        Ok(lock) => lock,
+        Err(e) => {
             report(&format!("error {e}"));
             return Ok(1);
         }
     };
-    process::become_subreaper();
-    install_handlers()
-        .map_err(|e| Error::io("install signal handlers for", &lock_path, e.into()))?;
+    let run_lock_path = store.run_lock_path(id);
+    // Blocking: a reader may hold it shared for an instant to test it.
+    let _run_lock = Flock::lock(store.run_lock_file(id)?, FlockArg::LockExclusive)
+        .map_err(|(_, e)| Error::io("lock", &run_lock_path, e.into()))?;
+    match start_agent(&store, id, turn, &request, write_lock) {
+        Ok(agent) => {
+            report(&format!("ready {} {}", agent.pid, agent.start_time));
+            detach_stdout();
+            supervise(&store, id, turn, agent.pid);
+        }
+        Err(why) => report(&format!("error {why}")),
+    }
+    Ok(0)
+}
 
-    let child = Command::new(program)
-        .args(args)
-        .current_dir(&session.working_dir)
+/// Starts the agent and records it running, under the write lock the
+/// launcher handed over (closed here, once the record is written).
+fn start_agent(
+    store: &Store,
+    id: &str,
+    turn: u32,
+    request: &LaunchRequest,
+    write_lock: WriteGuard,
+) -> std::result::Result<ProcessRecord, String> {
+    let mut session = write_lock.load().map_err(|e| e.to_string())?;
+    // Launched once: a turn already settled (by a reader that found its
+    // launcher dead) or already running is not started again.
+    let waiting = session.turn == turn
+        && session.status.is_active()
+        && session
+            .current_turn()
+            .is_some_and(|t| t.is_open() && t.supervisor.is_none());
+    if !waiting {
+        return Err(format!("turn {turn} is no longer waiting to be launched"));
+    }
+    let turns = store.turns(id, true).map_err(|e| e.to_string())?;
+    let open = |which: TurnFile| {
+        let name = which.name(turn);
+        turns
+            .append_file(&name, 0o666)
+            .map_err(|e| format!("create {}: {e}", turns.join(&name).display()))
+    };
+    let (stdout_file, stderr_file) = (open(TurnFile::Output)?, open(TurnFile::Stderr)?);
+    let stdin = match &request.stdin {
+        Some(bytes) => {
+            Stdio::from(memory_file(bytes).map_err(|e| format!("cannot hold the prompt: {e}"))?)
+        }
+        None => Stdio::null(),
+    };
+    process::become_subreaper();
+    install_handlers().map_err(|e| format!("cannot install signal handlers: {e}"))?;
+    let child = Command::new(&request.program)
+        .args(&request.args)
+        .current_dir(&request.working_dir)
         // Inherited by every tool process the agent starts, even in other
         // process groups and sessions: how `doctor` finds a session's
-        // strays after the supervisor is gone.
+        // strays after the supervisor is gone, and how `kill` knows a
+        // recorded pid is this session's before signalling it.
         .env(process::SESSION_ENV, id)
         .env(
             process::STORE_ENV,
             std::fs::canonicalize(store.root()).unwrap_or_else(|_| store.root().to_path_buf()),
         )
-        .stdin(Stdio::null())
+        .env_remove(process::SUPERVISOR_ENV)
+        .stdin(stdin)
         .stdout(stdout_file)
         .stderr(stderr_file)
         .process_group(0)
-        .spawn();
-    let child = match child {
-        Ok(c) => c,
-        Err(e) => {
-            report(&format!(
-                "error cannot start {}: {e}",
-                program.to_string_lossy()
-            ));
-            return Ok(1);
-        }
-    };
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", request.program.to_string_lossy()))?;
     let pid = child.id() as i32;
     AGENT_PGID.store(pid, Ordering::SeqCst);
     if STOPPING.load(Ordering::SeqCst) {
         // A stop arrived before the agent existed.
         let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
     }
-    let start_time = process::stat(pid).map(|s| s.start_time).unwrap_or(0);
-    report(&format!("ready {pid} {start_time}"));
-    detach_stdout();
+    let agent = ProcessRecord {
+        pid,
+        start_time: process::stat(pid).map(|s| s.start_time).unwrap_or(0),
+    };
+    let me = std::process::id() as i32;
+    session.status = SessionStatus::Running;
+    session.pid = Some(me);
+    if let Some(rec) = session.current_turn_mut() {
+        rec.supervisor = process::record(me);
+        rec.agent = Some(agent);
+        rec.boot_id = process::boot_id();
+    }
+    if let Err(e) = write_lock.save(&mut session) {
+        // Unrecorded, the agent would run with nothing on disk to show it:
+        // it is stopped, and the launcher records why.
+        let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        let _ = waitpid(Pid::from_raw(pid), None);
+        return Err(format!("cannot record the running turn: {e}"));
+    }
+    drop(write_lock);
+    Ok(agent)
+}
 
+/// Waits for the agent and records how the turn ended.
+fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
     let exit = wait_for(pid);
+    // SAFETY: alarm only cancels the timer.
     unsafe { libc::alarm(0) };
-    if STOPPING.load(Ordering::SeqCst) {
+    let stopping = STOPPING.load(Ordering::SeqCst);
+    if stopping {
         kill_leftovers();
+    }
+    let end = TurnEnd {
+        exit: Some(exit),
+        settled_by: "supervisor",
         // A SIGTERM sent straight to the supervisor asks for a stop as much
         // as `zwarm kill` does: the turn was killed, not interrupted.
-        store.update(id, |s| {
-            if let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) {
-                rec.stop_requested_at
-                    .get_or_insert_with(crate::timefmt::Timestamp::now);
+        stop_requested: stopping,
+        ..Default::default()
+    };
+    record_end(store, id, turn, end);
+}
+
+/// Records the ending, trying again for as long as the store cannot take
+/// the write: holding the run lock meanwhile, no reader settles the turn
+/// from lesser evidence (a kill it can no longer see, an exit code).
+fn record_end(store: &Store, id: &str, turn: u32, end: TurnEnd) {
+    let mut pause = Duration::from_secs(1);
+    loop {
+        let attempt = store
+            .write_lock(id)
+            .and_then(|guard| settle(store, &guard, turn, end.clone()));
+        let why = match attempt {
+            Ok(settled) => match settled.unsaved {
+                None => return,
+                Some(e) => e,
+            },
+            Err(e) if e.is_unwritable() => e,
+            // Gone (removed) or unreadable: nothing left to record into.
+            Err(e) => {
+                log(&format!("cannot record how turn {turn} ended: {e}"));
+                return;
             }
-            Ok(())
-        })?;
+        };
+        log(&format!(
+            "cannot record how turn {turn} ended yet ({why}); trying again in {}s",
+            pause.as_secs()
+        ));
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(RETRY_MAX);
     }
-    settle(
-        &store,
-        id,
-        turn,
-        TurnEnd {
-            exit: Some(exit),
-            settled_by: "supervisor",
-            ..Default::default()
-        },
-    )?;
-    Ok(0)
+}
+
+/// An anonymous file holding `bytes`, positioned at its start: the agent's
+/// stdin for a prompt too long for an argument. It never touches the store.
+fn memory_file(bytes: &[u8]) -> std::io::Result<File> {
+    // SAFETY: memfd_create takes a NUL-terminated name and flags.
+    let fd = unsafe { libc::memfd_create(c"zwarm-prompt".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd was just returned to us and is owned here only.
+    let mut file = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+    file.write_all(bytes)?;
+    std::io::Seek::rewind(&mut file)?;
+    Ok(file)
 }
 
 fn wait_for(pid: i32) -> ExitStatus {
@@ -188,10 +366,16 @@ fn report(line: &str) {
     let _ = out.flush();
 }
 
+/// The supervisor's stderr is its log file, supervisor.log.
+fn log(line: &str) {
+    let _ = writeln!(std::io::stderr(), "zwarm supervisor: {line}");
+}
+
 /// The launcher stops reading after the first line; point stdout at /dev/null
 /// so a late write can never block or fail.
 fn detach_stdout() {
     if let Ok(null) = OpenOptions::new().write(true).open("/dev/null") {
+        // SAFETY: dup2 onto our own stdout; both descriptors are valid.
         unsafe { libc::dup2(null.as_raw_fd(), libc::STDOUT_FILENO) };
     }
 }
@@ -211,11 +395,9 @@ fn kill_leftovers() {
         if left.is_empty() {
             return;
         }
-        // The supervisor's stderr is its log file, supervisor.log.
-        let _ = writeln!(
-            std::io::stderr(),
-            "zwarm supervisor: stopping processes left behind by the agent: {left:?}"
-        );
+        log(&format!(
+            "stopping processes left behind by the agent: {left:?}"
+        ));
         for pid in left {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
         }
@@ -228,6 +410,35 @@ fn kill_leftovers() {
                 break;
             }
         }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_launch_request_survives_any_bytes() {
+        let req = LaunchRequest {
+            program: OsString::from_vec(b"/opt/ag ent\n\xff".to_vec()),
+            args: vec![
+                "--".into(),
+                OsString::from_vec(b"12\nx\0y".to_vec()),
+                "".into(),
+            ],
+            working_dir: PathBuf::from("/w/x"),
+            stdin: Some(vec![b'a'; 300_000]),
+        };
+        assert_eq!(LaunchRequest::decode(&req.encode()), Some(req.clone()));
+        let plain = LaunchRequest { stdin: None, ..req };
+        let bytes = plain.encode();
+        assert_eq!(LaunchRequest::decode(&bytes), Some(plain));
+        for cut in [0, 5, bytes.len() - 1] {
+            assert_eq!(LaunchRequest::decode(&bytes[..cut]), None, "{cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(b'x');
+        assert_eq!(LaunchRequest::decode(&longer), None);
     }
 }

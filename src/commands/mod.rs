@@ -36,14 +36,7 @@ pub fn state_dir(explicit: Option<&Path>) -> PathBuf {
 pub fn run(cli: Cli) -> Result<i32> {
     let style = Style::decide(cli.color);
     if let Command::Supervise(a) = &cli.command {
-        let (program, args) = a.argv.split_first().expect("clap requires the argv");
-        return Ok(crate::supervisor::run(
-            &a.state_dir,
-            &a.id,
-            a.turn,
-            program,
-            args,
-        )?);
+        return Ok(crate::supervisor::run(&a.state_dir, &a.id, a.turn)?);
     }
     if let Command::Completions(a) = &cli.command {
         render::completions(a.shell);

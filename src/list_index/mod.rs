@@ -21,6 +21,7 @@
 //! cache: without it `list` shows the same, only slower, so it is written
 //! without `fsync` (a file torn by a crash fails its checksum).
 
+use crate::store::Dir;
 use nix::sys::stat::FileStat;
 use shard::{Entry, Shard};
 use std::io::Write;
@@ -164,10 +165,14 @@ impl Index {
     /// The index in the state directory `root`; a file that is absent,
     /// unreadable or malformed counts as empty.
     pub fn load(root: &Path) -> Index {
-        let dir = root.join(DIR_NAME);
+        // A linked index folder is not the index: its files could say
+        // anything about sessions they are not the files of.
+        let Ok(dir) = Dir::open_no_link(&root.join(DIR_NAME)) else {
+            return Index::default();
+        };
         let shards = (0..SHARDS)
             .map(|shard| {
-                read_file(&dir.join(shard_name(shard)))
+                read_file(&dir, &shard_name(shard))
                     .and_then(|bytes| Shard::decode(bytes, shard))
                     .unwrap_or_default()
             })
@@ -221,16 +226,11 @@ impl Index {
 /// The bytes of an index file, if it is one that could be: a regular file
 /// no larger than [`MAX_FILE`]. No link is followed (its target could be
 /// anything), and opening a fifo does not wait for a writer.
-fn read_file(path: &Path) -> Option<Vec<u8>> {
+fn read_file(dir: &Dir, name: &str) -> Option<Vec<u8>> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .ok()?;
+    let file = dir.read_file(name).ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_FILE {
+    if meta.len() > MAX_FILE {
         return None;
     }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
@@ -263,25 +263,24 @@ pub fn update(root: &Path, old: &Index, kept: &[EntryRef], fresh: &[Fresh]) -> s
     for f in fresh {
         fresh_by[shard_of(f.id.as_bytes())].push(f);
     }
-    let dir = root.join(DIR_NAME);
-    let mut made_dir = false;
+    let mut dir = None;
     for shard in 0..SHARDS {
         let old_shard = &old.shards[shard];
         if fresh_by[shard].is_empty() && kept_by[shard].len() == old_shard.entries.len() {
             continue;
         }
-        if !made_dir {
-            private_dir(&dir)?;
-            made_dir = true;
-        }
+        let dir = match &dir {
+            Some(d) => d,
+            None => dir.insert(private_dir(root)?),
+        };
         let bytes = old_shard.encode(shard, &kept_by[shard], &fresh_by[shard]);
         if bytes.len() as u64 > MAX_FILE {
             // Not written, as it would not be read: its sessions are read
             // from their files instead.
-            let _ = std::fs::remove_file(dir.join(shard_name(shard)));
+            let _ = dir.remove_file(&shard_name(shard));
             continue;
         }
-        replace(&dir, &shard_name(shard), &bytes)?;
+        replace(dir, &shard_name(shard), &bytes)?;
     }
     Ok(())
 }
@@ -289,32 +288,32 @@ pub fn update(root: &Path, old: &Index, kept: &[EntryRef], fresh: &[Fresh]) -> s
 /// Makes the index's folder, or narrows one an older zwarm made, so that
 /// only its owner can reach the entries: they hold tasks and last messages,
 /// and serving one needs no permission to read the session's `meta.json`.
-fn private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let meta = std::fs::symlink_metadata(dir)?;
-            if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 {
-                // Only its owner may change it; for anyone else the files
-                // themselves are private.
-                let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
-            }
-            Ok(())
-        }
-        made => made,
+/// A link at its name is refused, never followed.
+fn private_dir(root: &Path) -> std::io::Result<Dir> {
+    let dir = Dir::open(root)?.make_sub(DIR_NAME, 0o700)?;
+    let st = nix::sys::stat::fstat(dir.raw_fd())?;
+    if st.st_mode & 0o077 != 0 {
+        // Only its owner may change it; for anyone else the files
+        // themselves are private.
+        let _ = nix::sys::stat::fchmod(
+            dir.raw_fd(),
+            nix::sys::stat::Mode::from_bits_truncate(0o700),
+        );
     }
+    Ok(dir)
 }
 
-/// Writes `dir/name` through a temporary file and a rename: a reader sees
-/// the old file or the new one.
-fn replace(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+/// Writes `name` in `dir` through a temporary file and a rename: a reader
+/// sees the old file or the new one.
+fn replace(dir: &Dir, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = format!(".{name}.{}.tmp", std::process::id());
     // Private like the folder, which an older zwarm may have left open.
-    let written = crate::store::create_temp(&tmp, 0o600)
+    let written = dir
+        .create_temp(&tmp, 0o600)
         .and_then(|mut f| f.write_all(bytes))
-        .and_then(|()| std::fs::rename(&tmp, dir.join(name)));
+        .and_then(|()| dir.rename(&tmp, dir, name));
     if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        let _ = dir.remove_file(&tmp);
     }
     written
 }

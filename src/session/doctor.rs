@@ -8,11 +8,10 @@ use super::stall;
 use super::status::Vanished;
 use crate::error::Error;
 use crate::process;
+use crate::store::{Dir, WriteGuard, CREATING};
 use crate::timefmt::Timestamp;
-use nix::sys::signal::{kill, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
 use std::collections::HashMap;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -27,10 +26,13 @@ pub enum Kind {
     Stalled,
     /// A process of a session that is not running (or no longer exists).
     StrayProcess,
-    /// `meta.json` missing or unparsable.
+    /// `meta.json` missing, unparsable or too large to read.
     UnreadableMeta,
     /// A finished turn whose output file is gone.
     MissingTurnFile,
+    /// A session's turn files cannot be read (`turns/` unreadable, a link,
+    /// not a folder).
+    UnreadableTurns,
     /// A temporary file of a write that never completed.
     TempFile,
     /// A half-done `rm`.
@@ -49,6 +51,7 @@ impl Kind {
             Kind::StrayProcess => "stray_process",
             Kind::UnreadableMeta => "unreadable_meta",
             Kind::MissingTurnFile => "missing_turn_file",
+            Kind::UnreadableTurns => "unreadable_turns",
             Kind::TempFile => "temp_file",
             Kind::InterruptedRemoval => "interrupted_removal",
             Kind::InterruptedCreation => "interrupted_creation",
@@ -88,7 +91,11 @@ impl Finding {
     }
 }
 
-/// Checks the store; with `fix`, repairs what it safely can.
+/// Checks the store; with `fix`, repairs what it safely can. Every repair
+/// that could touch live work (settling a turn, stopping a process, moving a
+/// folder) is decided again under the session's write lock, where no turn
+/// can be launched meanwhile; a session whose lock is held is left for
+/// another time.
 pub fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Vec<Finding> {
     let store = manager.store();
     let mut out = Vec::new();
@@ -105,81 +112,137 @@ pub fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Vec<Findi
     };
 
     for problem in problems {
-        let dir = store.session_dir(&problem.id);
-        if matches!(problem.error, Error::Io { .. }) && is_young(&dir) {
-            continue;
+        if let Some(f) = unreadable(manager, &problem.id, &problem.error, fix) {
+            out.push(f);
         }
-        let mut f = Finding::new(
-            Kind::UnreadableMeta,
-            Some(&problem.id),
-            problem.error.to_string(),
-        );
-        // A supervisor still runs its turn and will write there again:
-        // moving the folder from under it would lose what the turn does.
-        let running = manager.supervisor_running(&problem.id);
-        if running {
-            f.detail.push_str(
-                "; its supervisor still runs a turn (the file may be rewritten when it ends)",
-            );
-        }
-        if fix && running {
-            f.failed(
-                "left in place while its supervisor runs; run doctor again once it ends".into(),
-            );
-        } else if fix {
-            match quarantine(store.root(), &dir, &problem.id) {
-                Ok(to) => f.done(format!("moved the session folder to {}", to.display())),
-                Err(e) => f.failed(format!("could not move it aside: {e}")),
-            }
-        }
-        out.push(f);
     }
 
     let mut alive: HashMap<&str, bool> = HashMap::new();
     for s in &sessions {
         let liveness = manager.assess(s);
-        alive.insert(
-            &s.id,
-            matches!(liveness, Liveness::Alive | Liveness::Launching),
-        );
+        alive.insert(&s.id, liveness == Liveness::Alive);
         check_session(manager, s, liveness, fix, stall_after, &mut out);
     }
 
-    let root = std::fs::canonicalize(store.root()).unwrap_or_else(|_| store.root().to_path_buf());
+    let root = manager.canonical_root();
     for (pid, id) in process::tagged_processes(&root) {
         if alive.get(id.as_str()).copied().unwrap_or(false) {
             continue;
         }
-        let whose = if alive.contains_key(id.as_str()) {
-            "a session that is not running"
-        } else if crate::store::is_valid_id(&id) && store.session_dir(&id).is_dir() {
-            // Its meta.json cannot be read, but its supervisor may still run
-            // the turn this process belongs to: not stray then.
-            if manager.supervisor_running(&id) {
-                continue;
-            }
-            "a session whose meta.json cannot be read"
-        } else {
-            "a session that no longer exists"
+        let Some(rec) = process::record(pid) else {
+            continue;
         };
-        let mut f = Finding::new(
-            Kind::StrayProcess,
-            Some(&id),
-            format!("process {pid} ({}) belongs to {whose}", command_name(pid)),
-        );
-        if fix {
-            if stop_process(pid) {
-                f.done(format!("stopped process {pid}"));
-            } else {
-                f.failed(format!("process {pid} did not stop"));
+        // Proven again, under the session's write lock, at the moment of
+        // signalling: a turn launched since the sessions were read has a
+        // supervisor by now, or its launcher holds the lock.
+        let verdict = stray_verdict(manager, &id, fix, |guard_held| {
+            let mut f = Finding::new(
+                Kind::StrayProcess,
+                Some(&id),
+                format!(
+                    "process {pid} ({}) belongs to {guard_held}",
+                    command_name(pid)
+                ),
+            );
+            if fix {
+                if stop_process(&rec, &id, &root) {
+                    f.done(format!("stopped process {pid}"));
+                } else {
+                    f.failed(format!("process {pid} did not stop"));
+                }
             }
-        }
-        out.push(f);
+            f
+        });
+        out.extend(verdict);
     }
 
     stray_files(store.root(), &store.sessions_dir(), fix, &mut out);
     stray_index_files(store.root(), fix, &mut out);
     out
+}
+
+/// The session's write lock for a decision of doctor's: with `fix`, taken
+/// (None while somebody holds it); without, only asked about, as a report
+/// writes nothing, not even a lock file (Some(None) when free).
+fn decision_lock(manager: &Manager, id: &str, fix: bool) -> Option<Option<WriteGuard>> {
+    if fix {
+        manager.store().try_write_lock(id).ok()?.map(Some)
+    } else {
+        (!manager.store().write_lock_busy(id)).then_some(None)
+    }
+}
+
+/// A session whose `meta.json` cannot be read: reported; with `fix`, moved
+/// into quarantine unless it is too large to read (nothing else is wrong
+/// with it that a move would mend) or a supervisor still works in it.
+fn unreadable(manager: &Manager, id: &str, error: &Error, fix: bool) -> Option<Finding> {
+    let store = manager.store();
+    let dir = store.session_dir(id);
+    if matches!(error, Error::Io { .. }) && is_young(&dir) {
+        return None;
+    }
+    let mut f = Finding::new(Kind::UnreadableMeta, Some(id), error.to_string());
+    // No turn can be launched from a file that cannot be read: a launch
+    // already under way (holding the lock) is all there is to wait for,
+    // and asking leaves the folder exactly as it was.
+    let launching = store.write_lock_busy(id);
+    let running = manager.supervisor_running(id);
+    if running {
+        f.detail.push_str(
+            "; its supervisor still runs a turn (the file may be rewritten when it ends)",
+        );
+    }
+    if !fix {
+        return Some(f);
+    }
+    if matches!(error, Error::MetaTooLarge { .. }) {
+        f.failed("left in place: move the file aside or truncate it yourself".into());
+    } else if running || launching {
+        f.failed(
+            "left in place while a turn runs or is launched; run doctor again once it ends".into(),
+        );
+    } else {
+        match quarantine_session(store.root(), id) {
+            Ok(to) => f.done(format!("moved the session folder to {}", to.display())),
+            Err(e) => f.failed(format!("could not move it aside: {e}")),
+        }
+    }
+    Some(f)
+}
+
+/// Whose process a marked process is, decided under the session's write
+/// lock; `found` makes the finding (and stops the process, with `--fix`)
+/// while the lock is held. None when the process is not stray: its session
+/// runs, or is being launched, or its lock is busy.
+fn stray_verdict(
+    manager: &Manager,
+    id: &str,
+    fix: bool,
+    found: impl FnOnce(&str) -> Finding,
+) -> Option<Finding> {
+    let store = manager.store();
+    if !crate::store::is_valid_id(id) || !store.session_dir(id).exists() {
+        // A session being created has no processes yet; a removed one can
+        // have no more turns.
+        let creating = store.sessions_dir().join(format!("{CREATING}{id}"));
+        return (!creating.exists()).then(|| found("a session that no longer exists"));
+    }
+    let guard = decision_lock(manager, id, fix)?;
+    if manager.supervisor_running(id) {
+        return None;
+    }
+    let loaded = match &guard {
+        Some(g) => g.load(),
+        None => store.load(id),
+    };
+    let whose = match loaded {
+        Ok(s) if manager.assess(&s) == Liveness::Alive => return None,
+        Ok(_) => "a session that is not running",
+        Err(_) => "a session whose meta.json cannot be read",
+    };
+    let finding = found(whose);
+    drop(guard);
+    Some(finding)
 }
 
 fn check_session(
@@ -191,31 +254,10 @@ fn check_session(
     out: &mut Vec<Finding>,
 ) {
     let store = manager.store();
-    let why = match liveness {
-        Liveness::Orphaned(Vanished::Reboot) => Some("the machine restarted during its turn"),
-        // zwarm 2.3.5 ran the agent without a supervisor.
-        Liveness::Orphaned(Vanished::Supervisor | Vanished::Agent) if s.turns.is_empty() => {
-            Some("its agent is gone without recording an ending")
+    if liveness.unsettled() {
+        if let Some(f) = stale(manager, s, fix) {
+            out.push(f);
         }
-        Liveness::Orphaned(_) => {
-            Some("its supervisor and agent are gone without recording an ending")
-        }
-        Liveness::NeverStarted => Some("its supervisor never started"),
-        _ => None,
-    };
-    if let Some(why) = why {
-        let mut f = Finding::new(
-            Kind::StaleRunning,
-            Some(&s.id),
-            format!("{} on disk, but {why}", s.status),
-        );
-        if fix {
-            match manager.refresh(s.clone()) {
-                Ok(settled) => f.done(format!("settled as {}", settled.status)),
-                Err(e) => f.failed(format!("could not settle it: {e}")),
-            }
-        }
-        out.push(f);
     }
     if liveness == Liveness::Alive {
         if let Some(st) = stall::detect(store, s, stall_after) {
@@ -245,29 +287,109 @@ fn check_session(
             ));
         }
     }
-    for t in s
+    let finished: Vec<u32> = s
         .turns
         .iter()
         .filter(|t| !t.is_open() && !s.turn_may_lack_output(t.turn))
-    {
-        if !store.turn_path(&s.id, t.turn).exists() {
+        .map(|t| t.turn)
+        .collect();
+    if finished.is_empty() {
+        return;
+    }
+    let turns = match store.turns(&s.id, false) {
+        Ok(dir) => dir,
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            for turn in finished {
+                out.push(missing_turn_file(&s.id, turn));
+            }
+            return;
+        }
+        Err(e) => {
             out.push(Finding::new(
-                Kind::MissingTurnFile,
+                Kind::UnreadableTurns,
                 Some(&s.id),
-                format!(
-                    "turn {} has no output file (turns/turn_{}.jsonl)",
-                    t.turn, t.turn
-                ),
+                format!("its turn files cannot be read: {e}"),
             ));
+            return;
+        }
+    };
+    for turn in finished {
+        match turns.stat(&crate::store::TurnFile::Output.name(turn)) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.push(missing_turn_file(&s.id, turn))
+            }
+            Err(e) => out.push(Finding::new(
+                Kind::UnreadableTurns,
+                Some(&s.id),
+                format!("turn {turn}'s output file cannot be read: {e}"),
+            )),
         }
     }
 }
 
-/// Leftovers of interrupted writes and removals.
+fn missing_turn_file(id: &str, turn: u32) -> Finding {
+    Finding::new(
+        Kind::MissingTurnFile,
+        Some(id),
+        format!("turn {turn} has no output file (turns/turn_{turn}.jsonl)"),
+    )
+}
+
+/// An active session with nothing behind it, proven under its write lock
+/// (a turn being launched holds it, and is not stale); with `fix`, settled
+/// under that same lock.
+fn stale(manager: &Manager, s: &Session, fix: bool) -> Option<Finding> {
+    let guard = decision_lock(manager, &s.id, fix)?;
+    let s = match &guard {
+        Some(g) => g.load().ok()?,
+        None => s.clone(),
+    };
+    let why = match manager.assess(&s) {
+        Liveness::Orphaned(Vanished::Reboot) => "the machine restarted during its turn",
+        // zwarm 2.3.5 ran the agent without a supervisor.
+        Liveness::Orphaned(_) if s.turns.is_empty() => {
+            "its agent is gone without recording an ending"
+        }
+        Liveness::Orphaned(_) => "its supervisor and agent are gone without recording an ending",
+        Liveness::Unlaunched if !manager.marked_processes(&s.id).is_empty() => {
+            "its supervisor died before recording its agent, whose processes still run"
+        }
+        Liveness::Unlaunched => "its supervisor never started",
+        Liveness::Ended | Liveness::Alive => return None,
+    };
+    let mut f = Finding::new(
+        Kind::StaleRunning,
+        Some(&s.id),
+        format!("{} on disk, but {why}", s.status),
+    );
+    if let Some(guard) = guard {
+        match manager.settle_proven(&guard, s) {
+            Ok(settled) if settled.session.status.is_active() => f.failed(
+                "left as it is while processes of the session run; `--fix` stops them, then run doctor again"
+                    .into(),
+            ),
+            Ok(settled) => match settled.unsaved {
+                None => f.done(format!("settled as {}", settled.session.status)),
+                Some(e) => f.failed(format!("could not record it: {e}")),
+            },
+            Err(e) => f.failed(format!("could not settle it: {e}")),
+        }
+    }
+    Some(f)
+}
+
+/// Leftovers of interrupted writes, removals and creations.
 fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) {
     let Ok(entries) = std::fs::read_dir(sessions) else {
         return;
     };
+    // Creators hold the sessions folder's lock shared while their folder
+    // has its temporary name: only while it can be had exclusively is no
+    // creation under way, and only then is one of those folders moved.
+    let creations_idle = Dir::open_no_link(sessions)
+        .ok()
+        .filter(|d| crate::store::flock_dir(d, libc::LOCK_EX | libc::LOCK_NB).is_ok());
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
@@ -286,10 +408,10 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
             out.push(f);
             continue;
         }
-        if let Some(id) = name.strip_prefix(".creating-") {
-            // Made and renamed into place within moments; a young one is a
-            // `start` under way.
-            if is_young(&path) {
+        if let Some(id) = name.strip_prefix(CREATING) {
+            // Made and renamed into place within moments; a young one, or
+            // any while a creation is under way, is a `start` at work.
+            if is_young(&path) || creations_idle.is_none() {
                 continue;
             }
             let mut f = Finding::new(
@@ -301,7 +423,7 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
                 ),
             );
             if fix {
-                match quarantine(root, &path, id) {
+                match quarantine_entry(root, &name, &format!("{id}.{}", stamp()), None) {
                     Ok(to) => f.done(format!("moved it to {}", to.display())),
                     Err(e) => f.failed(format!("could not move it aside: {e}")),
                 }
@@ -329,7 +451,7 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
                 format!("{fname} was left by a write that never completed"),
             );
             if fix {
-                match quarantine_file(root, &file.path(), &name) {
+                match quarantine_file(root, &name, &fname) {
                     Ok(to) => f.done(format!("moved it to {}", to.display())),
                     Err(e) => f.failed(format!("could not move it aside: {e}")),
                 }
@@ -342,11 +464,15 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
 /// Temporary files of the list index whose writer is gone. The index is a
 /// cache: removing them loses nothing.
 fn stray_index_files(root: &Path, fix: bool, out: &mut Vec<Finding>) {
-    let Ok(entries) = std::fs::read_dir(root.join(crate::list_index::DIR_NAME)) else {
+    let Ok(dir) = Dir::open_no_link(&root.join(crate::list_index::DIR_NAME)) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir.path()) else {
         return;
     };
     for file in entries.flatten() {
-        let Some(pid) = temp_file_writer(&file.file_name().to_string_lossy()) else {
+        let name = file.file_name().to_string_lossy().into_owned();
+        let Some(pid) = temp_file_writer(&name) else {
             continue;
         };
         let path = file.path();
@@ -362,7 +488,7 @@ fn stray_index_files(root: &Path, fix: bool, out: &mut Vec<Finding>) {
             ),
         );
         if fix {
-            match std::fs::remove_file(&path) {
+            match dir.remove_file(&name) {
                 Ok(()) => f.done("removed it (the index is a cache)".into()),
                 Err(e) => f.failed(format!("could not remove it: {e}")),
             }
@@ -386,7 +512,7 @@ fn is_old(path: &Path) -> bool {
 }
 
 fn modified_age(path: &Path) -> Option<Duration> {
-    std::fs::metadata(path)
+    std::fs::symlink_metadata(path)
         .ok()?
         .modified()
         .ok()?
@@ -394,48 +520,60 @@ fn modified_age(path: &Path) -> Option<Duration> {
         .ok()
 }
 
-fn quarantine_dir(root: &Path) -> PathBuf {
-    root.join("quarantine")
+/// Moves the entry `name` of `sessions/` into `quarantine/` (or a folder
+/// `sub` of it) as `to`, keeping all of it. Neither folder is reached
+/// through a link: a planted `quarantine` link would otherwise carry a
+/// session out of the store.
+fn quarantine_entry(
+    root: &Path,
+    name: &str,
+    to: &str,
+    sub: Option<&str>,
+) -> std::io::Result<PathBuf> {
+    let store = Dir::open(root)?;
+    let sessions = store.sub("sessions")?;
+    let mut q = store.make_sub("quarantine", 0o777)?;
+    if let Some(sub) = sub {
+        q = q.make_sub(sub, 0o777)?;
+    }
+    sessions.rename(name, &q, to)?;
+    Ok(q.join(to))
 }
 
-/// Moves an unreadable session folder out of `sessions/`, keeping all of it.
-fn quarantine(root: &Path, dir: &Path, id: &str) -> std::io::Result<PathBuf> {
-    let q = quarantine_dir(root);
-    std::fs::create_dir_all(&q)?;
-    let to = q.join(format!("{id}.{}", stamp()));
-    std::fs::rename(dir, &to)?;
-    Ok(to)
+/// Moves an unreadable session folder out of `sessions/`.
+fn quarantine_session(root: &Path, id: &str) -> std::io::Result<PathBuf> {
+    quarantine_entry(root, id, &format!("{id}.{}", stamp()), None)
 }
 
-fn quarantine_file(root: &Path, file: &Path, id: &str) -> std::io::Result<PathBuf> {
-    let q = quarantine_dir(root).join(id);
-    std::fs::create_dir_all(&q)?;
-    let name = file.file_name().unwrap_or_default().to_string_lossy();
-    let to = q.join(format!("{name}.{}", stamp()));
-    std::fs::rename(file, &to)?;
-    Ok(to)
+/// Moves a leftover temporary file of session `id` aside.
+fn quarantine_file(root: &Path, id: &str, name: &str) -> std::io::Result<PathBuf> {
+    let store = Dir::open(root)?;
+    let session = store.sub("sessions")?.sub(id)?;
+    let q = store.make_sub("quarantine", 0o777)?.make_sub(id, 0o777)?;
+    let to = format!("{name}.{}", stamp());
+    session.rename(name, &q, &to)?;
+    Ok(q.join(&to))
 }
 
 fn stamp() -> String {
     Timestamp::now().0.format("%Y%m%dT%H%M%S%.6f").to_string()
 }
 
-/// SIGTERM, a short grace, then SIGKILL.
-fn stop_process(pid: i32) -> bool {
-    let Some(rec) = process::record(pid) else {
-        return true;
-    };
-    let _ = kill(Pid::from_raw(pid), Signal::SIGTERM);
+/// SIGTERM, a short grace, then SIGKILL, each only while the process still
+/// carries the session's mark.
+fn stop_process(rec: &crate::session::model::ProcessRecord, id: &str, root: &Path) -> bool {
+    let marked = |pid: i32| process::has_mark(pid, process::SESSION_ENV, id, root);
+    process::signal_pinned(rec, Signal::SIGTERM, marked);
     let deadline = Instant::now() + Duration::from_secs(2);
-    while process::is_alive(&rec) && Instant::now() < deadline {
+    while process::is_alive(rec) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    process::signal_if_same(&rec, Signal::SIGKILL);
+    process::signal_pinned(rec, Signal::SIGKILL, marked);
     let deadline = Instant::now() + Duration::from_secs(1);
-    while process::is_alive(&rec) && Instant::now() < deadline {
+    while process::is_alive(rec) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    !process::is_alive(&rec)
+    !process::is_alive(rec)
 }
 
 fn command_name(pid: i32) -> String {
@@ -447,52 +585,15 @@ fn command_name(pid: i32) -> String {
 /// The holder of the session's run lock, if that is not its supervisor.
 fn foreign_lock_holder(manager: &Manager, s: &Session) -> Option<i32> {
     let supervisor = s.current_turn()?.supervisor?;
-    let lock = manager.store().run_lock_path(&s.id);
-    let meta = std::fs::metadata(&lock).ok()?;
-    let locks = std::fs::read_to_string("/proc/locks").ok()?;
-    lock_holders(&locks, meta.dev(), meta.ino())
+    let st = manager.store().session(&s.id).ok()?.stat("run.lock").ok()?;
+    process::lock_holders(st.st_dev, st.st_ino)
         .into_iter()
         .find(|&pid| pid != supervisor.pid)
-}
-
-/// Pids holding a lock on the file with this device and inode, from the
-/// text of `/proc/locks` ("1: FLOCK ADVISORY WRITE 1234 00:2f:5678 0 EOF").
-fn lock_holders(text: &str, dev: u64, ino: u64) -> Vec<i32> {
-    let major = libc::major(dev);
-    let minor = libc::minor(dev);
-    text.lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            // Blocked waiters are listed with "->" and hold nothing.
-            let f = if f.get(1) == Some(&"->") {
-                return None;
-            } else {
-                f
-            };
-            let pid: i32 = f.get(4)?.parse().ok()?;
-            let mut id = f.get(5)?.split(':');
-            let maj = u32::from_str_radix(id.next()?, 16).ok()?;
-            let min = u32::from_str_radix(id.next()?, 16).ok()?;
-            let inode: u64 = id.next()?.parse().ok()?;
-            (maj == major && min == minor && inode == ino).then_some(pid)
-        })
-        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_lock_holders() {
-        let text = "1: FLOCK  ADVISORY  WRITE 4242 00:2f:1234 0 EOF\n\
-                    1: -> FLOCK  ADVISORY  WRITE 5151 00:2f:1234 0 EOF\n\
-                    2: POSIX  ADVISORY  WRITE 77 08:01:99 0 EOF\n";
-        let dev = libc::makedev(0, 0x2f);
-        assert_eq!(lock_holders(text, dev, 1234), vec![4242]);
-        assert_eq!(lock_holders(text, libc::makedev(8, 1), 99), vec![77]);
-        assert!(lock_holders(text, dev, 99).is_empty());
-    }
 
     #[test]
     fn a_creation_that_never_finished_is_moved_aside_once_it_is_not_under_way() {
@@ -520,7 +621,7 @@ mod tests {
         stray_files(root.path(), &sessions, true, &mut fixed);
         assert!(fixed[0].fixed, "{fixed:?}");
         assert!(!left.exists());
-        let moved: Vec<_> = std::fs::read_dir(quarantine_dir(root.path()))
+        let moved: Vec<_> = std::fs::read_dir(root.path().join("quarantine"))
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();

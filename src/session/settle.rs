@@ -1,17 +1,18 @@
 //! Recording how a turn ended: gather the evidence from disk, let
-//! [`super::status::decide`] judge, write the result once. Used by the supervisor when
-//! its agent exits, and by any reader that finds a turn nobody recorded.
+//! [`super::status::decide`] judge, write the result once. Used by the
+//! supervisor when its agent exits, and by any reader that has proven,
+//! under the session's write lock, that nothing runs for a turn nobody
+//! recorded.
 
 use super::model::{Ending, ExitStatus, Message, Session, SessionStatus, TurnRecord};
 use super::status::{decide, Evidence, Vanished};
 use crate::agent::AgentKind;
-use crate::error::Result;
-use crate::store::Store;
+use crate::error::{Error, Result};
+use crate::store::{Store, TurnFile, WriteGuard};
 use crate::timefmt::Timestamp;
 use crate::trajectory::{summarize_turn, OutputDetail, TurnSummary};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
 
 /// What the settler saw of the turn's end, apart from the stream.
 #[derive(Clone, Debug, Default)]
@@ -25,113 +26,178 @@ pub struct TurnEnd {
     /// When the turn's agent was seen to end, if someone saw it (a `kill`
     /// that stopped it with no supervisor left to record it).
     pub seen_ending_at: Option<Timestamp>,
+    /// zwarm stopped the turn, whether or not that could be written down
+    /// before the turn ended.
+    pub stop_requested: bool,
 }
 
-/// Records the end of `turn`, unless someone already did. Returns the session
-/// as stored afterwards.
-pub fn settle(store: &Store, id: &str, turn: u32, end: TurnEnd) -> Result<Session> {
-    let adapter_name = store.load(id)?.adapter;
-    let agent = AgentKind::from_meta(&adapter_name)
+/// A turn's ending, worked out and, where the store allows, recorded.
+#[derive(Debug)]
+pub struct Settled {
+    /// The session as it now stands.
+    pub session: Session,
+    /// Why the ending could not be written (a read-only store, a full disk);
+    /// the session above is then settled in memory only.
+    pub unsaved: Option<Error>,
+}
+
+/// Records the end of `turn` under the session's write lock, unless someone
+/// already did.
+pub fn settle(store: &Store, guard: &WriteGuard, turn: u32, end: TurnEnd) -> Result<Settled> {
+    let mut session = guard.load()?;
+    if !apply(store, &mut session, turn, &end)? {
+        return Ok(Settled {
+            session,
+            unsaved: None,
+        });
+    }
+    save(guard, session)
+}
+
+/// Writes a settled session; a store that cannot take the write leaves the
+/// session settled in memory, for the caller to show.
+pub fn save(guard: &WriteGuard, mut session: Session) -> Result<Settled> {
+    match guard.save(&mut session) {
+        Ok(()) => Ok(Settled {
+            session,
+            unsaved: None,
+        }),
+        Err(e) if e.is_unwritable() => Ok(Settled {
+            session,
+            unsaved: Some(e),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// Works out how `turn` ended and writes it into `s` (nothing on disk).
+/// Returns false when the turn was already closed, or has no record and
+/// none is to be added.
+pub fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) -> Result<bool> {
+    if end.add_record && s.current_turn().is_none() && s.status.is_active() {
+        // Somewhere for the ending to live.
+        s.turns.push(TurnRecord {
+            turn,
+            started_at: Some(s.updated_at),
+            ..Default::default()
+        });
+    }
+    if !s
+        .turns
+        .iter()
+        .rev()
+        .find(|t| t.turn == turn)
+        .is_some_and(TurnRecord::is_open)
+    {
+        return Ok(false);
+    }
+    let agent = AgentKind::from_meta(&s.adapter)
         .unwrap_or(AgentKind::Codex)
         .adapter();
-    // Parse outside the write lock: a long turn file takes a while to read.
+    let id = s.id.clone();
     let summary = if end.spawn_error.is_some() {
         TurnSummary::default()
     } else {
-        let path = store.turn_path(id, turn);
+        let path = store.turn_path(&id, turn);
         summarize_turn(&path, agent.parser(OutputDetail::Whole).as_mut())
-            .map_err(|e| crate::error::Error::io("read", &path, e))?
+            .map_err(|e| Error::io("read", &path, e))?
     };
-    let stderr_tail = stderr_tail(&store.stderr_path(id, turn));
+    let stderr_tail = store
+        .open_turn_file(&id, turn, TurnFile::Stderr)
+        .ok()
+        .flatten()
+        .and_then(stderr_tail);
     let ended_at = match (end.seen_ending_at, end.vanished) {
         (Some(at), _) => at,
         // Nobody saw it end; the last write to its output is the best guess.
-        (None, Some(_)) => modified(&store.turn_path(id, turn)).unwrap_or_else(Timestamp::now),
+        (None, Some(_)) => store
+            .open_turn_file(&id, turn, TurnFile::Output)
+            .ok()
+            .flatten()
+            .and_then(|f| modified(&f))
+            .unwrap_or_else(Timestamp::now),
         (None, None) => Timestamp::now(),
     };
 
-    store.update_or_view(id, |s| {
-        if end.add_record && s.current_turn().is_none() && s.status.is_active() {
-            // Somewhere for the ending to live.
-            s.turns.push(TurnRecord {
-                turn,
-                started_at: Some(s.updated_at),
-                ..Default::default()
+    let earlier: Vec<TurnRecord> = s.turns.iter().filter(|t| t.turn < turn).cloned().collect();
+    let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) else {
+        return Ok(false);
+    };
+    let evidence = Evidence {
+        outcome: summary.outcome.as_ref(),
+        exit: end.exit,
+        vanished: end.vanished,
+        stop_requested: end.stop_requested || rec.stop_requested_at.is_some(),
+        events: summary.events,
+        last_error: summary.last_error.as_deref(),
+        stderr_tail: stderr_tail.as_deref(),
+        spawn_error: end.spawn_error.as_deref(),
+    };
+    let decision = decide(&evidence);
+    let mut error = decision.error;
+    if let (Some(asked), Some(got)) = (
+        rec.resume_id.as_deref(),
+        summary.agent_session_id.as_deref(),
+    ) {
+        if asked != got {
+            let note = format!(
+                "asked to resume conversation {asked} but the agent reported {got}: earlier turns were not in its context"
+            );
+            error = Some(match error {
+                Some(e) => format!("{e}; {note}"),
+                None => note,
             });
         }
-        let earlier: Vec<TurnRecord> = s.turns.iter().filter(|t| t.turn < turn).cloned().collect();
-        let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) else {
-            return Ok(());
-        };
-        if !rec.is_open() {
-            return Ok(());
-        }
-        let evidence = Evidence {
-            outcome: summary.outcome.as_ref(),
-            exit: end.exit,
-            vanished: end.vanished,
-            stop_requested: rec.stop_requested_at.is_some(),
-            events: summary.events,
-            last_error: summary.last_error.as_deref(),
-            stderr_tail: stderr_tail.as_deref(),
-            spawn_error: end.spawn_error.as_deref(),
-        };
-        let decision = decide(&evidence);
-        let mut error = decision.error;
-        if let (Some(asked), Some(got)) = (rec.resume_id.as_deref(), summary.agent_session_id.as_deref()) {
-            if asked != got {
-                let note = format!(
-                    "asked to resume conversation {asked} but the agent reported {got}: earlier turns were not in its context"
-                );
-                error = Some(match error {
-                    Some(e) => format!("{e}; {note}"),
-                    None => note,
-                });
-            }
-        }
+    }
 
-        rec.ended_at = Some(ended_at);
-        rec.ending = Some(decision.ending);
-        rec.exit = end.exit;
-        rec.error = error.clone();
-        rec.settled_by = Some(end.settled_by.to_string());
-        rec.skipped_lines = summary.skipped_lines;
-        rec.agent_session_id = summary.agent_session_id.clone().or(rec.agent_session_id.take());
-        rec.final_message = summary.messages.last().cloned();
-        if let Some(reported) = &summary.usage {
-            let own = agent.turn_usage(reported, rec.agent_session_id.as_deref(), &earlier);
-            s.token_usage.add(&own);
-            rec.reported_usage = Some(reported.clone());
-            rec.usage = Some(own);
-        }
-        rec.reported_cost_usd = summary.cost_usd;
-        rec.reported_model = summary.model.clone();
-        let cost = agent.session_cost(summary.cost_usd, &earlier);
-        let resumed_id = rec.agent_session_id.clone();
+    if end.stop_requested {
+        rec.stop_requested_at.get_or_insert(ended_at);
+    }
+    rec.ended_at = Some(ended_at);
+    rec.ending = Some(decision.ending);
+    rec.exit = end.exit;
+    rec.error = error.clone();
+    rec.settled_by = Some(end.settled_by.to_string());
+    rec.skipped_lines = summary.skipped_lines;
+    rec.agent_session_id = summary
+        .agent_session_id
+        .clone()
+        .or(rec.agent_session_id.take());
+    rec.final_message = summary.messages.last().cloned();
+    if let Some(reported) = &summary.usage {
+        let own = agent.turn_usage(reported, rec.agent_session_id.as_deref(), &earlier);
+        s.token_usage.add(&own);
+        rec.reported_usage = Some(reported.clone());
+        rec.usage = Some(own);
+    }
+    rec.reported_cost_usd = summary.cost_usd;
+    rec.reported_model = summary.model.clone();
+    let cost = agent.session_cost(summary.cost_usd, &earlier);
+    let resumed_id = rec.agent_session_id.clone();
 
-        s.status = decision.ending.status();
-        s.exit_code = end.exit.map(|e| match e {
-            ExitStatus::Code(c) => c,
-            // What Python's Popen.returncode says for a signal.
-            ExitStatus::Signal(sig) => -sig,
-        });
-        s.error = error;
-        if cost.is_some() {
-            s.cost_usd = cost;
-        }
-        if resumed_id.is_some() {
-            s.agent_session_id = resumed_id;
-        }
-        for text in &summary.messages {
-            s.messages.push(Message::new("assistant", text.clone(), turn));
-        }
-        Ok(())
-    })
+    s.status = decision.ending.status();
+    s.exit_code = end.exit.map(|e| match e {
+        ExitStatus::Code(c) => c,
+        // What Python's Popen.returncode says for a signal.
+        ExitStatus::Signal(sig) => -sig,
+    });
+    s.error = error;
+    if cost.is_some() {
+        s.cost_usd = cost;
+    }
+    if resumed_id.is_some() {
+        s.agent_session_id = resumed_id;
+    }
+    for text in &summary.messages {
+        s.messages
+            .push(Message::new("assistant", text.clone(), turn));
+    }
+    Ok(true)
 }
 
-/// Settles a session whose latest turn is open but has no process behind it.
-pub fn settle_orphan(store: &Store, session: &Session, vanished: Vanished) -> Result<Session> {
-    let turn = session.turn;
+/// The ending of a session whose latest turn is open but has no process
+/// behind it.
+pub fn orphan_end(session: &Session, vanished: Vanished) -> TurnEnd {
     // A session from zwarm 2.3.5 has no turn records.
     let has_record = session.current_turn().is_some();
     // 2.3.5 ran no supervisor: what vanished is the agent it recorded.
@@ -139,17 +205,12 @@ pub fn settle_orphan(store: &Store, session: &Session, vanished: Vanished) -> Re
         Vanished::Supervisor if !has_record => Vanished::Agent,
         v => v,
     };
-    settle(
-        store,
-        &session.id,
-        turn,
-        TurnEnd {
-            vanished: Some(vanished),
-            settled_by: "reader",
-            add_record: !has_record,
-            ..Default::default()
-        },
-    )
+    TurnEnd {
+        vanished: Some(vanished),
+        settled_by: "reader",
+        add_record: !has_record,
+        ..Default::default()
+    }
 }
 
 /// The latest turn of a zwarm 2.3.5 session, as a record read back from its
@@ -181,29 +242,25 @@ pub fn legacy_turn_record(store: &Store, session: &Session) -> Option<TurnRecord
     })
 }
 
-/// Marks a session failed because its supervisor never came up.
-pub fn mark_never_started(store: &Store, id: &str, why: &str) -> Result<Session> {
-    store.update(id, |s| {
-        if s.status.is_active() {
-            s.status = SessionStatus::Failed;
-            s.error = Some(why.to_string());
-            if let Some(rec) = s.current_turn_mut() {
-                rec.ending = Some(Ending::Failed);
-                rec.ended_at = Some(Timestamp::now());
-                rec.error = Some(why.to_string());
-                rec.settled_by = Some("reader".into());
-            }
+/// Marks the current turn failed because its supervisor never came up (in
+/// memory; the caller saves).
+pub fn never_started(s: &mut Session, why: &str) {
+    if s.status.is_active() {
+        s.status = SessionStatus::Failed;
+        s.error = Some(why.to_string());
+        if let Some(rec) = s.current_turn_mut() {
+            rec.ending = Some(Ending::Failed);
+            rec.ended_at = Some(Timestamp::now());
+            rec.error = Some(why.to_string());
+            rec.settled_by = Some("reader".into());
         }
-        Ok(())
-    })?;
-    store.load(id)
+    }
 }
 
 /// The last few meaningful lines of stderr: the message a person needs when
 /// the agent died before writing any event (backtraces and blank lines left
 /// out).
-pub fn stderr_tail(path: &Path) -> Option<String> {
-    let mut f = fs::File::open(path).ok()?;
+pub fn stderr_tail(mut f: fs::File) -> Option<String> {
     let len = f.metadata().ok()?.len();
     let start = len.saturating_sub(16 * 1024);
     f.seek(SeekFrom::Start(start)).ok()?;
@@ -248,8 +305,8 @@ fn tail_of<'a>(lines: &'a [&'a str]) -> Option<&'a [&'a str]> {
     (!tail.is_empty()).then_some(tail)
 }
 
-fn modified(path: &Path) -> Option<Timestamp> {
-    let t = fs::metadata(path).ok()?.modified().ok()?;
+fn modified(f: &fs::File) -> Option<Timestamp> {
+    let t = f.metadata().ok()?.modified().ok()?;
     Some(Timestamp(
         chrono::DateTime::<chrono::Local>::from(t).naive_local(),
     ))
@@ -264,7 +321,7 @@ mod tests {
         let clap = "error: unexpected argument '--full-auto' found\n\n  tip: to pass '--full-auto' as a value, use '-- --full-auto'\n\nUsage: codex exec [OPTIONS] [PROMPT]\n       codex exec [OPTIONS] <COMMAND> [ARGS]\n\nFor more information, try '--help'.\n";
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(f.path(), clap).unwrap();
-        let tail = stderr_tail(f.path()).unwrap();
+        let tail = stderr_tail(f.reopen().unwrap()).unwrap();
         assert!(
             tail.starts_with("error: unexpected argument '--full-auto' found | tip:"),
             "{tail}"
@@ -274,13 +331,13 @@ mod tests {
         let backtrace = "Reading additional input from stdin...\nError: thread/resume: no rollout found for thread id x\nStack backtrace:\n  0: foo\n";
         std::fs::write(f.path(), backtrace).unwrap();
         assert_eq!(
-            stderr_tail(f.path()).unwrap(),
+            stderr_tail(f.reopen().unwrap()).unwrap(),
             "Error: thread/resume: no rollout found for thread id x"
         );
 
         std::fs::write(f.path(), "a\nb\nc\nd\n").unwrap();
-        assert_eq!(stderr_tail(f.path()).unwrap(), "b | c | d");
+        assert_eq!(stderr_tail(f.reopen().unwrap()).unwrap(), "b | c | d");
         std::fs::write(f.path(), "\n\n").unwrap();
-        assert_eq!(stderr_tail(f.path()), None);
+        assert_eq!(stderr_tail(f.reopen().unwrap()), None);
     }
 }

@@ -11,7 +11,7 @@
 //! offset where the streak begins.
 
 use crate::session::model::Session;
-use crate::store::{write_atomic, Store};
+use crate::store::Store;
 use crate::timefmt::Timestamp;
 use crate::trajectory::{OutputDetail, StepKind};
 use serde::{Deserialize, Serialize};
@@ -56,8 +56,9 @@ pub fn current(store: &Store, session: &Session) -> Option<Stall> {
         return None;
     }
     let agent = crate::agent::AgentKind::from_meta(&session.adapter)?.adapter();
-    let path = store.turn_path(&session.id, session.turn);
-    let file = File::open(&path).ok()?;
+    let file = store
+        .open_turn_file(&session.id, session.turn, crate::store::TurnFile::Output)
+        .ok()??;
     let meta = file.metadata().ok()?;
     // The file is read backwards from its end, and only as far as the retry
     // streak it ends with: usually one line, whatever the file's size or
@@ -172,11 +173,16 @@ fn first_seen(
     offset: u64,
     meta: &std::fs::Metadata,
 ) -> Option<Timestamp> {
-    let dir = store.session_dir(&session.id).join("turns");
+    let turns = store.turns(&session.id, false).ok()?;
     let name = format!("turn_{}.stall", session.turn);
-    if let Some(m) = std::fs::read(dir.join(&name))
+    if let Some(m) = turns
+        .read_file(&name)
         .ok()
-        .and_then(|b| serde_json::from_slice::<Marker>(&b).ok())
+        .and_then(|f| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut bytes).ok()?;
+            serde_json::from_slice::<Marker>(&bytes).ok()
+        })
         .filter(|m| m.offset == offset)
     {
         return Some(m.since);
@@ -187,7 +193,7 @@ fn first_seen(
     let marker = serde_json::to_vec(&Marker { offset, since }).ok()?;
     // A read-only store still shows the stall from the next read on; only
     // its start is then re-estimated each time.
-    let _ = write_atomic(&dir, &name, &marker);
+    let _ = turns.write_atomic(&name, &marker, 0o666);
     Some(since)
 }
 
@@ -234,7 +240,10 @@ mod tests {
             }],
             other: Default::default(),
         };
-        store.create(&s).unwrap();
+        match store.write_lock(&s.id) {
+            Ok(guard) => guard.save_as_is(&s).unwrap(),
+            Err(_) => drop(store.create(&s).unwrap()),
+        }
         let path = store.turn_path(&s.id, 1);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let mut text = lines.join("\n");

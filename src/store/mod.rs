@@ -1,21 +1,42 @@
 //! The session store: `.zwarm/sessions/<id>/`. The only code that touches
-//! `meta.json`. Writes are atomic (temp file, fsync, rename) and every
-//! read-modify-write holds the session's write lock.
+//! `meta.json`. Writes are atomic (temp file, fsync, rename), every
+//! read-modify-write holds the session's write lock, and nothing below the
+//! store's root is reached through a symbolic link (see [`dir`]).
+//!
+//! Two locks per session, always taken in this order when both are:
+//! - `meta.lock`, the write lock: held for one read-modify-write of
+//!   `meta.json`, and by a launcher from the moment a turn is written until
+//!   its supervisor has recorded the agent running (the supervisor inherits
+//!   it, so a launcher that dies does not let go early). A reader that wants
+//!   to settle a turn first takes it without waiting: held means a turn is
+//!   being launched or written, and nothing is settled on a changing state.
+//! - `run.lock`, held by a supervisor for its whole life: free means no
+//!   supervisor.
 
 use crate::error::{Error, Result};
 use crate::session::model::Session;
 use nix::fcntl::{Flock, FlockArg};
-use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Write};
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+pub mod dir;
 mod listing;
+
+pub use dir::{is_unwritable, Dir};
 
 const META: &str = "meta.json";
 /// Held by a session's supervisor for its whole life: free means no supervisor.
 const RUN_LOCK: &str = "run.lock";
 /// Held for the length of one read-modify-write of `meta.json`.
 const WRITE_LOCK: &str = "meta.lock";
+const SESSIONS: &str = "sessions";
+/// A `meta.json` larger than this is not read: zwarm 2.3.5 sessions with long
+/// transcripts reach a few MiB, and a file of gigabytes (sparse, or grown by
+/// a runaway writer) would cost every `list` its size in memory.
+pub const MAX_META: u64 = 64 << 20;
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -27,6 +48,24 @@ pub struct Store {
 pub struct LoadProblem {
     pub id: String,
     pub error: Error,
+}
+
+/// Which of a turn's files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TurnFile {
+    /// `turn_N.jsonl`, the agent's stdout.
+    Output,
+    /// `turn_N.stderr`.
+    Stderr,
+}
+
+impl TurnFile {
+    pub fn name(self, turn: u32) -> String {
+        match self {
+            TurnFile::Output => format!("turn_{turn}.jsonl"),
+            TurnFile::Stderr => format!("turn_{turn}.stderr"),
+        }
+    }
 }
 
 impl Store {
@@ -41,7 +80,7 @@ impl Store {
     }
 
     pub fn sessions_dir(&self) -> PathBuf {
-        self.root.join("sessions")
+        self.root.join(SESSIONS)
     }
 
     pub fn session_dir(&self, id: &str) -> PathBuf {
@@ -55,153 +94,283 @@ impl Store {
     pub fn turn_path(&self, id: &str, turn: u32) -> PathBuf {
         self.session_dir(id)
             .join("turns")
-            .join(format!("turn_{turn}.jsonl"))
+            .join(TurnFile::Output.name(turn))
     }
 
     pub fn stderr_path(&self, id: &str, turn: u32) -> PathBuf {
         self.session_dir(id)
             .join("turns")
-            .join(format!("turn_{turn}.stderr"))
+            .join(TurnFile::Stderr.name(turn))
     }
 
     pub fn run_lock_path(&self, id: &str) -> PathBuf {
         self.session_dir(id).join(RUN_LOCK)
     }
 
-    /// Creates the session's folder and writes its first `meta.json`. The
-    /// folder is built under a name that is not an id and renamed into
-    /// place, so a concurrent `list` never sees a session without its meta.
-    pub fn create(&self, session: &Session) -> Result<()> {
+    /// The store's root folder, made if it is missing (but not its parents:
+    /// a mistyped `--dir` must not conjure up a whole path).
+    fn root_dir(&self, create: bool) -> Result<Dir> {
+        match Dir::open(&self.root) {
+            Err(e) if e.kind() == ErrorKind::NotFound && create => {
+                match std::fs::create_dir(&self.root) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        let parent = self.root.parent().unwrap_or(Path::new("."));
+                        return Err(Error::Usage(format!(
+                            "cannot create the store {}: its parent folder {} does not exist \
+                             (check --dir or ZWARM_DIR)",
+                            self.root.display(),
+                            parent.display()
+                        )));
+                    }
+                    Err(e) => return Err(Error::io("create", &self.root, e)),
+                }
+                Dir::open(&self.root).map_err(|e| Error::io("open", &self.root, e))
+            }
+            opened => opened.map_err(|e| Error::io("open", &self.root, e)),
+        }
+    }
+
+    /// The `sessions` folder; with `create`, made (and the root) if missing.
+    pub fn sessions(&self, create: bool) -> Result<Dir> {
+        let root = self.root_dir(create)?;
+        let opened = if create {
+            root.make_sub(SESSIONS, 0o777)
+        } else {
+            root.sub(SESSIONS)
+        };
+        opened.map_err(|e| Error::io("open", self.sessions_dir(), e))
+    }
+
+    /// A session's folder, opened without following a link.
+    pub fn session(&self, id: &str) -> Result<Dir> {
+        check_id(id)?;
+        let sessions = match self.sessions(false) {
+            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+                return Err(Error::NotFound(id.to_string()))
+            }
+            other => other?,
+        };
+        sessions.sub(id).map_err(|e| match e.kind() {
+            ErrorKind::NotFound => Error::NotFound(id.to_string()),
+            _ if e.to_string().contains("symbolic link") => Error::CorruptMeta {
+                path: self.meta_path(id),
+                reason: format!(
+                    "its folder is a symbolic link (to {}), which zwarm does not follow",
+                    std::fs::read_link(self.session_dir(id))
+                        .unwrap_or_default()
+                        .display()
+                ),
+            },
+            _ => Error::io("open", self.session_dir(id), e),
+        })
+    }
+
+    /// A session's `turns` folder; with `create`, made if missing.
+    pub fn turns(&self, id: &str, create: bool) -> Result<Dir> {
+        let dir = self.session(id)?;
+        let turns = if create {
+            dir.make_sub("turns", 0o777)
+        } else {
+            dir.sub("turns")
+        };
+        turns.map_err(|e| Error::io("open", dir.join("turns"), e))
+    }
+
+    /// One of a turn's files, for reading; None if it does not exist.
+    pub fn open_turn_file(&self, id: &str, turn: u32, which: TurnFile) -> Result<Option<File>> {
+        let path = self.session_dir(id).join("turns").join(which.name(turn));
+        let turns = match self.turns(id, false) {
+            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+                return Ok(None)
+            }
+            other => other?,
+        };
+        match turns.read_file(&which.name(turn)) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("read", path, e)),
+        }
+    }
+
+    /// Creates the session's folder with its first `meta.json`, and returns
+    /// it write-locked: the caller launches its first turn under the lock,
+    /// so no reader can take the new session for one whose launch failed.
+    /// The folder is built under a name that is not an id and renamed into
+    /// place, so a concurrent `list` never sees a session without its meta;
+    /// while that name exists, the creator holds the sessions folder's lock
+    /// shared, so `doctor` can tell a creation under way from one that died.
+    pub fn create(&self, session: &Session) -> Result<WriteGuard> {
         check_id(&session.id)?;
-        let dir = self.session_dir(&session.id);
-        if dir.is_dir() {
-            // Already visible: only its meta.json is (re)written.
-            let turns = dir.join("turns");
-            fs::create_dir_all(&turns).map_err(|e| Error::io("create", &turns, e))?;
-            return self.save(session);
+        let sessions = self.sessions(true)?;
+        flock_dir(&sessions, libc::LOCK_SH)
+            .map_err(|e| Error::io("lock", self.sessions_dir(), e))?;
+        let staging_name = format!("{CREATING}{}", session.id);
+        let staging_path = sessions.join(&staging_name);
+        let staging = sessions
+            .make_new_sub(&staging_name, 0o777)
+            .map_err(|e| Error::io("create", &staging_path, e))?;
+        let placed = (|| -> Result<Flock<File>> {
+            staging
+                .make_new_sub("turns", 0o777)
+                .map_err(|e| Error::io("create", staging.join("turns"), e))?;
+            let lock = lock_in(&staging, FlockArg::LockExclusive)?
+                .ok_or_else(|| Error::io("lock", staging.join(WRITE_LOCK), busy()))?;
+            staging
+                .write_atomic(META, &serialize(session), 0o666)
+                .map_err(|e| Error::io("write", staging.join(META), e))?;
+            sessions
+                .rename(&staging_name, &sessions, &session.id)
+                .map_err(|e| Error::io("create", self.session_dir(&session.id), e))?;
+            Ok(lock)
+        })();
+        match placed {
+            Ok(lock) => Ok(WriteGuard {
+                lock: LockHold::Owned(lock),
+                dir: self.session(&session.id)?,
+                id: session.id.clone(),
+                path: self.session_dir(&session.id),
+            }),
+            Err(e) => {
+                drop(staging);
+                let _ = std::fs::remove_dir_all(&staging_path);
+                Err(e)
+            }
         }
-        let staging = self
-            .sessions_dir()
-            .join(format!(".creating-{}", session.id));
-        let turns = staging.join("turns");
-        fs::create_dir_all(&turns).map_err(|e| Error::io("create", &turns, e))?;
-        let mut text = serde_json::to_vec_pretty(session).expect("a session always serializes");
-        text.push(b'\n');
-        let placed = write_atomic(&staging, META, &text)
-            .and_then(|()| fs::rename(&staging, &dir).map_err(|e| Error::io("create", &dir, e)));
-        if placed.is_err() {
-            let _ = fs::remove_dir_all(&staging);
-        }
-        placed
     }
 
     pub fn load(&self, id: &str) -> Result<Session> {
-        check_id(id)?;
-        let path = self.meta_path(id);
-        // Writes follow the folder: through a link they would land outside
-        // the store, or in another session.
-        if let Ok(target) = fs::read_link(self.session_dir(id)) {
-            return Err(Error::CorruptMeta {
-                path,
-                reason: format!(
-                    "its folder is a symbolic link (to {}), which zwarm does not follow",
-                    target.display()
-                ),
-            });
-        }
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(if self.session_dir(id).is_dir() {
-                    Error::CorruptMeta {
-                        path,
-                        reason: "meta.json is missing".into(),
-                    }
-                } else {
-                    Error::NotFound(id.to_string())
-                })
-            }
-            Err(e) => return Err(Error::io("read", path, e)),
-        };
-        let session = parse_meta(&bytes).map_err(|reason| Error::CorruptMeta {
-            path: path.clone(),
-            reason,
-        })?;
-        // `save` writes to the folder the id names: a copied folder whose
-        // meta.json still names the original would overwrite the original.
-        if session.id != id {
-            return Err(Error::CorruptMeta {
-                path,
-                reason: format!(
-                    "it names session {}, not {id}, the folder it is in",
-                    session.id.escape_debug()
-                ),
-            });
-        }
-        Ok(session)
-    }
-
-    /// Writes `meta.json` atomically. Callers that read first must hold the
-    /// write lock (see [`Store::update`]).
-    pub fn save(&self, session: &Session) -> Result<()> {
-        check_id(&session.id)?;
-        let dir = self.session_dir(&session.id);
-        let mut text = serde_json::to_vec_pretty(session).expect("a session always serializes");
-        text.push(b'\n');
-        write_atomic(&dir, META, &text)
+        let dir = self.session(id)?;
+        load_in(&dir, id, &self.meta_path(id))
     }
 
     /// Load, change and save one session under its write lock.
     pub fn update<T>(&self, id: &str, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
-        let _guard = self.write_lock(id)?;
-        let mut session = self.load(id)?;
-        let out = f(&mut session)?;
-        session.updated_at = crate::timefmt::Timestamp::now();
-        self.save(&session)?;
-        Ok(out)
+        self.write_lock(id)?.update(f)
     }
 
-    /// As [`Store::update`], for a reader that records what it worked out
-    /// (how a turn ended): where this process may not write the session (a
-    /// read-only mount, another user's store), `f` is applied to the session
-    /// as read and nothing is saved, so the reader still shows the truth.
-    /// Returns the session as changed.
-    pub fn update_or_view(
-        &self,
-        id: &str,
-        f: impl FnOnce(&mut Session) -> Result<()>,
-    ) -> Result<Session> {
-        let guard = match self.write_lock(id) {
-            Ok(guard) => Some(guard),
-            Err(e) if e.is_read_only() => None,
-            Err(e) => return Err(e),
+    /// The session's write lock, waiting for it as long as it takes.
+    pub fn write_lock(&self, id: &str) -> Result<WriteGuard> {
+        let dir = self.session(id)?;
+        let lock = lock_in(&dir, FlockArg::LockExclusive)?
+            .ok_or_else(|| Error::io("lock", self.session_dir(id).join(WRITE_LOCK), busy()))?;
+        Ok(WriteGuard {
+            lock: LockHold::Owned(lock),
+            dir,
+            id: id.to_string(),
+            path: self.session_dir(id),
+        })
+    }
+
+    /// The session's write lock if nobody holds it now; None if somebody
+    /// does (a turn being launched, or a write under way).
+    pub fn try_write_lock(&self, id: &str) -> Result<Option<WriteGuard>> {
+        let dir = self.session(id)?;
+        Ok(
+            lock_in(&dir, FlockArg::LockExclusiveNonblock)?.map(|lock| WriteGuard {
+                lock: LockHold::Owned(lock),
+                dir,
+                id: id.to_string(),
+                path: self.session_dir(id),
+            }),
+        )
+    }
+
+    /// Whether somebody holds the session's write lock now, asked without
+    /// writing anything (no lock file is made): for reports, which must
+    /// leave the store as they found it.
+    pub fn write_lock_busy(&self, id: &str) -> bool {
+        let Ok(dir) = self.session(id) else {
+            return false;
         };
-        let mut session = self.load(id)?;
-        f(&mut session)?;
-        if guard.is_some() {
-            let read_at = session.updated_at;
-            session.updated_at = crate::timefmt::Timestamp::now();
-            match self.save(&session) {
-                Err(e) if e.is_read_only() => session.updated_at = read_at,
-                saved => saved?,
-            }
-        }
-        Ok(session)
+        let Ok(file) = dir.read_file(WRITE_LOCK) else {
+            return false;
+        };
+        Flock::lock(file, FlockArg::LockExclusiveNonblock).is_err()
     }
 
-    /// The short lock that serializes writers of one session's `meta.json`.
-    pub fn write_lock(&self, id: &str) -> Result<Flock<File>> {
-        check_id(id)?;
+    /// The session's write lock, waiting for it at most `patience`; the
+    /// error names the process that holds it.
+    pub fn write_lock_within(&self, id: &str, patience: Duration) -> Result<WriteGuard> {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(guard) = self.try_write_lock(id)? {
+                return Ok(guard);
+            }
+            if Instant::now() >= deadline {
+                return Err(Error::Locked {
+                    id: id.to_string(),
+                    holder: self.write_lock_holder(id),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The process holding the session's write lock, if one can be named.
+    pub fn write_lock_holder(&self, id: &str) -> Option<i32> {
+        let dir = self.session(id).ok()?;
+        let st = dir.stat(WRITE_LOCK).ok()?;
+        crate::process::lock_holders(st.st_dev, st.st_ino)
+            .into_iter()
+            .find(|&p| p != std::process::id() as i32)
+    }
+
+    /// The write lock a launcher handed to this supervisor as descriptor
+    /// `fd`, checked to be that session's lock file.
+    pub fn inherited_write_lock(&self, id: &str, fd: RawFd) -> Result<WriteGuard> {
+        let dir = self.session(id)?;
         let path = self.session_dir(id).join(WRITE_LOCK);
-        let file = open_lock_file(&path)?;
-        Flock::lock(file, FlockArg::LockExclusive)
-            .map_err(|(_, errno)| Error::io("lock", path, errno.into()))
+        let ours = dir
+            .stat(WRITE_LOCK)
+            .map_err(|e| Error::io("open", &path, e))?;
+        let given = nix::sys::stat::fstat(fd).map_err(|e| Error::io("open", &path, e.into()))?;
+        if (given.st_dev, given.st_ino) != (ours.st_dev, ours.st_ino) {
+            return Err(Error::io(
+                "lock",
+                path,
+                std::io::Error::other("the descriptor handed over is not this lock file"),
+            ));
+        }
+        Ok(WriteGuard {
+            // SAFETY: the launcher passed this descriptor to this process
+            // for it alone; it is closed with the guard.
+            lock: LockHold::Inherited(unsafe { File::from_raw_fd(fd) }),
+            dir,
+            id: id.to_string(),
+            path: self.session_dir(id),
+        })
+    }
+
+    /// Whether a supervisor holds the session's run lock. Only the lock
+    /// file is opened, for reading, never made: a reader must not need to
+    /// write the store to learn that.
+    pub fn run_lock_held(&self, id: &str) -> bool {
+        let Ok(dir) = self.session(id) else {
+            return false;
+        };
+        let Ok(file) = dir.read_file(RUN_LOCK) else {
+            return false;
+        };
+        // Shared: only the supervisor's exclusive lock refuses it. An
+        // exclusive probe would also fail while another reader probes, or
+        // while `wait` holds it shared as a turn ends.
+        Flock::lock(file, FlockArg::LockSharedNonblock).is_err()
+    }
+
+    /// The run lock file, opened for a supervisor to hold or a waiter to
+    /// wait on.
+    pub fn run_lock_file(&self, id: &str) -> Result<File> {
+        self.session(id)?
+            .lock_file(RUN_LOCK)
+            .map_err(|e| Error::io("open", self.run_lock_path(id), e))
     }
 
     /// Every session id in the store (folder names that look like ids), sorted.
     pub fn ids(&self) -> Result<Vec<String>> {
         let dir = self.sessions_dir();
-        let entries = match fs::read_dir(&dir) {
+        let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(Error::io("read", dir, e)),
@@ -243,13 +412,13 @@ impl Store {
         if ids.contains(&prefix_lc) {
             return Ok(prefix_lc);
         }
-        let found: Vec<String> = ids
+        let mut found: Vec<String> = ids
             .into_iter()
             .filter(|i| i.starts_with(&prefix_lc))
             .collect();
         match found.len() {
             0 => Err(Error::NotFound(prefix.to_string())),
-            1 => Ok(found.into_iter().next().unwrap()),
+            1 => Ok(found.remove(0)),
             _ => Err(Error::Ambiguous {
                 prefix: prefix.to_string(),
                 candidates: found,
@@ -261,10 +430,194 @@ impl Store {
     /// reader ever sees half of it.
     pub fn remove(&self, id: &str) -> Result<()> {
         check_id(id)?;
-        let dir = self.session_dir(id);
-        let trash = self.sessions_dir().join(format!(".removing-{id}"));
-        fs::rename(&dir, &trash).map_err(|e| Error::io("remove", &dir, e))?;
-        fs::remove_dir_all(&trash).map_err(|e| Error::io("remove", &trash, e))
+        let sessions = self.sessions(false)?;
+        let trash = format!(".removing-{id}");
+        sessions
+            .rename(id, &sessions, &trash)
+            .map_err(|e| Error::io("remove", self.session_dir(id), e))?;
+        // std's removal never follows a link inside the folder.
+        let path = sessions.join(&trash);
+        std::fs::remove_dir_all(&path).map_err(|e| Error::io("remove", path, e))
+    }
+}
+
+/// The prefix of a session folder being created.
+pub const CREATING: &str = ".creating-";
+
+/// Takes `flock` on an open folder (released when the folder is closed).
+pub fn flock_dir(dir: &Dir, op: libc::c_int) -> std::io::Result<()> {
+    loop {
+        // SAFETY: flock takes a descriptor we own for the call's length.
+        if unsafe { libc::flock(dir.raw_fd(), op) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+fn busy() -> std::io::Error {
+    std::io::Error::from(ErrorKind::WouldBlock)
+}
+
+/// The write lock of the session folder `dir`: None if `arg` does not wait
+/// and somebody holds it.
+fn lock_in(dir: &Dir, arg: FlockArg) -> Result<Option<Flock<File>>> {
+    let path = dir.join(WRITE_LOCK);
+    let mut file = dir
+        .lock_file(WRITE_LOCK)
+        .map_err(|e| Error::io("open", &path, e))?;
+    loop {
+        match Flock::lock(file, arg) {
+            Ok(lock) => return Ok(Some(lock)),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => return Ok(None),
+            Err((f, nix::errno::Errno::EINTR)) => file = f,
+            Err((_, e)) => return Err(Error::io("lock", path, e.into())),
+        }
+    }
+}
+
+/// The session in the folder `dir`, read with a bound on its size.
+fn load_in(dir: &Dir, id: &str, path: &Path) -> Result<Session> {
+    let mut file = match dir.read_file(META) {
+        Ok(f) => f,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(Error::CorruptMeta {
+                path: path.to_path_buf(),
+                reason: "meta.json is missing".into(),
+            })
+        }
+        Err(e) if e.kind() == ErrorKind::InvalidInput => {
+            return Err(Error::CorruptMeta {
+                path: path.to_path_buf(),
+                reason: format!("meta.json: {e}"),
+            })
+        }
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
+    let size = file
+        .metadata()
+        .map_err(|e| Error::io("read", path, e))?
+        .len();
+    if size > MAX_META {
+        return Err(Error::MetaTooLarge {
+            path: path.to_path_buf(),
+            size,
+        });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // Bounded all the same: the file may grow while it is read.
+    (&mut file)
+        .take(MAX_META + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("read", path, e))?;
+    if bytes.len() as u64 > MAX_META {
+        return Err(Error::MetaTooLarge {
+            path: path.to_path_buf(),
+            size: bytes.len() as u64,
+        });
+    }
+    let session = parse_meta(&bytes).map_err(|reason| Error::CorruptMeta {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    // A save writes to the folder the id names: a copied folder whose
+    // meta.json still names the original would overwrite the original.
+    if session.id != id {
+        return Err(Error::CorruptMeta {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it names session {}, not {id}, the folder it is in",
+                session.id.escape_debug()
+            ),
+        });
+    }
+    Ok(session)
+}
+
+fn serialize(session: &Session) -> Vec<u8> {
+    let mut text = serde_json::to_vec_pretty(session).unwrap_or_default();
+    text.push(b'\n');
+    text
+}
+
+/// How a [`WriteGuard`] holds the lock.
+#[derive(Debug)]
+enum LockHold {
+    /// Taken by this process; released when dropped.
+    Owned(#[allow(dead_code)] Flock<File>),
+    /// Handed over by a launcher, which may still hold it too: dropping it
+    /// only closes this process's descriptor (an explicit unlock would
+    /// release the lock under the launcher as well).
+    Inherited(#[allow(dead_code)] File),
+}
+
+/// Proof of holding a session's write lock, and the only way to write its
+/// `meta.json`.
+#[derive(Debug)]
+pub struct WriteGuard {
+    lock: LockHold,
+    dir: Dir,
+    id: String,
+    path: PathBuf,
+}
+
+impl WriteGuard {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The session's folder.
+    pub fn dir(&self) -> &Dir {
+        &self.dir
+    }
+
+    pub fn load(&self) -> Result<Session> {
+        load_in(&self.dir, &self.id, &self.path.join(META))
+    }
+
+    /// Writes `meta.json` atomically as `session` says, stamping
+    /// `updated_at`.
+    pub fn save(&self, session: &mut Session) -> Result<()> {
+        let before = session.updated_at;
+        session.updated_at = crate::timefmt::Timestamp::now();
+        let saved = self.save_as_is(session);
+        if saved.is_err() {
+            session.updated_at = before;
+        }
+        saved
+    }
+
+    /// Writes `meta.json` exactly as `session` says.
+    pub fn save_as_is(&self, session: &Session) -> Result<()> {
+        check_id(&session.id)?;
+        if session.id != self.id {
+            return Err(Error::Usage(format!(
+                "refusing to write session {} into the folder of {}",
+                session.id, self.id
+            )));
+        }
+        self.dir
+            .write_atomic(META, &serialize(session), 0o666)
+            .map_err(|e| Error::io("write", self.path.join(META), e))
+    }
+
+    /// Load, change and save, under this lock.
+    pub fn update<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+        let mut session = self.load()?;
+        let out = f(&mut session)?;
+        self.save(&mut session)?;
+        Ok(out)
+    }
+
+    /// The descriptor holding the lock, to hand it to a supervisor.
+    pub fn lock_fd(&self) -> RawFd {
+        match &self.lock {
+            LockHold::Owned(f) => f.as_raw_fd(),
+            LockHold::Inherited(f) => f.as_raw_fd(),
+        }
     }
 }
 
@@ -289,63 +642,12 @@ pub fn check_id(s: &str) -> Result<()> {
     }
 }
 
-pub fn open_lock_file(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
-        .map_err(|e| Error::io("open", path, e))
-}
-
-/// Writes `dir/name` so that a reader sees the old content or the new, never a
-/// mix, and the new content is on disk before it replaces the old.
-pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
-    let target = dir.join(name);
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = create_temp(&tmp, 0o666)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::rename(&tmp, &target)?;
-        // The rename itself must reach the disk too.
-        File::open(dir)?.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(Error::io("write", target, e));
-    }
-    Ok(())
-}
-
-/// Creates the temporary file `path` with `mode` (less the umask), never
-/// opening what is there already: a link planted at the name is neither
-/// followed nor its target truncated. Anything there (left by a writer that
-/// died, whose pid this process now has) is removed, once.
-pub(crate) fn create_temp(path: &Path, mode: u32) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let create = || {
-        OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(path)
-    };
-    match create() {
-        Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-            fs::remove_file(path)?;
-            create()
-        }
-        created => created,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::session::model::{SessionStatus, Usage};
     use crate::timefmt::Timestamp;
+    use std::fs;
 
     fn session(id: &str) -> Session {
         Session {

@@ -7,11 +7,14 @@ use crate::agent::{AgentKind, TurnSpec};
 use crate::error::{Error, Result};
 use crate::process;
 use crate::session::model::{
-    is_valid_source, Message, ProcessRecord, Session, SessionStatus, TurnRecord, Usage,
+    is_valid_source, Ending, Message, Session, SessionStatus, TurnRecord, Usage,
 };
 use crate::session::settle::legacy_turn_record;
+use crate::store::WriteGuard;
+use crate::supervisor::{LaunchRequest, LOCK_FD};
 use crate::timefmt::Timestamp;
-use std::io::{BufRead, BufReader};
+use nix::sys::signal::Signal;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -79,9 +82,10 @@ impl Manager {
             }],
             other: Default::default(),
         };
-        self.store.create(&session)?;
-        let _guard = self.store.write_lock(&id)?;
-        self.launch(&session, 1, &req.task, None)
+        // Created locked: the first turn is launched before anyone may
+        // decide anything about the new session.
+        let guard = self.store.create(&session)?;
+        self.launch(guard, session, 1, &req.task, None)
     }
 
     /// Starts the next turn of a session's conversation. Refuses while a turn
@@ -91,10 +95,16 @@ impl Manager {
             return Err(Error::Usage("the message is empty".into()));
         }
         let id = self.store.resolve(prefix)?;
+        // A session that cannot be read is refused before anything, even a
+        // lock file, is written into its folder.
+        self.store.load(&id)?;
+        let guard = self.store.write_lock_within(&id, super::LOCK_PATIENCE)?;
         // Settle a turn that ended unrecorded before deciding it is busy.
-        self.refresh(self.store.load(&id)?)?;
-        let guard = self.store.write_lock(&id)?;
-        let mut session = self.store.load(&id)?;
+        let settled = self.settle_proven(&guard, guard.load()?)?;
+        if let Some(e) = settled.unsaved {
+            return Err(e);
+        }
+        let mut session = settled.session;
         if session.status.is_active() || self.supervisor_running(&id) {
             return Err(Error::Busy {
                 id,
@@ -131,28 +141,28 @@ impl Manager {
             resume_id: resume.clone(),
             ..Default::default()
         });
-        session.updated_at = now;
-        self.store.save(&session)?;
-        let out = self.launch(&session, turn, &prompt, resume.as_deref());
-        drop(guard);
-        out
+        guard.save(&mut session)?;
+        self.launch(guard, session, turn, &prompt, resume.as_deref())
     }
 
-    /// Spawns the supervisor for `turn` and records what it reports. The
-    /// caller holds the session's write lock, so no one else starts a turn or
-    /// settles this one meanwhile.
+    /// Spawns the supervisor for `turn`, handing it the write lock, and
+    /// returns the session as the supervisor recorded it (or as failed).
+    /// The lock is held throughout, so no reader settles the turn and no one
+    /// else starts one meanwhile; should this process die, the supervisor
+    /// still holds it until the turn is recorded running.
     fn launch(
         &self,
-        session: &Session,
+        guard: WriteGuard,
+        session: Session,
         turn: u32,
         prompt: &str,
         resume: Option<&str>,
     ) -> Result<Session> {
-        let id = &session.id;
-        let agent = agent_of(session)?;
+        let id = session.id.clone();
+        let agent = agent_of(&session)?;
         let program = match agent.locate() {
             Ok(p) => p,
-            Err(why) => return self.record_spawn_failure(id, turn, why),
+            Err(why) => return self.record_launch_failure(&guard, turn, Ending::AgentMissing, why),
         };
         let working_dir = PathBuf::from(&session.working_dir);
         // A fresh conversation id for claude when there is nothing to resume
@@ -170,74 +180,88 @@ impl Manager {
             resume,
             session_id: &pinned,
         };
-        let args = agent.args(&spec);
+        let request = LaunchRequest {
+            program: program.into_os_string(),
+            args: agent.args(&spec),
+            working_dir: working_dir.clone(),
+            stdin: None,
+        };
+        test_hook_stop("ZWARM_TEST_STOP_BEFORE_SUPERVISOR");
         let exe = std::env::current_exe()
             .map_err(|e| Error::io("locate", "zwarm's own executable", e))?;
-        let log_path = self.store.session_dir(id).join("supervisor.log");
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
+        let log_path = self.store.session_dir(&id).join("supervisor.log");
+        let log = guard
+            .dir()
+            .append_file("supervisor.log", 0o666)
             .map_err(|e| Error::io("open", &log_path, e))?;
         let mut cmd = Command::new(exe);
         cmd.arg("__supervise")
             .arg(self.store.root())
-            .arg(id)
+            .arg(&id)
             .arg(turn.to_string())
-            .arg("--")
-            .arg(&program)
-            .args(&args)
             // Started from inside another session's agent (an orchestrator),
-            // the supervisor must not pass for one of that session's processes.
+            // the supervisor must not pass for one of that session's
+            // processes; it is marked as this session's supervisor instead,
+            // which is how `kill` knows it before signalling it.
             .env_remove(process::SESSION_ENV)
-            .env_remove(process::STORE_ENV)
-            .stdin(Stdio::null())
+            .env(process::SUPERVISOR_ENV, &id)
+            .env(process::STORE_ENV, self.canonical_root())
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(log);
+        let lock_fd = guard.lock_fd();
+        // SAFETY: between fork and exec only async-signal-safe calls: setsid,
+        // dup2 and fcntl.
         unsafe {
-            // Its own session: no terminal, no signals from the caller's shell.
-            cmd.pre_exec(|| {
-                nix::unistd::setsid()
-                    .map(|_| ())
-                    .map_err(std::io::Error::from)
+            cmd.pre_exec(move || {
+                // Its own session: no terminal, no signals from the caller's shell.
+                nix::unistd::setsid().map_err(std::io::Error::from)?;
+                // The write lock, handed over at a known number. dup2 onto
+                // itself would keep close-on-exec set, so clear it then.
+                if lock_fd == LOCK_FD {
+                    if libc::fcntl(LOCK_FD, libc::F_SETFD, 0) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                } else if libc::dup2(lock_fd, LOCK_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
             });
         }
         let mut child = match cmd.spawn() {
             Ok(c) => c,
             Err(e) => {
-                return self.record_spawn_failure(
-                    id,
+                return self.record_launch_failure(
+                    &guard,
                     turn,
+                    Ending::Failed,
                     format!("cannot start zwarm's supervisor: {e}"),
                 )
             }
         };
-        let supervisor = ProcessRecord {
-            pid: child.id() as i32,
-            start_time: process::stat(child.id() as i32)
-                .map(|s| s.start_time)
-                .unwrap_or(0),
+        // The request is read whole before the supervisor does anything, so
+        // a long prompt cannot fill the pipe while it waits on us.
+        let sent = child
+            .stdin
+            .take()
+            .map(|mut pipe| pipe.write_all(&request.encode()));
+        let line = match (sent, child.stdout.take()) {
+            (Some(Ok(())), Some(out)) => read_report(out, READY_TIMEOUT),
+            _ => String::new(),
         };
-        let line = read_report(child.stdout.take().expect("piped"), READY_TIMEOUT);
         match parse_report(&line) {
-            Report::Ready(agent_rec) => {
-                let mut s = self.store.load(id)?;
-                s.status = SessionStatus::Running;
-                s.pid = Some(supervisor.pid);
-                if let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) {
-                    rec.supervisor = Some(supervisor);
-                    rec.agent = Some(agent_rec);
-                    rec.boot_id = process::boot_id();
-                }
-                s.updated_at = Timestamp::now();
-                self.store.save(&s)?;
-                Ok(s)
+            Report::Ready => {
+                drop(child);
+                guard.load()
             }
             Report::Error(why) => {
                 let _ = child.wait();
-                self.record_spawn_failure(id, turn, why)
+                self.record_launch_failure(&guard, turn, Ending::AgentMissing, why)
             }
             Report::Nothing => {
+                // Silent or too slow: it and anything it started go, before
+                // the turn is recorded as never having started.
+                process::signal_session(child.id() as i32, Signal::SIGKILL, -1);
                 let _ = child.kill();
                 let _ = child.wait();
                 let log = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -246,26 +270,44 @@ impl Manager {
                     .last()
                     .unwrap_or("the supervisor exited without reporting")
                     .to_string();
-                self.record_spawn_failure(id, turn, format!("zwarm's supervisor failed: {why}"))
+                self.record_launch_failure(
+                    &guard,
+                    turn,
+                    Ending::Failed,
+                    format!("zwarm's supervisor failed: {why}"),
+                )
             }
         }
     }
 
-    /// Records that the agent could not be started. The caller holds the
-    /// write lock, so this writes directly.
-    fn record_spawn_failure(&self, id: &str, turn: u32, why: String) -> Result<Session> {
-        let mut s = self.store.load(id)?;
+    /// Records that the turn could not be started, under the launch's lock.
+    fn record_launch_failure(
+        &self,
+        guard: &WriteGuard,
+        turn: u32,
+        ending: Ending,
+        why: String,
+    ) -> Result<Session> {
+        let mut s = guard.load()?;
         if let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) {
-            rec.ending = Some(crate::session::model::Ending::AgentMissing);
+            rec.ending = Some(ending);
             rec.ended_at = Some(Timestamp::now());
             rec.error = Some(why.clone());
             rec.settled_by = Some("launcher".into());
         }
         s.status = SessionStatus::Failed;
         s.error = Some(why);
-        s.updated_at = Timestamp::now();
-        self.store.save(&s)?;
+        guard.save(&mut s)?;
         Ok(s)
+    }
+}
+
+/// Stops this process where a test asks it to (the variable names a moment
+/// of a launch), so that tests can hold a launch at that moment for as long
+/// as they like and prove that nothing is decided about it meanwhile.
+fn test_hook_stop(var: &str) {
+    if std::env::var_os(var).is_some() {
+        let _ = nix::sys::signal::raise(Signal::SIGSTOP);
     }
 }
 
@@ -297,7 +339,7 @@ fn transcript_prompt(session: &Session, message: &str) -> String {
 }
 
 enum Report {
-    Ready(ProcessRecord),
+    Ready,
     Error(String),
     Nothing,
 }
@@ -306,10 +348,11 @@ fn parse_report(line: &str) -> Report {
     let line = line.trim_end();
     if let Some(rest) = line.strip_prefix("ready ") {
         let mut it = rest.split(' ');
-        if let (Some(Ok(pid)), Some(Ok(start_time))) =
-            (it.next().map(str::parse), it.next().map(str::parse))
-        {
-            return Report::Ready(ProcessRecord { pid, start_time });
+        if let (Some(Ok(_pid)), Some(Ok(_start_time))) = (
+            it.next().map(str::parse::<i32>),
+            it.next().map(str::parse::<u64>),
+        ) {
+            return Report::Ready;
         }
     }
     match line.strip_prefix("error ") {

@@ -4,11 +4,11 @@
 //! one and removing a session in `stop`.
 
 use super::model::{ProcessRecord, Session};
-use super::settle::{mark_never_started, settle_orphan};
+use super::settle::{self, never_started, orphan_end, Settled};
 use super::status::Vanished;
 use crate::error::{Error, Result};
 use crate::process;
-use crate::store::{open_lock_file, LoadProblem, Store};
+use crate::store::{LoadProblem, Store, WriteGuard};
 use nix::fcntl::{Flock, FlockArg};
 use std::time::Duration;
 
@@ -18,22 +18,30 @@ mod stop;
 pub use launch::StartRequest;
 pub use stop::Killed;
 
-/// A pending session with no supervisor this long after creation never started.
-const PENDING_GRACE_SECS: f64 = 60.0;
+/// How long a command waits for a session's write lock held by someone
+/// else (a turn being launched holds it until its agent runs).
+pub const LOCK_PATIENCE: Duration = Duration::from_secs(30);
 
-/// What stands behind a session's status.
+/// What a session's status rests on, as far as can be told without its
+/// write lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Liveness {
     /// The session is not active: its status is final.
     Ended,
     /// Its supervisor (or, without one, its agent) is alive.
     Alive,
-    /// Being launched right now: no supervisor recorded yet.
-    Launching,
     /// Active on disk, but its processes are gone.
     Orphaned(Vanished),
-    /// A turn was recorded but its supervisor never reported in.
-    NeverStarted,
+    /// A turn was recorded but no supervisor ever reported in: it is being
+    /// launched, or its launch died. Only the write lock tells which.
+    Unlaunched,
+}
+
+impl Liveness {
+    /// Whether a reader may have to settle the session.
+    pub fn unsettled(self) -> bool {
+        matches!(self, Liveness::Orphaned(_) | Liveness::Unlaunched)
+    }
 }
 
 pub struct Manager {
@@ -121,35 +129,94 @@ impl Manager {
 
     /// True while a supervisor holds the session's run lock.
     pub fn supervisor_running(&self, id: &str) -> bool {
-        let path = self.store.run_lock_path(id);
-        if !path.exists() {
-            return false;
-        }
-        let Ok(file) = open_lock_file(&path) else {
-            return false;
-        };
-        // Shared: only the supervisor's exclusive lock refuses it. An
-        // exclusive probe would also fail while another reader probes, or
-        // while `wait` holds it shared as a turn ends.
-        match Flock::lock(file, FlockArg::LockSharedNonblock) {
-            Ok(_held) => false,
-            Err(_) => true,
-        }
+        self.store.run_lock_held(id)
     }
 
     /// Settles a session that claims to be active but has nothing behind it.
     /// The process is the truth: a held run lock, or the recorded agent
-    /// process still alive, means it runs.
+    /// process still alive, means it runs; and a turn is settled only once
+    /// that has been proven under the session's write lock.
     pub fn refresh(&self, session: Session) -> Result<Session> {
+        if !self.assess(&session).unsettled() {
+            return Ok(session);
+        }
+        let guard = match self.store.try_write_lock(&session.id) {
+            Ok(Some(guard)) => guard,
+            // A launcher (or a writer) holds it: the state is changing, and
+            // nothing is decided on it. The session shows as it stands.
+            Ok(None) => return Ok(session),
+            // No lock file, and none can be made: in a store nobody can
+            // write, no turn can be under way either.
+            Err(e) if e.is_unwritable() => return self.settle_in_memory(session),
+            Err(e) => return Err(e),
+        };
+        let session = guard.load()?;
+        Ok(self.settle_proven(&guard, session)?.session)
+    }
+
+    /// Settles `session`, read under `guard`, if it is active with nothing
+    /// behind it. Holding the write lock, no launch can be under way, so a
+    /// free run lock means no supervisor will ever take it for this turn.
+    pub fn settle_proven(&self, guard: &WriteGuard, mut session: Session) -> Result<Settled> {
+        let unchanged = |session| {
+            Ok(Settled {
+                session,
+                unsaved: None,
+            })
+        };
         match self.assess(&session) {
-            Liveness::Ended | Liveness::Alive | Liveness::Launching => Ok(session),
-            Liveness::Orphaned(vanished) => settle_orphan(&self.store, &session, vanished),
-            Liveness::NeverStarted => mark_never_started(
-                &self.store,
-                &session.id,
+            Liveness::Ended | Liveness::Alive => unchanged(session),
+            Liveness::Orphaned(vanished) => {
+                let end = orphan_end(&session, vanished);
+                settle::settle(&self.store, guard, session.turn, end)
+            }
+            Liveness::Unlaunched => {
+                // A supervisor that died between starting its agent and
+                // recording it leaves an agent nobody recorded: while any
+                // process carries the session's mark, something runs, and
+                // `doctor` is the one to deal with it.
+                if self.marked_processes(&session.id).is_empty() {
+                    never_started(
+                        &mut session,
+                        "zwarm's supervisor never started for this turn",
+                    );
+                    settle::save(guard, session)
+                } else {
+                    unchanged(session)
+                }
+            }
+        }
+    }
+
+    /// The settling a reader does where it may not write: in memory only.
+    fn settle_in_memory(&self, mut session: Session) -> Result<Session> {
+        match self.assess(&session) {
+            Liveness::Orphaned(vanished) => {
+                let (end, turn) = (orphan_end(&session, vanished), session.turn);
+                settle::apply(&self.store, &mut session, turn, &end)?;
+            }
+            Liveness::Unlaunched => never_started(
+                &mut session,
                 "zwarm's supervisor never started for this turn",
             ),
+            Liveness::Ended | Liveness::Alive => {}
         }
+        Ok(session)
+    }
+
+    /// Live processes carrying session `id`'s mark (its agent and what the
+    /// agent started).
+    pub fn marked_processes(&self, id: &str) -> Vec<i32> {
+        process::tagged_processes(&self.canonical_root())
+            .into_iter()
+            .filter(|(_, of)| of == id)
+            .map(|(pid, _)| pid)
+            .collect()
+    }
+
+    /// The store's root as the supervisor writes it into its agent's mark.
+    pub fn canonical_root(&self) -> std::path::PathBuf {
+        std::fs::canonicalize(self.store.root()).unwrap_or_else(|_| self.store.root().to_path_buf())
     }
 
     /// What is behind a session's status, without changing anything.
@@ -182,33 +249,26 @@ impl Manager {
             return Liveness::Alive;
         }
         if rec.supervisor.is_none() {
-            let young = session.created_at.age_seconds() < PENDING_GRACE_SECS
-                && rec
-                    .started_at
-                    .is_some_and(|t| t.age_seconds() < PENDING_GRACE_SECS);
-            return if young {
-                Liveness::Launching
-            } else {
-                Liveness::NeverStarted
-            };
+            return Liveness::Unlaunched;
         }
         Liveness::Orphaned(Vanished::Supervisor)
     }
 
     /// Blocks until the session's current turn has ended and is recorded, then
-    /// returns the session. Sleeps in the kernel: on the supervisor's lock, or,
-    /// if the supervisor is gone, on the agent process itself.
+    /// returns the session. Sleeps in the kernel: on the supervisor's lock, on
+    /// the agent process itself if the supervisor is gone, or on the write
+    /// lock while a turn is being launched.
     pub fn block_until_ended(&self, id: &str) -> Result<Session> {
         loop {
             let session = self.refresh(self.store.load(id)?)?;
             if !session.status.is_active() {
                 return Ok(session);
             }
-            let path = self.store.run_lock_path(id);
             if self.supervisor_running(id) {
                 // A shared lock is granted the moment the supervisor exits,
                 // which is after it recorded the ending.
-                let file = open_lock_file(&path)?;
+                let file = self.store.run_lock_file(id)?;
+                let path = self.store.run_lock_path(id);
                 drop(
                     Flock::lock(file, FlockArg::LockShared)
                         .map_err(|(_, e)| Error::io("lock", &path, e.into()))?,
@@ -217,8 +277,15 @@ impl Manager {
             }
             match session.current_turn().and_then(|t| t.agent) {
                 Some(agent) if process::is_alive(&agent) => process::wait_for_exit(&agent),
-                // Being launched: the supervisor takes its lock within moments.
-                _ => std::thread::sleep(Duration::from_millis(10)),
+                _ => match self.store.try_write_lock(id)? {
+                    // Being launched: the launcher lets go once the agent
+                    // runs (or could not be started).
+                    None => drop(self.store.write_lock(id)?),
+                    // Nothing is launching, yet the turn could not be
+                    // settled (processes of the session still run): look
+                    // again in a while rather than spin.
+                    Some(_) => std::thread::sleep(Duration::from_millis(200)),
+                },
             }
         }
     }

@@ -10,6 +10,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 mod listing;
+pub mod rights;
 
 const META: &str = "meta.json";
 /// Held by a session's supervisor for its whole life: free means no supervisor.

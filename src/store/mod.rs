@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 pub mod dir;
 mod listing;
+pub mod rights;
 
 pub use dir::{is_unwritable, Dir};
 

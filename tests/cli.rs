@@ -240,6 +240,22 @@ fn an_id_with_a_path_in_it_exits_2_and_reads_nothing_outside_the_store() {
 }
 
 #[test]
+fn a_long_id_is_cut_in_its_one_line_error() {
+    let w = World::new();
+    let long = "a".repeat(10 * 1024);
+    let out = w.run(&["show", &long]);
+    expect(&out, 2);
+    assert_eq!(
+        error_of(&out),
+        format!(
+            "invalid session id '{}…' (10240 characters): an id is hex digits and dashes",
+            &long[..40]
+        )
+    );
+    assert!(stderr(&out).len() < 200, "{}", stderr(&out));
+}
+
+#[test]
 fn an_empty_task_exits_2_and_starts_nothing() {
     let w = World::new();
     for task in ["", "   ", "\n\t"] {

@@ -240,6 +240,22 @@ fn an_id_with_a_path_in_it_exits_2_and_reads_nothing_outside_the_store() {
 }
 
 #[test]
+fn a_long_id_is_cut_in_its_one_line_error() {
+    let w = World::new();
+    let long = "a".repeat(10 * 1024);
+    let out = w.run(&["show", &long]);
+    expect(&out, 2);
+    assert_eq!(
+        error_of(&out),
+        format!(
+            "invalid session id '{}…' (10240 characters): an id is hex digits and dashes",
+            &long[..40]
+        )
+    );
+    assert!(stderr(&out).len() < 200, "{}", stderr(&out));
+}
+
+#[test]
 fn an_empty_task_exits_2_and_starts_nothing() {
     let w = World::new();
     for task in ["", "   ", "\n\t"] {
@@ -1546,4 +1562,64 @@ fn control_characters_from_the_task_and_the_agent_are_shown_not_obeyed() {
     let raw = w.json(&["trajectory", &id]).to_string();
     assert!(raw.contains(r"\u001b]52;c;cHduZWQ=\u0007"), "{raw}");
     assert_eq!(w.ok(&["output", &id]), hostile_turn());
+}
+
+/// A task and an agent message that read in another order than they are
+/// written (RIGHT-TO-LEFT OVERRIDE) and hide a character (ZERO WIDTH SPACE).
+#[test]
+fn bidi_and_invisible_characters_from_the_task_and_the_agent_are_shown() {
+    let w = World::new();
+    let task = "rename \u{202e}fdp.exe\u{200b} back";
+    let message = "renamed \u{202e}gpj.exe\u{200b} as asked";
+    let turn: String = [
+        json!({"type": "thread.started", "thread_id": CODEX_THREAD}),
+        json!({"type": "turn.started"}),
+        json!({"type": "item.completed", "item": {
+            "id": "item_1", "type": "agent_message", "text": message}}),
+        json!({"type": "turn.completed", "usage": {"input_tokens": 3, "output_tokens": 2}}),
+    ]
+    .iter()
+    .map(|v| format!("{v}\n"))
+    .collect();
+    w.agent.turn(1, turn);
+    let id = w.start(&[task]);
+    assert_eq!(w.wait(&id), 0);
+    let shown_task = "rename <U+202E>fdp.exe<U+200B> back";
+    let shown_message = "renamed <U+202E>gpj.exe<U+200B> as asked";
+
+    for color in ["never", "always"] {
+        let run = |args: &[&str]| {
+            let mut all = vec!["--color", color];
+            all.extend_from_slice(args);
+            let out = w.cmd(&all).env("COLUMNS", "200").output().unwrap();
+            expect(&out, 0);
+            stdout(&out)
+        };
+        let list = run(&["list"]);
+        let show = run(&["show", &id]);
+        let trajectory = run(&["trajectory", &id]);
+        for (what, out) in [
+            ("list", &list),
+            ("show", &show),
+            ("trajectory", &trajectory),
+        ] {
+            assert!(
+                !out.contains(['\u{202e}', '\u{200b}']),
+                "{what} --color {color} printed them raw: {out:?}"
+            );
+        }
+        assert!(list.contains(shown_task), "{list:?}");
+        for shown in [shown_task, shown_message] {
+            assert!(show.contains(shown), "{shown:?} not in {show:?}");
+        }
+        assert!(trajectory.contains(shown_message), "{trajectory:?}");
+    }
+
+    // Programs get the text as it was.
+    let doc = w.json(&["show", &id]);
+    assert_eq!(doc["task"], task);
+    assert_eq!(doc["last_message"], message);
+    assert_eq!(w.json(&["list"])["sessions"][0]["task"], task);
+    let texts: Vec<Value> = steps(&w, &id).iter().map(|s| s["text"].clone()).collect();
+    assert!(texts.contains(&json!(message)), "{texts:?}");
 }

@@ -1,6 +1,6 @@
 //! Text for people: the session table, one session in full, trajectory steps.
 
-use super::controls::{is_control, push_visible, shown_as, visible};
+use super::controls::{is_shown, push_visible, shown_as, visible};
 use super::style::{BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use super::Style;
 use crate::agent::AgentKind;
@@ -75,9 +75,10 @@ pub fn one_line(s: &str, max: usize) -> String {
     out
 }
 
-/// Appends `s` with its whitespace runs made single spaces and its other
-/// control characters made visible (see [`super::controls`]), cut to `max`
-/// chars with `…` as [`truncate`] cuts.
+/// Appends `s` with its whitespace runs (the line and paragraph separators
+/// among them) made single spaces and the other characters that
+/// [`is_shown`] holds made visible, cut to `max` chars, as shown, with `…`
+/// as [`truncate`] cuts.
 pub fn one_line_into(out: &mut String, s: &str, max: usize) {
     // Flattened only to one char past `max`, all that the cut looks at:
     // `list` does this for every task, `trajectory` for every command.
@@ -101,7 +102,7 @@ pub fn one_line_into(out: &mut String, s: &str, max: usize) {
             if n > max {
                 break 'words;
             }
-            if is_control(c) {
+            if is_shown(c) {
                 for shown in shown_as(c) {
                     push(out, shown, &mut n);
                 }
@@ -452,5 +453,52 @@ mod tests {
         for max in 0..flat.len() + 2 {
             assert_eq!(one_line(text, max), truncate(flat, max), "{max}");
         }
+    }
+
+    #[test]
+    fn one_line_shows_bidi_and_invisible_characters_and_cuts_what_it_shows() {
+        // The line and paragraph separators are whitespace; the others show.
+        let text = "“a\u{202e}b”\u{2028}c\u{200b}\u{2029}—\u{2066}日本\u{2069}\u{feff}";
+        let flat = "“a<U+202E>b” c<U+200B> —<U+2066>日本<U+2069><U+FEFF>";
+        for max in 0..flat.chars().count() + 2 {
+            assert_eq!(one_line(text, max), truncate(flat, max), "{max}");
+        }
+    }
+
+    #[test]
+    fn list_columns_count_the_characters_as_shown() {
+        let session = |id: &str, model: &str, task: &str| -> Session {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "task": task, "status": "completed", "working_dir": "/w",
+                "created_at": "2025-01-01T00:00:00", "updated_at": "2025-01-01T00:00:00",
+                "model": model,
+            }))
+            .unwrap()
+        };
+        let sessions = [
+            session("aaaaaaaa-1", "o3", "plain task"),
+            session("bbbbbbbb-2", "gpt\u{202e}5", &"\u{200b}x".repeat(40)),
+        ];
+        let mut out = String::new();
+        list(
+            &Style { color: false },
+            &sessions,
+            &[None, None],
+            100,
+            &mut out,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        // Every row's task starts under TASK, and the long one is cut at
+        // the width.
+        let task_at = lines[1].chars().count() - "TASK".len();
+        let task = |row: &str| row.chars().skip(task_at).collect::<String>();
+        assert_eq!(task(lines[2]), "plain task", "{out}");
+        assert!(lines[3].contains("gpt<U+202E>5  "), "{out}");
+        let cut = task(lines[3]);
+        assert!(
+            cut.starts_with("<U+200B>x<U+200B>x") && cut.ends_with('…'),
+            "{out}"
+        );
+        assert_eq!(lines[3].chars().count(), 100, "{out}");
     }
 }

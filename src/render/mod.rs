@@ -66,7 +66,8 @@ pub fn warning(style: &Style, text: &str) {
 
 /// The one-line error `main` prints before exiting, and its hint. Errors,
 /// like warnings and notices, quote agents' messages, file names and ids as
-/// given: their control characters are shown visibly (see [`controls`]).
+/// given: their control, bidi and invisible characters are shown visibly
+/// (see [`controls`]).
 pub fn error(style: &Style, text: &str, hint: Option<&str>) {
     let text = controls::visible(text);
     eprintln!("{} {text}", style.red_bold("zwarm: error:"));

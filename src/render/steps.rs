@@ -2,7 +2,7 @@
 //! has hundreds of thousands of lines, so nothing here allocates per line.
 //! Every text taken from the agent's output goes in through `push_visible` or
 //! `one_line_into`, so that its control characters cannot act on the
-//! terminal.
+//! terminal, nor its bidi and invisible ones hide what it says.
 
 use super::controls::push_visible;
 use super::human::{one_line_into, truncate};
@@ -239,6 +239,25 @@ mod tests {
         let long = "é".repeat(OUTPUT_WIDTH + 1);
         let cut = "é".repeat(OUTPUT_WIDTH - 1) + "…";
         assert_eq!(lines(&long, false), [format!("    {cut}")]);
+    }
+
+    #[test]
+    fn previews_cut_the_text_then_show_what_is_kept() {
+        // The width counts the agent's characters: each kept is shown whole.
+        let long = "\u{200b}".repeat(OUTPUT_WIDTH + 1);
+        let cut = "<U+200B>".repeat(OUTPUT_WIDTH - 1) + "…";
+        assert_eq!(lines(&long, false), [format!("    {cut}")]);
+        let message = StepKind::Message {
+            text: format!("{}\u{202e}{}", "é".repeat(10), "x".repeat(TEXT_PREVIEW)),
+        };
+        let mut out = String::new();
+        let step = Step {
+            line: 1,
+            kind: message,
+        };
+        super::step(&Style { color: false }, &step, false, &mut out);
+        let kept = "x".repeat(TEXT_PREVIEW - 1 - 11);
+        assert_eq!(out, format!("agent: {}<U+202E>{kept}…\n", "é".repeat(10)));
     }
 
     #[test]

@@ -812,18 +812,16 @@ fn codex_argv_passes_options_and_resumes_the_thread() {
         "the bug",
     ]);
     assert_eq!(w.wait(&id), 0);
+    let cd = format!("--cd={sub_s}");
     assert_eq!(
         w.agent.argv(1),
         [
             "exec",
             "--json",
             "--skip-git-repo-check",
-            "-m",
-            "gpt-5.5",
-            "-s",
-            "read-only",
-            "-C",
-            sub_s,
+            "--model=gpt-5.5",
+            "--sandbox=read-only",
+            &cd,
             "--",
             "fix the bug"
         ]
@@ -838,15 +836,12 @@ fn codex_argv_passes_options_and_resumes_the_thread() {
             "exec",
             "--json",
             "--skip-git-repo-check",
-            "-m",
-            "gpt-5.5",
-            "-s",
-            "read-only",
-            "-C",
-            sub_s,
+            "--model=gpt-5.5",
+            "--sandbox=read-only",
+            &cd,
             "resume",
-            CODEX_THREAD,
             "--",
+            CODEX_THREAD,
             "-now more"
         ]
     );
@@ -867,10 +862,8 @@ fn codex_argv_defaults_and_a_task_that_looks_like_a_flag() {
             "exec",
             "--json",
             "--skip-git-repo-check",
-            "-s",
-            "workspace-write",
-            "-C",
-            work.to_str().unwrap(),
+            "--sandbox=workspace-write",
+            &format!("--cd={}", work.display()),
             "--",
             "-v flag: add it"
         ]
@@ -888,16 +881,14 @@ fn claude_pins_its_session_id_then_resumes_it() {
     assert_eq!(w.wait(&id), 0);
     let head = [
         "-p",
-        "--output-format",
-        "stream-json",
+        "--output-format=stream-json",
         "--verbose",
-        "--model",
-        "sonnet",
-        "--permission-mode",
-        "bypassPermissions",
+        "--model=sonnet",
+        "--permission-mode=bypassPermissions",
     ];
+    let pinned = format!("--session-id={id}");
     let mut want: Vec<&str> = head.to_vec();
-    want.extend(["--session-id", &id, "--", "say hello"]);
+    want.extend([pinned.as_str(), "--", "say hello"]);
     assert_eq!(w.agent.argv(1), want);
     assert_eq!(w.agent.cwd(1), w.work.path().canonicalize().unwrap());
     let meta = w.meta(&id);
@@ -909,7 +900,8 @@ fn claude_pins_its_session_id_then_resumes_it() {
     expect(&w.run(&["inject", &id, "again"]), 0);
     assert_eq!(w.wait(&id), 0);
     let mut want: Vec<&str> = head.to_vec();
-    want.extend(["--resume", CLAUDE_SESSION, "--", "again"]);
+    let resume = format!("--resume={CLAUDE_SESSION}");
+    want.extend([resume.as_str(), "--", "again"]);
     assert_eq!(w.agent.argv(2), want);
     let meta = w.meta(&id);
     assert_eq!(meta["status"], "completed");
@@ -936,7 +928,10 @@ fn a_model_claude_reports_is_recorded_but_never_asked_for() {
     expect(&w.run(&["inject", &id, "again"]), 0);
     assert_eq!(w.wait(&id), 0);
     for k in [1, 2] {
-        assert!(!w.agent.argv(k).contains(&"--model".to_string()), "{k}");
+        assert!(
+            !w.agent.argv(k).iter().any(|a| a.starts_with("--model")),
+            "{k}"
+        );
     }
     let meta = w.meta(&id);
     assert_eq!(meta["model"], "");

@@ -596,13 +596,12 @@ fn inject_resumes_the_legacy_codex_thread() {
         .iter()
         .position(|a| a == "resume")
         .unwrap_or_else(|| panic!("no resume in {argv:?}"));
-    assert_eq!(argv[resume + 1], THREAD, "{argv:?}");
-    assert_eq!(argv[..2], ["exec", "--json"], "{argv:?}");
     assert_eq!(
-        argv[argv.len() - 2..],
-        ["--", "and a third time"],
+        argv[resume + 1..],
+        ["--", THREAD, "and a third time"],
         "{argv:?}"
     );
+    assert_eq!(argv[..2], ["exec", "--json"], "{argv:?}");
     assert!(!argv.iter().any(|a| a == "--full-auto"), "{argv:?}");
 
     assert_eq!(

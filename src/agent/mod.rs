@@ -8,7 +8,7 @@ pub(crate) mod test_support;
 
 use crate::session::model::{TurnRecord, Usage};
 use crate::trajectory::{OutputDetail, Step, TurnSummary};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,10 +50,48 @@ impl AgentKind {
     }
 }
 
+/// The prompt length, in bytes, above which the prompt goes to the agent on
+/// its stdin rather than as an argument.
+///
+/// Linux refuses to exec a program with any single argument of 128 KiB or
+/// more (`MAX_ARG_STRLEN`, 32 pages, counting the terminating NUL): the spawn
+/// fails with E2BIG, "Argument list too long (os error 7)". Half of that
+/// leaves room for everything else that must fit in the same exec: the
+/// kernel also bounds the argv and the environment together, to a quarter of
+/// the stack limit but never less than those same 128 KiB, so a small stack
+/// limit and a large environment still leave a 64 KiB prompt room to pass.
+pub const PROMPT_ARG_MAX: usize = 64 * 1024;
+
+/// How the prompt reaches the agent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptVia {
+    /// As the last argument.
+    Argument,
+    /// Not in the argv at all: whoever starts the agent gives it the prompt
+    /// as its stdin, whole, ending in EOF (a regular file, or a pipe that
+    /// is closed once written).
+    Stdin,
+}
+
+impl PromptVia {
+    /// How `prompt` can be passed: on stdin when it cannot be an argument
+    /// (too long for exec, or holding a NUL byte) or would not be read as
+    /// itself (codex reads a lone `-` as "the prompt is on stdin").
+    pub fn for_prompt(prompt: &str) -> PromptVia {
+        if prompt.len() > PROMPT_ARG_MAX || prompt.contains('\0') || prompt == "-" {
+            PromptVia::Stdin
+        } else {
+            PromptVia::Argument
+        }
+    }
+}
+
 /// What one turn asks of the agent.
 #[derive(Clone, Debug)]
 pub struct TurnSpec<'a> {
+    /// The task. In the argv only when `prompt_via` is `Argument`.
     pub prompt: &'a str,
+    pub prompt_via: PromptVia,
     pub model: Option<&'a str>,
     pub sandbox: Option<&'a str>,
     pub working_dir: &'a Path,
@@ -72,8 +110,16 @@ pub trait Agent: Sync {
     /// The environment variable that overrides where the program is.
     fn bin_env(&self) -> &'static str;
 
-    /// The arguments after the program name. Never a shell string.
+    /// The arguments after the program name. Never a shell string. Every
+    /// value that comes from the session (model, sandbox, directory, ids,
+    /// prompt) is attached to its option (`--opt=value`) or placed after
+    /// `--`, so that no value can be read as an option of its own.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString>;
+
+    /// Whether `id` has the form of this agent's conversation ids. A stored
+    /// id that does not must never be passed to the agent: it comes from a
+    /// file the agent itself can write.
+    fn valid_conversation_id(&self, id: &str) -> bool;
 
     /// A fresh parser for one turn's stream, keeping as much of commands'
     /// outputs as `detail` says.
@@ -172,6 +218,26 @@ pub trait StreamParser {
     fn summary(&self) -> &TurnSummary;
 }
 
+/// Whether `s` is a UUID written the usual way: 36 characters, hex digits in
+/// groups of 8-4-4-4-12 separated by hyphens (either case). Nothing else:
+/// not the braced, URN or unhyphenated forms, and no surrounding text.
+pub fn is_uuid(s: &str) -> bool {
+    s.len() == 36
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
+/// `--name=value`: one argument, whose value no parser can take for an
+/// option, whatever it starts with.
+pub(crate) fn long_opt(name: &str, value: impl AsRef<OsStr>) -> OsString {
+    let mut a = OsString::from(name);
+    a.push("=");
+    a.push(value);
+    a
+}
+
 pub fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
@@ -190,4 +256,50 @@ pub fn first_line(s: &str) -> &str {
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")
         .trim()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_prompts_and_prompts_no_argument_can_carry_go_on_stdin() {
+        // With room under the kernel's 128 KiB for one argument.
+        const { assert!(PROMPT_ARG_MAX <= 128 * 1024 / 2) };
+        let at_limit = "a".repeat(PROMPT_ARG_MAX);
+        assert_eq!(PromptVia::for_prompt(&at_limit), PromptVia::Argument);
+        assert_eq!(
+            PromptVia::for_prompt(&format!("{at_limit}a")),
+            PromptVia::Stdin
+        );
+        // Bytes, not characters: 2 bytes each.
+        let wide = "\u{e9}".repeat(PROMPT_ARG_MAX / 2 + 1);
+        assert_eq!(PromptVia::for_prompt(&wide), PromptVia::Stdin);
+        assert_eq!(PromptVia::for_prompt("a\0b"), PromptVia::Stdin);
+        assert_eq!(PromptVia::for_prompt("-"), PromptVia::Stdin);
+        for short in ["fix the tests", "--yolo", "- item", "--"] {
+            assert_eq!(PromptVia::for_prompt(short), PromptVia::Argument, "{short}");
+        }
+    }
+
+    #[test]
+    fn uuids_in_their_usual_form_only() {
+        for id in [
+            "01a209eb-9fe5-7091-945e-ca2ae2c25c85",
+            "52afcdf0-2eae-495a-b1bf-ee9cec877555",
+            "52AFCDF0-2EAE-495A-B1BF-EE9CEC877555",
+            "00000000-0000-0000-0000-000000000000",
+        ] {
+            assert!(is_uuid(id), "{id}");
+        }
+        for id in test_support::NOT_CONVERSATION_IDS {
+            assert!(!is_uuid(id), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn long_opt_keeps_the_value_whole() {
+        assert_eq!(long_opt("--model", "-c=x=y"), "--model=-c=x=y");
+        assert_eq!(long_opt("--cd", ""), "--cd=");
+    }
 }

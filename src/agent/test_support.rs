@@ -1,7 +1,8 @@
-//! What the adapters' parser tests share: a parser run over a recorded
-//! transcript or over bytes, and the steps they expect, written briefly.
+//! What the adapters' tests share: a parser run over a recorded transcript
+//! or over bytes, the steps they expect, written briefly, and the argv and
+//! conversation ids of the adapters' own tests.
 
-use super::StreamParser;
+use super::{Agent, StreamParser, TurnSpec};
 use crate::trajectory::{read_turn, ItemStatus, Step, StepKind, TurnSummary};
 use std::path::{Path, PathBuf};
 
@@ -70,3 +71,65 @@ pub fn err(line: u64, message: &str) -> Step {
         },
     )
 }
+
+/// The argv `agent` builds for `spec`, as strings.
+pub fn argv(agent: &dyn Agent, spec: &TurnSpec) -> Vec<String> {
+    agent
+        .args(spec)
+        .into_iter()
+        .map(|a| a.into_string().unwrap())
+        .collect()
+}
+
+/// Every distinct string value of `key`, at the top level of any line of
+/// the transcripts whose names start with `prefix`.
+pub fn ids_in_transcripts(prefix: &str, key: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for entry in std::fs::read_dir(TRANSCRIPTS).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with(prefix) && name.ends_with(".jsonl")) {
+            continue;
+        }
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if let Some(id) = v.get(key).and_then(|id| id.as_str()) {
+                if !ids.iter().any(|known| known == id) {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+    }
+    assert!(!ids.is_empty(), "no {key} in {prefix}* transcripts");
+    ids
+}
+
+/// Stored ids that no adapter may accept: options, paths, names, and UUIDs
+/// with something around them or in another notation.
+pub const NOT_CONVERSATION_IDS: &[&str] = &[
+    "",
+    "-c=x",
+    "-c=model=\"evil\"",
+    "--yolo",
+    "--dangerously-skip-permissions",
+    "-",
+    "--",
+    "/etc/passwd",
+    "../01a209eb-9fe5-7091-945e-ca2ae2c25c85",
+    "sessions/01a209eb-9fe5-7091-945e-ca2ae2c25c85",
+    "my-thread",
+    "01a209eb-9fe5-7091-945e-ca2ae2c25c85 --yolo",
+    "01a209eb-9fe5-7091-945e-ca2ae2c25c85\n",
+    " 01a209eb-9fe5-7091-945e-ca2ae2c25c85",
+    "01a209eb-9fe5-7091-945e-ca2ae2c25c85x",
+    "01a209eb-9fe5-7091-945e-ca2ae2c25c8",
+    "01a209eb9fe57091945eca2ae2c25c85",
+    "{01a209eb-9fe5-7091-945e-ca2ae2c25c85}",
+    "urn:uuid:01a209eb-9fe5-7091-945e-ca2ae2c25c85",
+    "01a209eb-9fe5-7091-945e-ca2ae2c25c8g",
+    "01a209eb_9fe5_7091_945e_ca2ae2c25c85",
+    "-1a209eb-9fe5-7091-945e-ca2ae2c25c85",
+    "01a209eb-9fe5-7091-945e-ca2ae2c25c\u{e9}",
+];

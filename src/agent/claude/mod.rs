@@ -10,7 +10,7 @@ mod tool;
 
 pub use stream::{ClaudeParser, Decoded};
 
-use super::{Agent, AgentKind, StreamParser, TurnSpec};
+use super::{is_uuid, long_opt, Agent, AgentKind, PromptVia, StreamParser, TurnSpec};
 use crate::session::model::{TurnRecord, Usage};
 use crate::trajectory::OutputDetail;
 use serde_json::Value;
@@ -28,13 +28,17 @@ impl Agent for Claude {
     fn bin_env(&self) -> &'static str {
         "ZWARM_CLAUDE_BIN"
     }
+    /// `-p --output-format=stream-json --verbose [--model=M]
+    /// --permission-mode=MODE`, then `--session-id=ID` for a first turn or
+    /// `--resume=ID` for a later one, then `-- PROMPT`, or nothing when the
+    /// prompt is on stdin.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
         // stream-json in print mode is refused without --verbose.
-        let mut a: Vec<OsString> = ["-p", "--output-format", "stream-json", "--verbose"]
+        let mut a: Vec<OsString> = ["-p", "--output-format=stream-json", "--verbose"]
             .map(OsString::from)
             .to_vec();
         if let Some(m) = spec.model.filter(|m| !m.is_empty()) {
-            a.extend(["--model".into(), m.into()]);
+            a.push(long_opt("--model", m));
         }
         // Nobody can answer a permission prompt in a detached run. zwarm's
         // sandbox words map onto claude's permission modes; without one, tools
@@ -44,16 +48,29 @@ impl Agent for Claude {
             Some("workspace-write") => "acceptEdits",
             _ => "bypassPermissions",
         };
-        a.extend(["--permission-mode".into(), mode.into()]);
-        // Pinning the id on a first turn means zwarm knows it before any output.
-        match spec.resume {
-            Some(id) => a.extend(["--resume".into(), id.into()]),
-            None => a.extend(["--session-id".into(), spec.session_id.into()]),
+        a.push(long_opt("--permission-mode", mode));
+        // Pinning the id on a first turn means zwarm knows it before any
+        // output. `--resume` takes an optional value: only the `=` form keeps
+        // an id that starts with `-` from being read as the next option.
+        a.push(match spec.resume {
+            Some(id) => long_opt("--resume", id),
+            None => long_opt("--session-id", spec.session_id),
+        });
+        // With no prompt argument, print mode reads the prompt from stdin.
+        if spec.prompt_via == PromptVia::Argument {
+            // Variadic flags (--mcp-config, --allowedTools, ...) would
+            // swallow a bare prompt.
+            a.extend(["--".into(), spec.prompt.into()]);
         }
-        // Variadic flags (--mcp-config, --allowedTools, ...) would swallow a bare prompt.
-        a.extend(["--".into(), spec.prompt.into()]);
         a
     }
+
+    /// Session ids are UUIDs, the only form `--session-id` accepts.
+    /// `--resume` would also take a session title.
+    fn valid_conversation_id(&self, id: &str) -> bool {
+        is_uuid(id)
+    }
+
     fn parser(&self, detail: OutputDetail) -> Box<dyn StreamParser> {
         Box::new(ClaudeParser::new(detail))
     }
@@ -81,36 +98,120 @@ fn take(v: &mut Value, pointer: &str) -> Value {
 #[cfg(test)]
 mod adapter_tests {
     use super::*;
+    use crate::agent::test_support::{argv, ids_in_transcripts, NOT_CONVERSATION_IDS};
 
-    #[test]
-    fn argv_and_cost() {
-        let dir = std::path::Path::new("/w");
-        let spec = TurnSpec {
+    const PINNED: &str = "52afcdf0-2eae-495a-b1bf-ee9cec877555";
+    const RESUMED: &str = "0eca613e-1170-4972-903b-118a5e093f7c";
+
+    fn spec<'a>(resume: Option<&'a str>, prompt_via: PromptVia) -> TurnSpec<'a> {
+        TurnSpec {
             prompt: "-x",
+            prompt_via,
             model: Some("m"),
             sandbox: None,
-            working_dir: dir,
-            resume: None,
-            session_id: "z1",
+            working_dir: std::path::Path::new("/w"),
+            resume,
+            session_id: PINNED,
+        }
+    }
+
+    #[test]
+    fn argv_for_first_and_resumed_turns_with_the_prompt_as_argument_or_on_stdin() {
+        let head = [
+            "-p",
+            "--output-format=stream-json",
+            "--verbose",
+            "--model=m",
+            "--permission-mode=bypassPermissions",
+        ];
+        let with = |tail: &[&str]| -> Vec<String> {
+            head.iter().chain(tail).map(|a| a.to_string()).collect()
         };
-        let args = |spec: &TurnSpec| {
-            Claude
-                .args(spec)
-                .into_iter()
-                .map(|a| a.into_string().unwrap())
-                .collect::<Vec<_>>()
+        let first = format!("--session-id={PINNED}");
+        let resume = format!("--resume={RESUMED}");
+        assert_eq!(
+            argv(&Claude, &spec(None, PromptVia::Argument)),
+            with(&[&first, "--", "-x"])
+        );
+        assert_eq!(
+            argv(&Claude, &spec(None, PromptVia::Stdin)),
+            with(&[&first])
+        );
+        assert_eq!(
+            argv(&Claude, &spec(Some(RESUMED), PromptVia::Argument)),
+            with(&[&resume, "--", "-x"])
+        );
+        assert_eq!(
+            argv(&Claude, &spec(Some(RESUMED), PromptVia::Stdin)),
+            with(&[&resume])
+        );
+    }
+
+    #[test]
+    fn argv_modes_and_values_that_look_like_options() {
+        let mode = |sandbox: Option<&str>| {
+            let spec = TurnSpec {
+                sandbox,
+                model: None,
+                ..spec(None, PromptVia::Stdin)
+            };
+            argv(&Claude, &spec)[3].clone()
         };
-        assert_eq!(args(&spec).join(" "), "-p --output-format stream-json --verbose --model m --permission-mode bypassPermissions --session-id z1 -- -x");
-        let resumed = TurnSpec {
-            resume: Some("c1"),
-            model: None,
-            sandbox: Some("read-only"),
-            ..spec
+        assert_eq!(mode(Some("read-only")), "--permission-mode=plan");
+        assert_eq!(
+            mode(Some("workspace-write")),
+            "--permission-mode=acceptEdits"
+        );
+        assert_eq!(
+            mode(Some("danger-full-access")),
+            "--permission-mode=bypassPermissions"
+        );
+        assert_eq!(mode(None), "--permission-mode=bypassPermissions");
+        // Every value stays inside its own option or after `--`.
+        let hostile = TurnSpec {
+            prompt: "--mcp-config",
+            prompt_via: PromptVia::Argument,
+            model: Some("--dangerously-skip-permissions"),
+            sandbox: Some("--yolo"),
+            working_dir: std::path::Path::new("/w"),
+            resume: Some("--fork-session"),
+            session_id: "-c",
         };
         assert_eq!(
-            args(&resumed).join(" "),
-            "-p --output-format stream-json --verbose --permission-mode plan --resume c1 -- -x"
+            argv(&Claude, &hostile),
+            [
+                "-p",
+                "--output-format=stream-json",
+                "--verbose",
+                "--model=--dangerously-skip-permissions",
+                "--permission-mode=bypassPermissions",
+                "--resume=--fork-session",
+                "--",
+                "--mcp-config"
+            ]
         );
+        let first = TurnSpec {
+            resume: None,
+            prompt_via: PromptVia::Stdin,
+            ..hostile
+        };
+        assert_eq!(argv(&Claude, &first)[5], "--session-id=-c");
+    }
+
+    #[test]
+    fn conversation_ids_are_session_uuids() {
+        let real = ids_in_transcripts("claude_", "session_id");
+        assert!(real.len() >= 10, "{real:?}");
+        for id in &real {
+            assert!(Claude.valid_conversation_id(id), "{id}");
+        }
+        for id in NOT_CONVERSATION_IDS {
+            assert!(!Claude.valid_conversation_id(id), "{id:?}");
+        }
+    }
+
+    #[test]
+    fn session_cost_is_the_latest_report() {
         assert_eq!(
             (
                 Claude.session_cost(Some(0.5), &[]),

@@ -7,7 +7,7 @@ mod stream;
 
 pub use stream::{CodexParser, Decoded};
 
-use super::{Agent, AgentKind, StreamParser, TurnSpec};
+use super::{is_uuid, long_opt, Agent, AgentKind, PromptVia, StreamParser, TurnSpec};
 use crate::session::model::{TurnRecord, Usage};
 use crate::trajectory::OutputDetail;
 use std::ffi::OsString;
@@ -27,6 +27,9 @@ impl Agent for Codex {
         "ZWARM_CODEX_BIN"
     }
 
+    /// `exec --json --skip-git-repo-check [--model=M] --sandbox=S --cd=DIR`,
+    /// then `-- PROMPT` for a first turn or `resume -- THREAD PROMPT` for a
+    /// later one, where PROMPT is `-` when the prompt is on stdin.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
         let mut a: Vec<OsString> = vec![
             "exec".into(),
@@ -34,22 +37,35 @@ impl Agent for Codex {
             "--skip-git-repo-check".into(),
         ];
         if let Some(m) = spec.model.filter(|m| !m.is_empty()) {
-            a.extend(["-m".into(), m.into()]);
+            a.push(long_opt("--model", m));
         }
-        // -s and -C belong to `exec`, so they go before `resume`.
+        // --sandbox and --cd belong to `exec`, so they go before `resume`.
         // Writes inside the working directory and nowhere else: what zwarm
         // 2.3.5 asked for with the since-removed `--full-auto`.
         let sandbox = spec
             .sandbox
             .filter(|s| !s.is_empty())
             .unwrap_or("workspace-write");
-        a.extend(["-s".into(), sandbox.into()]);
-        a.extend(["-C".into(), spec.working_dir.as_os_str().to_owned()]);
-        if let Some(thread) = spec.resume {
-            a.extend(["resume".into(), thread.into()]);
+        a.push(long_opt("--sandbox", sandbox));
+        a.push(long_opt("--cd", spec.working_dir));
+        // Positionals only after `--`: the thread id, then the prompt.
+        match spec.resume {
+            Some(thread) => a.extend(["resume".into(), "--".into(), thread.into()]),
+            None => a.push("--".into()),
         }
-        a.extend(["--".into(), spec.prompt.into()]);
+        a.push(match spec.prompt_via {
+            PromptVia::Argument => spec.prompt.into(),
+            // Read to EOF, whole, with no notice on stderr.
+            PromptVia::Stdin => "-".into(),
+        });
         a
+    }
+
+    /// Thread ids are UUIDs (version 7 in 0.169; any version passes).
+    /// Anything else given to `resume` is looked up as a thread name, and a
+    /// name that matches nothing silently starts a new thread.
+    fn valid_conversation_id(&self, id: &str) -> bool {
+        is_uuid(id)
     }
 
     fn parser(&self, detail: OutputDetail) -> Box<dyn StreamParser> {
@@ -77,7 +93,9 @@ impl Agent for Codex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::test_support::{cmd, msg, st, transcript, warn};
+    use crate::agent::test_support::{
+        argv, cmd, ids_in_transcripts, msg, st, transcript, warn, NOT_CONVERSATION_IDS,
+    };
     use crate::trajectory::{FileChange, ItemStatus, Outcome, Step, StepKind, TurnSummary};
 
     fn run(name: &str) -> (Vec<Step>, TurnSummary) {
@@ -350,37 +368,115 @@ mod tests {
         assert_eq!(s.skipped_lines, 0);
     }
 
-    #[test]
-    fn argv_for_first_and_resumed_turns() {
-        let dir = std::path::Path::new("/w");
-        let spec = TurnSpec {
+    const THREAD: &str = "01a209eb-9fe5-7091-945e-ca2ae2c25c85";
+
+    fn spec<'a>(resume: Option<&'a str>, prompt_via: PromptVia) -> TurnSpec<'a> {
+        TurnSpec {
             prompt: "-dash task",
+            prompt_via,
             model: Some("gpt-5"),
             sandbox: Some("workspace-write"),
-            working_dir: dir,
-            resume: None,
+            working_dir: std::path::Path::new("/w"),
+            resume,
+            session_id: "z",
+        }
+    }
+
+    #[test]
+    fn argv_for_first_and_resumed_turns_with_the_prompt_as_argument_or_on_stdin() {
+        let head = [
+            "exec",
+            "--json",
+            "--skip-git-repo-check",
+            "--model=gpt-5",
+            "--sandbox=workspace-write",
+            "--cd=/w",
+        ];
+        let with = |tail: &[&str]| -> Vec<String> {
+            head.iter().chain(tail).map(|a| a.to_string()).collect()
+        };
+        assert_eq!(
+            argv(&Codex, &spec(None, PromptVia::Argument)),
+            with(&["--", "-dash task"])
+        );
+        assert_eq!(
+            argv(&Codex, &spec(None, PromptVia::Stdin)),
+            with(&["--", "-"])
+        );
+        assert_eq!(
+            argv(&Codex, &spec(Some(THREAD), PromptVia::Argument)),
+            with(&["resume", "--", THREAD, "-dash task"])
+        );
+        assert_eq!(
+            argv(&Codex, &spec(Some(THREAD), PromptVia::Stdin)),
+            with(&["resume", "--", THREAD, "-"])
+        );
+    }
+
+    #[test]
+    fn argv_defaults_and_values_that_look_like_options() {
+        // No model: codex's own; no sandbox: workspace-write.
+        let plain = TurnSpec {
+            model: Some(""),
+            sandbox: None,
+            ..spec(None, PromptVia::Argument)
+        };
+        assert_eq!(
+            argv(&Codex, &plain),
+            [
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "--sandbox=workspace-write",
+                "--cd=/w",
+                "--",
+                "-dash task"
+            ]
+        );
+        // Every value stays inside its own option or after `--`.
+        let hostile = TurnSpec {
+            prompt: "--yolo",
+            prompt_via: PromptVia::Argument,
+            model: Some("-c=model=\"evil\""),
+            sandbox: Some("--dangerously-bypass-approvals-and-sandbox"),
+            working_dir: std::path::Path::new("--yolo"),
+            resume: Some("-c=x"),
             session_id: "z",
         };
-        let join = |spec: &TurnSpec| {
-            Codex
-                .args(spec)
-                .into_iter()
-                .map(|a| a.into_string().unwrap())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
         assert_eq!(
-            join(&spec),
-            "exec --json --skip-git-repo-check -m gpt-5 -s workspace-write -C /w -- -dash task"
+            argv(&Codex, &hostile),
+            [
+                "exec",
+                "--json",
+                "--skip-git-repo-check",
+                "--model=-c=model=\"evil\"",
+                "--sandbox=--dangerously-bypass-approvals-and-sandbox",
+                "--cd=--yolo",
+                "resume",
+                "--",
+                "-c=x",
+                "--yolo"
+            ]
         );
-        let resumed = TurnSpec {
-            resume: Some("t-1"),
-            model: None,
-            ..spec
-        };
-        assert_eq!(
-            join(&resumed),
-            "exec --json --skip-git-repo-check -s workspace-write -C /w resume t-1 -- -dash task"
-        );
+        // A directory that is not UTF-8 is passed as it is.
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"/w/\xff");
+        let args = Codex.args(&TurnSpec {
+            working_dir: std::path::Path::new(odd),
+            ..spec(None, PromptVia::Stdin)
+        });
+        assert_eq!(args[5].as_bytes(), b"--cd=/w/\xff");
+    }
+
+    #[test]
+    fn conversation_ids_are_thread_uuids() {
+        let real = ids_in_transcripts("codex_", "thread_id");
+        assert!(real.len() >= 10, "{real:?}");
+        for id in &real {
+            assert!(Codex.valid_conversation_id(id), "{id}");
+        }
+        for id in NOT_CONVERSATION_IDS {
+            assert!(!Codex.valid_conversation_id(id), "{id:?}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! agent is running.
 
 use super::Manager;
-use crate::agent::{AgentKind, TurnSpec};
+use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::process;
 use crate::session::model::{
@@ -174,6 +174,7 @@ impl Manager {
         };
         let spec = TurnSpec {
             prompt,
+            prompt_via: PromptVia::Argument,
             model: Some(session.model.as_str()),
             sandbox: session.sandbox.as_deref(),
             working_dir: &working_dir,

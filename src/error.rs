@@ -57,16 +57,29 @@ pub enum Error {
     #[error("session {id}'s run lock is held by {}, which is not its recorded supervisor; nothing was signalled", match holder { Some(p) => format!("process {p}"), None => "another process".to_string() })]
     RunLocked { id: String, holder: Option<i32> },
 
+    #[error("session {id}: {source}")]
+    Rights {
+        id: String,
+        #[source]
+        source: crate::store::rights::Error,
+    },
+
+    #[error("session {id}: meta.json's `{key}` ({}) {why}; refusing to pass it to the agent", .value.escape_debug())]
+    BadValue {
+        id: String,
+        key: &'static str,
+        value: String,
+        why: &'static str,
+    },
+
     #[error("refusing to signal process {pid} recorded for session {id}: {why}")]
     NotOurs { id: String, pid: i32, why: String },
 
-    #[error(
-        "session {id}: processes {pids:?} of process group {pgid} are still alive after SIGKILL"
-    )]
+    #[error("session {id}: the agent's process group {pgid} is still alive after SIGKILL: {}", pids.join(", "))]
     Survived {
         id: String,
         pgid: i32,
-        pids: Vec<i32>,
+        pids: Vec<String>,
     },
 
     #[error("turn {turn} of session {id} has no output file: {} is missing", path.display())]
@@ -118,6 +131,8 @@ impl Error {
             | Error::Locked { .. }
             | Error::NotOurs { .. }
             | Error::RunLocked { .. }
+            | Error::Rights { .. }
+            | Error::BadValue { .. }
             | Error::Survived { .. }
             | Error::MissingTurnFile { .. }
             | Error::Io { .. } => exit::FAILURE,
@@ -134,6 +149,13 @@ impl Error {
                 short(id),
                 short(id)
             )),
+            Error::Rights {
+                source: crate::store::rights::Error::Mismatch(_),
+                ..
+            } => Some(
+                "the session was started with other settings: put them back in meta.json, or start a new session"
+                    .into(),
+            ),
             Error::MetaTooLarge { .. } => Some(
                 "`zwarm doctor` reports it; move the file aside or truncate it yourself".into(),
             ),

@@ -275,6 +275,16 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// A process as a person would want it named in an error: `1234 (sleep,
+/// state D)`.
+pub fn describe(pid: i32) -> String {
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    match stat(pid) {
+        Some(s) => format!("{pid} ({}, state {})", comm.trim(), s.state),
+        None => format!("{pid} (gone)"),
+    }
+}
+
 /// The real user id a process runs as.
 pub fn owner(pid: i32) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;

@@ -291,6 +291,7 @@ fn a_bad_flag_fails_with_codex_stderr() {
     set_executable(&wrapper);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
     w.env().apply(&mut cmd);
+    cmd.env("XDG_STATE_HOME", agents::state_home());
     let out = cmd
         .env("ZWARM_CODEX_BIN", &wrapper)
         .arg("--dir")

@@ -124,6 +124,10 @@ impl Tree {
             cmd.env_remove(v);
         }
         cmd.env("NO_COLOR", "1")
+            .env(
+                "XDG_STATE_HOME",
+                std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("state-home"),
+            )
             .arg("--dir")
             .arg(self.state())
             .args(args)

@@ -486,9 +486,14 @@ fn fifty_starts_at_once_with_list_show_inject_and_kill() {
                     })
                 })
                 .collect();
-            let started = handles.into_iter().map(|h| h.join().unwrap()).collect();
+            // The readers stop whatever became of the starters, so that a
+            // failed assertion fails the test rather than hanging it.
+            let joined: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
             done.store(true, Ordering::Relaxed);
-            started
+            joined
+                .into_iter()
+                .map(|j| j.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
         });
         sessions.extend(started);
     }

@@ -28,7 +28,7 @@ pub fn clean(manager: &Manager, older_than: Duration, yes: bool, p: &mut Printer
     for s in old {
         let age = compact_duration(s.ended_at().unwrap_or(s.updated_at).age_seconds());
         if yes {
-            if let Err(e) = manager.store().remove(&s.id) {
+            if let Err(e) = manager.delete(&s.id) {
                 code = exit::FAILURE;
                 // As with `kill` and `rm`: with --json, the document alone
                 // carries the failures.

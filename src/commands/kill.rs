@@ -28,7 +28,7 @@ pub fn kill(manager: &Manager, a: &KillArgs, p: &mut Printer) -> Result<i32> {
         outcomes.push(act_on(manager, given, |id| {
             let s = manager.kill(id)?.session;
             if a.delete {
-                manager.store().remove(&s.id)?;
+                manager.delete(&s.id)?;
             }
             Ok(s)
         }));

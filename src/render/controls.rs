@@ -38,10 +38,11 @@ pub fn is_shown(c: char) -> bool {
         // MONGOLIAN VOWEL SEPARATOR: a zero-width format character since
         // Unicode 6.3.
         | '\u{180e}'
-        // ZERO WIDTH SPACE, NON-JOINER, JOINER: zero width. Persian words
-        // with a non-joiner, and emoji sequences glued with the joiner,
-        // then show their parts.
-        | '\u{200b}'..='\u{200d}'
+        // ZERO WIDTH SPACE: zero width, between any letters. (The joiner
+        // and non-joiner, U+200C and U+200D, are left alone: they shape
+        // Persian and Indic words and glue emoji sequences, and neither
+        // reorders a line.)
+        | '\u{200b}'
         // LEFT-TO-RIGHT and RIGHT-TO-LEFT MARK: bidi marks, invisible.
         | '\u{200e}' | '\u{200f}'
         // LINE and PARAGRAPH SEPARATOR: a terminal does not break the line
@@ -121,9 +122,9 @@ fn starts_shown(a: u8, b: u8, c: u8) -> bool {
         | (a == 0xd8) & (b == 0x9c)
         // U+115F, U+1160; U+180E.
         | (a == 0xe1) & ((b == 0x85) & within(c, 0x9f, 0xa0) | (b == 0xa0) & (c == 0x8e))
-        // U+200B to U+200F, U+2028 to U+202E; U+2060 to U+206F.
+        // U+200B, U+200E, U+200F, U+2028 to U+202E; U+2060 to U+206F.
         | (a == 0xe2)
-            & ((b == 0x80) & (within(c, 0x8b, 0x8f) | within(c, 0xa8, 0xae))
+            & ((b == 0x80) & ((c == 0x8b) | within(c, 0x8e, 0x8f) | within(c, 0xa8, 0xae))
                 | (b == 0x81) & within(c, 0xa0, 0xaf))
         // U+3164.
         | (a == 0xe3) & (b == 0x85) & (c == 0xa4)
@@ -246,7 +247,8 @@ mod tests {
         (0x061c, 0x061c),
         (0x115f, 0x1160),
         (0x180e, 0x180e),
-        (0x200b, 0x200f),
+        (0x200b, 0x200b),
+        (0x200e, 0x200f),
         (0x2028, 0x202e),
         (0x2060, 0x206f),
         (0x3164, 0x3164),
@@ -283,9 +285,9 @@ mod tests {
     #[test]
     fn bidi_and_invisible_characters_are_shown() {
         for code in [
-            0x061c, 0x115f, 0x1160, 0x180e, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x2028, 0x2029,
-            0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x2065,
-            0x2066, 0x2067, 0x2068, 0x2069, 0x206a, 0x206f, 0x3164, 0xfeff, 0xffa0,
+            0x061c, 0x115f, 0x1160, 0x180e, 0x200b, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b,
+            0x202c, 0x202d, 0x202e, 0x2060, 0x2061, 0x2062, 0x2063, 0x2064, 0x2065, 0x2066, 0x2067,
+            0x2068, 0x2069, 0x206a, 0x206f, 0x3164, 0xfeff, 0xffa0,
         ] {
             let c = char::from_u32(code).unwrap();
             assert_eq!(shown(&format!("a{c}b")), format!("a<U+{code:04X}>b"));
@@ -297,8 +299,9 @@ mod tests {
             "access_level != \"user<U+202E> <U+2066>// Check if admin<U+2069> <U+2066>\""
         );
         assert_eq!(shown("\u{feff}#!/bin/sh"), "<U+FEFF>#!/bin/sh");
-        // The joiner is shown inside emoji sequences too.
-        assert_eq!(shown("👩\u{200d}💻"), "👩<U+200D>💻");
+        // Joiners shape words and emoji sequences: left as they are.
+        assert_eq!(shown("👩\u{200d}💻"), "👩\u{200d}💻");
+        assert_eq!(shown("می\u{200c}خواهم"), "می\u{200c}خواهم");
     }
 
     #[test]

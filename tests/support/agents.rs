@@ -249,11 +249,18 @@ pub fn zwarm_command(state: &Path, cwd: &Path) -> Command {
         cmd.env_remove(v);
     }
     cmd.env("NO_COLOR", "1")
+        .env("XDG_STATE_HOME", state_home())
         .arg("--dir")
         .arg(state)
         .current_dir(cwd)
         .stdin(Stdio::null());
     cmd
+}
+
+/// The per-user state folder the tests' zwarm records sessions' rights in:
+/// one for the whole run, beside the build, never the user's own.
+pub fn state_home() -> std::path::PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("state-home")
 }
 
 /// The JSON document a successful `zwarm args...` printed.

@@ -10,6 +10,7 @@ use crate::session::model::{
     is_valid_source, Ending, Message, Session, SessionStatus, TurnRecord, Usage,
 };
 use crate::session::settle::legacy_turn_record;
+use crate::store::rights::{self, Record, RightsDir};
 use crate::store::WriteGuard;
 use crate::supervisor::{LaunchRequest, LOCK_FD};
 use crate::timefmt::Timestamp;
@@ -82,6 +83,19 @@ impl Manager {
             }],
             other: Default::default(),
         };
+        // The settings that decide the agent's rights, kept where it cannot
+        // write, before the session exists: a session without its record
+        // would be trusted on its meta.json alone.
+        // The store exists first, so that the record names it by the path
+        // every later turn finds it at.
+        self.store.sessions(true)?;
+        let rights = self.rights(&id)?;
+        rights
+            .save(&Record::of(&session, &self.canonical_root()))
+            .map_err(|source| Error::Rights {
+                id: id.clone(),
+                source,
+            })?;
         // Created locked: the first turn is launched before anyone may
         // decide anything about the new session.
         let guard = self.store.create(&session)?;
@@ -111,7 +125,8 @@ impl Manager {
                 turn: session.turn,
             });
         }
-        agent_of(&session)?;
+        let agent = agent_of(&session)?;
+        self.check_rights(&session)?;
         // Checked here, before anything is written: the supervisor could only
         // report that the agent "cannot start". Sessions copied from another
         // machine (or by zwarm 2.3.5 elsewhere) name folders that may not exist.
@@ -123,6 +138,18 @@ impl Manager {
         }
         let turn = session.turn + 1;
         let resume = session.agent_session_id.clone();
+        if let Some(conversation) = resume.as_deref() {
+            // It reaches the agent's argv: anything but an id of the agent's
+            // own format (a flag, a config override, a name) is refused.
+            if !agent.valid_conversation_id(conversation) {
+                return Err(Error::BadValue {
+                    id: session.id.clone(),
+                    key: "agent_session_id",
+                    value: first_chars(conversation, 80),
+                    why: "is not a conversation id of this agent",
+                });
+            }
+        }
         let prompt = match &resume {
             Some(_) => message.to_string(),
             // Without a conversation id the agent cannot resume; give it the
@@ -172,9 +199,10 @@ impl Manager {
         } else {
             uuid::Uuid::new_v4().to_string()
         };
+        let prompt_via = PromptVia::for_prompt(prompt);
         let spec = TurnSpec {
             prompt,
-            prompt_via: PromptVia::Argument,
+            prompt_via,
             model: Some(session.model.as_str()),
             sandbox: session.sandbox.as_deref(),
             working_dir: &working_dir,
@@ -185,7 +213,7 @@ impl Manager {
             program: program.into_os_string(),
             args: agent.args(&spec),
             working_dir: working_dir.clone(),
-            stdin: None,
+            stdin: (prompt_via == PromptVia::Stdin).then(|| prompt.as_bytes().to_vec()),
         };
         test_hook_stop("ZWARM_TEST_STOP_BEFORE_SUPERVISOR");
         let exe = std::env::current_exe()
@@ -300,6 +328,48 @@ impl Manager {
         s.error = Some(why);
         guard.save(&mut s)?;
         Ok(s)
+    }
+}
+
+impl Manager {
+    /// Where the rights of sessions are recorded, outside every workspace.
+    fn rights(&self, id: &str) -> Result<RightsDir> {
+        RightsDir::from_env().map_err(|source| Error::Rights {
+            id: id.to_string(),
+            source,
+        })
+    }
+
+    /// Refuses a turn whose meta.json asks for other rights than the session
+    /// was started with (its record), or, for a session from before records
+    /// were kept, values that are not what zwarm ever writes.
+    fn check_rights(&self, session: &Session) -> Result<()> {
+        let id = &session.id;
+        let fail = |source| Error::Rights {
+            id: id.clone(),
+            source,
+        };
+        let record = self.rights(id)?.load(id).map_err(fail)?;
+        match record {
+            Some(record) => rights::check_session(&record, &self.canonical_root(), session)
+                .map_err(|m| fail(m.into())),
+            None => rights::validate_session(session).map_err(|i| fail(i.into())),
+        }
+    }
+
+    /// Forgets the rights recorded for a removed session.
+    pub fn forget_rights(&self, id: &str) {
+        if let Ok(rights) = RightsDir::from_env() {
+            let _ = rights.remove(id);
+        }
+    }
+}
+
+/// At most `n` characters of `s`, for quoting a value in an error.
+fn first_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_string(),
     }
 }
 

@@ -213,7 +213,9 @@ impl Manager {
             return Ok(());
         }
         process::signal_group_remnants(pgid, Signal::SIGKILL);
-        if wait_until(Duration::from_secs(2), || {
+        // A process blocked in the kernel (a write to a disk under heavy
+        // load) dies only once the call returns.
+        if wait_until(Duration::from_secs(10), || {
             process::group_members(pgid).is_empty()
         }) {
             return Ok(());
@@ -221,7 +223,10 @@ impl Manager {
         Err(Error::Survived {
             id: id.to_string(),
             pgid,
-            pids: process::group_members(pgid),
+            pids: process::group_members(pgid)
+                .into_iter()
+                .map(process::describe)
+                .collect(),
         })
     }
 
@@ -302,7 +307,7 @@ impl Manager {
             return Err(Error::Survived {
                 id: id.to_string(),
                 pgid: s.pid,
-                pids: vec![s.pid],
+                pids: vec![process::describe(s.pid)],
             });
         }
         self.sweep(id);
@@ -403,8 +408,15 @@ impl Manager {
             // Report the session as it was removed (killed), not as it ran.
             session = self.kill(&id)?.session;
         }
-        self.store.remove(&id)?;
+        self.delete(&id)?;
         Ok(session)
+    }
+
+    /// Removes a session's folder and forgets its recorded rights.
+    pub fn delete(&self, id: &str) -> Result<()> {
+        self.store.remove(id)?;
+        self.forget_rights(id);
+        Ok(())
     }
 }
 

@@ -307,7 +307,7 @@ fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
 /// the write: holding the run lock meanwhile, no reader settles the turn
 /// from lesser evidence (a kill it can no longer see, an exit code).
 fn record_end(store: &Store, id: &str, turn: u32, end: TurnEnd) {
-    let mut pause = Duration::from_secs(1);
+    let mut pause = Duration::from_millis(500);
     loop {
         let attempt = store
             .write_lock(id)

@@ -9,7 +9,17 @@ use anyhow::Result;
 
 struct Outcome {
     id: String,
-    result: Result<Session, Error>,
+    result: Result<Done, Error>,
+}
+
+/// What was done to one session.
+struct Done {
+    session: Session,
+    /// Set by `kill`: the agent was stopped, but its ending could not be
+    /// written down (a full disk, a read-only store).
+    unrecorded: Option<Error>,
+    /// Whether this was a kill (the agent's processes are known gone).
+    killed: bool,
 }
 
 pub fn kill(manager: &Manager, a: &KillArgs, p: &mut Printer) -> Result<i32> {
@@ -26,11 +36,16 @@ pub fn kill(manager: &Manager, a: &KillArgs, p: &mut Printer) -> Result<i32> {
     let mut outcomes = Vec::new();
     for given in ids {
         outcomes.push(act_on(manager, given, |id| {
-            let s = manager.kill(id)?.session;
+            let killed = manager.kill(id)?;
             if a.delete {
-                manager.delete(&s.id)?;
+                manager.delete(&killed.session.id)?;
             }
-            Ok(s)
+            Ok(Done {
+                session: killed.session,
+                // A removed session has nowhere left to record anything.
+                unrecorded: killed.unrecorded.filter(|_| !a.delete),
+                killed: true,
+            })
         }));
     }
     report(
@@ -48,7 +63,15 @@ pub fn kill(manager: &Manager, a: &KillArgs, p: &mut Printer) -> Result<i32> {
 pub fn remove(manager: &Manager, ids: &[String], force: bool, p: &mut Printer) -> Result<i32> {
     let outcomes = ids
         .iter()
-        .map(|given| act_on(manager, given.clone(), |id| manager.remove(id, force)))
+        .map(|given| {
+            act_on(manager, given.clone(), |id| {
+                Ok(Done {
+                    session: manager.remove(id, force)?,
+                    unrecorded: None,
+                    killed: false,
+                })
+            })
+        })
         .collect();
     report(p, outcomes, "removed", false)
 }
@@ -58,7 +81,7 @@ pub fn remove(manager: &Manager, ids: &[String], force: bool, p: &mut Printer) -
 fn act_on(
     manager: &Manager,
     given: String,
-    action: impl FnOnce(&str) -> Result<Session, Error>,
+    action: impl FnOnce(&str) -> Result<Done, Error>,
 ) -> Outcome {
     match manager.store().resolve(&given) {
         Ok(id) => {
@@ -80,7 +103,37 @@ fn report(p: &mut Printer, outcomes: Vec<Outcome>, verb: &str, all: bool) -> Res
     }
     for o in outcomes {
         match o.result {
-            Ok(s) => {
+            Ok(Done {
+                session: s,
+                unrecorded: Some(e),
+                ..
+            }) => {
+                // Stopped, but not written down: a failure, said so.
+                code = code.max(exit::FAILURE);
+                let why = format!(
+                    "stopped session {}'s agent, but could not record its ending: {e}",
+                    s.short_id()
+                );
+                if !p.json {
+                    p.flush()?;
+                    render::error(
+                        &p.style,
+                        &why,
+                        Some("its supervisor keeps trying, and records it once the store can be written"),
+                    );
+                }
+                results.push(json::ActionResultJson {
+                    id: s.id.clone(),
+                    ok: false,
+                    status: Some(s.status.as_str()),
+                    error: Some(why),
+                    agent_stopped: Some(true),
+                    ending_recorded: Some(false),
+                });
+            }
+            Ok(Done {
+                session: s, killed, ..
+            }) => {
                 if !p.json {
                     let detail = match (&s.error, s.status.as_str()) {
                         (Some(e), st) if st != "killed" => {
@@ -95,6 +148,8 @@ fn report(p: &mut Printer, outcomes: Vec<Outcome>, verb: &str, all: bool) -> Res
                     ok: true,
                     status: Some(s.status.as_str()),
                     error: None,
+                    agent_stopped: killed.then_some(true),
+                    ending_recorded: killed.then_some(true),
                 });
             }
             Err(e) => {
@@ -108,6 +163,8 @@ fn report(p: &mut Printer, outcomes: Vec<Outcome>, verb: &str, all: bool) -> Res
                     ok: false,
                     status: None,
                     error: Some(e.to_string()),
+                    agent_stopped: None,
+                    ending_recorded: None,
                 });
             }
         }

@@ -242,6 +242,11 @@ pub struct ActionResultJson {
     pub ok: bool,
     pub status: Option<&'static str>,
     pub error: Option<String>,
+    /// `kill`: the agent's processes are gone (also when `ok` is false
+    /// because the ending could not be recorded); null otherwise.
+    pub agent_stopped: Option<bool>,
+    /// `kill`: the ending is written in `meta.json`; null otherwise.
+    pub ending_recorded: Option<bool>,
 }
 
 /// `wait`: every session asked for, as it stood when the wait returned.

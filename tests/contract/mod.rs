@@ -200,6 +200,10 @@ pub struct ActionResult {
     pub status: Option<Status>,
     #[serde(deserialize_with = "nullable")]
     pub error: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub agent_stopped: Option<bool>,
+    #[serde(deserialize_with = "nullable")]
+    pub ending_recorded: Option<bool>,
 }
 
 /// `wait --json`.

@@ -138,9 +138,11 @@ impl Manager {
             process::signal_group_pinned(&a, Signal::SIGTERM, marked);
             self.await_group_gone(id, &a)?;
             seen_ending_at = Some(Timestamp::now());
-        } else if let Some(s) = supervisor {
+        } else if let Some(s) = supervisor.filter(|_| rec.agent.is_none()) {
             // Its agent not recorded yet: the supervisor, told to stop,
-            // stops it the moment it exists.
+            // stops it the moment it exists. (A supervisor whose recorded
+            // agent is gone is recording the ending, perhaps into a store
+            // that cannot take it yet: it is left to, below.)
             let grace = Duration::from_secs(u64::from(crate::supervisor::GRACE_SECS) + 5);
             self.await_run_lock_free(id, grace);
             if process::is_alive(&s) {

@@ -101,8 +101,14 @@ pub enum Command {
 
     /// Stop running sessions and their whole process trees
     #[command(
-        after_help = "The agent gets SIGTERM, then SIGKILL after 5 s; everything it started goes \
-        with it. Exit status: 0 if every session was stopped, 1 if one was not running.\n\n\
+        after_help = "The agent's process group gets SIGTERM, then SIGKILL after 5 s; everything it \
+        started goes with it. \"killed\" is said only once the group is gone. Only processes proven \
+        the session's are signalled (the mark zwarm puts in their environment), never a pid that \
+        meta.json merely names. The agent is stopped even when the store cannot be written (a full \
+        disk): the ending is then recorded later by its supervisor.\n\n\
+        Exit status: 0 if every session was stopped and recorded; 1 if one was not running, was not \
+        proven zwarm's, outlived SIGKILL, or was stopped but its ending not recorded; 3 if an id \
+        matched nothing.\n\n\
         Examples:\n  zwarm kill 3f2a\n  zwarm kill --all\n  zwarm kill --delete 3f2a 9b1c"
     )]
     Kill(KillArgs),

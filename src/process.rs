@@ -219,8 +219,9 @@ pub fn has_mark(pid: i32, var: &str, id: &str, store: &std::path::Path) -> bool 
     has_id && has_store
 }
 
-/// Pids holding a lock on the file with this device and inode, from
-/// `/proc/locks`.
+/// Pids holding an exclusive lock on the file with this device and inode,
+/// from `/proc/locks`. Shared holders (readers probing a lock, `wait`) are
+/// left out: they hold nothing anyone else is kept from.
 pub fn lock_holders(dev: u64, ino: u64) -> Vec<i32> {
     use std::io::Read;
     // One read call is one consistent snapshot of the kernel's lock list;
@@ -241,8 +242,9 @@ pub fn lock_holders(dev: u64, ino: u64) -> Vec<i32> {
     }
 }
 
-/// Pids holding a lock on the file with this device and inode, from the
-/// text of `/proc/locks` ("1: FLOCK ADVISORY WRITE 1234 00:2f:5678 0 EOF").
+/// Pids holding an exclusive lock on the file with this device and inode,
+/// from the text of `/proc/locks` ("1: FLOCK ADVISORY WRITE 1234 00:2f:5678
+/// 0 EOF").
 pub fn parse_lock_holders(text: &str, dev: u64, ino: u64) -> Vec<i32> {
     let major = libc::major(dev);
     let minor = libc::minor(dev);
@@ -250,7 +252,7 @@ pub fn parse_lock_holders(text: &str, dev: u64, ino: u64) -> Vec<i32> {
         .filter_map(|line| {
             let f: Vec<&str> = line.split_whitespace().collect();
             // Blocked waiters are listed with "->" and hold nothing.
-            if f.get(1) == Some(&"->") {
+            if f.get(1) == Some(&"->") || f.get(3) != Some(&"WRITE") {
                 return None;
             }
             let pid: i32 = f.get(4)?.parse().ok()?;
@@ -432,7 +434,8 @@ mod tests {
     fn reads_lock_holders() {
         let text = "1: FLOCK  ADVISORY  WRITE 4242 00:2f:1234 0 EOF\n\
                     1: -> FLOCK  ADVISORY  WRITE 5151 00:2f:1234 0 EOF\n\
-                    2: POSIX  ADVISORY  WRITE 77 08:01:99 0 EOF\n";
+                    2: POSIX  ADVISORY  WRITE 77 08:01:99 0 EOF\n\
+                    3: FLOCK  ADVISORY  READ 88 00:2f:1234 0 EOF\n";
         let dev = libc::makedev(0, 0x2f);
         assert_eq!(parse_lock_holders(text, dev, 1234), vec![4242]);
         assert_eq!(parse_lock_holders(text, libc::makedev(8, 1), 99), vec![77]);

@@ -18,12 +18,17 @@ use support::fake::{error_of, expect, stderr, stdout, transcript, World};
 
 const STARTED: Duration = Duration::from_secs(20);
 
-/// How many times each race is run.
+/// How many times each race is run: `ZWARM_RACE_ROUNDS`, else 30.
 fn rounds() -> usize {
+    rounds_or(30)
+}
+
+/// `ZWARM_RACE_ROUNDS`, else `default` (fewer for the slow ones in CI).
+fn rounds_or(default: usize) -> usize {
     std::env::var("ZWARM_RACE_ROUNDS")
         .ok()
         .and_then(|r| r.parse().ok())
-        .unwrap_or(30)
+        .unwrap_or(default)
 }
 
 fn json_of(out: &Output) -> Value {
@@ -281,7 +286,7 @@ fn a_launch_held_still_is_never_settled_while_its_launcher_lives() {
     edit_meta(&w, &id, |m| {
         m["turns"][1]["started_at"] = json!(local_time_ago(Duration::from_secs(3600)));
     });
-    let rounds = rounds().min(10);
+    let rounds = rounds_or(10);
     for _ in 0..rounds {
         let shown = w.json(&["show", &id]);
         assert_eq!(shown["status"], "pending", "{shown}");
@@ -338,7 +343,7 @@ fn turn_pids(w: &World, id: &str) -> (i32, i32) {
 fn kill_with_a_stopped_supervisor_stops_the_agent_before_saying_so() {
     let w = World::new();
     let _stop = w.stop_all_on_drop();
-    let n = rounds().min(5);
+    let n = rounds_or(5);
     let t0 = Instant::now();
     for _ in 0..n {
         let id = start_hanging(&w);

@@ -8,6 +8,7 @@ use super::stall;
 use super::status::Vanished;
 use crate::error::Error;
 use crate::process;
+use crate::store::rights::{self, RightsDir};
 use crate::store::{Dir, WriteGuard, CREATING};
 use crate::timefmt::Timestamp;
 use nix::sys::signal::Signal;
@@ -41,6 +42,11 @@ pub enum Kind {
     InterruptedCreation,
     /// The run lock held by a process that is not the session's supervisor.
     ForeignLockHolder,
+    /// `meta.json` asks for other rights (sandbox, adapter, working
+    /// directory) than the session was started with.
+    RightsMismatch,
+    /// A record of rights whose session is gone from this store.
+    OrphanRights,
 }
 
 impl Kind {
@@ -56,6 +62,8 @@ impl Kind {
             Kind::InterruptedRemoval => "interrupted_removal",
             Kind::InterruptedCreation => "interrupted_creation",
             Kind::ForeignLockHolder => "foreign_lock_holder",
+            Kind::RightsMismatch => "rights_mismatch",
+            Kind::OrphanRights => "orphan_rights",
         }
     }
 }
@@ -156,9 +164,67 @@ pub fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Vec<Findi
         out.extend(verdict);
     }
 
+    rights_records(manager, &sessions, fix, &mut out);
     stray_files(store.root(), &store.sessions_dir(), fix, &mut out);
     stray_index_files(store.root(), fix, &mut out);
     out
+}
+
+/// The records of rights kept outside the store: each session's must agree
+/// with its `meta.json` (`inject` refuses it otherwise), and a record of
+/// this store whose session is gone is removed by `--fix` (it holds nothing
+/// but what the session was started with).
+fn rights_records(manager: &Manager, sessions: &[Session], fix: bool, out: &mut Vec<Finding>) {
+    let Ok(rights) = RightsDir::from_env() else {
+        return;
+    };
+    let root = manager.canonical_root();
+    for s in sessions {
+        let Ok(Some(record)) = rights.load(&s.id) else {
+            continue;
+        };
+        if let Err(m) = rights::check_session(&record, &root, s) {
+            out.push(Finding::new(
+                Kind::RightsMismatch,
+                Some(&s.id),
+                format!("{m}; `inject` refuses this session until meta.json agrees"),
+            ));
+        }
+    }
+    let Ok(ids) = rights.ids() else {
+        return;
+    };
+    let store = manager.store();
+    for id in ids {
+        let Ok(Some(record)) = rights.load(&id) else {
+            continue;
+        };
+        let creating = store.sessions_dir().join(format!("{CREATING}{id}"));
+        // A record is written just before its session folder: one under
+        // way is not an orphan.
+        if record.store != root
+            || store.session_dir(&id).exists()
+            || creating.exists()
+            || record.written_at.age_seconds() < CREATING_GRACE_SECS as f64
+        {
+            continue;
+        }
+        let mut f = Finding::new(
+            Kind::OrphanRights,
+            Some(&id),
+            format!(
+                "{} records the rights of a session that is no longer in this store",
+                rights.path(&id).display()
+            ),
+        );
+        if fix {
+            match rights.remove(&id) {
+                Ok(_) => f.done("removed the record".into()),
+                Err(e) => f.failed(format!("could not remove it: {e}")),
+            }
+        }
+        out.push(f);
+    }
 }
 
 /// The session's write lock for a decision of doctor's: with `fix`, taken

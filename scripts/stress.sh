@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The race tests, many times over, on a loaded machine: each race of
+# tests/races.rs is run ROUNDS times (default 500, against 30 in CI) while
+# a busy loop spins on every core, then the fifty-concurrent-starts test of
+# tests/reliability.rs is repeated REPEAT times (default 10). Prints each
+# test's figure line and a summary; exits non-zero on the first failure.
+#
+#   bash scripts/stress.sh            # ROUNDS=500 REPEAT=10
+#   ROUNDS=100 REPEAT=3 bash scripts/stress.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS="${ROUNDS:-500}"
+REPEAT="${REPEAT:-10}"
+
+cargo test --test races --test reliability --no-run >/dev/null 2>&1
+
+busy=()
+for _ in $(seq "$(nproc)"); do
+    (while :; do :; done) &
+    busy+=("$!")
+done
+trap 'kill "${busy[@]}" 2>/dev/null || true' EXIT
+echo "stress: ${#busy[@]} busy loops, ROUNDS=$ROUNDS, REPEAT=$REPEAT"
+
+start=$(date +%s)
+ZWARM_RACE_ROUNDS="$ROUNDS" cargo test --test races -- --test-threads=1 --nocapture 2>&1 \
+    | grep -E '^races:|^test |test result|panicked'
+for i in $(seq "$REPEAT"); do
+    cargo test --test reliability fifty_starts -- --nocapture 2>&1 \
+        | grep -E '^concurrency:|test result|panicked'
+done
+echo "stress: done in $(( $(date +%s) - start ))s"

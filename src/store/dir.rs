@@ -103,12 +103,26 @@ impl Dir {
     }
 
     /// The regular file `name`, made with `mode` if missing, for appending.
+    /// Refused if it has other names: `O_NOFOLLOW` says nothing of hard
+    /// links, and a file planted at `name` as a hard link to one outside the
+    /// store would receive what is appended here.
     pub fn append_file(&self, name: &str, mode: u32) -> io::Result<File> {
-        self.regular(
+        let file = self.regular(
             name,
             OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT,
             mode,
-        )
+        )?;
+        let st = fstat(file.as_raw_fd()).map_err(io::Error::from)?;
+        if st.st_nlink > 1 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "it has {} hard links; zwarm does not write to a file with another name",
+                    st.st_nlink
+                ),
+            ));
+        }
+        Ok(file)
     }
 
     /// A lock file: made if missing where this process may write, else
@@ -298,6 +312,25 @@ mod tests {
         assert_eq!(std::fs::read(outside.join("precious")).unwrap(), b"keep me");
         assert_eq!(std::fs::read(tmp.path().join("file")).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_hard_link_is_never_appended_to() {
+        let (tmp, root, outside) = setup();
+        std::fs::hard_link(outside.join("precious"), tmp.path().join("linked")).unwrap();
+        let err = root.append_file("linked", 0o644).unwrap_err();
+        assert!(err.to_string().contains("2 hard links"), "{err}");
+        assert_eq!(std::fs::read(outside.join("precious")).unwrap(), b"keep me");
+        // Its own file, once the other name is gone.
+        std::fs::remove_file(outside.join("precious")).unwrap();
+        root.append_file("linked", 0o644)
+            .unwrap()
+            .write_all(b"!")
+            .unwrap();
+        assert_eq!(
+            std::fs::read(tmp.path().join("linked")).unwrap(),
+            b"keep me!"
+        );
     }
 
     #[test]

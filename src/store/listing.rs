@@ -3,7 +3,7 @@
 //! (one open relative to the sessions folder, one read, a close), on a few
 //! threads for large stores; then the index brought up to date.
 
-use super::{is_valid_id, LoadProblem, Store};
+use super::{is_valid_id, Dir, LoadProblem, Store, MAX_META};
 use crate::error::{Error, Result};
 use crate::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
 use crate::session::model::Session;
@@ -36,13 +36,17 @@ impl Store {
         settled: SystemTime,
     ) -> Result<(Vec<Session>, Vec<LoadProblem>, IndexUse)> {
         let dir = self.sessions_dir();
-        let entries = match fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
+        // Opened without following a link, as every other command opens it:
+        // a linked `sessions` is refused, not listed from wherever it points.
+        // Every file below is then opened relative to this folder.
+        let sessions = match self.sessions(false) {
+            Ok(d) => d,
+            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
                 return Ok((Vec::new(), Vec::new(), IndexUse::default()))
             }
-            Err(e) => return Err(Error::io("read", dir, e)),
+            Err(e) => return Err(e),
         };
+        let entries = fs::read_dir(&dir).map_err(|e| Error::io("read", &dir, e))?;
         // (id, whether the folder entry says it is a folder and no link)
         let mut found = Vec::new();
         for entry in entries {
@@ -65,8 +69,7 @@ impl Store {
             std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
         };
         let per_thread = found.len().div_ceil(threads).max(1);
-        let dir_file = File::open(&dir).map_err(|e| Error::io("read", &dir, e))?;
-        let dir_file = &dir_file;
+        let sessions = &sessions;
         let index = if found.is_empty() {
             Index::default()
         } else {
@@ -91,12 +94,12 @@ impl Store {
                 // would ask the file system again; anything unusual is left
                 // to `load`, which words the refusal.
                 if *is_dir {
-                    if let Some((entry, s)) = reader.indexed(dir_file, index, id) {
+                    if let Some((entry, s)) = reader.indexed(sessions, index, id) {
                         out.kept.push(entry);
                         out.ok.push(s);
                         continue;
                     }
-                    if let Some(s) = reader.read(dir_file, id, &mut out.fresh) {
+                    if let Some(s) = reader.read(sessions, id, &mut out.fresh) {
                         out.ok.push(s);
                         continue;
                     }
@@ -175,15 +178,15 @@ impl BriefReader {
 
     /// The brief of a session from its index entry, if its `meta.json` is
     /// still the very file the entry was read from.
-    fn indexed(&mut self, sessions: &File, index: &Index, id: &str) -> Option<(EntryRef, Session)> {
+    fn indexed(&mut self, sessions: &Dir, index: &Index, id: &str) -> Option<(EntryRef, Session)> {
         use nix::fcntl::AtFlags;
-        use std::os::fd::AsRawFd;
         let entry = index.find(id)?;
-        // Links followed, as the read that made the entry followed them.
+        // A link is not followed, as the read that made the entry did not
+        // follow one: its own key never matches an entry.
         let st = nix::sys::stat::fstatat(
-            Some(sessions.as_raw_fd()),
+            Some(sessions.raw_fd()),
             self.meta_path(id),
-            AtFlags::empty(),
+            AtFlags::AT_SYMLINK_NOFOLLOW,
         )
         .ok()?;
         if FileKey::of(&st) != index.key(entry) {
@@ -204,25 +207,35 @@ impl BriefReader {
     /// The brief of a session whose `meta.json` reads and parses cleanly and
     /// names its folder; None for anything else. A finished session whose
     /// file has settled goes into `fresh` as well, for the index.
-    fn read(&mut self, sessions: &File, id: &str, fresh: &mut Vec<Fresh>) -> Option<Session> {
+    fn read(&mut self, sessions: &Dir, id: &str, fresh: &mut Vec<Fresh>) -> Option<Session> {
         use nix::fcntl::{openat, OFlag};
-        use nix::sys::stat::Mode;
+        use nix::sys::stat::{Mode, SFlag};
         use std::io::Read;
-        use std::os::fd::{AsRawFd, FromRawFd};
-        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC;
+        use std::os::fd::FromRawFd;
+        // No link followed and no wait on a FIFO: what is not a regular file
+        // is left to `load`, which refuses it in words.
+        let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK;
         let fd = openat(
-            Some(sessions.as_raw_fd()),
+            Some(sessions.raw_fd()),
             self.meta_path(id),
             flags,
             Mode::empty(),
         )
         .ok()?;
         // SAFETY: `fd` was just opened here and nothing else owns it.
-        let mut file = unsafe { File::from_raw_fd(fd) };
+        let file = unsafe { File::from_raw_fd(fd) };
         // Asked before the read: a change after it leaves the key behind, so
         // the entry never serves; a key taken after the read could vouch for
         // content older than the file.
-        let key = FileKey::of(&nix::sys::stat::fstat(fd).ok()?);
+        let st = nix::sys::stat::fstat(fd).ok()?;
+        let regular = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFREG;
+        // Too large to read is `load`'s to say, without reading it either.
+        if !regular || st.st_size as u64 > MAX_META {
+            return None;
+        }
+        let key = FileKey::of(&st);
+        // Bounded all the same: the file may grow while it is read.
+        let mut file = file.take(MAX_META + 1);
         let indexable = self.settled.is_some_and(|t| key.changed_by(t));
         // An entry holds the last message whatever this listing shows.
         let with_message = self.last_message || indexable;
@@ -255,6 +268,9 @@ impl BriefReader {
             None => {
                 rest.extend_from_slice(&self.buf[..n]);
                 file.read_to_end(&mut rest).ok()?;
+                if rest.len() as u64 > MAX_META {
+                    return None;
+                }
                 (parse(&rest)?, &rest[..])
             }
         };

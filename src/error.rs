@@ -64,6 +64,9 @@ pub enum Error {
         source: crate::store::rights::Error,
     },
 
+    #[error("session {id} has no record of the rights it was started with, though its folder was made after zwarm began keeping them for this store: it was not started by zwarm (copied or forged into the store); refusing to run an agent for it")]
+    Unrecorded { id: String },
+
     #[error("session {id}: meta.json's `{key}` ({}) {why}; refusing to pass it to the agent", .value.escape_debug())]
     BadValue {
         id: String,
@@ -132,6 +135,7 @@ impl Error {
             | Error::NotOurs { .. }
             | Error::RunLocked { .. }
             | Error::Rights { .. }
+            | Error::Unrecorded { .. }
             | Error::BadValue { .. }
             | Error::Survived { .. }
             | Error::MissingTurnFile { .. }

@@ -345,14 +345,6 @@ pub fn signal_group_pinned(
         && killpg(Pid::from_raw(rec.pid), sig).is_ok()
 }
 
-/// Sends `sig` to what is left of process group `pgid` once its leader,
-/// already proven the session's, is gone: the kernel hands no new process a
-/// pid that is still some group's id, so members found here are the
-/// leader's group, not strangers.
-pub fn signal_group_remnants(pgid: i32, sig: Signal) -> bool {
-    signallable(pgid) && !group_members(pgid).is_empty() && killpg(Pid::from_raw(pgid), sig).is_ok()
-}
-
 /// Makes this process the reaper of its orphaned descendants, so a tool
 /// command whose agent died is reparented here rather than to init, and
 /// stays findable by [`descendants`].

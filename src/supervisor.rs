@@ -186,8 +186,17 @@ pub fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i32> {
     };
     let run_lock_path = store.run_lock_path(id);
     // Blocking: a reader may hold it shared for an instant to test it.
-    let _run_lock = Flock::lock(store.run_lock_file(id)?, FlockArg::LockExclusive)
-        .map_err(|(_, e)| Error::io("lock", &run_lock_path, e.into()))?;
+    let run_lock = store.run_lock_file(id).and_then(|f| {
+        Flock::lock(f, FlockArg::LockExclusive)
+            .map_err(|(_, e)| Error::io("lock", &run_lock_path, e.into()))
+    });
+    let _run_lock = match run_lock {
+        Ok(lock) => lock,
+        Err(e) => {
+            report(&format!("error {e}"));
+            return Ok(1);
+        }
+    };
     match start_agent(&store, id, turn, &request, write_lock) {
         Ok(agent) => {
             report(&format!("ready {} {}", agent.pid, agent.start_time));
@@ -253,7 +262,13 @@ fn start_agent(
         .stderr(stderr_file)
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", request.program.to_string_lossy()))?;
+        // The launcher records this one as the agent missing.
+        .map_err(|e| {
+            format!(
+                "missing cannot start {}: {e}",
+                request.program.to_string_lossy()
+            )
+        })?;
     let pid = child.id() as i32;
     AGENT_PGID.store(pid, Ordering::SeqCst);
     if STOPPING.load(Ordering::SeqCst) {
@@ -285,9 +300,15 @@ fn start_agent(
 
 /// Waits for the agent and records how the turn ended.
 fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
-    let exit = wait_for(pid);
+    // The agent is waited for without being reaped: until it is, its pid,
+    // the id of its group, cannot be handed to another process, so the
+    // handlers may still signal that group. Once they can no longer fire,
+    // it is reaped.
+    wait_exited(pid);
     // SAFETY: alarm only cancels the timer.
     unsafe { libc::alarm(0) };
+    AGENT_PGID.store(0, Ordering::SeqCst);
+    let exit = wait_for(pid);
     let stopping = STOPPING.load(Ordering::SeqCst);
     if stopping {
         kill_leftovers();
@@ -346,6 +367,20 @@ fn memory_file(bytes: &[u8]) -> std::io::Result<File> {
     file.write_all(bytes)?;
     std::io::Seek::rewind(&mut file)?;
     Ok(file)
+}
+
+/// Blocks until the child `pid` has exited, leaving it unreaped.
+fn wait_exited(pid: i32) {
+    use nix::sys::wait::{waitid, Id, WaitPidFlag};
+    loop {
+        match waitid(
+            Id::Pid(Pid::from_raw(pid)),
+            WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT,
+        ) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            _ => return,
+        }
+    }
 }
 
 fn wait_for(pid: i32) -> ExitStatus {

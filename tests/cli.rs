@@ -1366,11 +1366,34 @@ fn clean_reports_each_session_it_could_not_remove() {
     let w = World::new();
     let stuck = finished(&w, "codex_first_turn.jsonl", 0);
     let gone = finished(&w, "codex_first_turn.jsonl", 0);
-    // Root may write anywhere: what blocks the removal is a leftover of an
-    // interrupted removal of the same id, which the session's folder cannot
-    // be renamed over.
-    let sessions = w.state.path().join("sessions");
-    std::fs::create_dir_all(sessions.join(format!(".removing-{stuck}/turns"))).unwrap();
+    // Root may write anywhere: what blocks the removal is the session's
+    // folder being a mount point (bound onto itself), which no rename moves.
+    let held = w.session_dir(&stuck);
+    let target = std::ffi::CString::new(held.to_str().unwrap()).unwrap();
+    // SAFETY: a bind mount of a folder of this test onto itself.
+    let bound = unsafe {
+        libc::mount(
+            target.as_ptr(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(
+        bound,
+        0,
+        "this test needs to bind-mount a folder (root): {}",
+        std::io::Error::last_os_error()
+    );
+    struct Unmount(std::ffi::CString);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            // SAFETY: unmounting the bind mount made above.
+            unsafe { libc::umount2(self.0.as_ptr(), libc::MNT_DETACH) };
+        }
+    }
+    let _unmount = Unmount(target);
 
     let out = w.run(&["--json", "clean", "--older-than", "0s", "--yes"]);
     expect(&out, 1);

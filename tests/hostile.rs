@@ -801,26 +801,26 @@ fn doctor_fix_never_removes_through_a_linked_sessions_folder() {
 }
 
 /// A link at `.removing-<id>`, the name `rm` renames a session to before
-/// removing it, is not followed: `rm` fails, the session stays whole and
-/// the link's target is untouched.
+/// removing it, is not followed: the link itself is cleared away, the
+/// session removed, the link's target untouched.
 #[test]
 fn rm_never_removes_through_a_link_at_its_removal_name() {
     let w = World::new();
     let outside = Outside::new();
-    let id = finished(&w, &[]);
-    let planted = w.state.path().join(format!("sessions/.removing-{id}"));
-    plant(&planted, &outside.folder());
-    let before = outside.snapshot();
-    let session = snapshot(&w.session_dir(&id));
-    for args in [&["rm", &id][..], &["rm", "--force", &id]] {
-        let out = w.run(args);
-        expect(&out, 1);
-        error_of(&out);
+    for args in [&["rm"][..], &["rm", "--force"]] {
+        let id = finished(&w, &[]);
+        let planted = w.state.path().join(format!("sessions/.removing-{id}"));
+        plant(&planted, &outside.folder());
+        let before = outside.snapshot();
+        let mut args = args.to_vec();
+        args.push(&id);
+        let out = w.run(&args);
+        expect(&out, 0);
         outside.assert_untouched(&before, "rm");
-        assert_eq!(snapshot(&w.session_dir(&id)), session, "{args:?}");
+        assert!(!w.session_dir(&id).exists(), "{args:?}");
+        assert!(std::fs::symlink_metadata(&planted).is_err(), "{args:?}");
     }
-    assert!(is_link(&planted));
-    eprintln!("links: rm with a link at .removing-<id> failed and removed nothing");
+    eprintln!("links: rm with a link at .removing-<id> removed the link, not its target");
 }
 
 /// A FIFO planted at `meta.json` does not hang `list` (or `show`): it is
@@ -931,10 +931,14 @@ fn tampered_rights_never_take_effect() {
         "{argv:?}"
     );
 
-    // A session from before records were kept.
+    // A session from before records were kept (in a store that has never
+    // had any: its own state home, record and store mark removed).
+    let w = World::with_own_state_home();
+    let _stop = w.stop_all_on_drop();
     let legacy = finished(&w, &["-s", "workspace-write"]);
-    let record = agents::state_home().join(format!("zwarm/sessions/{legacy}.json"));
+    let record = w.rights_dir().join(format!("sessions/{legacy}.json"));
     std::fs::remove_file(&record).unwrap();
+    std::fs::remove_dir_all(w.rights_dir().join("stores")).unwrap();
     expect(&w.run(&["inject", &legacy, "next"]), 0);
     assert_eq!(w.wait(&legacy), 0);
     let k = w.agent.calls();
@@ -954,6 +958,28 @@ fn tampered_rights_never_take_effect() {
         !record.exists(),
         "a record was made up for a legacy session"
     );
+
+    // A session copied or forged into a store that keeps records: no
+    // record, and a folder younger than the store's first record.
+    let w = World::with_own_state_home();
+    let _stop = w.stop_all_on_drop();
+    let real = finished(&w, &["-s", "read-only"]);
+    let forged = uuid::Uuid::new_v4().to_string();
+    let dir = w.session_dir(&forged);
+    std::fs::create_dir_all(dir.join("turns")).unwrap();
+    let mut meta = w.meta(&real);
+    meta["id"] = json!(forged);
+    meta["sandbox"] = json!("danger-full-access");
+    std::fs::write(dir.join("meta.json"), serde_json::to_vec(&meta).unwrap()).unwrap();
+    let calls = w.agent.calls();
+    let out = w.run(&["inject", &forged, "next"]);
+    expect(&out, 1);
+    let err = error_of(&out);
+    assert!(
+        err.contains("no record of the rights it was started with"),
+        "{err}"
+    );
+    assert_eq!(w.agent.calls(), calls, "the forged session ran");
     eprintln!(
         "rights: {} tampered values refused before the agent ran; restored and legacy sessions injected",
         tampered.len()

@@ -381,11 +381,26 @@ fn clean_document() {
     let none: CleanDoc = decode("clean --json", &w.json_any(&["clean"]).1);
     assert!(none.sessions.is_empty() && none.failed.is_empty());
 
-    // What an interrupted removal of the same id left behind stands in the
-    // way of this one.
+    // A session folder that no rename can move (a mount point: bound onto
+    // itself) cannot be removed.
     let stuck = finished(&w, &["stuck"]);
-    let leftover = w.state.path().join(format!("sessions/.removing-{stuck}"));
-    std::fs::create_dir_all(leftover.join("turns")).unwrap();
+    let target = std::ffi::CString::new(w.session_dir(&stuck).to_str().unwrap()).unwrap();
+    // SAFETY: a bind mount of a folder of this test onto itself.
+    let bound = unsafe {
+        libc::mount(
+            target.as_ptr(),
+            target.as_ptr(),
+            std::ptr::null(),
+            libc::MS_BIND,
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(
+        bound,
+        0,
+        "this test needs to bind-mount a folder (root): {}",
+        std::io::Error::last_os_error()
+    );
     std::thread::sleep(std::time::Duration::from_millis(20));
     let (code, out) = w.json_any(&["clean", "--older-than", "10ms", "--yes"]);
     assert_eq!(code, 1);
@@ -394,6 +409,8 @@ fn clean_document() {
     assert_eq!(failed.failed.len(), 1);
     assert_eq!(failed.failed[0].id, stuck);
     assert!(w.session_dir(&stuck).exists());
+    // SAFETY: unmounting the bind mount made above.
+    unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) };
 }
 
 #[test]

@@ -447,15 +447,18 @@ impl Drop for SmallDisk {
     }
 }
 
-/// An agent that fills its output until the disk is full, says so in a
-/// file outside the store, then runs until killed.
+/// An agent that, once told to (a file `go` beside it: `start` returns
+/// only once the turn is recorded running), fills its output until the disk
+/// is full, says so in a file outside the store, then runs until killed.
 fn disk_filler(dir: &Path) -> std::path::PathBuf {
     let script = dir.join("filler");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nyes '{{\"type\":\"noise\"}}' 2>/dev/null\n: > '{}'\nexec sleep 600\n",
-            dir.join("full").display()
+            "#!/bin/sh\nwhile [ ! -f '{go}' ]; do sleep 0.01; done\n\
+             yes '{{\"type\":\"noise\"}}' 2>/dev/null\n: > '{full}'\nexec sleep 600\n",
+            go = dir.join("go").display(),
+            full = dir.join("full").display()
         ),
     )
     .unwrap();
@@ -484,9 +487,11 @@ fn kill_stops_the_agent_that_filled_the_disk_and_the_kill_is_recorded_later() {
     let t0 = Instant::now();
     for read_only in [false, true] {
         let _ = std::fs::remove_file(bin.path().join("full"));
+        let _ = std::fs::remove_file(bin.path().join("go"));
         let out = run(&["start", "fill the disk"]);
         expect(&out, 0);
         let id = stdout(&out).trim().to_string();
+        std::fs::write(bin.path().join("go"), b"").unwrap();
         eventually("the disk to fill", STARTED, || {
             bin.path().join("full").exists()
         });
@@ -552,6 +557,7 @@ fn rm_force_and_kill_all_stop_agents_on_a_full_disk() {
     let out = run(&["start", "fill the disk"]);
     expect(&out, 0);
     let first = stdout(&out).trim().to_string();
+    std::fs::write(bin.path().join("go"), b"").unwrap();
     eventually("the disk to fill", STARTED, || {
         bin.path().join("full").exists()
     });

@@ -447,26 +447,29 @@ fn stale(manager: &Manager, s: &Session, fix: bool) -> Option<Finding> {
 
 /// Leftovers of interrupted writes, removals and creations.
 fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) {
-    let Ok(entries) = std::fs::read_dir(sessions) else {
+    // Listed and acted on through the folder opened here, never by a path
+    // that a link could send elsewhere.
+    let Ok(folder) = Dir::open_no_link(sessions) else {
+        return;
+    };
+    let Ok(entries) = folder.entries() else {
         return;
     };
     // Creators hold the sessions folder's lock shared while their folder
     // has its temporary name: only while it can be had exclusively is no
     // creation under way, and only then is one of those folders moved.
-    let creations_idle = Dir::open_no_link(sessions)
-        .ok()
-        .filter(|d| crate::store::flock_dir(d, libc::LOCK_EX | libc::LOCK_NB).is_ok());
+    let creations_idle = crate::store::flock_dir(&folder, libc::LOCK_EX | libc::LOCK_NB).is_ok();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let path = entry.path();
-        if let Some(id) = name.strip_prefix(".removing-") {
+        let path = sessions.join(&name);
+        if let Some(id) = name.strip_prefix(crate::store::REMOVING) {
             let mut f = Finding::new(
                 Kind::InterruptedRemoval,
                 Some(id),
                 format!("{} is what remains of an interrupted `rm`", path.display()),
             );
             if fix {
-                match std::fs::remove_dir_all(&path) {
+                match folder.remove_tree(&name) {
                     Ok(()) => f.done("finished the removal".into()),
                     Err(e) => f.failed(format!("could not finish the removal: {e}")),
                 }
@@ -477,7 +480,7 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
         if let Some(id) = name.strip_prefix(CREATING) {
             // Made and renamed into place within moments; a young one, or
             // any while a creation is under way, is a `start` at work.
-            if is_young(&path) || creations_idle.is_none() {
+            if is_young(&path) || !creations_idle {
                 continue;
             }
             let mut f = Finding::new(
@@ -500,7 +503,8 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
         if !crate::store::is_valid_id(&name) {
             continue;
         }
-        let Ok(files) = std::fs::read_dir(&path) else {
+        // A linked session folder is named by `load`; nothing in it is ours.
+        let Ok(files) = folder.sub(&name).and_then(|d| d.entries()) else {
             continue;
         };
         for file in files.flatten() {
@@ -508,7 +512,7 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
             let Some(pid) = temp_file_writer(&fname) else {
                 continue;
             };
-            if process::stat(pid).is_some() && !is_old(&file.path()) {
+            if process::stat(pid).is_some() && !is_old(&path.join(&fname)) {
                 continue; // a write in progress
             }
             let mut f = Finding::new(
@@ -533,7 +537,7 @@ fn stray_index_files(root: &Path, fix: bool, out: &mut Vec<Finding>) {
     let Ok(dir) = Dir::open_no_link(&root.join(crate::list_index::DIR_NAME)) else {
         return;
     };
-    let Ok(entries) = std::fs::read_dir(dir.path()) else {
+    let Ok(entries) = dir.entries() else {
         return;
     };
     for file in entries.flatten() {
@@ -541,7 +545,7 @@ fn stray_index_files(root: &Path, fix: bool, out: &mut Vec<Finding>) {
         let Some(pid) = temp_file_writer(&name) else {
             continue;
         };
-        let path = file.path();
+        let path = dir.join(&name);
         if process::stat(pid).is_some() && !is_old(&path) {
             continue; // a write in progress
         }

@@ -190,6 +190,25 @@ impl Dir {
         .map_err(|e| self.explain(from, e))
     }
 
+    /// The entries of this folder, read through its descriptor: the folder
+    /// listed is the one opened, whatever has been renamed or linked into
+    /// its path since.
+    pub fn entries(&self) -> io::Result<std::fs::ReadDir> {
+        std::fs::read_dir(self.by_descriptor())
+    }
+
+    /// Removes the folder `name` in this one with everything in it. The
+    /// walk never follows a link (a link at `name` itself is removed, not
+    /// its target), and starts from this folder's descriptor.
+    pub fn remove_tree(&self, name: &str) -> io::Result<()> {
+        std::fs::remove_dir_all(self.by_descriptor().join(name))
+    }
+
+    /// A path that reaches this very folder through its open descriptor.
+    fn by_descriptor(&self) -> PathBuf {
+        PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+    }
+
     pub fn remove_file(&self, name: &str) -> io::Result<()> {
         nix::unistd::unlinkat(
             Some(self.fd.as_raw_fd()),

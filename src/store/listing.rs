@@ -7,7 +7,7 @@ use super::{is_valid_id, Dir, LoadProblem, Store, MAX_META};
 use crate::error::{Error, Result};
 use crate::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
 use crate::session::model::Session;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::ErrorKind;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -46,7 +46,7 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        let entries = fs::read_dir(&dir).map_err(|e| Error::io("read", &dir, e))?;
+        let entries = sessions.entries().map_err(|e| Error::io("read", &dir, e))?;
         // (id, whether the folder entry says it is a folder and no link)
         let mut found = Vec::new();
         for entry in entries {

@@ -371,10 +371,12 @@ impl Store {
     /// Every session id in the store (folder names that look like ids), sorted.
     pub fn ids(&self) -> Result<Vec<String>> {
         let dir = self.sessions_dir();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("read", dir, e)),
+        let entries = match self.sessions(false) {
+            Ok(sessions) => sessions.entries().map_err(|e| Error::io("read", &dir, e))?,
+            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+                return Ok(Vec::new())
+            }
+            Err(e) => return Err(e),
         };
         let mut ids = Vec::new();
         for entry in entries {
@@ -432,18 +434,30 @@ impl Store {
     pub fn remove(&self, id: &str) -> Result<()> {
         check_id(id)?;
         let sessions = self.sessions(false)?;
-        let trash = format!(".removing-{id}");
+        let trash = format!("{REMOVING}{id}");
+        let trash_path = sessions.join(&trash);
+        // Whatever stands at the trash name (what an interrupted removal
+        // left, or something planted) goes first: a rename would fail on
+        // it, or land inside it.
+        match sessions.remove_tree(&trash) {
+            Err(e) if e.kind() != ErrorKind::NotFound => {
+                return Err(Error::io("remove", trash_path, e))
+            }
+            _ => {}
+        }
         sessions
             .rename(id, &sessions, &trash)
             .map_err(|e| Error::io("remove", self.session_dir(id), e))?;
-        // std's removal never follows a link inside the folder.
-        let path = sessions.join(&trash);
-        std::fs::remove_dir_all(&path).map_err(|e| Error::io("remove", path, e))
+        sessions
+            .remove_tree(&trash)
+            .map_err(|e| Error::io("remove", trash_path, e))
     }
 }
 
 /// The prefix of a session folder being created.
 pub const CREATING: &str = ".creating-";
+/// The prefix of a session folder being removed.
+pub const REMOVING: &str = ".removing-";
 
 /// Takes `flock` on an open folder (released when the folder is closed).
 pub fn flock_dir(dir: &Dir, op: libc::c_int) -> std::io::Result<()> {

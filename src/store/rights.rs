@@ -30,6 +30,7 @@ use std::fs::{self, File};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A record is a few hundred bytes; a huge one was not written by zwarm,
 /// and reading it whole would let whoever wrote it exhaust memory.
@@ -357,9 +358,67 @@ impl RightsDir {
         Ok(ids)
     }
 
+    /// When records began to be kept for the store at `store` (canonical):
+    /// the first time a session was started there with records. A session
+    /// whose folder was made after that and has no record was not started
+    /// by zwarm (it was copied or forged into the store).
+    pub fn store_since(&self, store: &Path) -> Result<Option<SystemTime>> {
+        let Some(dir) = self.open_in("stores", false)? else {
+            return Ok(None);
+        };
+        let name = store_file_name(store);
+        let Some(bytes) = dir.read(&name)? else {
+            return Ok(None);
+        };
+        let mark: StoreMark = serde_json::from_slice(&bytes).map_err(|e| Error::Corrupt {
+            path: dir.join(&name),
+            reason: e.to_string(),
+        })?;
+        // Another store whose path hashes alike is not this one.
+        Ok((mark.store == store)
+            .then(|| UNIX_EPOCH + Duration::from_secs_f64(mark.since_unix.max(0.0))))
+    }
+
+    /// Notes, once, that records are kept for `store` from now on.
+    pub fn mark_store(&self, store: &Path) -> Result<()> {
+        if self.store_since(store)?.is_some() {
+            return Ok(());
+        }
+        let dir = self.open_in("stores", true)?.ok_or_else(|| {
+            Error::io(
+                "open",
+                &self.base,
+                std::io::Error::from(ErrorKind::NotFound),
+            )
+        })?;
+        let name = store_file_name(store);
+        let since_unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        let mark = StoreMark {
+            store: store.to_path_buf(),
+            since_unix,
+        };
+        let mut text = serde_json::to_vec_pretty(&mark)
+            .map_err(|e| Error::io("write", dir.join(&name), std::io::Error::other(e)))?;
+        text.push(b'\n');
+        if dir.is_link(&name) {
+            return Err(Error::Link {
+                path: dir.join(&name),
+            });
+        }
+        dir.write_atomic(&name, &text)
+    }
+
     /// The records' folder, made (0700) if `create`; None if it is missing
     /// and not to be made.
     fn open(&self, create: bool) -> Result<Option<Folder>> {
+        self.open_in("sessions", create)
+    }
+
+    /// The folder `name` under `<state home>/zwarm/`, made (0700) if
+    /// `create`; None if it is missing and not to be made.
+    fn open_in(&self, name: &str, create: bool) -> Result<Option<Folder>> {
         if create {
             // The state home is the user's to place, links and all; only
             // what zwarm makes inside it is held to the rules below.
@@ -376,8 +435,30 @@ impl RightsDir {
         let Some(zwarm) = base.child("zwarm", create)? else {
             return Ok(None);
         };
-        zwarm.child("sessions", create)
+        zwarm.child(name, create)
     }
+}
+
+/// Since when a store's sessions have records.
+#[derive(Serialize, Deserialize)]
+struct StoreMark {
+    store: PathBuf,
+    since_unix: f64,
+}
+
+/// A store's mark file: named by a hash of its path (any path fits), the
+/// path itself kept inside.
+fn store_file_name(store: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    // FNV-1a: stable across versions and platforms, unlike std's hasher.
+    let hash = store
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{hash:016x}.json")
 }
 
 fn file_name(id: &str) -> String {

@@ -187,6 +187,9 @@ pub struct World {
     pub agent: FakeAgent,
     pub state: TempDir,
     pub work: TempDir,
+    /// A state home of its own (`XDG_STATE_HOME`), where the shared one
+    /// of the test run would not do.
+    pub state_home: Option<TempDir>,
 }
 
 impl World {
@@ -195,7 +198,25 @@ impl World {
             agent: FakeAgent::new(),
             state: super::agents::target_tempdir("zwarm-state-"),
             work: super::agents::work_dir(),
+            state_home: None,
         }
+    }
+
+    /// A world whose zwarm keeps its records of rights in a state home of
+    /// its own, for tests that remove them.
+    pub fn with_own_state_home() -> World {
+        World {
+            state_home: Some(super::agents::target_tempdir("state-home-")),
+            ..World::new()
+        }
+    }
+
+    /// Where this world's zwarm records sessions' rights.
+    pub fn rights_dir(&self) -> PathBuf {
+        self.state_home
+            .as_ref()
+            .map_or_else(super::agents::state_home, |h| h.path().to_path_buf())
+            .join("zwarm")
     }
 
     /// `zwarm --dir <state> args...` with the fake agent, no colour, stdin
@@ -205,6 +226,9 @@ impl World {
         cmd.env("ZWARM_CODEX_BIN", self.agent.program())
             .env("ZWARM_CLAUDE_BIN", self.agent.program())
             .args(args);
+        if let Some(home) = &self.state_home {
+            cmd.env("XDG_STATE_HOME", home.path());
+        }
         cmd
     }
 

@@ -90,8 +90,10 @@ impl Manager {
         // every later turn finds it at.
         self.store.sessions(true)?;
         let rights = self.rights(&id)?;
+        let root = self.canonical_root();
         rights
-            .save(&Record::of(&session, &self.canonical_root()))
+            .mark_store(&root)
+            .and_then(|()| rights.save(&Record::of(&session, &root)))
             .map_err(|source| Error::Rights {
                 id: id.clone(),
                 source,
@@ -219,10 +221,14 @@ impl Manager {
         let exe = std::env::current_exe()
             .map_err(|e| Error::io("locate", "zwarm's own executable", e))?;
         let log_path = self.store.session_dir(&id).join("supervisor.log");
-        let log = guard
-            .dir()
-            .append_file("supervisor.log", 0o666)
-            .map_err(|e| Error::io("open", &log_path, e))?;
+        let log = match guard.dir().append_file("supervisor.log", 0o666) {
+            Ok(log) => log,
+            Err(e) => {
+                let why = Error::io("open", &log_path, e).to_string();
+                self.record_launch_failure(&guard, turn, Ending::Failed, why.clone())?;
+                return Err(Error::io("open", &log_path, std::io::Error::other(why)));
+            }
+        };
         let mut cmd = Command::new(exe);
         cmd.arg("__supervise")
             .arg(self.store.root())
@@ -283,9 +289,9 @@ impl Manager {
                 drop(child);
                 guard.load()
             }
-            Report::Error(why) => {
+            Report::Error(ending, why) => {
                 let _ = child.wait();
-                self.record_launch_failure(&guard, turn, Ending::AgentMissing, why)
+                self.record_launch_failure(&guard, turn, ending, why)
             }
             Report::Nothing => {
                 // Silent or too slow: it and anything it started go, before
@@ -349,11 +355,29 @@ impl Manager {
             id: id.clone(),
             source,
         };
-        let record = self.rights(id)?.load(id).map_err(fail)?;
-        match record {
-            Some(record) => rights::check_session(&record, &self.canonical_root(), session)
-                .map_err(|m| fail(m.into())),
-            None => rights::validate_session(session).map_err(|i| fail(i.into())),
+        let dir = self.rights(id)?;
+        let root = self.canonical_root();
+        match dir.load(id).map_err(fail)? {
+            Some(record) => {
+                rights::check_session(&record, &root, session).map_err(|m| fail(m.into()))
+            }
+            None => {
+                // Without a record, a session is trusted only as one from
+                // before records were kept for this store: its folder must be
+                // older than the first record (a birth time no file edit can
+                // change). One made since was copied or forged into the store.
+                let since = dir.store_since(&root).map_err(fail)?;
+                let born = std::fs::metadata(self.store.session_dir(id))
+                    .and_then(|m| m.created())
+                    .ok()
+                    .filter(|t| *t > std::time::UNIX_EPOCH);
+                if let (Some(since), Some(born)) = (since, born) {
+                    if born >= since {
+                        return Err(Error::Unrecorded { id: id.clone() });
+                    }
+                }
+                rights::validate_session(session).map_err(|i| fail(i.into()))
+            }
         }
     }
 
@@ -411,7 +435,8 @@ fn transcript_prompt(session: &Session, message: &str) -> String {
 
 enum Report {
     Ready,
-    Error(String),
+    /// The turn could not be started: its ending, and why.
+    Error(Ending, String),
     Nothing,
 }
 
@@ -427,7 +452,11 @@ fn parse_report(line: &str) -> Report {
         }
     }
     match line.strip_prefix("error ") {
-        Some(why) => Report::Error(why.to_string()),
+        // The agent's program itself could not be run.
+        Some(why) => match why.strip_prefix("missing ") {
+            Some(why) => Report::Error(Ending::AgentMissing, why.to_string()),
+            None => Report::Error(Ending::Failed, why.to_string()),
+        },
         None => Report::Nothing,
     }
 }

@@ -136,7 +136,7 @@ impl Manager {
         let mut seen_ending_at = None;
         if let Some(a) = agent {
             process::signal_group_pinned(&a, Signal::SIGTERM, marked);
-            self.await_group_gone(id, &a)?;
+            self.await_group_gone(id, &a, false)?;
             seen_ending_at = Some(Timestamp::now());
         } else if let Some(s) = supervisor.filter(|_| rec.agent.is_none()) {
             // Its agent not recorded yet: the supervisor, told to stop,
@@ -206,28 +206,59 @@ impl Manager {
         })
     }
 
-    /// Waits for the agent's process group to be gone, killing it after the
-    /// grace period; an error if it survives that too.
-    fn await_group_gone(&self, id: &str, agent: &ProcessRecord) -> Result<()> {
-        let pgid = agent.pid;
+    /// What is left of the agent's process group that is proven the
+    /// session's. A group id is just a number once its leader is gone and
+    /// the group empty: the kernel hands it to the next process that makes
+    /// a group of its own (a supervisor of another session, say), so a
+    /// member counts only while it carries the session's mark. An agent of
+    /// zwarm 2.3.5 carries none: its group counts while its leader is the
+    /// recorded process.
+    fn remaining(&self, id: &str, agent: &ProcessRecord, legacy: bool) -> Vec<ProcessRecord> {
+        if legacy {
+            return process::is_alive(agent)
+                .then_some(*agent)
+                .into_iter()
+                .collect();
+        }
+        let root = self.canonical_root();
+        process::group_members(agent.pid)
+            .into_iter()
+            .filter_map(process::record)
+            .filter(|p| process::mark_of(p, process::SESSION_ENV, id, &root) == Mark::Ours)
+            .collect()
+    }
+
+    /// Waits for the agent's process group to be gone, killing what is left
+    /// of it after the grace period; an error if that survives too.
+    fn await_group_gone(&self, id: &str, agent: &ProcessRecord, legacy: bool) -> Result<()> {
         let grace = Duration::from_secs(u64::from(crate::supervisor::GRACE_SECS));
-        if wait_until(grace, || process::group_members(pgid).is_empty()) {
+        if wait_until(grace, || self.remaining(id, agent, legacy).is_empty()) {
             return Ok(());
         }
-        process::signal_group_remnants(pgid, Signal::SIGKILL);
+        let root = self.canonical_root();
+        for p in self.remaining(id, agent, legacy) {
+            if legacy {
+                process::signal_group_pinned(&p, Signal::SIGKILL, |_| true);
+            } else {
+                process::signal_pinned(&p, Signal::SIGKILL, |pid| {
+                    process::has_mark(pid, process::SESSION_ENV, id, &root)
+                });
+            }
+        }
         // A process blocked in the kernel (a write to a disk under heavy
         // load) dies only once the call returns.
         if wait_until(Duration::from_secs(10), || {
-            process::group_members(pgid).is_empty()
+            self.remaining(id, agent, legacy).is_empty()
         }) {
             return Ok(());
         }
         Err(Error::Survived {
             id: id.to_string(),
-            pgid,
-            pids: process::group_members(pgid)
+            pgid: agent.pid,
+            pids: self
+                .remaining(id, agent, legacy)
                 .into_iter()
-                .map(process::describe)
+                .map(|p| process::describe(p.pid))
                 .collect(),
         })
     }
@@ -343,7 +374,7 @@ impl Manager {
                 });
             }
             process::signal_group_pinned(&agent, Signal::SIGTERM, |_| true);
-            self.await_group_gone(id, &agent)?;
+            self.await_group_gone(id, &agent, true)?;
         }
         let guard = match self.store.write_lock_within(id, LOCK_PATIENCE) {
             Ok(guard) => Some(guard),

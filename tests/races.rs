@@ -62,6 +62,17 @@ fn alive(pid: i32) -> bool {
     proc_state(pid).is_some_and(|(s, _)| s != 'Z' && s != 'X')
 }
 
+/// Sets the flag when dropped: the loops that watch it stop even when the
+/// thread that would have set it panicked, so a failed assertion fails the
+/// test rather than hanging it.
+struct SetOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 fn eventually(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !cond() {
@@ -161,11 +172,11 @@ fn readers_never_settle_a_turn_being_launched_on_an_old_session() {
                 }
             });
         }
+        let _stop_readers = SetOnDrop(&done);
         for _ in 0..n {
             expect(&w.run(&["inject", &id, "more"]), 0);
             expect(&w.run(&["wait", "--timeout", "60s", &id]), 0);
         }
-        done.store(true, Ordering::Relaxed);
     });
     let seen = seen_failed.into_inner().unwrap();
     assert!(seen.is_empty(), "a reader saw: {seen:#?}");
@@ -216,6 +227,7 @@ fn doctor_fix_in_a_loop_stops_no_live_agent_and_moves_no_creation() {
                 }
             });
         }
+        let _stop_doctor = SetOnDrop(&done);
         let injects = sc.spawn(|| {
             for _ in 0..n {
                 expect(&w.run(&["inject", &id, "more"]), 0);
@@ -236,8 +248,9 @@ fn doctor_fix_in_a_loop_stops_no_live_agent_and_moves_no_creation() {
         let mut args = vec!["wait", "--timeout", "60s"];
         args.extend(ids.iter().map(String::as_str));
         let waited = w.run(&args);
-        injects.join().unwrap();
+        let injected = injects.join();
         done.store(true, Ordering::Relaxed);
+        injected.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         expect(&waited, 0);
         ids
     });

@@ -492,7 +492,7 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
                 ),
             );
             if fix {
-                match quarantine_entry(root, &name, &format!("{id}.{}", stamp()), None) {
+                match quarantine_entry(root, &name, &format!("{id}.{}", stamp())) {
                     Ok(to) => f.done(format!("moved it to {}", to.display())),
                     Err(e) => f.failed(format!("could not move it aside: {e}")),
                 }
@@ -594,34 +594,44 @@ fn modified_age(path: &Path) -> Option<Duration> {
 /// `sub` of it) as `to`, keeping all of it. Neither folder is reached
 /// through a link: a planted `quarantine` link would otherwise carry a
 /// session out of the store.
-fn quarantine_entry(
-    root: &Path,
-    name: &str,
-    to: &str,
-    sub: Option<&str>,
-) -> std::io::Result<PathBuf> {
+fn quarantine_entry(root: &Path, name: &str, to: &str) -> std::io::Result<PathBuf> {
     let store = Dir::open(root)?;
-    let sessions = store.sub("sessions")?;
-    let mut q = store.make_sub("quarantine", 0o777)?;
-    if let Some(sub) = sub {
-        q = q.make_sub(sub, 0o777)?;
-    }
-    sessions.rename(name, &q, to)?;
+    let sessions = store.sub("sessions").map_err(naming(&store, "sessions"))?;
+    let q = quarantine(&store)?;
+    sessions
+        .rename(name, &q, to)
+        .map_err(naming(&sessions, name))?;
     Ok(q.join(to))
+}
+
+/// The store's quarantine folder, made if missing; a link there is refused.
+fn quarantine(store: &Dir) -> std::io::Result<Dir> {
+    store
+        .make_sub("quarantine", 0o777)
+        .map_err(naming(store, "quarantine"))
+}
+
+/// An error about `name` in `dir`, saying which entry it is about.
+fn naming<'a>(dir: &'a Dir, name: &'a str) -> impl Fn(std::io::Error) -> std::io::Error + 'a {
+    move |e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.join(name).display()))
 }
 
 /// Moves an unreadable session folder out of `sessions/`.
 fn quarantine_session(root: &Path, id: &str) -> std::io::Result<PathBuf> {
-    quarantine_entry(root, id, &format!("{id}.{}", stamp()), None)
+    quarantine_entry(root, id, &format!("{id}.{}", stamp()))
 }
 
 /// Moves a leftover temporary file of session `id` aside.
 fn quarantine_file(root: &Path, id: &str, name: &str) -> std::io::Result<PathBuf> {
     let store = Dir::open(root)?;
-    let session = store.sub("sessions")?.sub(id)?;
-    let q = store.make_sub("quarantine", 0o777)?.make_sub(id, 0o777)?;
+    let sessions = store.sub("sessions").map_err(naming(&store, "sessions"))?;
+    let session = sessions.sub(id).map_err(naming(&sessions, id))?;
+    let q = quarantine(&store)?;
+    let q = q.make_sub(id, 0o777).map_err(naming(&q, id))?;
     let to = format!("{name}.{}", stamp());
-    session.rename(name, &q, &to)?;
+    session
+        .rename(name, &q, &to)
+        .map_err(naming(&session, name))?;
     Ok(q.join(&to))
 }
 

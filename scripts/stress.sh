@@ -22,11 +22,20 @@ done
 trap 'kill "${busy[@]}" 2>/dev/null || true' EXIT
 echo "stress: ${#busy[@]} busy loops, ROUNDS=$ROUNDS, REPEAT=$REPEAT"
 
+# Every line goes to the log; the figures and the verdicts to the screen.
+log=target/stress.log
+: >"$log"
 start=$(date +%s)
-ZWARM_RACE_ROUNDS="$ROUNDS" cargo test --test races -- --test-threads=1 --nocapture 2>&1 \
-    | grep -E '^races:|^test |test result|panicked'
+status=0
+ZWARM_RACE_ROUNDS="$ROUNDS" cargo test --test races -- --test-threads=1 --nocapture \
+    >>"$log" 2>&1 || status=1
 for i in $(seq "$REPEAT"); do
-    cargo test --test reliability fifty_starts -- --nocapture 2>&1 \
-        | grep -E '^concurrency:|test result|panicked'
+    cargo test --test reliability fifty_starts -- --nocapture >>"$log" 2>&1 || status=1
 done
+grep -E '^races:|^concurrency:|test result|panicked' "$log"
+if [ "$status" -ne 0 ]; then
+    echo "stress: FAILED; the whole output is in $log"
+    grep -A20 panicked "$log" | grep -v '^ *[0-9]*: \|^ *at ' | head -60
+fi
 echo "stress: done in $(( $(date +%s) - start ))s"
+exit "$status"

@@ -504,7 +504,10 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
             continue;
         }
         // A linked session folder is named by `load`; nothing in it is ours.
-        let Ok(files) = folder.sub(&name).and_then(|d| d.entries()) else {
+        let Ok(session) = folder.sub(&name) else {
+            continue;
+        };
+        let Ok(files) = session.entries() else {
             continue;
         };
         for file in files.flatten() {
@@ -514,6 +517,11 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
             };
             if process::stat(pid).is_some() && !is_old(&path.join(&fname)) {
                 continue; // a write in progress
+            }
+            // Gone since it was listed: the write completed (renamed into
+            // place) before its writer exited.
+            if session.stat(&fname).is_err() {
+                continue;
             }
             let mut f = Finding::new(
                 Kind::TempFile,
@@ -548,6 +556,9 @@ fn stray_index_files(root: &Path, fix: bool, out: &mut Vec<Finding>) {
         let path = dir.join(&name);
         if process::stat(pid).is_some() && !is_old(&path) {
             continue; // a write in progress
+        }
+        if dir.stat(&name).is_err() {
+            continue; // completed since it was listed
         }
         let mut f = Finding::new(
             Kind::TempFile,

@@ -336,11 +336,12 @@ impl Manager {
                 unrecorded: None,
             });
         }
-        if let Some(s) = supervisor.filter(process::is_alive) {
-            return Err(Error::Survived {
+        // The run lock is free: a supervisor still to be seen is exiting (it
+        // lets go of the lock only as it exits, after recording).
+        if self.supervisor_running(id) {
+            return Err(Error::RunLocked {
                 id: id.to_string(),
-                pgid: s.pid,
-                pids: vec![process::describe(s.pid)],
+                holder: self.run_lock_holder(id),
             });
         }
         self.sweep(id);

@@ -92,6 +92,9 @@ pub enum Error {
         path: PathBuf,
     },
 
+    #[error("session {id} runs the agent '{}', which this version of zwarm does not know", .value.escape_debug())]
+    UnknownAgent { id: String, value: String },
+
     #[error("{0}")]
     Usage(String),
 
@@ -135,6 +138,7 @@ impl Error {
             | Error::NotOurs { .. }
             | Error::RunLocked { .. }
             | Error::Rights { .. }
+            | Error::UnknownAgent { .. }
             | Error::Unrecorded { .. }
             | Error::BadValue { .. }
             | Error::Survived { .. }

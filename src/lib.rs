@@ -10,13 +10,14 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 mod json_scan;
-pub mod lazy_text;
 mod list_index;
-mod parallel_reader;
+pub mod model;
 pub mod process;
 pub mod render;
 pub mod session;
 pub mod store;
 pub mod supervisor;
 pub mod timefmt;
-pub mod trajectory;
+#[cfg(test)]
+mod testing;
+pub mod turn;

@@ -2,11 +2,19 @@
 //! reused), so a process is recognised by pid + start time, and a reboot by the
 //! kernel's boot id.
 
-use crate::session::model::ProcessRecord;
+use serde::{Deserialize, Serialize};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use std::fs;
 use std::os::fd::FromRawFd;
+
+/// A process as we recognise it later: pid alone is ambiguous once reused, so
+/// the kernel's start time (clock ticks since boot) goes with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRecord {
+    pub pid: i32,
+    pub start_time: u64,
+}
 
 /// Fields of `/proc/<pid>/stat` we use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

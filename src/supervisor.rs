@@ -17,7 +17,8 @@
 
 use crate::error::{Error, Result};
 use crate::process;
-use crate::session::model::{ExitStatus, ProcessRecord, SessionStatus};
+use crate::model::{ExitStatus, SessionStatus};
+use crate::process::ProcessRecord;
 use crate::session::settle::{settle, TurnEnd};
 use crate::store::{Store, TurnFile, WriteGuard};
 use nix::fcntl::{Flock, FlockArg};

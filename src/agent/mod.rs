@@ -4,48 +4,31 @@
 pub mod claude;
 pub mod codex;
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 pub(crate) mod test_support;
 
-use crate::session::model::{TurnRecord, Usage};
-use crate::trajectory::{OutputDetail, Step, TurnSummary};
+pub use crate::model::AgentKind;
+use crate::model::{TurnRecord, Usage};
+use crate::turn::{self, OutputDetail, Step, StreamParser, TurnReader, TurnSummary};
+use std::io;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AgentKind {
-    Codex,
-    Claude,
-}
-
 impl AgentKind {
-    /// The name stored in `meta.json`'s `adapter` (2.3.5's names).
-    pub fn meta_name(self) -> &'static str {
-        match self {
-            AgentKind::Codex => "codex",
-            AgentKind::Claude => "claude_code",
-        }
-    }
-
-    /// The short name people type and see.
-    pub fn display_name(self) -> &'static str {
-        match self {
-            AgentKind::Codex => "codex",
-            AgentKind::Claude => "claude",
-        }
-    }
-
-    pub fn from_meta(name: &str) -> Option<Self> {
-        match name {
-            "codex" => Some(AgentKind::Codex),
-            "claude_code" | "claude" => Some(AgentKind::Claude),
-            _ => None,
-        }
-    }
-
     pub fn adapter(self) -> &'static dyn Agent {
         match self {
             AgentKind::Codex => &codex::Codex,
             AgentKind::Claude => &claude::Claude,
+        }
+    }
+
+    /// A fresh parser of this agent's stream for one turn, keeping as much
+    /// of commands' outputs as `detail` says.
+    pub fn parser(self, detail: OutputDetail) -> Parser {
+        match self {
+            AgentKind::Codex => Parser::Codex(codex::CodexParser::new(detail)),
+            AgentKind::Claude => Parser::Claude(claude::ClaudeParser::new(detail)),
         }
     }
 }
@@ -121,10 +104,6 @@ pub trait Agent: Sync {
     /// file the agent itself can write.
     fn valid_conversation_id(&self, id: &str) -> bool;
 
-    /// A fresh parser for one turn's stream, keeping as much of commands'
-    /// outputs as `detail` says.
-    fn parser(&self, detail: OutputDetail) -> Box<dyn StreamParser>;
-
     /// The usage this turn adds to the session, given what its stream
     /// reported and the records of the turns before it.
     fn turn_usage(
@@ -161,61 +140,63 @@ pub trait Agent: Sync {
     }
 }
 
-/// One line of a stream as an adapter's decoder read it, not yet applied to
-/// the turn's state.
-#[allow(clippy::large_enum_variant)] // see codex::Decoded
-pub enum Decoded {
-    Codex(codex::Decoded),
-    Claude(claude::Decoded),
+/// A parser of one agent's stream, whichever the agent: each reads its
+/// turns through the same generic readers, dispatched here once per turn
+/// rather than once per line.
+pub enum Parser {
+    Codex(codex::CodexParser),
+    Claude(claude::ClaudeParser),
 }
 
-/// A parser's decoding stage, detached from the parser so that other threads
-/// can run it.
-#[derive(Clone, Copy)]
-pub struct Decoder {
-    decode: fn(&[u8], OutputDetail) -> Decoded,
-    detail: OutputDetail,
+/// `$body` with `$p` bound to the parser inside `$parser`, whichever it is.
+macro_rules! with_parser {
+    ($parser:expr, $p:ident => $body:expr) => {
+        match $parser {
+            Parser::Codex($p) => $body,
+            Parser::Claude($p) => $body,
+        }
+    };
 }
 
-impl Decoder {
-    pub fn new(decode: fn(&[u8], OutputDetail) -> Decoded, detail: OutputDetail) -> Self {
-        Decoder { decode, detail }
+impl Parser {
+    /// Every step of the turn file at `path` (see [`turn::read_turn`]).
+    pub fn read_turn(
+        &mut self,
+        path: &Path,
+        complete: bool,
+        emit: &mut dyn FnMut(Step),
+    ) -> io::Result<()> {
+        with_parser!(self, p => turn::read_turn(path, p, complete, emit))
     }
 
-    pub fn decode(&self, line: &[u8]) -> Decoded {
-        (self.decode)(line, self.detail)
-    }
-}
-
-/// Turns one agent's JSONL stream into steps and a summary, in two stages:
-/// decoding a line (most of the work, and free of state, so a long file's
-/// lines can be decoded on other threads) and applying it, in file order.
-pub trait StreamParser {
-    /// The decoding stage. Never fails: a line it cannot read is decoded as
-    /// such, to be counted in `skipped_lines` or become an `other` step.
-    fn decoder(&self) -> Decoder;
-
-    /// Applies the decoded line numbered `lineno` (1-based), emitting the
-    /// steps it completes.
-    fn apply(&mut self, lineno: u64, line: Decoded, emit: &mut dyn FnMut(Step));
-
-    /// Whether a long file's lines are worth decoding on other threads: not
-    /// when what a line decodes to is large, as it then costs more to hand
-    /// over (and to free on another thread) than to decode here.
-    fn parallel_decoding(&self) -> bool {
-        true
+    /// The steps written since `reader` last read (see [`TurnReader`]).
+    pub fn read_more(
+        &mut self,
+        reader: &mut TurnReader,
+        complete: bool,
+        emit: &mut dyn FnMut(Step),
+    ) -> io::Result<()> {
+        with_parser!(self, p => reader.read(p, complete, emit))
     }
 
-    /// One line, without its newline: decoded, then applied.
-    fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
-        let decoded = self.decoder().decode(line);
-        self.apply(lineno, decoded, emit);
+    /// What the finished turn file at `path` says, beyond its steps.
+    pub fn summarize(mut self, path: &Path) -> io::Result<TurnSummary> {
+        with_parser!(&mut self, p => turn::summarize_turn(path, p))
+    }
+
+    /// One line, without its newline.
+    pub fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
+        with_parser!(self, p => p.feed(lineno, line, emit))
     }
 
     /// End of stream: steps still open are emitted as they stand.
-    fn finish(&mut self, emit: &mut dyn FnMut(Step));
+    pub fn finish(&mut self, emit: &mut dyn FnMut(Step)) {
+        with_parser!(self, p => p.finish(emit))
+    }
 
-    fn summary(&self) -> &TurnSummary;
+    pub fn summary(&self) -> &TurnSummary {
+        with_parser!(self, p => p.summary())
+    }
 }
 
 /// Whether `s` is a UUID written the usual way: 36 characters, hex digits in
@@ -294,6 +275,74 @@ mod tests {
         }
         for id in test_support::NOT_CONVERSATION_IDS {
             assert!(!is_uuid(id), "{id:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig {
+            cases: 100,
+            failure_persistence: None,
+            ..proptest::prelude::ProptestConfig::default()
+        })]
+
+        /// Each agent's real parser, fed a file cut into chunks of any size
+        /// and decoded on any number of threads, makes the steps and the
+        /// summary it makes reading the file line by line.
+        #[test]
+        fn the_parsers_read_alike_on_one_thread_and_on_many(
+            picks in proptest::collection::vec(
+                (proptest::prelude::any::<proptest::sample::Index>(), 0..4u8), 0..40),
+            chunk in 1u64..300,
+            workers in 1usize..4,
+            complete in proptest::prelude::any::<bool>(),
+            claude in proptest::prelude::any::<bool>(),
+        ) {
+            let names: &[&str] = if claude {
+                &["claude_rich.jsonl", "claude_first_turn.jsonl"]
+            } else {
+                &["codex_rich.jsonl", "codex_mcp.jsonl"]
+            };
+            let all: Vec<String> = names
+                .iter()
+                .flat_map(|n| {
+                    std::fs::read_to_string(test_support::transcript(n))
+                        .unwrap()
+                        .lines()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let mut bytes = Vec::new();
+            for (pick, shape) in &picks {
+                match shape {
+                    0 => bytes.extend_from_slice(b"  \r"),
+                    1 => bytes.extend_from_slice(b"not json"),
+                    _ => bytes.extend_from_slice(pick.get(&all).as_bytes()),
+                }
+                bytes.push(b'\n');
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("turn_1.jsonl");
+            std::fs::write(&path, &bytes).unwrap();
+            let detail = OutputDetail::Preview { lines: 3, width: 20 };
+            let kind = if claude { AgentKind::Claude } else { AgentKind::Codex };
+            let read = |chunked: bool| {
+                let mut parser = kind.parser(detail);
+                let mut steps = Vec::new();
+                let file = std::fs::File::open(&path).unwrap();
+                let mut emit = |s| steps.push(s);
+                match (&mut parser, chunked) {
+                    (Parser::Codex(p), true) => {
+                        turn::read_in_chunks(file, p, complete, workers, chunk, &mut emit).unwrap()
+                    }
+                    (Parser::Claude(p), true) => {
+                        turn::read_in_chunks(file, p, complete, workers, chunk, &mut emit).unwrap()
+                    }
+                    (p, false) => p.read_more(&mut TurnReader::new(&path), complete, &mut emit).unwrap(),
+                }
+                (steps, parser.summary().clone())
+            };
+            proptest::prop_assert_eq!(read(true), read(false));
         }
     }
 

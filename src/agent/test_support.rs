@@ -2,8 +2,9 @@
 //! or over bytes, the steps they expect, written briefly, and the argv and
 //! conversation ids of the adapters' own tests.
 
-use super::{Agent, StreamParser, TurnSpec};
-use crate::trajectory::{read_turn, ItemStatus, Step, StepKind, TurnSummary};
+use super::{Agent, TurnSpec};
+use crate::turn::StreamParser;
+use crate::turn::{read_turn, ItemStatus, Step, StepKind, TurnSummary};
 use std::path::{Path, PathBuf};
 
 /// The folder of the recorded transcripts, with a trailing slash.

@@ -4,7 +4,7 @@ use crate::cli::KillArgs;
 use crate::error::{exit, Error};
 use crate::render::{self, json, Printer};
 use crate::session::manager::Manager;
-use crate::session::model::Session;
+use crate::model::Session;
 use anyhow::Result;
 
 struct Outcome {

@@ -4,7 +4,7 @@ use crate::agent::AgentKind;
 use crate::cli::{AdapterArg, StartArgs};
 use crate::error::Error;
 use crate::session::manager::{Manager, StartRequest};
-use crate::session::model::Session;
+use crate::model::Session;
 use anyhow::{Context, Result};
 use std::io::ErrorKind;
 use std::path::PathBuf;

@@ -1,19 +1,16 @@
 //! `trajectory`: the steps of each turn, streamed from the turn files.
 
-use crate::agent::AgentKind;
 use crate::cli::TrajectoryArgs;
 use crate::error::{exit, Error};
 use crate::render::{json, steps, Printer};
 use crate::session::manager::Manager;
-use crate::trajectory::{read_turn, OutputDetail};
+use crate::turn::OutputDetail;
 use anyhow::Result;
 use std::io::Write;
 
 pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i32> {
     let s = manager.get(&a.id)?;
-    let agent = AgentKind::from_meta(&s.adapter)
-        .unwrap_or(AgentKind::Codex)
-        .adapter();
+    let agent = s.agent()?;
     let turns: Vec<u32> = match a.turn {
         Some(t) if t == 0 || t > s.turn => {
             return Err(Error::Usage(format!(
@@ -58,7 +55,7 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
             p.line(&steps::turn_header(&style, turn))?;
         }
         let path = manager.store().turn_path(&s.id, turn);
-        read_turn(&path, parser.as_mut(), !running, &mut |step| {
+        parser.read_turn(&path, !running, &mut |step| {
             if err.is_some() {
                 return;
             }

@@ -6,7 +6,7 @@ use super::watch::outcome_code;
 use crate::error::{exit, Error};
 use crate::render::{json, Printer};
 use crate::session::manager::Manager;
-use crate::session::model::Session;
+use crate::model::Session;
 use anyhow::Result;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

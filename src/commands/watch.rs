@@ -1,11 +1,10 @@
 //! `watch`: the current turn's steps as they are written, until it ends.
 
-use crate::agent::AgentKind;
 use crate::error::exit;
 use crate::render::{human, json, steps, Printer};
 use crate::session::manager::Manager;
-use crate::session::model::{Session, SessionStatus};
-use crate::trajectory::{OutputDetail, TurnReader};
+use crate::model::{Session, SessionStatus};
+use crate::turn::{OutputDetail, TurnReader};
 use anyhow::Result;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use std::io::Write;
@@ -19,9 +18,7 @@ const RECHECK: Duration = Duration::from_millis(250);
 pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result<i32> {
     let s = manager.get(id)?;
     let turn = s.turn;
-    let agent = AgentKind::from_meta(&s.adapter)
-        .unwrap_or(AgentKind::Codex)
-        .adapter();
+    let agent = s.agent()?;
     let path = manager.store().turn_path(&s.id, turn);
     let detail = if p.json {
         OutputDetail::Whole
@@ -40,7 +37,7 @@ pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result
     loop {
         let active = session.status.is_active();
         let mut failed: Option<std::io::Error> = None;
-        reader.read(parser.as_mut(), !active, &mut |step| {
+        parser.read_more(&mut reader, !active, &mut |step| {
             if failed.is_some() {
                 return;
             }

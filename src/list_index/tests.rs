@@ -191,7 +191,7 @@ fn a_file_changed_after_the_cut_off_is_not_settled() {
 mod through_the_store {
     use super::*;
     use crate::render::json::SessionJson;
-    use crate::session::model::{Message, Session, SessionStatus, TurnRecord, Usage};
+    use crate::model::{Message, Session, SessionStatus, TurnRecord, Usage};
     use crate::store::Store;
     use crate::timefmt::Timestamp;
     use std::fs;

@@ -3,9 +3,9 @@
 use super::controls::{is_shown, push_visible, shown_as, visible};
 use super::style::{BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use super::Style;
-use crate::agent::AgentKind;
-use crate::lazy_text::cut_point;
-use crate::session::model::{Session, SessionStatus};
+use crate::model::AgentKind;
+use crate::turn::lazy_text::cut_point;
+use crate::model::{Session, SessionStatus};
 use crate::session::stall::Stall;
 use crate::timefmt::{compact_duration, compact_duration_into};
 use std::fmt::Write as _;
@@ -373,8 +373,8 @@ pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
         for t in &s.turns {
             let ending = t.ending.map(|e| e.as_str()).unwrap_or("running");
             let exit = match t.exit {
-                Some(crate::session::model::ExitStatus::Code(c)) => format!(", exit {c}"),
-                Some(crate::session::model::ExitStatus::Signal(sig)) => {
+                Some(crate::model::ExitStatus::Code(c)) => format!(", exit {c}"),
+                Some(crate::model::ExitStatus::Signal(sig)) => {
                     format!(", {}", crate::process::signal_name(sig))
                 }
                 None => String::new(),

@@ -1,11 +1,11 @@
 //! The `--json` documents: their own types, versioned, never a dump of the
 //! internal structs, so internals can change without breaking consumers.
 
-use crate::agent::AgentKind;
-use crate::session::model::{ExitStatus, Session, TurnRecord, Usage};
+use crate::model::AgentKind;
+use crate::model::{ExitStatus, Session, TurnRecord, Usage};
 use crate::session::stall::Stall;
 use crate::timefmt::Timestamp;
-use crate::trajectory::{Output, Step, StepKind};
+use crate::turn::{Output, Step, StepKind};
 use serde::Serialize;
 use serde_json::{json, Value};
 

@@ -7,8 +7,8 @@
 use super::controls::push_visible;
 use super::human::{one_line_into, truncate};
 use super::style::{Style, BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
-use crate::lazy_text::{preview_str, Preview};
-use crate::trajectory::{ItemStatus, OutputDetail, Step, StepKind};
+use crate::turn::lazy_text::{preview_str, Preview};
+use crate::turn::{ItemStatus, OutputDetail, Step, StepKind};
 use std::fmt::Write as _;
 
 /// Short preview lengths when `--full` is not given.

@@ -3,7 +3,7 @@
 //! processes, move unreadable sessions aside; never delete a session's data).
 
 use super::manager::{Liveness, Manager};
-use super::model::Session;
+use crate::model::Session;
 use super::stall;
 use super::status::Vanished;
 use crate::error::Error;
@@ -652,7 +652,7 @@ fn stamp() -> String {
 
 /// SIGTERM, a short grace, then SIGKILL, each only while the process still
 /// carries the session's mark.
-fn stop_process(rec: &crate::session::model::ProcessRecord, id: &str, root: &Path) -> bool {
+fn stop_process(rec: &crate::process::ProcessRecord, id: &str, root: &Path) -> bool {
     let marked = |pid: i32| process::has_mark(pid, process::SESSION_ENV, id, root);
     process::signal_pinned(rec, Signal::SIGTERM, marked);
     let deadline = Instant::now() + Duration::from_secs(2);

@@ -3,7 +3,6 @@
 pub mod brief;
 pub mod doctor;
 pub mod manager;
-pub mod model;
 pub mod settle;
 pub mod stall;
 pub mod status;

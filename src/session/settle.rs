@@ -4,13 +4,12 @@
 //! under the session's write lock, that nothing runs for a turn nobody
 //! recorded.
 
-use super::model::{Ending, ExitStatus, Message, Session, SessionStatus, TurnRecord};
+use crate::model::{Ending, ExitStatus, Message, Session, SessionStatus, TurnRecord};
 use super::status::{decide, Evidence, Vanished};
-use crate::agent::AgentKind;
 use crate::error::{Error, Result};
 use crate::store::{Store, TurnFile, WriteGuard};
 use crate::timefmt::Timestamp;
-use crate::trajectory::{summarize_turn, OutputDetail, TurnSummary};
+use crate::turn::{OutputDetail, TurnSummary};
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 
@@ -91,15 +90,15 @@ pub fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) -> Result
     {
         return Ok(false);
     }
-    let agent = AgentKind::from_meta(&s.adapter)
-        .unwrap_or(AgentKind::Codex)
-        .adapter();
+    let kind = s.agent()?;
+    let agent = kind.adapter();
     let id = s.id.clone();
     let summary = if end.spawn_error.is_some() {
         TurnSummary::default()
     } else {
         let path = store.turn_path(&id, turn);
-        summarize_turn(&path, agent.parser(OutputDetail::Whole).as_mut())
+        kind.parser(OutputDetail::Whole)
+            .summarize(&path)
             .map_err(|e| Error::io("read", &path, e))?
     };
     let stderr_tail = store
@@ -221,9 +220,13 @@ pub fn legacy_turn_record(store: &Store, session: &Session) -> Option<TurnRecord
     if !session.turns.is_empty() || session.agent_session_id.is_some() {
         return None;
     }
-    let agent = AgentKind::from_meta(&session.adapter)?.adapter();
     let path = store.turn_path(&session.id, session.turn);
-    let summary = summarize_turn(&path, agent.parser(OutputDetail::Whole).as_mut()).ok()?;
+    let summary = session
+        .agent()
+        .ok()?
+        .parser(OutputDetail::Whole)
+        .summarize(&path)
+        .ok()?;
     summary.agent_session_id.as_ref()?;
     let ending = match session.status {
         SessionStatus::Completed => Ending::Completed,

@@ -10,10 +10,10 @@
 //! streak is at least that old) beside the turn file, keyed by the byte
 //! offset where the streak begins.
 
-use crate::session::model::Session;
+use crate::model::Session;
 use crate::store::Store;
 use crate::timefmt::Timestamp;
-use crate::trajectory::{OutputDetail, StepKind};
+use crate::turn::{OutputDetail, StepKind};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -55,7 +55,7 @@ pub fn current(store: &Store, session: &Session) -> Option<Stall> {
     if !turn.is_open() {
         return None;
     }
-    let agent = crate::agent::AgentKind::from_meta(&session.adapter)?.adapter();
+    let agent = session.agent().ok()?;
     let file = store
         .open_turn_file(&session.id, session.turn, crate::store::TurnFile::Output)
         .ok()??;
@@ -208,7 +208,7 @@ fn trim(buf: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::model::{SessionStatus, TurnRecord, Usage};
+    use crate::model::{SessionStatus, TurnRecord, Usage};
 
     fn running(store: &Store, adapter: &str, lines: &[&str], started_secs_ago: i64) -> Session {
         let started = Timestamp(

@@ -2,8 +2,8 @@
 //! terminal line first, the exit code or signal only where there is none.
 
 use crate::process::signal_name;
-use crate::session::model::{Ending, ExitStatus};
-use crate::trajectory::Outcome;
+use crate::model::{Ending, ExitStatus};
+use crate::turn::Outcome;
 
 /// Why there is no exit record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

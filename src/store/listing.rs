@@ -6,7 +6,7 @@
 use super::{is_valid_id, Dir, LoadProblem, Store, MAX_META};
 use crate::error::{Error, Result};
 use crate::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
-use crate::session::model::Session;
+use crate::model::Session;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::time::{SystemTime, UNIX_EPOCH};

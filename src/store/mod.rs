@@ -14,7 +14,7 @@
 //!   supervisor.
 
 use crate::error::{Error, Result};
-use crate::session::model::Session;
+use crate::model::Session;
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub mod dir;
+#[cfg(test)]
+mod fuzz;
 mod listing;
 pub mod rights;
 
@@ -660,7 +662,7 @@ pub fn check_id(s: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::session::model::{SessionStatus, Usage};
+    use crate::model::{SessionStatus, Usage};
     use crate::timefmt::Timestamp;
     use std::fs;
 

@@ -15,8 +15,8 @@
 //! open folder, so a link swapped in after a check is never followed either.
 
 use super::is_valid_id;
-use crate::agent::AgentKind;
-use crate::session::model::Session;
+use crate::model::AgentKind;
+use crate::model::Session;
 use crate::timefmt::Timestamp;
 use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, AtFlags, OFlag};

@@ -10,9 +10,8 @@ mod tool;
 
 pub use stream::{ClaudeParser, Decoded};
 
-use super::{is_uuid, long_opt, Agent, AgentKind, PromptVia, StreamParser, TurnSpec};
-use crate::session::model::{TurnRecord, Usage};
-use crate::trajectory::OutputDetail;
+use super::{is_uuid, long_opt, Agent, AgentKind, PromptVia, TurnSpec};
+use crate::model::{TurnRecord, Usage};
 use serde_json::Value;
 use std::ffi::OsString;
 
@@ -71,9 +70,6 @@ impl Agent for Claude {
         is_uuid(id)
     }
 
-    fn parser(&self, detail: OutputDetail) -> Box<dyn StreamParser> {
-        Box::new(ClaudeParser::new(detail))
-    }
     /// `result.usage` covers one invocation, which is one turn.
     fn turn_usage(&self, reported: &Usage, _s: Option<&str>, _earlier: &[TurnRecord]) -> Usage {
         reported.clone()

@@ -3,9 +3,9 @@
 
 use super::take;
 use super::tool::{content_blocks, result_text, tool_step, OpenTool, ToolResult};
-use crate::agent::{Decoder, StreamParser};
-use crate::session::model::Usage;
-use crate::trajectory::{Outcome, OutputDetail, Step, StepKind, TurnSummary};
+use crate::turn::StreamParser;
+use crate::model::Usage;
+use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary};
 use serde_json::Value;
 
 pub struct ClaudeParser {
@@ -334,8 +334,7 @@ fn usage(u: &Value) -> Usage {
     }
 }
 
-/// A decoded line (see [`crate::agent::StreamParser::decoder`]): its JSON, if it
-/// is JSON.
+/// A decoded line (see [`StreamParser::decode`]): its JSON, if it is JSON.
 pub type Decoded = Option<Value>;
 
 impl ClaudeParser {
@@ -356,13 +355,19 @@ impl Default for ClaudeParser {
     }
 }
 
-fn decode(line: &[u8], _: OutputDetail) -> crate::agent::Decoded {
-    crate::agent::Decoded::Claude(serde_json::from_slice(line).ok())
+fn decode(line: &[u8], _: OutputDetail) -> Decoded {
+    serde_json::from_slice(line).ok()
 }
 
 impl StreamParser for ClaudeParser {
-    fn decoder(&self) -> Decoder {
-        Decoder::new(decode, self.detail)
+    type Line = Decoded;
+
+    fn decode(line: &[u8], detail: OutputDetail) -> Decoded {
+        decode(line, detail)
+    }
+
+    fn detail(&self) -> OutputDetail {
+        self.detail
     }
 
     /// A claude line decodes to its whole JSON tree: on two threads a
@@ -371,9 +376,9 @@ impl StreamParser for ClaudeParser {
         false
     }
 
-    fn apply(&mut self, lineno: u64, line: crate::agent::Decoded, emit: &mut dyn FnMut(Step)) {
+    fn apply(&mut self, lineno: u64, line: Decoded, emit: &mut dyn FnMut(Step)) {
         match line {
-            crate::agent::Decoded::Claude(Some(v)) => {
+            Some(v) => {
                 self.summary.events += 1;
                 self.handle(lineno, v, emit);
             }

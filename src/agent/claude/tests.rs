@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::agent::test_support::{cmd, err, msg, st, transcript, TRANSCRIPTS as DIR};
-use crate::trajectory::{FileChange, ItemStatus, Outcome, PlanItem, Step, StepKind, TurnSummary};
+use crate::turn::{
+    FileChange, ItemStatus, Outcome, PlanItem, Step, StepKind, StreamParser, TurnSummary,
+};
 use serde_json::json;
 use ItemStatus::*;
 

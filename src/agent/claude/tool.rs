@@ -2,7 +2,7 @@
 //! changes, `TodoWrite` a plan, anything else a tool call.
 
 use super::take;
-use crate::trajectory::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, StepKind};
+use crate::turn::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, StepKind};
 use serde_json::Value;
 
 /// A `tool_use` block (`id`, `name`, `input`) and where it came from.

@@ -1,7 +1,7 @@
 //! A codex item object (`item.*` events) and the step it makes.
 
-use crate::lazy_text::LazyText;
-use crate::trajectory::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, StepKind};
+use crate::turn::lazy_text::LazyText;
+use crate::turn::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, StepKind};
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;

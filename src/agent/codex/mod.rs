@@ -7,9 +7,8 @@ mod stream;
 
 pub use stream::{CodexParser, Decoded};
 
-use super::{is_uuid, long_opt, Agent, AgentKind, PromptVia, StreamParser, TurnSpec};
-use crate::session::model::{TurnRecord, Usage};
-use crate::trajectory::OutputDetail;
+use super::{is_uuid, long_opt, Agent, AgentKind, PromptVia, TurnSpec};
+use crate::model::{TurnRecord, Usage};
 use std::ffi::OsString;
 
 pub struct Codex;
@@ -68,10 +67,6 @@ impl Agent for Codex {
         is_uuid(id)
     }
 
-    fn parser(&self, detail: OutputDetail) -> Box<dyn StreamParser> {
-        Box::new(CodexParser::new(detail))
-    }
-
     /// `turn.completed.usage` is the thread's running total, so a turn's own
     /// usage is the difference from the previous report on the same thread.
     fn turn_usage(&self, reported: &Usage, thread: Option<&str>, earlier: &[TurnRecord]) -> Usage {
@@ -96,7 +91,7 @@ mod tests {
     use crate::agent::test_support::{
         argv, cmd, ids_in_transcripts, msg, st, transcript, warn, NOT_CONVERSATION_IDS,
     };
-    use crate::trajectory::{FileChange, ItemStatus, Outcome, Step, StepKind, TurnSummary};
+    use crate::turn::{FileChange, ItemStatus, Outcome, Step, StepKind, TurnSummary};
 
     fn run(name: &str) -> (Vec<Step>, TurnSummary) {
         crate::agent::test_support::run_path(CodexParser::default(), &transcript(name))

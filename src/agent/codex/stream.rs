@@ -3,11 +3,11 @@
 //! keep the turn's summary.
 
 use super::item::{item_step, Item};
-use crate::agent::{Decoder, StreamParser};
+use crate::turn::StreamParser;
 use crate::json_scan::StringKey;
-use crate::lazy_text;
-use crate::session::model::Usage;
-use crate::trajectory::{ItemStatus, Outcome, Output, OutputDetail, Step, StepKind, TurnSummary};
+use crate::turn::lazy_text;
+use crate::model::Usage;
+use crate::turn::{ItemStatus, Outcome, Output, OutputDetail, Step, StepKind, TurnSummary};
 use serde::Deserialize;
 use serde_json::Value;
 use std::borrow::Cow;
@@ -150,24 +150,24 @@ const KINDS: [&str; 8] = [
     "turn.failed",
 ];
 
-fn decode(line: &[u8], detail: OutputDetail) -> crate::agent::Decoded {
+fn decode(line: &[u8], detail: OutputDetail) -> Decoded {
     // Checked once here, with SIMD, rather than string by string by the
     // JSON parser: that check was a tenth of the time of a long trajectory.
     let Ok(line) = simdutf8::basic::from_utf8(line) else {
-        return crate::agent::Decoded::Codex(Decoded::Unreadable);
+        return Decoded::Unreadable;
     };
     if let OutputDetail::Preview { lines, width } = detail {
         if let Some(ev) = decode_previewed_command(line, lines, width) {
-            return crate::agent::Decoded::Codex(Decoded::Event(ev));
+            return Decoded::Event(ev);
         }
     }
-    crate::agent::Decoded::Codex(match serde_json::from_str::<Event>(line) {
+    match serde_json::from_str::<Event>(line) {
         Ok(ev) => Decoded::Event(ev.into_line(detail)),
         Err(_) => match serde_json::from_str::<Value>(line) {
             Ok(raw) => Decoded::Json(raw),
             Err(_) => Decoded::Unreadable,
         },
-    })
+    }
 }
 
 /// A command item whose output only a preview is wanted of, decoded without
@@ -316,17 +316,23 @@ impl CodexParser {
 }
 
 impl StreamParser for CodexParser {
-    fn decoder(&self) -> Decoder {
-        Decoder::new(decode, self.detail)
+    type Line = Decoded;
+
+    fn decode(line: &[u8], detail: OutputDetail) -> Decoded {
+        decode(line, detail)
     }
 
-    fn apply(&mut self, lineno: u64, line: crate::agent::Decoded, emit: &mut dyn FnMut(Step)) {
+    fn detail(&self) -> OutputDetail {
+        self.detail
+    }
+
+    fn apply(&mut self, lineno: u64, line: Decoded, emit: &mut dyn FnMut(Step)) {
         match line {
-            crate::agent::Decoded::Codex(Decoded::Event(ev)) => {
+            Decoded::Event(ev) => {
                 self.summary.events += 1;
                 self.handle(lineno, ev, emit);
             }
-            crate::agent::Decoded::Codex(Decoded::Json(raw)) => {
+            Decoded::Json(raw) => {
                 self.summary.events += 1;
                 let kind = raw
                     .get("type")

@@ -37,7 +37,7 @@ const KEPT: &[&str] = &[
 /// `parse` reads, in the file's own text minus the whitespace between
 /// tokens, with `turns` cut to the one record `parse` keeps. `parse` reads
 /// from it exactly what it reads from the file, where a re-serialised
-/// [`Session`](crate::session::model::Session) would differ: a timestamp
+/// [`Session`](crate::model::Session) would differ: a timestamp
 /// with an offset is local time once read, so it must stay text to be read
 /// in the time zone of each listing; digits past the microsecond, and
 /// floats that serde_json does not read back exactly, would be lost. None

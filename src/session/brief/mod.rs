@@ -4,7 +4,7 @@
 //! from the file where they can be, and the parts `list` never shows are
 //! skipped over rather than built.
 
-use super::model::{Ending, Message, Session, SessionStatus, TurnRecord, Usage};
+use crate::model::{Ending, Message, Session, SessionStatus, TurnRecord, Usage};
 use crate::timefmt::Timestamp;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;

@@ -6,7 +6,7 @@ use super::Manager;
 use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::process;
-use crate::session::model::{
+use crate::model::{
     is_valid_source, Ending, Message, Session, SessionStatus, TurnRecord, Usage,
 };
 use crate::session::settle::legacy_turn_record;
@@ -115,8 +115,10 @@ impl Manager {
         // lock file, is written into its folder.
         self.store.load(&id)?;
         let guard = self.store.write_lock_within(&id, super::LOCK_PATIENCE)?;
+        let session = guard.load()?;
+        let agent = agent_of(&session)?;
         // Settle a turn that ended unrecorded before deciding it is busy.
-        let settled = self.settle_proven(&guard, guard.load()?)?;
+        let settled = self.settle_proven(&guard, session)?;
         if let Some(e) = settled.unsaved {
             return Err(e);
         }
@@ -127,7 +129,6 @@ impl Manager {
                 turn: session.turn,
             });
         }
-        let agent = agent_of(&session)?;
         self.check_rights(&session)?;
         // Checked here, before anything is written: the supervisor could only
         // report that the agent "cannot start". Sessions copied from another
@@ -407,15 +408,7 @@ fn test_hook_stop(var: &str) {
 }
 
 fn agent_of(session: &Session) -> Result<&'static dyn crate::agent::Agent> {
-    AgentKind::from_meta(&session.adapter)
-        .map(AgentKind::adapter)
-        .ok_or_else(|| {
-            Error::Usage(format!(
-                "session {} uses the unknown adapter '{}'",
-                session.short_id(),
-                session.adapter
-            ))
-        })
+    Ok(session.agent()?.adapter())
 }
 
 /// The conversation so far as one prompt, for agents that cannot resume.

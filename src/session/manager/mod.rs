@@ -3,7 +3,8 @@
 //! Reading and liveness are here; starting a turn is in `launch`, stopping
 //! one and removing a session in `stop`.
 
-use super::model::{ProcessRecord, Session};
+use crate::model::{Session};
+use crate::process::ProcessRecord;
 use super::settle::{self, never_started, orphan_end, Settled};
 use super::status::Vanished;
 use crate::error::{Error, Result};
@@ -166,6 +167,9 @@ impl Manager {
         };
         match self.assess(&session) {
             Liveness::Ended | Liveness::Alive => unchanged(session),
+            // Only the agent's own parser can read its stream: a session of
+            // an agent this version does not know is left as it stands.
+            Liveness::Orphaned(_) if session.agent().is_err() => unchanged(session),
             Liveness::Orphaned(vanished) => {
                 let end = orphan_end(&session, vanished);
                 settle::settle(&self.store, guard, session.turn, end)
@@ -191,6 +195,7 @@ impl Manager {
     /// The settling a reader does where it may not write: in memory only.
     fn settle_in_memory(&self, mut session: Session) -> Result<Session> {
         match self.assess(&session) {
+            Liveness::Orphaned(_) if session.agent().is_err() => {}
             Liveness::Orphaned(vanished) => {
                 let (end, turn) = (orphan_end(&session, vanished), session.turn);
                 settle::apply(&self.store, &mut session, turn, &end)?;

@@ -1,5 +1,14 @@
-//! The serde types of `meta.json`. Every key zwarm 2.3.5 writes keeps its name,
-//! order and meaning; the keys after `adapter` are ours (2.3.5 ignores them).
+//! The serde types of `meta.json`, and the invariants they keep. Every key
+//! zwarm 2.3.5 writes keeps its name, order and meaning; the keys after
+//! `adapter` are ours (2.3.5 ignores them).
+
+mod agent;
+mod turn;
+mod usage;
+
+pub use agent::AgentKind;
+pub use turn::{Ending, ExitStatus, TurnRecord};
+pub use usage::Usage;
 
 use crate::timefmt::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -56,42 +65,6 @@ impl fmt::Display for SessionStatus {
     }
 }
 
-/// How one turn ended: the detail behind `status`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Ending {
-    /// The agent finished its turn.
-    Completed,
-    /// The agent reported a failed turn, or exited without doing anything.
-    Failed,
-    /// The turn stopped before finishing and zwarm did not stop it.
-    Interrupted,
-    /// zwarm stopped it (`kill`).
-    Killed,
-    /// The agent program could not be started.
-    AgentMissing,
-}
-
-impl Ending {
-    pub fn status(self) -> SessionStatus {
-        match self {
-            Ending::Completed => SessionStatus::Completed,
-            Ending::Killed => SessionStatus::Killed,
-            Ending::Failed | Ending::Interrupted | Ending::AgentMissing => SessionStatus::Failed,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Ending::Completed => "completed",
-            Ending::Failed => "failed",
-            Ending::Interrupted => "interrupted",
-            Ending::Killed => "killed",
-            Ending::AgentMissing => "agent_missing",
-        }
-    }
-}
-
 /// One entry of `messages`, as 2.3.5 writes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
@@ -119,159 +92,6 @@ impl Message {
             timestamp: Timestamp::now().to_string(),
             metadata,
         }
-    }
-}
-
-/// Token counts. The first three keys are 2.3.5's; the rest appear only when
-/// the agent reports them. Keys we do not know are kept as they were.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Usage {
-    #[serde(default)]
-    pub input_tokens: u64,
-    #[serde(default)]
-    pub output_tokens: u64,
-    #[serde(default)]
-    pub total_tokens: u64,
-    /// Codex: the part of `input_tokens` served from cache.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub cached_input_tokens: u64,
-    /// Codex: the part of `output_tokens` spent reasoning.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub reasoning_output_tokens: u64,
-    /// Codex 0.169+: input written to cache.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub cache_write_input_tokens: u64,
-    /// Claude: cache reads, not part of `input_tokens`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub cache_read_input_tokens: u64,
-    /// Claude: cache writes, not part of `input_tokens`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub cache_creation_input_tokens: u64,
-    #[serde(flatten)]
-    pub other: Map<String, Value>,
-}
-
-fn is_zero(n: &u64) -> bool {
-    *n == 0
-}
-
-impl Usage {
-    pub fn is_empty(&self) -> bool {
-        self.total_tokens == 0 && self.input_tokens == 0 && self.output_tokens == 0
-    }
-
-    /// Field-wise sum of the counts we know (unknown keys are not summed).
-    pub fn add(&mut self, o: &Usage) {
-        self.input_tokens += o.input_tokens;
-        self.output_tokens += o.output_tokens;
-        self.total_tokens += o.total_tokens;
-        self.cached_input_tokens += o.cached_input_tokens;
-        self.reasoning_output_tokens += o.reasoning_output_tokens;
-        self.cache_write_input_tokens += o.cache_write_input_tokens;
-        self.cache_read_input_tokens += o.cache_read_input_tokens;
-        self.cache_creation_input_tokens += o.cache_creation_input_tokens;
-    }
-
-    /// Field-wise `self - o`, never below zero: the part of a running total
-    /// that is new since `o`.
-    pub fn since(&self, o: &Usage) -> Usage {
-        Usage {
-            input_tokens: self.input_tokens.saturating_sub(o.input_tokens),
-            output_tokens: self.output_tokens.saturating_sub(o.output_tokens),
-            total_tokens: self.total_tokens.saturating_sub(o.total_tokens),
-            cached_input_tokens: self
-                .cached_input_tokens
-                .saturating_sub(o.cached_input_tokens),
-            reasoning_output_tokens: self
-                .reasoning_output_tokens
-                .saturating_sub(o.reasoning_output_tokens),
-            cache_write_input_tokens: self
-                .cache_write_input_tokens
-                .saturating_sub(o.cache_write_input_tokens),
-            cache_read_input_tokens: self
-                .cache_read_input_tokens
-                .saturating_sub(o.cache_read_input_tokens),
-            cache_creation_input_tokens: self
-                .cache_creation_input_tokens
-                .saturating_sub(o.cache_creation_input_tokens),
-            other: Map::new(),
-        }
-    }
-}
-
-/// A process as we recognise it later: pid alone is ambiguous once reused, so
-/// the kernel's start time (clock ticks since boot) goes with it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessRecord {
-    pub pid: i32,
-    pub start_time: u64,
-}
-
-/// How the process of a turn ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitStatus {
-    Code(i32),
-    Signal(i32),
-}
-
-/// One turn (one agent invocation). zwarm's own key: `turns` in `meta.json`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TurnRecord {
-    pub turn: u32,
-    pub started_at: Option<Timestamp>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended_at: Option<Timestamp>,
-    /// None while the turn runs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ending: Option<Ending>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit: Option<ExitStatus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The conversation id we asked the agent to resume.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resume_id: Option<String>,
-    /// The conversation id the agent reported for this turn.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_session_id: Option<String>,
-    /// This turn's own usage.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<Usage>,
-    /// Usage exactly as the agent reported it (codex: the thread's running total).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reported_usage: Option<Usage>,
-    /// Cost as the agent reported it (claude: cumulative for its session).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reported_cost_usd: Option<f64>,
-    /// The model the agent said it used (claude does), which may be its
-    /// default: the session's `model` stays what was asked for, so that a
-    /// later turn is not pinned to a model nobody chose.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reported_model: Option<String>,
-    /// The last agent message of this turn.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub final_message: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub supervisor: Option<ProcessRecord>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent: Option<ProcessRecord>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub boot_id: Option<String>,
-    /// Set when someone asked zwarm to stop this turn.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_requested_at: Option<Timestamp>,
-    /// Who wrote the ending: "supervisor", or "reader" when the supervisor was gone.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settled_by: Option<String>,
-    /// Lines of the turn file that were not JSON events.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub skipped_lines: u64,
-}
-
-impl TurnRecord {
-    pub fn is_open(&self) -> bool {
-        self.ending.is_none()
     }
 }
 
@@ -340,6 +160,17 @@ pub fn is_valid_source(source: &str) -> bool {
 }
 
 impl Session {
+    /// The agent this session runs. An `adapter` value this version does not
+    /// know (a newer zwarm may have written it) is an error naming it, the
+    /// same wherever the agent is needed; `list` and `show` show the value
+    /// as it is.
+    pub fn agent(&self) -> crate::error::Result<AgentKind> {
+        AgentKind::from_meta(&self.adapter).ok_or_else(|| crate::error::Error::UnknownAgent {
+            id: self.id.clone(),
+            value: self.adapter.clone(),
+        })
+    }
+
     pub fn short_id(&self) -> &str {
         &self.id[..self.id.len().min(8)]
     }
@@ -446,26 +277,5 @@ mod tests {
         ] {
             assert!(!is_valid_source(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn usage_since_saturates() {
-        let a = Usage {
-            input_tokens: 300,
-            output_tokens: 21,
-            total_tokens: 321,
-            ..Default::default()
-        };
-        let b = Usage {
-            input_tokens: 200,
-            output_tokens: 30,
-            total_tokens: 230,
-            ..Default::default()
-        };
-        let d = a.since(&b);
-        assert_eq!(
-            (d.input_tokens, d.output_tokens, d.total_tokens),
-            (100, 0, 91)
-        );
     }
 }

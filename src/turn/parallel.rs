@@ -8,8 +8,9 @@
 //! A worker has at most two chunks at a time and at most a few decoded chunks
 //! wait here, which bounds the memory whatever the file's size.
 
-use crate::agent::{Decoded, Decoder, StreamParser};
-use crate::trajectory::{trim_line, Step};
+use super::parse::StreamParser;
+use super::reader::trim_line;
+use super::step::{OutputDetail, Step};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
@@ -24,14 +25,13 @@ const CHUNK: u64 = 1 << 20;
 const OVERRUN: u64 = 8 << 10;
 
 /// A chunk's lines decoded, one entry per line, `None` for a blank one.
-type Lines = Vec<Option<Decoded>>;
+type Lines<P> = Vec<Option<<P as StreamParser>::Line>>;
 
 /// Reads `file` from its start to its end, like
-/// [`crate::trajectory::read_turn`], with `workers` threads decoding beside
-/// this one.
-pub fn read(
+/// [`super::read_turn`], with `workers` threads decoding beside this one.
+pub(super) fn read<P: StreamParser>(
     file: File,
-    parser: &mut dyn StreamParser,
+    parser: &mut P,
     complete: bool,
     workers: usize,
     emit: &mut dyn FnMut(Step),
@@ -39,9 +39,9 @@ pub fn read(
     read_in_chunks(file, parser, complete, workers, CHUNK, emit)
 }
 
-fn read_in_chunks(
+pub(crate) fn read_in_chunks<P: StreamParser>(
     file: File,
-    parser: &mut dyn StreamParser,
+    parser: &mut P,
     complete: bool,
     workers: usize,
     chunk: u64,
@@ -52,7 +52,8 @@ fn read_in_chunks(
         file: &file,
         len: file.metadata()?.len(),
         complete,
-        decoder: parser.decoder(),
+        decode: P::decode,
+        detail: parser.detail(),
         size: chunk,
     };
     let count = chunks.len.div_ceil(chunk);
@@ -61,7 +62,7 @@ fn read_in_chunks(
         let mut from_worker = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (send_chunk, chunk_numbers) = mpsc::channel::<u64>();
-            let (send_done, done) = mpsc::channel::<io::Result<Lines>>();
+            let (send_done, done) = mpsc::channel::<io::Result<Lines<P>>>();
             scope.spawn(move || {
                 let mut buf = ChunkBuf::default();
                 for k in chunk_numbers {
@@ -75,7 +76,7 @@ fn read_in_chunks(
         }
         let mut buf = ChunkBuf::default();
         // Chunks handed out and not yet applied, in file order.
-        let mut pending: VecDeque<Slot> = VecDeque::new();
+        let mut pending: VecDeque<Slot<P>> = VecDeque::new();
         let mut queued = vec![0usize; workers];
         let (mut next_chunk, mut next_worker, mut lineno) = (0u64, 0usize, 0u64);
         loop {
@@ -134,29 +135,37 @@ fn read_in_chunks(
 }
 
 /// A chunk handed out and not yet applied.
-enum Slot {
+enum Slot<P: StreamParser> {
     /// With this worker, which returns its chunks in the order it got them.
     Sent(usize),
     /// Decoded here.
-    Decoded(Lines),
+    Decoded(Lines<P>),
 }
 
 /// How to read and decode a chunk; shared by every thread.
-#[derive(Clone, Copy)]
-struct Chunks<'a> {
+struct Chunks<'a, L> {
     file: &'a File,
     len: u64,
     complete: bool,
-    decoder: Decoder,
+    decode: fn(&[u8], OutputDetail) -> L,
+    detail: OutputDetail,
     size: u64,
 }
 
-impl Chunks<'_> {
+impl<L> Clone for Chunks<'_, L> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<L> Copy for Chunks<'_, L> {}
+
+impl<L> Chunks<'_, L> {
     /// Reads chunk `k` into `buf` and decodes the lines that start in it.
-    fn decode(&self, k: u64, buf: &mut ChunkBuf) -> io::Result<Lines> {
+    fn decode(&self, k: u64, buf: &mut ChunkBuf) -> io::Result<Vec<Option<L>>> {
         let lines = self.read(k, buf)?;
         Ok(split_lines(&buf.filled()[lines])
-            .map(|line| (!line.is_empty()).then(|| self.decoder.decode(line)))
+            .map(|line| (!line.is_empty()).then(|| (self.decode)(line, self.detail)))
             .collect())
     }
 
@@ -252,15 +261,63 @@ fn split_lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::AgentKind;
-    use crate::trajectory::{OutputDetail, TurnReader};
+    use crate::turn::{StepKind, TurnReader, TurnSummary};
     use proptest::prelude::*;
 
+    /// A parser that keeps every line it is given, as a step, and counts
+    /// the ones that are not JSON: what the reader fed it, in what order.
+    #[derive(Default)]
+    struct Recorder {
+        summary: TurnSummary,
+    }
+
+    impl StreamParser for Recorder {
+        type Line = Option<String>;
+
+        fn decode(line: &[u8], _: OutputDetail) -> Self::Line {
+            let text = String::from_utf8_lossy(line).into_owned();
+            serde_json::from_str::<serde_json::Value>(&text)
+                .is_ok()
+                .then_some(text)
+        }
+
+        fn detail(&self) -> OutputDetail {
+            OutputDetail::Whole
+        }
+
+        fn apply(&mut self, lineno: u64, line: Self::Line, emit: &mut dyn FnMut(Step)) {
+            match line {
+                Some(text) => {
+                    self.summary.events += 1;
+                    emit(Step {
+                        line: lineno,
+                        kind: StepKind::Message { text },
+                    });
+                }
+                None => self.summary.skipped_lines += 1,
+            }
+        }
+
+        fn finish(&mut self, emit: &mut dyn FnMut(Step)) {
+            emit(Step {
+                line: 0,
+                kind: StepKind::Message {
+                    text: "end".into(),
+                },
+            });
+        }
+
+        fn summary(&self) -> &TurnSummary {
+            &self.summary
+        }
+    }
+
     fn transcript_lines() -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/transcripts");
         ["codex_rich.jsonl", "codex_mcp.jsonl", "claude_rich.jsonl"]
             .iter()
             .flat_map(|n| {
-                std::fs::read_to_string(crate::agent::test_support::transcript(n))
+                std::fs::read_to_string(format!("{dir}/{n}"))
                     .unwrap()
                     .lines()
                     .map(str::to_string)
@@ -277,8 +334,9 @@ mod tests {
         })]
 
         /// Cut into chunks of any size (a chunk inside a line, a line over
-        /// many chunks) and decoded on any number of threads, a file gives
-        /// the steps and summary of reading it line by line.
+        /// many chunks) and decoded on any number of threads, a file feeds
+        /// its parser the very lines, numbered alike and in the same order,
+        /// as reading it line by line does.
         #[test]
         fn chunked_reading_equals_reading_line_by_line(
             picks in prop::collection::vec((any::<prop::sample::Index>(), 0..4u8), 0..40),
@@ -286,7 +344,6 @@ mod tests {
             workers in 1usize..4,
             torn_end in any::<bool>(),
             complete in any::<bool>(),
-            claude in any::<bool>(),
         ) {
             let all = transcript_lines();
             let mut bytes = Vec::new();
@@ -304,17 +361,15 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("turn_1.jsonl");
             std::fs::write(&path, &bytes).unwrap();
-            let kind = if claude { AgentKind::Claude } else { AgentKind::Codex };
-            let detail = OutputDetail::Preview { lines: 3, width: 20 };
 
-            let mut one = kind.adapter().parser(detail);
+            let mut one = Recorder::default();
             let mut expected = Vec::new();
-            TurnReader::new(&path).read(one.as_mut(), complete, &mut |s| expected.push(s)).unwrap();
+            TurnReader::new(&path).read(&mut one, complete, &mut |s| expected.push(s)).unwrap();
 
-            let mut many = kind.adapter().parser(detail);
+            let mut many = Recorder::default();
             let mut got = Vec::new();
             let file = File::open(&path).unwrap();
-            read_in_chunks(file, many.as_mut(), complete, workers, chunk, &mut |s| got.push(s)).unwrap();
+            read_in_chunks(file, &mut many, complete, workers, chunk, &mut |s| got.push(s)).unwrap();
             prop_assert_eq!(got, expected);
             prop_assert_eq!(many.summary(), one.summary());
         }

@@ -1,0 +1,34 @@
+//! Which agent a session runs: the `adapter` value of `meta.json`.
+
+/// The agents zwarm can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AgentKind {
+    Codex,
+    Claude,
+}
+
+impl AgentKind {
+    /// The name stored in `meta.json`'s `adapter` (2.3.5's names).
+    pub fn meta_name(self) -> &'static str {
+        match self {
+            AgentKind::Codex => "codex",
+            AgentKind::Claude => "claude_code",
+        }
+    }
+
+    /// The short name people type and see.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            AgentKind::Codex => "codex",
+            AgentKind::Claude => "claude",
+        }
+    }
+
+    pub fn from_meta(name: &str) -> Option<Self> {
+        match name {
+            "codex" => Some(AgentKind::Codex),
+            "claude_code" | "claude" => Some(AgentKind::Claude),
+            _ => None,
+        }
+    }
+}

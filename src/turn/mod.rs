@@ -1,0 +1,18 @@
+//! A turn of an agent, agent-neutral: the steps it took, what its stream
+//! says of how it went, and the readers of its file (streamed, resumed as
+//! it grows, and on several cores for a long one). The agent adapters
+//! implement [`StreamParser`]; nothing here knows an agent.
+
+pub mod lazy_text;
+mod parallel;
+mod parse;
+mod reader;
+mod step;
+mod summary;
+
+#[cfg(test)]
+pub(crate) use parallel::read_in_chunks;
+pub use parse::StreamParser;
+pub use reader::{read_turn, summarize_turn, TurnReader};
+pub use step::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, Step, StepKind};
+pub use summary::{Outcome, TurnSummary};

@@ -1,0 +1,42 @@
+//! The interface between a turn's reader and an agent's parser of its
+//! stream.
+
+use super::step::{OutputDetail, Step};
+use super::summary::TurnSummary;
+
+/// Turns one agent's JSONL stream into steps and a summary, in two stages:
+/// decoding a line (most of the work, and free of state, so a long file's
+/// lines can be decoded on other threads) and applying it, in file order.
+pub trait StreamParser {
+    /// A line as decoded: what a decoding thread hands over.
+    type Line: Send;
+
+    /// The decoding stage. Never fails: a line it cannot read is decoded as
+    /// such, to be counted in `skipped_lines` or become an `other` step.
+    fn decode(line: &[u8], detail: OutputDetail) -> Self::Line;
+
+    /// How much of commands' outputs this parser keeps.
+    fn detail(&self) -> OutputDetail;
+
+    /// Applies the decoded line numbered `lineno` (1-based), emitting the
+    /// steps it completes.
+    fn apply(&mut self, lineno: u64, line: Self::Line, emit: &mut dyn FnMut(Step));
+
+    /// Whether a long file's lines are worth decoding on other threads: not
+    /// when what a line decodes to is large, as it then costs more to hand
+    /// over (and to free on another thread) than to decode here.
+    fn parallel_decoding(&self) -> bool {
+        true
+    }
+
+    /// One line, without its newline: decoded, then applied.
+    fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
+        let decoded = Self::decode(line, self.detail());
+        self.apply(lineno, decoded, emit);
+    }
+
+    /// End of stream: steps still open are emitted as they stand.
+    fn finish(&mut self, emit: &mut dyn FnMut(Step));
+
+    fn summary(&self) -> &TurnSummary;
+}

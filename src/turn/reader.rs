@@ -1,0 +1,184 @@
+//! Reading a turn file as a stream (never whole into memory), resuming
+//! where the last read stopped while it grows.
+
+use super::parse::StreamParser;
+use super::step::Step;
+use super::summary::TurnSummary;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// Feeds a turn file through a parser, line by line, calling `emit` for each
+/// step. A last line without its newline is parsed only if `complete` (the
+/// writer has finished); otherwise it may still be growing.
+pub fn read_turn<P: StreamParser>(
+    path: &Path,
+    parser: &mut P,
+    complete: bool,
+    emit: &mut dyn FnMut(Step),
+) -> io::Result<()> {
+    let file = open_if_present(path)?;
+    // Only a large file is worth the threads, and asking how many there may
+    // be reads cgroup files.
+    let threads = match &file {
+        Some(f) if parser.parallel_decoding() && f.metadata()?.len() >= PARALLEL_FROM => {
+            read_threads()
+        }
+        _ => 1,
+    };
+    match file {
+        Some(file) if threads > 1 => {
+            super::parallel::read(file, parser, complete, threads - 1, emit)
+        }
+        file => TurnReader::new(path).read_file(file, parser, complete, emit),
+    }
+}
+
+/// The file at `path`, or None if there is none (a turn not started yet).
+/// Neither the file nor its folder is reached through a link, and nothing
+/// but a regular file is read (see [`crate::store::dir`]).
+fn open_if_present(path: &Path) -> io::Result<Option<File>> {
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
+    else {
+        return Err(io::Error::from(io::ErrorKind::InvalidInput));
+    };
+    let opened = crate::store::Dir::open_no_link(folder).and_then(|d| d.read_file(name));
+    match opened {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Threads to read a large turn with: `ZWARM_THREADS` if set (1 reads on
+/// one thread, as on a busy machine), else one per core.
+fn read_threads() -> usize {
+    std::env::var("ZWARM_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+}
+
+/// Below this size a turn file is read on one thread: starting threads would
+/// cost more than they save.
+const PARALLEL_FROM: u64 = 4 << 20;
+
+/// Reads a turn file that may still be growing, resuming where the last read
+/// stopped: each call parses only what is new.
+pub struct TurnReader {
+    path: PathBuf,
+    offset: u64,
+    lineno: u64,
+}
+
+impl TurnReader {
+    pub fn new(path: &Path) -> Self {
+        TurnReader {
+            path: path.to_path_buf(),
+            offset: 0,
+            lineno: 0,
+        }
+    }
+
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Feeds the complete lines written since the last call. With `complete`,
+    /// a torn last line is fed too and the parser is finished.
+    pub fn read<P: StreamParser>(
+        &mut self,
+        parser: &mut P,
+        complete: bool,
+        emit: &mut dyn FnMut(Step),
+    ) -> io::Result<()> {
+        let file = open_if_present(&self.path)?;
+        self.read_file(file, parser, complete, emit)
+    }
+
+    /// [`TurnReader::read`] of the turn file already opened (None: absent).
+    fn read_file<P: StreamParser>(
+        &mut self,
+        file: Option<File>,
+        parser: &mut P,
+        complete: bool,
+        emit: &mut dyn FnMut(Step),
+    ) -> io::Result<()> {
+        if let Some(mut file) = file {
+            file.seek(SeekFrom::Start(self.offset))?;
+            let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+            // A line the buffer's end cuts in two is put together here; every
+            // other line is parsed where it was read.
+            let mut split = Vec::new();
+            loop {
+                let chunk = reader.fill_buf()?;
+                if chunk.is_empty() {
+                    break;
+                }
+                let len = chunk.len();
+                let mut start = 0;
+                for end in memchr::memchr_iter(b'\n', chunk) {
+                    let line = if split.is_empty() {
+                        &chunk[start..=end]
+                    } else {
+                        split.extend_from_slice(&chunk[start..=end]);
+                        &split[..]
+                    };
+                    self.feed_line(line, parser, emit);
+                    split.clear();
+                    start = end + 1;
+                }
+                split.extend_from_slice(&chunk[start..]);
+                reader.consume(len);
+            }
+            // The writer may be mid-line: a torn last line waits for the next
+            // read unless the file is complete.
+            if !split.is_empty() && complete {
+                self.feed_line(&split, parser, emit);
+            }
+        }
+        if complete {
+            parser.finish(emit);
+        }
+        Ok(())
+    }
+}
+
+impl TurnReader {
+    fn feed_line<P: StreamParser>(
+        &mut self,
+        line: &[u8],
+        parser: &mut P,
+        emit: &mut dyn FnMut(Step),
+    ) {
+        self.offset += line.len() as u64;
+        self.lineno += 1;
+        let line = trim_line(line);
+        if !line.is_empty() {
+            parser.feed(self.lineno, line, emit);
+        }
+    }
+}
+
+/// Large enough that a line rarely straddles two reads, small enough for the
+/// memory bound of a streamed read.
+const READ_BUFFER: usize = 1 << 20;
+
+pub(crate) fn trim_line(buf: &[u8]) -> &[u8] {
+    let mut end = buf.len();
+    while end > 0 && matches!(buf[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
+        end -= 1;
+    }
+    let mut start = 0;
+    while start < end && matches!(buf[start], b' ' | b'\t') {
+        start += 1;
+    }
+    &buf[start..end]
+}
+
+/// Parses a whole finished turn file, keeping only its summary.
+pub fn summarize_turn<P: StreamParser>(path: &Path, parser: &mut P) -> io::Result<TurnSummary> {
+    read_turn(path, parser, true, &mut |_| {})?;
+    Ok(parser.summary().clone())
+}

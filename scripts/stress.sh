@@ -32,7 +32,7 @@ ZWARM_RACE_ROUNDS="$ROUNDS" cargo test --test races -- --test-threads=1 --nocapt
 for i in $(seq "$REPEAT"); do
     cargo test --test reliability fifty_starts -- --nocapture >>"$log" 2>&1 || status=1
 done
-grep -E '^races:|^concurrency:|test result|panicked' "$log"
+grep -oE '(races|concurrency): .*|test result.*|panicked.*' "$log"
 if [ "$status" -ne 0 ]; then
     echo "stress: FAILED; the whole output is in $log"
     grep -A20 panicked "$log" | grep -v '^ *[0-9]*: \|^ *at ' | head -60

@@ -17,7 +17,7 @@ pub mod render;
 pub mod session;
 pub mod store;
 pub mod supervisor;
-pub mod timefmt;
 #[cfg(test)]
 mod testing;
+pub mod timefmt;
 pub mod turn;

@@ -2,9 +2,9 @@
 //! reused), so a process is recognised by pid + start time, and a reboot by the
 //! kernel's boot id.
 
-use serde::{Deserialize, Serialize};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
 use std::fs;
 use std::os::fd::FromRawFd;
 

@@ -16,8 +16,8 @@
 //!   is recorded, or `error <message>` if it could not be started.
 
 use crate::error::{Error, Result};
-use crate::process;
 use crate::model::{ExitStatus, SessionStatus};
+use crate::process;
 use crate::process::ProcessRecord;
 use crate::session::settle::{settle, TurnEnd};
 use crate::store::{Store, TurnFile, WriteGuard};

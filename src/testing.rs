@@ -75,7 +75,6 @@ pub(crate) fn json_value() -> impl Strategy<Value = serde_json::Value> {
     })
 }
 
-
 /// Text with what makes previews hard: line ends of both kinds, trailing
 /// blanks, quotes and backslashes (escaped in JSON), control and wide chars.
 pub(crate) fn tricky_text() -> impl Strategy<Value = String> {

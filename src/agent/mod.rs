@@ -11,8 +11,8 @@ pub(crate) mod test_support;
 pub use crate::model::AgentKind;
 use crate::model::{TurnRecord, Usage};
 use crate::turn::{self, OutputDetail, Step, StreamParser, TurnReader, TurnSummary};
-use std::io;
 use std::ffi::{OsStr, OsString};
+use std::io;
 use std::path::{Path, PathBuf};
 
 impl AgentKind {

@@ -2,9 +2,9 @@
 
 use crate::cli::KillArgs;
 use crate::error::{exit, Error};
+use crate::model::Session;
 use crate::render::{self, json, Printer};
 use crate::session::manager::Manager;
-use crate::model::Session;
 use anyhow::Result;
 
 struct Outcome {

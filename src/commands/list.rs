@@ -1,7 +1,7 @@
 //! `list`: every session, newest first, optionally of one status.
 
-use crate::session::manager::Manager;
 use crate::model::{Session, SessionStatus};
+use crate::session::manager::Manager;
 use crate::store::LoadProblem;
 use anyhow::Result;
 

@@ -3,8 +3,8 @@
 use crate::agent::AgentKind;
 use crate::cli::{AdapterArg, StartArgs};
 use crate::error::Error;
-use crate::session::manager::{Manager, StartRequest};
 use crate::model::Session;
+use crate::session::manager::{Manager, StartRequest};
 use anyhow::{Context, Result};
 use std::io::ErrorKind;
 use std::path::PathBuf;

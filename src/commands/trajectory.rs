@@ -55,29 +55,30 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
             p.line(&steps::turn_header(&style, turn))?;
         }
         let path = manager.store().turn_path(&s.id, turn);
-        parser.read_turn(&path, !running, &mut |step| {
-            if err.is_some() {
-                return;
-            }
-            let r = if p.json {
-                let sep = if first { "" } else { "," };
-                first = false;
-                write!(p.out(), "{sep}").and_then(|()| {
-                    Ok(serde_json::to_writer(
-                        p.out(),
-                        &json::step_json(turn, &step),
-                    )?)
-                })
-            } else {
-                text.clear();
-                steps::step(&style, &step, a.full, &mut text);
-                p.text(&text)
-            };
-            if let Err(e) = r {
-                err = Some(e);
-            }
-        })
-        .map_err(|e| Error::io("read", &path, e))?;
+        parser
+            .read_turn(&path, !running, &mut |step| {
+                if err.is_some() {
+                    return;
+                }
+                let r = if p.json {
+                    let sep = if first { "" } else { "," };
+                    first = false;
+                    write!(p.out(), "{sep}").and_then(|()| {
+                        Ok(serde_json::to_writer(
+                            p.out(),
+                            &json::step_json(turn, &step),
+                        )?)
+                    })
+                } else {
+                    text.clear();
+                    steps::step(&style, &step, a.full, &mut text);
+                    p.text(&text)
+                };
+                if let Err(e) = r {
+                    err = Some(e);
+                }
+            })
+            .map_err(|e| Error::io("read", &path, e))?;
         if let Some(e) = err {
             return Err(e.into());
         }

@@ -4,9 +4,9 @@
 
 use super::watch::outcome_code;
 use crate::error::{exit, Error};
+use crate::model::Session;
 use crate::render::{json, Printer};
 use crate::session::manager::Manager;
-use crate::model::Session;
 use anyhow::Result;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

@@ -1,9 +1,9 @@
 //! `watch`: the current turn's steps as they are written, until it ends.
 
 use crate::error::exit;
+use crate::model::{Session, SessionStatus};
 use crate::render::{human, json, steps, Printer};
 use crate::session::manager::Manager;
-use crate::model::{Session, SessionStatus};
 use crate::turn::{OutputDetail, TurnReader};
 use anyhow::Result;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};

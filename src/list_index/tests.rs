@@ -190,8 +190,8 @@ fn a_file_changed_after_the_cut_off_is_not_settled() {
 /// The index as `list` uses it: never a different answer, only a faster one.
 mod through_the_store {
     use super::*;
-    use crate::render::json::SessionJson;
     use crate::model::{Message, Session, SessionStatus, TurnRecord, Usage};
+    use crate::render::json::SessionJson;
     use crate::store::Store;
     use crate::timefmt::Timestamp;
     use std::fs;

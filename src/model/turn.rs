@@ -109,4 +109,3 @@ impl TurnRecord {
         self.ending.is_none()
     }
 }
-

@@ -4,10 +4,10 @@ use super::controls::{is_shown, push_visible, shown_as, visible};
 use super::style::{BLUE, BOLD, CYAN, DIM, GREEN, RED, YELLOW};
 use super::Style;
 use crate::model::AgentKind;
-use crate::turn::lazy_text::cut_point;
 use crate::model::{Session, SessionStatus};
 use crate::session::stall::Stall;
 use crate::timefmt::{compact_duration, compact_duration_into};
+use crate::turn::lazy_text::cut_point;
 use std::fmt::Write as _;
 
 pub fn status_word(style: &Style, s: &Session) -> String {

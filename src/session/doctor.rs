@@ -3,10 +3,10 @@
 //! processes, move unreadable sessions aside; never delete a session's data).
 
 use super::manager::{Liveness, Manager};
-use crate::model::Session;
 use super::stall;
 use super::status::Vanished;
 use crate::error::Error;
+use crate::model::Session;
 use crate::process;
 use crate::store::rights::{self, RightsDir};
 use crate::store::{Dir, WriteGuard, CREATING};

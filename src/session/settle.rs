@@ -4,9 +4,9 @@
 //! under the session's write lock, that nothing runs for a turn nobody
 //! recorded.
 
-use crate::model::{Ending, ExitStatus, Message, Session, SessionStatus, TurnRecord};
 use super::status::{decide, Evidence, Vanished};
 use crate::error::{Error, Result};
+use crate::model::{Ending, ExitStatus, Message, Session, SessionStatus, TurnRecord};
 use crate::store::{Store, TurnFile, WriteGuard};
 use crate::timefmt::Timestamp;
 use crate::turn::{OutputDetail, TurnSummary};

@@ -1,8 +1,8 @@
 //! The one place a turn's ending is decided, from the evidence: the stream's
 //! terminal line first, the exit code or signal only where there is none.
 
-use crate::process::signal_name;
 use crate::model::{Ending, ExitStatus};
+use crate::process::signal_name;
 use crate::turn::Outcome;
 
 /// Why there is no exit record.

@@ -528,7 +528,8 @@ mod tests {
                 let lazy = LazyText::from_json(&raw).unwrap();
                 assert_eq!(lazy.to_str(), text.as_str(), "{literal}");
                 assert_eq!(lazy.is_empty(), text.is_empty());
-                for (lines, chars) in [(8, 200), (1, 1), (3, 5), (0, 10), (usize::MAX, usize::MAX)] {
+                for (lines, chars) in [(8, 200), (1, 1), (3, 5), (0, 10), (usize::MAX, usize::MAX)]
+                {
                     assert_eq!(
                         lazy.preview(lines, chars),
                         plain.preview(lines, chars),
@@ -559,5 +560,4 @@ mod tests {
             }
         }
     }
-
 }

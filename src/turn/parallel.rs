@@ -301,9 +301,7 @@ mod tests {
         fn finish(&mut self, emit: &mut dyn FnMut(Step)) {
             emit(Step {
                 line: 0,
-                kind: StepKind::Message {
-                    text: "end".into(),
-                },
+                kind: StepKind::Message { text: "end".into() },
             });
         }
 

@@ -3,8 +3,8 @@
 
 use super::take;
 use super::tool::{content_blocks, result_text, tool_step, OpenTool, ToolResult};
-use crate::turn::StreamParser;
 use crate::model::Usage;
+use crate::turn::StreamParser;
 use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary};
 use serde_json::Value;
 

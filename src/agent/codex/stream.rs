@@ -3,10 +3,10 @@
 //! keep the turn's summary.
 
 use super::item::{item_step, Item};
-use crate::turn::StreamParser;
 use crate::json_scan::StringKey;
-use crate::turn::lazy_text;
 use crate::model::Usage;
+use crate::turn::lazy_text;
+use crate::turn::StreamParser;
 use crate::turn::{ItemStatus, Outcome, Output, OutputDetail, Step, StepKind, TurnSummary};
 use serde::Deserialize;
 use serde_json::Value;

@@ -5,10 +5,8 @@
 use super::Manager;
 use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
+use crate::model::{is_valid_source, Ending, Message, Session, SessionStatus, TurnRecord, Usage};
 use crate::process;
-use crate::model::{
-    is_valid_source, Ending, Message, Session, SessionStatus, TurnRecord, Usage,
-};
 use crate::session::settle::legacy_turn_record;
 use crate::store::rights::{self, Record, RightsDir};
 use crate::store::WriteGuard;

@@ -3,12 +3,12 @@
 //! Reading and liveness are here; starting a turn is in `launch`, stopping
 //! one and removing a session in `stop`.
 
-use crate::model::{Session};
-use crate::process::ProcessRecord;
 use super::settle::{self, never_started, orphan_end, Settled};
 use super::status::Vanished;
 use crate::error::{Error, Result};
+use crate::model::Session;
 use crate::process;
+use crate::process::ProcessRecord;
 use crate::store::{LoadProblem, Store, WriteGuard};
 use nix::fcntl::{Flock, FlockArg};
 use std::time::Duration;

@@ -10,9 +10,9 @@
 
 use super::{legacy_agent, Manager, LOCK_PATIENCE};
 use crate::error::{Error, Result};
-use crate::process::{self, Mark};
 use crate::model::{Session, SessionStatus, TurnRecord};
 use crate::process::ProcessRecord;
+use crate::process::{self, Mark};
 use crate::session::settle::{settle, Settled, TurnEnd};
 use crate::session::status::Vanished;
 use crate::timefmt::Timestamp;

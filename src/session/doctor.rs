@@ -674,12 +674,22 @@ fn command_name(pid: i32) -> String {
 }
 
 /// The holder of the session's run lock, if that is not its supervisor.
+/// `s` may be older than the lock's holder: a turn injected since it was
+/// read has a supervisor of its own. So the holder counts as foreign only if
+/// a read made after the holder was seen still shows the same open turn
+/// with another supervisor (a later turn needs this one closed first).
 fn foreign_lock_holder(manager: &Manager, s: &Session) -> Option<i32> {
-    let supervisor = s.current_turn()?.supervisor?;
+    let running = |s: &Session| {
+        let t = s.current_turn().filter(|t| t.is_open())?;
+        Some((t.turn, t.supervisor?.pid))
+    };
+    let (turn, supervisor) = running(s)?;
     let st = manager.store().session(&s.id).ok()?.stat("run.lock").ok()?;
-    process::lock_holders(st.st_dev, st.st_ino)
+    let holder = process::lock_holders(st.st_dev, st.st_ino)
         .into_iter()
-        .find(|&pid| pid != supervisor.pid)
+        .find(|&pid| pid != supervisor)?;
+    let fresh = manager.store().load(&s.id).ok()?;
+    (running(&fresh) == Some((turn, supervisor))).then_some(holder)
 }
 
 #[cfg(test)]

@@ -121,7 +121,7 @@ impl Error {
     /// spent quota), as opposed to a write that failed otherwise.
     pub fn is_unwritable(&self) -> bool {
         match self {
-            Error::Io { source, .. } => crate::store::is_unwritable(source),
+            Error::Io { source, .. } => crate::dir::is_unwritable(source),
             _ => false,
         }
     }

@@ -8,15 +8,13 @@
 pub mod agent;
 pub mod cli;
 pub mod commands;
+pub mod dir;
 pub mod error;
-mod json_scan;
-mod list_index;
 pub mod model;
 pub mod process;
 pub mod render;
 pub mod session;
 pub mod store;
-pub mod supervisor;
 #[cfg(test)]
 mod testing;
 pub mod timefmt;

@@ -36,7 +36,11 @@ pub fn state_dir(explicit: Option<&Path>) -> PathBuf {
 pub fn run(cli: Cli) -> Result<i32> {
     let style = Style::decide(cli.color);
     if let Command::Supervise(a) = &cli.command {
-        return Ok(crate::supervisor::run(&a.state_dir, &a.id, a.turn)?);
+        return Ok(crate::session::supervisor::run(
+            &a.state_dir,
+            &a.id,
+            a.turn,
+        )?);
     }
     if let Command::Completions(a) = &cli.command {
         render::completions(a.shell);

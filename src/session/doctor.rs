@@ -5,11 +5,12 @@
 use super::manager::{Liveness, Manager};
 use super::stall;
 use super::status::Vanished;
+use crate::dir::Dir;
 use crate::error::Error;
 use crate::model::Session;
 use crate::process;
 use crate::store::rights::{self, RightsDir};
-use crate::store::{Dir, WriteGuard, CREATING};
+use crate::store::{WriteGuard, CREATING};
 use crate::timefmt::Timestamp;
 use nix::sys::signal::Signal;
 use std::collections::HashMap;
@@ -542,7 +543,7 @@ fn stray_files(root: &Path, sessions: &Path, fix: bool, out: &mut Vec<Finding>) 
 /// Temporary files of the list index whose writer is gone. The index is a
 /// cache: removing them loses nothing.
 fn stray_index_files(root: &Path, fix: bool, out: &mut Vec<Finding>) {
-    let Ok(dir) = Dir::open_no_link(&root.join(crate::list_index::DIR_NAME)) else {
+    let Ok(dir) = Dir::open_no_link(&root.join(crate::store::list_index::DIR_NAME)) else {
         return;
     };
     let Ok(entries) = dir.entries() else {
@@ -733,7 +734,7 @@ mod tests {
     #[test]
     fn finds_and_removes_what_a_write_of_the_index_left() {
         let root = tempfile::tempdir().unwrap();
-        let dir = root.path().join(crate::list_index::DIR_NAME);
+        let dir = root.path().join(crate::store::list_index::DIR_NAME);
         std::fs::create_dir(&dir).unwrap();
         let dead_pid = {
             let mut c = std::process::Command::new("true").spawn().unwrap();

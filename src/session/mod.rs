@@ -1,8 +1,8 @@
 //! Sessions: their on-disk model, the status rules, and the domain API.
 
-pub mod brief;
 pub mod doctor;
 pub mod manager;
 pub mod settle;
 pub mod stall;
 pub mod status;
+pub mod supervisor;

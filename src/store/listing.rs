@@ -3,16 +3,17 @@
 //! (one open relative to the sessions folder, one read, a close), on a few
 //! threads for large stores; then the index brought up to date.
 
-use super::{is_valid_id, Dir, LoadProblem, Store, MAX_META};
+use super::{is_valid_id, LoadProblem, Store, MAX_META};
+use crate::dir::Dir;
 use crate::error::{Error, Result};
-use crate::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
 use crate::model::Session;
+use crate::store::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
 use std::fs::File;
 use std::io::ErrorKind;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 impl Store {
-    /// What `list` shows of every session (see [`crate::session::brief`]),
+    /// What `list` shows of every session (see [`crate::store::brief`]),
     /// in no order; the ones that fail to load are returned apart, sorted,
     /// with the errors [`Store::load`] gives. This is `list`'s hot path: a
     /// finished session in the list index (`.zwarm/list-index/`) costs one
@@ -192,13 +193,13 @@ impl BriefReader {
         if FileKey::of(&st) != index.key(entry) {
             return None;
         }
-        let mut session = crate::session::brief::parse(index.brief(entry), false).ok()?;
+        let mut session = crate::store::brief::parse(index.brief(entry), false).ok()?;
         if session.id != id {
             return None;
         }
         if let (true, Some(text)) = (self.last_message, index.message(entry)) {
             let text = std::str::from_utf8(text).ok()?;
-            let message = crate::session::brief::agent_message(text.to_owned());
+            let message = crate::store::brief::agent_message(text.to_owned());
             session.messages.push(message);
         }
         Some((entry, session))
@@ -250,10 +251,10 @@ impl BriefReader {
         // What the table shows must not depend on the file's age: messages
         // it skips but an entry would keep (an agent message that is not
         // text) leave the file unindexed, not unlisted.
-        let parse = |bytes: &[u8]| match crate::session::brief::parse(bytes, with_message) {
+        let parse = |bytes: &[u8]| match crate::store::brief::parse(bytes, with_message) {
             Ok(s) => Some((s, indexable)),
             Err(_) if with_message && !self.last_message => {
-                crate::session::brief::parse(bytes, false)
+                crate::store::brief::parse(bytes, false)
                     .ok()
                     .map(|s| (s, false))
             }
@@ -282,7 +283,7 @@ impl BriefReader {
         if indexable && !session.status.is_active() {
             // The file's own text, not the session re-serialised: see
             // `brief::excerpt` for what re-serialising would change.
-            if let Some(brief) = crate::session::brief::excerpt(text, session.turn) {
+            if let Some(brief) = crate::store::brief::excerpt(text, session.turn) {
                 fresh.push(Fresh {
                     id: id.to_string(),
                     key,

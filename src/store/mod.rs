@@ -22,13 +22,15 @@ use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-pub mod dir;
+pub(crate) mod brief;
+
 #[cfg(test)]
 mod fuzz;
+pub(crate) mod list_index;
 mod listing;
 pub mod rights;
 
-pub use dir::{is_unwritable, Dir};
+use crate::dir::Dir;
 
 const META: &str = "meta.json";
 /// Held by a session's supervisor for its whole life: free means no supervisor.

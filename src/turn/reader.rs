@@ -36,13 +36,13 @@ pub fn read_turn<P: StreamParser>(
 
 /// The file at `path`, or None if there is none (a turn not started yet).
 /// Neither the file nor its folder is reached through a link, and nothing
-/// but a regular file is read (see [`crate::store::dir`]).
+/// but a regular file is read (see [`crate::dir`]).
 fn open_if_present(path: &Path) -> io::Result<Option<File>> {
     let (Some(folder), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str()))
     else {
         return Err(io::Error::from(io::ErrorKind::InvalidInput));
     };
-    let opened = crate::store::Dir::open_no_link(folder).and_then(|d| d.read_file(name));
+    let opened = crate::dir::Dir::open_no_link(folder).and_then(|d| d.read_file(name));
     match opened {
         Ok(f) => Ok(Some(f)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),

@@ -3,6 +3,7 @@
 //! the items of `item`.
 
 mod item;
+mod json_scan;
 mod stream;
 
 pub use stream::{CodexParser, Decoded};

@@ -3,7 +3,7 @@
 //! keep the turn's summary.
 
 use super::item::{item_step, Item};
-use crate::json_scan::StringKey;
+use super::json_scan::StringKey;
 use crate::model::Usage;
 use crate::turn::lazy_text;
 use crate::turn::StreamParser;
@@ -171,7 +171,7 @@ fn decode(line: &[u8], detail: OutputDetail) -> Decoded {
 }
 
 /// A command item whose output only a preview is wanted of, decoded without
-/// the JSON parser reading the output (see [`crate::json_scan`]): the line
+/// the JSON parser reading the output (see [`super::json_scan`]): the line
 /// is parsed with the output cut out, and the preview taken from the line.
 fn decode_previewed_command(line: &str, lines: usize, width: usize) -> Option<Line> {
     static OUTPUT: LazyLock<StringKey> =

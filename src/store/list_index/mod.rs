@@ -21,7 +21,7 @@
 //! cache: without it `list` shows the same, only slower, so it is written
 //! without `fsync` (a file torn by a crash fails its checksum).
 
-use crate::store::Dir;
+use crate::dir::Dir;
 use nix::sys::stat::FileStat;
 use shard::{Entry, Shard};
 use std::io::Write;
@@ -122,7 +122,7 @@ impl FileKey {
 
 /// A session to index: its id, the key of the `meta.json` it was read from
 /// and what was read: the file's own text of what `list` shows, its
-/// messages left out ([`crate::session::brief::excerpt`]), and the last
+/// messages left out ([`crate::store::brief::excerpt`]), and the last
 /// agent message apart, which only `list --json` shows and the table need
 /// not even skip over.
 pub struct Fresh {
@@ -211,7 +211,7 @@ impl Index {
     }
 
     /// What was read of the session: `meta.json` bytes for
-    /// [`crate::session::brief::parse`].
+    /// [`crate::store::brief::parse`].
     pub fn brief(&self, r: EntryRef) -> &[u8] {
         &self.shards[r.shard].bytes[self.entry(r).brief.clone()]
     }

@@ -429,7 +429,7 @@ mod through_the_store {
         assert!(used.fresh >= 1);
         let index = Index::load(store.root());
         let abc0 = index.find("abc0").unwrap();
-        assert!(crate::session::brief::parse(index.brief(abc0), true).is_ok());
+        assert!(crate::store::brief::parse(index.brief(abc0), true).is_ok());
     }
 
     #[test]
@@ -441,7 +441,7 @@ mod through_the_store {
             "updated_at": "2026-01-01T00:00:00.000000900",
             "cost_usd": 0.919663223151467574, "messages": []}"#;
         let (_dir, store) = store_holding_ab(text);
-        let file = crate::session::brief::parse(text, false).unwrap();
+        let file = crate::store::brief::parse(text, false).unwrap();
         std::thread::sleep(MARGIN + Duration::from_millis(5));
         let list = || {
             let settled = SystemTime::now() - MARGIN;

@@ -240,7 +240,7 @@ impl Shard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::list_index::tests::fresh;
+    use crate::store::list_index::tests::fresh;
 
     /// A file's bytes with its checksum, for content the writer never makes.
     fn sealed(mut body: Vec<u8>) -> Vec<u8> {

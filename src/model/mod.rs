@@ -7,7 +7,7 @@ mod turn;
 mod usage;
 
 pub use agent::AgentKind;
-pub use turn::{Ending, ExitStatus, TurnRecord};
+pub use turn::{Closing, Ending, ExitStatus, SettledBy, TurnRecord};
 pub use usage::Usage;
 
 use crate::timefmt::Timestamp;
@@ -186,6 +186,23 @@ impl Session {
         self.turns.iter_mut().rev().find(|t| t.turn == n)
     }
 
+    /// Ends turn `turn` (see [`TurnRecord::close`]) and, as it is the
+    /// latest, sets the session's status, error and exit code from it, as
+    /// zwarm 2.3.5 keeps them. False when the turn has no record.
+    pub fn close_turn(&mut self, turn: u32, closing: Closing) -> bool {
+        let (status, error, exit) = (closing.ending.status(), closing.error.clone(), closing.exit);
+        let Some(rec) = self.turns.iter_mut().rev().find(|t| t.turn == turn) else {
+            return false;
+        };
+        rec.close(closing);
+        if turn == self.turn {
+            self.status = status;
+            self.error = error;
+            self.exit_code = exit.map(ExitStatus::returncode);
+        }
+        true
+    }
+
     /// When the latest turn ended, if it has.
     pub fn ended_at(&self) -> Option<Timestamp> {
         self.current_turn().and_then(|t| t.ended_at)
@@ -204,6 +221,32 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn closing_the_latest_turn_sets_the_session_summary_and_an_earlier_one_leaves_it() {
+        let mut s: Session = serde_json::from_str(
+            r#"{"id":"a","task":"t","status":"running","working_dir":"/w","turn":2,
+            "created_at":"2026-01-01T00:00:00","updated_at":"2026-01-01T00:00:00",
+            "turns":[{"turn":1},{"turn":2}]}"#,
+        )
+        .unwrap();
+        let failed = |why: &str| Closing {
+            exit: Some(ExitStatus::Code(3)),
+            ..Closing::now(Ending::Failed, SettledBy::Reader, Some(why.into()))
+        };
+        assert!(s.close_turn(1, failed("old")));
+        assert_eq!(
+            (s.status, s.error.as_deref()),
+            (SessionStatus::Running, None)
+        );
+        assert!(s.close_turn(2, failed("new")));
+        assert_eq!(s.status, SessionStatus::Failed);
+        assert_eq!((s.error.as_deref(), s.exit_code), (Some("new"), Some(3)));
+        assert!(
+            !s.close_turn(3, failed("none")),
+            "no record, nothing closed"
+        );
+    }
 
     #[test]
     fn unknown_status_is_read_not_rejected() {

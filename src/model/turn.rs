@@ -50,6 +50,17 @@ pub enum ExitStatus {
     Signal(i32),
 }
 
+impl ExitStatus {
+    /// As Python's `Popen.returncode` says it (a signal negated): the
+    /// session's `exit_code`, in 2.3.5's terms.
+    pub fn returncode(self) -> i32 {
+        match self {
+            ExitStatus::Code(c) => c,
+            ExitStatus::Signal(sig) => -sig,
+        }
+    }
+}
+
 /// One turn (one agent invocation). zwarm's own key: `turns` in `meta.json`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnRecord {
@@ -96,16 +107,148 @@ pub struct TurnRecord {
     /// Set when someone asked zwarm to stop this turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_requested_at: Option<Timestamp>,
-    /// Who wrote the ending: "supervisor", or "reader" when the supervisor was gone.
+    /// Who wrote the ending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settled_by: Option<String>,
+    pub settled_by: Option<SettledBy>,
     /// Lines of the turn file that were not JSON events.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skipped_lines: u64,
 }
 
+/// Who wrote a turn's ending.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum SettledBy {
+    /// The turn's own supervisor, which saw its agent exit.
+    Supervisor,
+    /// A reader (any verb) that proved under the write lock that nothing
+    /// ran the turn any more: whoever is not the turn's supervisor.
+    #[default]
+    Reader,
+    /// The launch itself: the turn never got an agent.
+    Launcher,
+    /// A value this version does not know (a newer zwarm's), kept as read.
+    Other(String),
+}
+
+impl SettledBy {
+    pub fn as_str(&self) -> &str {
+        match self {
+            SettledBy::Supervisor => "supervisor",
+            SettledBy::Reader => "reader",
+            SettledBy::Launcher => "launcher",
+            SettledBy::Other(s) => s,
+        }
+    }
+}
+
+impl From<String> for SettledBy {
+    fn from(s: String) -> Self {
+        match s.as_str() {
+            "supervisor" => SettledBy::Supervisor,
+            "reader" => SettledBy::Reader,
+            "launcher" => SettledBy::Launcher,
+            _ => SettledBy::Other(s),
+        }
+    }
+}
+
+impl From<SettledBy> for String {
+    fn from(s: SettledBy) -> Self {
+        match s {
+            SettledBy::Other(s) => s,
+            known => known.as_str().to_owned(),
+        }
+    }
+}
+
+/// Everything recorded about a turn's end, set together by
+/// [`TurnRecord::close`]: an ending without its time, cause or author is
+/// never written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Closing {
+    pub ending: Ending,
+    pub by: SettledBy,
+    /// None only for a turn rebuilt from a zwarm 2.3.5 session, whose end
+    /// time nobody kept.
+    pub at: Option<Timestamp>,
+    pub exit: Option<ExitStatus>,
+    pub error: Option<String>,
+}
+
+impl Closing {
+    /// A turn that ended now, without a process exit to report.
+    pub fn now(ending: Ending, by: SettledBy, error: Option<String>) -> Self {
+        Closing {
+            ending,
+            by,
+            at: Some(Timestamp::now()),
+            exit: None,
+            error,
+        }
+    }
+}
+
 impl TurnRecord {
     pub fn is_open(&self) -> bool {
         self.ending.is_none()
+    }
+
+    /// Ends the turn. The one place an ending is written; see
+    /// [`super::Session::close_turn`] for the session's summary of it.
+    pub fn close(&mut self, closing: Closing) {
+        let Closing {
+            ending,
+            by,
+            at,
+            exit,
+            error,
+        } = closing;
+        self.ending = Some(ending);
+        self.ended_at = at;
+        self.exit = exit;
+        self.error = error;
+        self.settled_by = Some(by);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settled_by_keeps_the_strings_of_meta_json_and_values_it_does_not_know() {
+        for (value, known) in [
+            (SettledBy::Supervisor, "\"supervisor\""),
+            (SettledBy::Reader, "\"reader\""),
+            (SettledBy::Launcher, "\"launcher\""),
+            (SettledBy::Other("doctor".into()), "\"doctor\""),
+        ] {
+            assert_eq!(serde_json::to_string(&value).unwrap(), known);
+            assert_eq!(serde_json::from_str::<SettledBy>(known).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn closing_sets_every_fact_of_the_end_at_once() {
+        let mut t = TurnRecord {
+            turn: 2,
+            ..Default::default()
+        };
+        assert!(t.is_open());
+        t.close(Closing {
+            ending: Ending::Killed,
+            by: SettledBy::Supervisor,
+            at: Some(Timestamp::now()),
+            exit: Some(ExitStatus::Signal(15)),
+            error: Some("stopped".into()),
+        });
+        assert!(!t.is_open());
+        assert_eq!(t.ending, Some(Ending::Killed));
+        assert!(t.ended_at.is_some());
+        assert_eq!(t.exit, Some(ExitStatus::Signal(15)));
+        assert_eq!(t.error.as_deref(), Some("stopped"));
+        assert_eq!(t.settled_by, Some(SettledBy::Supervisor));
+        assert_eq!(ExitStatus::Signal(15).returncode(), -15);
     }
 }

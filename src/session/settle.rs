@@ -6,7 +6,9 @@
 
 use super::status::{decide, Evidence, Vanished};
 use crate::error::{Error, Result};
-use crate::model::{Ending, ExitStatus, Message, Session, SessionStatus, TurnRecord};
+use crate::model::{
+    Closing, Ending, ExitStatus, Message, Session, SessionStatus, SettledBy, TurnRecord,
+};
 use crate::store::{Store, TurnFile, WriteGuard};
 use crate::timefmt::Timestamp;
 use crate::turn::{OutputDetail, TurnSummary};
@@ -19,7 +21,7 @@ pub struct TurnEnd {
     pub exit: Option<ExitStatus>,
     pub vanished: Option<Vanished>,
     pub spawn_error: Option<String>,
-    pub settled_by: &'static str,
+    pub settled_by: SettledBy,
     /// Add a record for the turn if it has none (a zwarm 2.3.5 session).
     pub add_record: bool,
     /// When the turn's agent was seen to end, if someone saw it (a `kill`
@@ -152,11 +154,6 @@ pub fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) -> Result
     if end.stop_requested {
         rec.stop_requested_at.get_or_insert(ended_at);
     }
-    rec.ended_at = Some(ended_at);
-    rec.ending = Some(decision.ending);
-    rec.exit = end.exit;
-    rec.error = error.clone();
-    rec.settled_by = Some(end.settled_by.to_string());
     rec.skipped_lines = summary.skipped_lines;
     rec.agent_session_id = summary
         .agent_session_id
@@ -174,13 +171,16 @@ pub fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) -> Result
     let cost = agent.session_cost(summary.cost_usd, &earlier);
     let resumed_id = rec.agent_session_id.clone();
 
-    s.status = decision.ending.status();
-    s.exit_code = end.exit.map(|e| match e {
-        ExitStatus::Code(c) => c,
-        // What Python's Popen.returncode says for a signal.
-        ExitStatus::Signal(sig) => -sig,
-    });
-    s.error = error;
+    s.close_turn(
+        turn,
+        Closing {
+            ending: decision.ending,
+            by: end.settled_by.clone(),
+            at: Some(ended_at),
+            exit: end.exit,
+            error,
+        },
+    );
     if cost.is_some() {
         s.cost_usd = cost;
     }
@@ -206,7 +206,7 @@ pub fn orphan_end(session: &Session, vanished: Vanished) -> TurnEnd {
     };
     TurnEnd {
         vanished: Some(vanished),
-        settled_by: "reader",
+        settled_by: SettledBy::Reader,
         add_record: !has_record,
         ..Default::default()
     }
@@ -233,29 +233,33 @@ pub fn legacy_turn_record(store: &Store, session: &Session) -> Option<TurnRecord
         SessionStatus::Killed => Ending::Killed,
         _ => Ending::Failed,
     };
-    Some(TurnRecord {
+    let mut record = TurnRecord {
         turn: session.turn,
-        ending: Some(ending),
         agent_session_id: summary.agent_session_id,
         reported_usage: summary.usage,
         final_message: summary.messages.last().cloned(),
-        settled_by: Some("reader".into()),
         skipped_lines: summary.skipped_lines,
         ..Default::default()
-    })
+    };
+    record.close(Closing {
+        ending,
+        by: SettledBy::Reader,
+        at: None,
+        exit: None,
+        error: None,
+    });
+    Some(record)
 }
 
 /// Marks the current turn failed because its supervisor never came up (in
 /// memory; the caller saves).
 pub fn never_started(s: &mut Session, why: &str) {
     if s.status.is_active() {
-        s.status = SessionStatus::Failed;
-        s.error = Some(why.to_string());
-        if let Some(rec) = s.current_turn_mut() {
-            rec.ending = Some(Ending::Failed);
-            rec.ended_at = Some(Timestamp::now());
-            rec.error = Some(why.to_string());
-            rec.settled_by = Some("reader".into());
+        let closing = Closing::now(Ending::Failed, SettledBy::Reader, Some(why.to_string()));
+        if !s.close_turn(s.turn, closing) {
+            // A zwarm 2.3.5 session: no turn record to close.
+            s.status = SessionStatus::Failed;
+            s.error = Some(why.to_string());
         }
     }
 }

@@ -16,7 +16,7 @@
 //!   is recorded, or `error <message>` if it could not be started.
 
 use crate::error::{Error, Result};
-use crate::model::{ExitStatus, SessionStatus};
+use crate::model::{ExitStatus, SessionStatus, SettledBy};
 use crate::process;
 use crate::process::ProcessRecord;
 use crate::session::settle::{settle, TurnEnd};
@@ -316,7 +316,7 @@ fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
     }
     let end = TurnEnd {
         exit: Some(exit),
-        settled_by: "supervisor",
+        settled_by: SettledBy::Supervisor,
         // A SIGTERM sent straight to the supervisor asks for a stop as much
         // as `zwarm kill` does: the turn was killed, not interrupted.
         stop_requested: stopping,

@@ -5,7 +5,9 @@
 use super::Manager;
 use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
-use crate::model::{is_valid_source, Ending, Message, Session, SessionStatus, TurnRecord, Usage};
+use crate::model::{
+    is_valid_source, Closing, Ending, Message, Session, SessionStatus, SettledBy, TurnRecord, Usage,
+};
 use crate::process;
 use crate::session::settle::legacy_turn_record;
 use crate::session::supervisor::{LaunchRequest, LOCK_FD};
@@ -323,14 +325,13 @@ impl Manager {
         why: String,
     ) -> Result<Session> {
         let mut s = guard.load()?;
-        if let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) {
-            rec.ending = Some(ending);
-            rec.ended_at = Some(Timestamp::now());
-            rec.error = Some(why.clone());
-            rec.settled_by = Some("launcher".into());
+        let closing = Closing::now(ending, SettledBy::Launcher, Some(why.clone()));
+        if !s.close_turn(turn, closing) {
+            // The record was rewritten by a writer that ignored the lock:
+            // the session still must not read as being launched.
+            s.status = SessionStatus::Failed;
+            s.error = Some(why);
         }
-        s.status = SessionStatus::Failed;
-        s.error = Some(why);
         guard.save(&mut s)?;
         Ok(s)
     }

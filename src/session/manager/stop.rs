@@ -10,7 +10,7 @@
 
 use super::{legacy_agent, Manager, LOCK_PATIENCE};
 use crate::error::{Error, Result};
-use crate::model::{Session, SessionStatus, TurnRecord};
+use crate::model::{Session, SessionStatus, SettledBy, TurnRecord};
 use crate::process::ProcessRecord;
 use crate::process::{self, Mark};
 use crate::session::settle::{settle, Settled, TurnEnd};
@@ -460,7 +460,7 @@ impl Manager {
 fn kill_end(seen_ending_at: Option<Timestamp>) -> TurnEnd {
     TurnEnd {
         vanished: Some(Vanished::Supervisor),
-        settled_by: "reader",
+        settled_by: SettledBy::Reader,
         // Its end was seen here; its exit status is not ours to read (it is
         // not our child), so none is recorded.
         seen_ending_at,

@@ -41,7 +41,7 @@ pub fn clean(manager: &Manager, older_than: Duration, yes: bool, p: &mut Printer
                     );
                 }
                 failed.push(json::ProblemJson {
-                    id: s.id,
+                    id: s.id.into(),
                     error: e.to_string(),
                 });
                 continue;

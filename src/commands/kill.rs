@@ -28,7 +28,7 @@ pub fn kill(manager: &Manager, a: &KillArgs, p: &mut Printer) -> Result<i32> {
         sessions
             .into_iter()
             .filter(|s| s.status.is_active())
-            .map(|s| s.id)
+            .map(|s| s.id.into())
             .collect()
     } else {
         a.ids.clone()
@@ -123,7 +123,7 @@ fn report(p: &mut Printer, outcomes: Vec<Outcome>, verb: &str, all: bool) -> Res
                     );
                 }
                 results.push(json::ActionResultJson {
-                    id: s.id.clone(),
+                    id: s.id.to_string(),
                     ok: false,
                     status: Some(s.status.as_str()),
                     error: Some(why),
@@ -144,7 +144,7 @@ fn report(p: &mut Printer, outcomes: Vec<Outcome>, verb: &str, all: bool) -> Res
                     p.line(&format!("{verb} {}{detail}", s.short_id()))?;
                 }
                 results.push(json::ActionResultJson {
-                    id: s.id.clone(),
+                    id: s.id.to_string(),
                     ok: true,
                     status: Some(s.status.as_str()),
                     error: None,

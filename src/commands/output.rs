@@ -32,7 +32,7 @@ pub fn output(manager: &Manager, a: &OutputArgs, p: &mut Printer) -> Result<i32>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if !a.stderr && !s.turn_may_lack_output(turn) {
                 return Err(Error::MissingTurnFile {
-                    id: s.id,
+                    id: s.id.into(),
                     turn,
                     path,
                 }

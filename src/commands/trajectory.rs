@@ -29,7 +29,7 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
         let path = manager.store().turn_path(&s.id, turn);
         if matches!(path.try_exists(), Ok(false)) && !s.turn_may_lack_output(turn) {
             return Err(Error::MissingTurnFile {
-                id: s.id.clone(),
+                id: s.id.to_string(),
                 turn,
                 path,
             }

@@ -76,7 +76,7 @@ fn end(p: &mut Printer, s: &Session) -> Result<i32> {
             schema_version: json::SCHEMA_VERSION,
             kind: "end",
             turn: s.turn,
-            session: s.id.clone(),
+            session: s.id.to_string(),
             status: s.status.as_str(),
             ending,
             error: s.error.clone(),

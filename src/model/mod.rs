@@ -3,10 +3,12 @@
 //! `adapter` are ours (2.3.5 ignores them).
 
 mod agent;
+mod id;
 mod turn;
 mod usage;
 
 pub use agent::AgentKind;
+pub use id::{short, InvalidId, SessionId};
 pub use turn::{Closing, Ending, ExitStatus, SettledBy, TurnRecord};
 pub use usage::Usage;
 
@@ -98,7 +100,7 @@ impl Message {
 /// `meta.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Session {
-    pub id: String,
+    pub id: SessionId,
     pub task: String,
     pub status: SessionStatus,
     pub working_dir: String,
@@ -166,13 +168,13 @@ impl Session {
     /// as it is.
     pub fn agent(&self) -> crate::error::Result<AgentKind> {
         AgentKind::from_meta(&self.adapter).ok_or_else(|| crate::error::Error::UnknownAgent {
-            id: self.id.clone(),
+            id: self.id.to_string(),
             value: self.adapter.clone(),
         })
     }
 
     pub fn short_id(&self) -> &str {
-        &self.id[..self.id.len().min(8)]
+        self.id.short()
     }
 
     /// The record of the latest turn, if this session was made by zwarm (2.3.5

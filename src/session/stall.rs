@@ -215,7 +215,7 @@ mod tests {
             chrono::Local::now().naive_local() - chrono::Duration::seconds(started_secs_ago),
         );
         let s = Session {
-            id: "0b5e7a1c-0000-4000-8000-000000000001".into(),
+            id: "0b5e7a1c-0000-4000-8000-000000000001".parse().unwrap(),
             task: "t".into(),
             status: SessionStatus::Running,
             working_dir: "/w".into(),

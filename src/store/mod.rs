@@ -14,7 +14,7 @@
 //!   supervisor.
 
 use crate::error::{Error, Result};
-use crate::model::Session;
+use crate::model::{Session, SessionId};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
 use std::io::{ErrorKind, Read};
@@ -240,7 +240,7 @@ impl Store {
             Ok(lock) => Ok(WriteGuard {
                 lock: LockHold::Owned(lock),
                 dir: self.session(&session.id)?,
-                id: session.id.clone(),
+                id: session.id.to_string(),
                 path: self.session_dir(&session.id),
             }),
             Err(e) => {
@@ -348,7 +348,7 @@ pub const CREATING: &str = ".creating-";
 pub const REMOVING: &str = ".removing-";
 
 pub fn is_valid_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+    SessionId::is_valid(s)
 }
 
 /// Rejects anything that is not hex-and-dashes before it can touch a path.

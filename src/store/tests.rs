@@ -5,7 +5,7 @@ use std::fs;
 
 fn session(id: &str) -> Session {
     Session {
-        id: id.into(),
+        id: id.parse().unwrap(),
         task: "t".into(),
         status: SessionStatus::Completed,
         working_dir: "/w".into(),

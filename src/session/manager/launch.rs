@@ -6,7 +6,8 @@ use super::Manager;
 use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::model::{
-    is_valid_source, Closing, Ending, Message, Session, SessionStatus, SettledBy, TurnRecord, Usage,
+    is_valid_source, Closing, Ending, Message, Session, SessionId, SessionStatus, SettledBy,
+    TurnRecord, Usage,
 };
 use crate::process;
 use crate::session::settle::legacy_turn_record;
@@ -56,7 +57,7 @@ impl Manager {
             )));
         }
         let now = Timestamp::now();
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = SessionId::random();
         let session = Session {
             id: id.clone(),
             task: req.task.clone(),
@@ -95,7 +96,7 @@ impl Manager {
             .mark_store(&root)
             .and_then(|()| rights.save(&Record::of(&session, &root)))
             .map_err(|source| Error::Rights {
-                id: id.clone(),
+                id: id.to_string(),
                 source,
             })?;
         // Created locked: the first turn is launched before anyone may
@@ -146,7 +147,7 @@ impl Manager {
             // own format (a flag, a config override, a name) is refused.
             if !agent.valid_conversation_id(conversation) {
                 return Err(Error::BadValue {
-                    id: session.id.clone(),
+                    id: session.id.to_string(),
                     key: "agent_session_id",
                     value: first_chars(conversation, 80),
                     why: "is not a conversation id of this agent",
@@ -198,7 +199,7 @@ impl Manager {
         // A fresh conversation id for claude when there is nothing to resume
         // after the first turn: reusing zwarm's id would collide.
         let pinned = if turn == 1 {
-            id.clone()
+            id.to_string()
         } else {
             uuid::Uuid::new_v4().to_string()
         };
@@ -233,14 +234,14 @@ impl Manager {
         let mut cmd = Command::new(exe);
         cmd.arg("__supervise")
             .arg(self.store.root())
-            .arg(&id)
+            .arg(id.as_str())
             .arg(turn.to_string())
             // Started from inside another session's agent (an orchestrator),
             // the supervisor must not pass for one of that session's
             // processes; it is marked as this session's supervisor instead,
             // which is how `kill` knows it before signalling it.
             .env_remove(process::SESSION_ENV)
-            .env(process::SUPERVISOR_ENV, &id)
+            .env(process::SUPERVISOR_ENV, id.as_str())
             .env(process::STORE_ENV, self.canonical_root())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -352,7 +353,7 @@ impl Manager {
     fn check_rights(&self, session: &Session) -> Result<()> {
         let id = &session.id;
         let fail = |source| Error::Rights {
-            id: id.clone(),
+            id: id.to_string(),
             source,
         };
         let dir = self.rights(id)?;
@@ -373,7 +374,7 @@ impl Manager {
                     .filter(|t| *t > std::time::UNIX_EPOCH);
                 if let (Some(since), Some(born)) = (since, born) {
                     if born >= since {
-                        return Err(Error::Unrecorded { id: id.clone() });
+                        return Err(Error::Unrecorded { id: id.to_string() });
                     }
                 }
                 rights::validate_session(session).map_err(|i| fail(i.into()))

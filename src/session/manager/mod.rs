@@ -89,7 +89,7 @@ impl Manager {
         let (sessions, mut problems) = self.store.load_all()?;
         let mut out = Vec::with_capacity(sessions.len());
         for s in sessions {
-            let id = s.id.clone();
+            let id = s.id.to_string();
             match self.refresh(s) {
                 Ok(s) => out.push(s),
                 Err(error) => problems.push(LoadProblem { id, error }),
@@ -112,7 +112,10 @@ impl Manager {
             }
             match self.store.load(&s.id).and_then(|s| self.refresh(s)) {
                 Ok(s) => out.push(s),
-                Err(error) => problems.push(LoadProblem { id: s.id, error }),
+                Err(error) => problems.push(LoadProblem {
+                    id: s.id.into(),
+                    error,
+                }),
             }
         }
         // Newest first, ties by id as `list` has always shown them. The

@@ -43,7 +43,7 @@ impl Manager {
         let session = self.refresh(self.store.load(&id)?)?;
         if !session.status.is_active() {
             return Err(Error::NotRunning {
-                id: session.id.clone(),
+                id: session.id.to_string(),
                 status: session.status.to_string(),
                 action: "kill",
             });

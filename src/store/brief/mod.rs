@@ -4,7 +4,7 @@
 //! from the file where they can be, and the parts `list` never shows are
 //! skipped over rather than built.
 
-use crate::model::{Ending, Message, Session, SessionStatus, TurnRecord, Usage};
+use crate::model::{Ending, Message, Session, SessionId, SessionStatus, TurnRecord, Usage};
 use crate::timefmt::Timestamp;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -19,8 +19,7 @@ pub use excerpt::excerpt;
 /// A key added here goes into `excerpt::KEPT` as well.
 #[derive(Deserialize)]
 struct Brief<'a, M> {
-    #[serde(borrow)]
-    id: Cow<'a, str>,
+    id: SessionId,
     #[serde(borrow)]
     task: Cow<'a, str>,
     status: SessionStatus,
@@ -274,7 +273,7 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         .into_iter()
         .collect();
     Ok(Session {
-        id: b.id.into_owned(),
+        id: b.id,
         task: b.task.into_owned(),
         status: b.status,
         working_dir: b.working_dir.into_owned(),

@@ -290,7 +290,7 @@ fn a_message_only_an_entry_reads_does_not_hide_a_settled_session() {
         let (ok, bad, used) = store.load_all_brief_settled(last_message, settled).unwrap();
         let ids = |ids: Vec<String>| ids.join(",");
         (
-            ids(ok.into_iter().map(|s| s.id).collect()),
+            ids(ok.into_iter().map(|s| s.id.into()).collect()),
             ids(bad.into_iter().map(|p| p.id).collect()),
             used,
         )

@@ -28,7 +28,6 @@ pub(crate) mod brief;
 mod fuzz;
 pub(crate) mod list_index;
 mod listing;
-pub mod rights;
 
 use crate::dir::Dir;
 
@@ -524,6 +523,7 @@ fn load_in(dir: &Dir, id: &str, path: &Path) -> Result<Session> {
         return Err(Error::MetaTooLarge {
             path: path.to_path_buf(),
             size,
+            limit: MAX_META,
         });
     }
     let mut bytes = Vec::with_capacity(size as usize);
@@ -536,6 +536,7 @@ fn load_in(dir: &Dir, id: &str, path: &Path) -> Result<Session> {
         return Err(Error::MetaTooLarge {
             path: path.to_path_buf(),
             size: bytes.len() as u64,
+            limit: MAX_META,
         });
     }
     let session = parse_meta(&bytes).map_err(|reason| Error::CorruptMeta {

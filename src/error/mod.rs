@@ -1,5 +1,7 @@
 //! Typed errors for the cases callers branch on, each with its exit code.
 
+pub mod rights;
+
 use std::path::PathBuf;
 
 /// Process exit codes. The table is part of the CLI contract (README, `--help`).
@@ -48,8 +50,13 @@ pub enum Error {
     #[error("cannot read session {}: {reason}", path.display())]
     CorruptMeta { path: PathBuf, reason: String },
 
-    #[error("cannot read session {}: meta.json is {size} bytes, more than zwarm reads ({} MiB)", path.display(), crate::store::MAX_META >> 20)]
-    MetaTooLarge { path: PathBuf, size: u64 },
+    #[error("cannot read session {}: meta.json is {size} bytes, more than zwarm reads ({} MiB)", path.display(), limit >> 20)]
+    MetaTooLarge {
+        path: PathBuf,
+        size: u64,
+        /// The most that is read of a `meta.json`.
+        limit: u64,
+    },
 
     #[error("session {id} is locked by {}", match holder { Some(p) => format!("process {p}, which is launching a turn or writing it"), None => "another process".to_string() })]
     Locked { id: String, holder: Option<i32> },
@@ -61,7 +68,7 @@ pub enum Error {
     Rights {
         id: String,
         #[source]
-        source: crate::store::rights::Error,
+        source: rights::RightsError,
     },
 
     #[error("session {id} has no record of the rights it was started with, though its folder was made after zwarm began keeping them for this store: it was not started by zwarm (copied or forged into the store); refusing to run an agent for it")]
@@ -158,7 +165,7 @@ impl Error {
                 short(id)
             )),
             Error::Rights {
-                source: crate::store::rights::Error::Mismatch(_),
+                source: rights::RightsError::Mismatch(_),
                 ..
             } => Some(
                 "the session was started with other settings: put them back in meta.json, or start a new session"

@@ -17,7 +17,7 @@ use nix::errno::Errno;
 use nix::fcntl::{openat, renameat, OFlag};
 use nix::sys::stat::{fstat, fstatat, mkdirat, FileStat, Mode, SFlag};
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
@@ -67,12 +67,21 @@ impl Dir {
     /// The folder `name` in this one, made (with `mode`, less the umask) if
     /// it is missing; refused if a link or anything else stands there.
     pub fn make_sub(&self, name: &str, mode: u32) -> io::Result<Dir> {
+        self.make_dir(name, mode)?;
+        self.sub(name)
+    }
+
+    /// Makes the folder `name` (with `mode`, less the umask): true if it was
+    /// made, false if something (a link, not followed, included) already
+    /// stands at the name.
+    pub fn make_dir(&self, name: &str, mode: u32) -> io::Result<bool> {
         match mkdirat(
             Some(self.fd.as_raw_fd()),
             name,
             Mode::from_bits_truncate(mode),
         ) {
-            Ok(()) | Err(Errno::EEXIST) => self.sub(name),
+            Ok(()) => Ok(true),
+            Err(Errno::EEXIST) => Ok(false),
             Err(e) => Err(self.explain(name, e)),
         }
     }
@@ -148,7 +157,7 @@ impl Dir {
             f.sync_all()?;
             self.rename(&tmp, self, name)?;
             // The rename itself must reach the disk too.
-            nix::unistd::fsync(self.fd.as_raw_fd()).map_err(io::Error::from)
+            self.sync()
         })();
         if result.is_err() {
             let _ = self.remove_file(&tmp);
@@ -228,6 +237,23 @@ impl Dir {
         .map_err(io::Error::from)
     }
 
+    /// What this folder itself is (its owner and mode, say).
+    pub fn stat_self(&self) -> io::Result<FileStat> {
+        fstat(self.fd.as_raw_fd()).map_err(io::Error::from)
+    }
+
+    /// Whether a symbolic link stands at `name`.
+    pub fn is_link(&self, name: &str) -> bool {
+        self.stat(name)
+            .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
+    }
+
+    /// Flushes this folder's entries (a name made, renamed or removed in
+    /// it) to the disk.
+    pub fn sync(&self) -> io::Result<()> {
+        nix::unistd::fsync(self.fd.as_raw_fd()).map_err(io::Error::from)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -248,10 +274,7 @@ impl Dir {
         let file = File::from(self.openat(name, flags, Mode::from_bits_truncate(mode))?);
         let st = fstat(file.as_raw_fd()).map_err(io::Error::from)?;
         if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT != SFlag::S_IFREG {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "it is not a regular file",
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, NotRegular));
         }
         Ok(file)
     }
@@ -266,12 +289,7 @@ impl Dir {
     /// The error of a call on `name`, worded for a link where one stands:
     /// the kernel only says "too many levels of symbolic links".
     fn explain(&self, name: &str, e: Errno) -> io::Error {
-        let is_link = || {
-            self.stat(name).is_ok_and(|st| {
-                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
-            })
-        };
-        if matches!(e, Errno::ELOOP | Errno::ENOTDIR) && is_link() {
+        if matches!(e, Errno::ELOOP | Errno::ENOTDIR) && self.is_link(name) {
             return io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "it is a symbolic link, which zwarm does not follow",
@@ -285,6 +303,46 @@ impl AsFd for Dir {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
+}
+
+/// The refusal of something other than a regular file where one is read
+/// or written.
+#[derive(Debug)]
+struct NotRegular;
+
+impl std::fmt::Display for NotRegular {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("it is not a regular file")
+    }
+}
+
+impl std::error::Error for NotRegular {}
+
+/// Whether `e` refused a file for not being a regular one (a FIFO, a
+/// device, a folder).
+pub fn is_not_regular(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<NotRegular>())
+}
+
+/// A file holding more than a bounded read takes: at least this many bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLarge(pub u64);
+
+/// The whole of `file`, unless it holds more than `max` bytes. Its size is
+/// asked first, and the read is bounded all the same: the file may grow
+/// while it is read, and whoever wrote it could otherwise exhaust memory.
+pub fn read_bounded(file: File, max: u64) -> io::Result<Result<Vec<u8>, TooLarge>> {
+    let size = file.metadata()?.len();
+    if size > max {
+        return Ok(Err(TooLarge(size)));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    Ok(if bytes.len() as u64 > max {
+        Err(TooLarge(bytes.len() as u64))
+    } else {
+        Ok(bytes)
+    })
 }
 
 /// Whether an error says this process may not write there (permissions, a
@@ -366,6 +424,32 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn a_bounded_read_refuses_what_is_too_large() {
+        let (tmp, root, _) = setup();
+        std::fs::write(tmp.path().join("f"), b"12345").unwrap();
+        let read = |max| read_bounded(root.read_file("f").unwrap(), max).unwrap();
+        assert_eq!(read(5), Ok(b"12345".to_vec()));
+        assert_eq!(read(4), Err(TooLarge(5)));
+        nix::unistd::mkfifo(&tmp.path().join("fifo"), Mode::from_bits_truncate(0o644)).unwrap();
+        assert!(is_not_regular(&root.read_file("fifo").unwrap_err()));
+        assert!(!is_not_regular(&root.read_file("missing").unwrap_err()));
+    }
+
+    #[test]
+    fn links_are_recognised_and_made_folders_reported() {
+        let (tmp, root, outside) = setup();
+        symlink(&outside, tmp.path().join("linked")).unwrap();
+        assert!(root.is_link("linked"));
+        assert!(!root.is_link("outside") && !root.is_link("missing"));
+        assert!(!root.make_dir("linked", 0o700).unwrap());
+        assert!(root.make_dir("new", 0o700).unwrap());
+        assert!(!root.make_dir("new", 0o700).unwrap());
+        root.sync().unwrap();
+        let new = root.sub("new").unwrap();
+        assert_eq!(new.stat_self().unwrap().st_mode & 0o077, 0);
     }
 
     #[test]

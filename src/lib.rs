@@ -13,6 +13,7 @@ pub mod error;
 pub mod model;
 pub mod process;
 pub mod render;
+pub mod rights;
 pub mod session;
 pub mod store;
 #[cfg(test)]

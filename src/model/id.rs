@@ -13,8 +13,10 @@ use std::ops::Deref;
 pub struct SessionId(String);
 
 /// Text that is not a session id.
+// Escaped: the id is the user's text, and may hold a newline or a control
+// character that would break the one-line error. Cut: it may be long.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid session id '{}': an id is hex digits and dashes", .0.escape_debug())]
+#[error("invalid session id {}: an id is hex digits and dashes", quoted_id(.0))]
 pub struct InvalidId(pub String);
 
 impl SessionId {
@@ -53,6 +55,23 @@ impl SessionId {
 /// command line, for a message about it).
 pub fn short(id: &str) -> &str {
     id.get(..SessionId::SHORT).unwrap_or(id)
+}
+
+/// Characters of an invalid id that its error shows: enough to recognise
+/// it, few enough that the error stays one line.
+const ID_SHOWN: usize = 40;
+
+/// `id` quoted and escaped for a one-line error; past [`ID_SHOWN`]
+/// characters, cut, with `…` and how many characters it has.
+fn quoted_id(id: &str) -> String {
+    match id.char_indices().nth(ID_SHOWN) {
+        None => format!("'{}'", id.escape_debug()),
+        Some((cut, _)) => format!(
+            "'{}…' ({} characters)",
+            id[..cut].escape_debug(),
+            id.chars().count()
+        ),
+    }
 }
 
 impl Deref for SessionId {
@@ -125,6 +144,48 @@ impl PartialEq<String> for SessionId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn invalid(id: &str) -> String {
+        InvalidId(id.into()).to_string()
+    }
+
+    #[test]
+    fn an_invalid_id_is_quoted_escaped_and_cut() {
+        assert_eq!(
+            invalid("../x"),
+            "invalid session id '../x': an id is hex digits and dashes"
+        );
+        assert_eq!(
+            invalid("a\nb\x1b"),
+            "invalid session id 'a\\nb\\u{1b}': an id is hex digits and dashes"
+        );
+        let forty = "a".repeat(ID_SHOWN);
+        assert_eq!(
+            invalid(&forty),
+            format!("invalid session id '{forty}': an id is hex digits and dashes")
+        );
+        assert_eq!(
+            invalid(&"a".repeat(10240)),
+            format!(
+                "invalid session id '{forty}…' (10240 characters): an id is hex digits and dashes"
+            )
+        );
+        // Characters are counted, not bytes, and before they are escaped.
+        assert_eq!(
+            invalid(&"é".repeat(ID_SHOWN + 1)),
+            format!(
+                "invalid session id '{}…' (41 characters): an id is hex digits and dashes",
+                "é".repeat(ID_SHOWN)
+            )
+        );
+        assert_eq!(
+            invalid(&"\n".repeat(50)),
+            format!(
+                "invalid session id '{}…' (50 characters): an id is hex digits and dashes",
+                "\\n".repeat(ID_SHOWN)
+            )
+        );
+    }
 
     #[test]
     fn only_hex_and_dashes_up_to_64_make_an_id() {

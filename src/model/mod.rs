@@ -97,6 +97,14 @@ impl Message {
     }
 }
 
+/// A session whose `adapter` this version does not know (a newer zwarm's).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("session {id} runs the agent '{}', which this version of zwarm does not know", .value.escape_debug())]
+pub struct UnknownAgent {
+    pub id: String,
+    pub value: String,
+}
+
 /// `meta.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Session {
@@ -166,8 +174,8 @@ impl Session {
     /// know (a newer zwarm may have written it) is an error naming it, the
     /// same wherever the agent is needed; `list` and `show` show the value
     /// as it is.
-    pub fn agent(&self) -> crate::error::Result<AgentKind> {
-        AgentKind::from_meta(&self.adapter).ok_or_else(|| crate::error::Error::UnknownAgent {
+    pub fn agent(&self) -> Result<AgentKind, UnknownAgent> {
+        AgentKind::from_meta(&self.adapter).ok_or_else(|| UnknownAgent {
             id: self.id.to_string(),
             value: self.adapter.clone(),
         })

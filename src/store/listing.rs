@@ -3,10 +3,11 @@
 //! (one open relative to the sessions folder, one read, a close), on a few
 //! threads for large stores; then the index brought up to date.
 
-use super::{is_valid_id, LoadProblem, Store, MAX_META};
+use super::{LoadProblem, Store, MAX_META};
 use crate::dir::Dir;
 use crate::error::{Error, Result};
 use crate::model::Session;
+use crate::model::SessionId;
 use crate::store::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
 use std::fs::File;
 use std::io::ErrorKind;
@@ -58,7 +59,7 @@ impl Store {
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            if is_valid_id(&id) && (kind.is_dir() || kind.is_symlink()) {
+            if SessionId::is_valid(&id) && (kind.is_dir() || kind.is_symlink()) {
                 found.push((id, kind.is_dir()));
             }
         }

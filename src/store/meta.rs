@@ -1,10 +1,11 @@
 //! Reading and writing `meta.json` bytes.
 
 use super::*;
+use crate::dir::{read_bounded, TooLarge};
 
 /// The session in the folder `dir`, read with a bound on its size.
 pub(super) fn load_in(dir: &Dir, id: &str, path: &Path) -> Result<Session> {
-    let mut file = match dir.read_file(META) {
+    let file = match dir.read_file(META) {
         Ok(f) => f,
         Err(e) if e.kind() == ErrorKind::NotFound => {
             return Err(Error::CorruptMeta {
@@ -20,28 +21,17 @@ pub(super) fn load_in(dir: &Dir, id: &str, path: &Path) -> Result<Session> {
         }
         Err(e) => return Err(Error::io("read", path, e)),
     };
-    let size = file
-        .metadata()
-        .map_err(|e| Error::io("read", path, e))?
-        .len();
-    if size > MAX_META {
-        return Err(Error::MetaTooLarge {
-            path: path.to_path_buf(),
-            size,
-        });
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    // Bounded all the same: the file may grow while it is read.
-    (&mut file)
-        .take(MAX_META + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("read", path, e))?;
-    if bytes.len() as u64 > MAX_META {
-        return Err(Error::MetaTooLarge {
-            path: path.to_path_buf(),
-            size: bytes.len() as u64,
-        });
-    }
+    let bytes = match read_bounded(file, MAX_META) {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(TooLarge(size))) => {
+            return Err(Error::MetaTooLarge {
+                path: path.to_path_buf(),
+                size,
+                limit: MAX_META,
+            })
+        }
+        Err(e) => return Err(Error::io("read", path, e)),
+    };
     let session = parse_meta(&bytes).map_err(|reason| Error::CorruptMeta {
         path: path.to_path_buf(),
         reason,

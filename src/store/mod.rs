@@ -14,10 +14,10 @@
 //!   supervisor.
 
 use crate::error::{Error, Result};
-use crate::model::{Session, SessionId};
+use crate::model::{InvalidId, Session, SessionId};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
-use std::io::{ErrorKind, Read};
+use std::io::ErrorKind;
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -34,7 +34,6 @@ pub use lock::{flock_dir, WriteGuard};
 mod meta;
 pub use meta::parse_meta;
 use meta::{load_in, serialize};
-pub mod rights;
 
 use crate::dir::Dir;
 
@@ -274,7 +273,7 @@ impl Store {
             };
             // Symlinks are listed so that `load` can say why it refuses them.
             let kind = entry.file_type();
-            if is_valid_id(&name) && kind.is_ok_and(|t| t.is_dir() || t.is_symlink()) {
+            if SessionId::is_valid(&name) && kind.is_ok_and(|t| t.is_dir() || t.is_symlink()) {
                 ids.push(name);
             }
         }
@@ -347,16 +346,12 @@ pub const CREATING: &str = ".creating-";
 /// The prefix of a session folder being removed.
 pub const REMOVING: &str = ".removing-";
 
-pub fn is_valid_id(s: &str) -> bool {
-    SessionId::is_valid(s)
-}
-
 /// Rejects anything that is not hex-and-dashes before it can touch a path.
 pub fn check_id(s: &str) -> Result<()> {
-    if is_valid_id(s) {
+    if SessionId::is_valid(s) {
         Ok(())
     } else {
-        Err(Error::InvalidId(s.to_string()))
+        Err(Error::InvalidId(InvalidId(s.to_string())))
     }
 }
 

@@ -10,9 +10,9 @@ use crate::model::{
     TurnRecord, Usage,
 };
 use crate::process;
+use crate::rights::{self, Record, RightsDir};
 use crate::session::settle::legacy_turn_record;
 use crate::session::supervisor::{LaunchRequest, LOCK_FD};
-use crate::store::rights::{self, Record, RightsDir};
 use crate::store::WriteGuard;
 use crate::timefmt::Timestamp;
 use nix::sys::signal::Signal;

@@ -107,7 +107,7 @@ impl Shard {
                 len => Some(r.range(len as usize)?),
             };
             let id_bytes = &body[id.clone()];
-            let valid = std::str::from_utf8(id_bytes).is_ok_and(crate::store::is_valid_id);
+            let valid = std::str::from_utf8(id_bytes).is_ok_and(crate::model::SessionId::is_valid);
             // Strictly increasing ids: sorted for the search, no duplicates.
             let in_order = entries
                 .last()

@@ -1,5 +1,8 @@
 //! Typed errors for the cases callers branch on, each with its exit code.
 
+pub mod rights;
+
+use crate::model::short;
 use std::path::PathBuf;
 
 /// Process exit codes. The table is part of the CLI contract (README, `--help`).
@@ -30,10 +33,8 @@ pub enum Error {
         candidates: Vec<String>,
     },
 
-    // Escaped: the id is the user's text, and may hold a newline or a control
-    // character that would break the one-line error. Cut: it may be long.
-    #[error("invalid session id {}: an id is hex digits and dashes", quoted_id(.0))]
-    InvalidId(String),
+    #[error(transparent)]
+    InvalidId(#[from] crate::model::InvalidId),
 
     #[error("session {id} has turn {turn} running")]
     Busy { id: String, turn: u32 },
@@ -48,8 +49,13 @@ pub enum Error {
     #[error("cannot read session {}: {reason}", path.display())]
     CorruptMeta { path: PathBuf, reason: String },
 
-    #[error("cannot read session {}: meta.json is {size} bytes, more than zwarm reads ({} MiB)", path.display(), crate::store::MAX_META >> 20)]
-    MetaTooLarge { path: PathBuf, size: u64 },
+    #[error("cannot read session {}: meta.json is {size} bytes, more than zwarm reads ({} MiB)", path.display(), limit >> 20)]
+    MetaTooLarge {
+        path: PathBuf,
+        size: u64,
+        /// The most that is read of a `meta.json`.
+        limit: u64,
+    },
 
     #[error("session {id} is locked by {}", match holder { Some(p) => format!("process {p}, which is launching a turn or writing it"), None => "another process".to_string() })]
     Locked { id: String, holder: Option<i32> },
@@ -61,7 +67,7 @@ pub enum Error {
     Rights {
         id: String,
         #[source]
-        source: crate::store::rights::Error,
+        source: rights::RightsError,
     },
 
     #[error("session {id} has no record of the rights it was started with, though its folder was made after zwarm began keeping them for this store: it was not started by zwarm (copied or forged into the store); refusing to run an agent for it")]
@@ -92,8 +98,8 @@ pub enum Error {
         path: PathBuf,
     },
 
-    #[error("session {id} runs the agent '{}', which this version of zwarm does not know", .value.escape_debug())]
-    UnknownAgent { id: String, value: String },
+    #[error(transparent)]
+    UnknownAgent(#[from] crate::model::UnknownAgent),
 
     #[error("{0}")]
     Usage(String),
@@ -138,7 +144,7 @@ impl Error {
             | Error::NotOurs { .. }
             | Error::RunLocked { .. }
             | Error::Rights { .. }
-            | Error::UnknownAgent { .. }
+            | Error::UnknownAgent(_)
             | Error::Unrecorded { .. }
             | Error::BadValue { .. }
             | Error::Survived { .. }
@@ -158,7 +164,7 @@ impl Error {
                 short(id)
             )),
             Error::Rights {
-                source: crate::store::rights::Error::Mismatch(_),
+                source: rights::RightsError::Mismatch(_),
                 ..
             } => Some(
                 "the session was started with other settings: put them back in meta.json, or start a new session"
@@ -180,72 +186,4 @@ impl Error {
     }
 }
 
-fn short(id: &str) -> &str {
-    &id[..id.len().min(8)]
-}
-
-/// Characters of an invalid id that its error shows: enough to recognise
-/// it, few enough that the error stays one line.
-const ID_SHOWN: usize = 40;
-
-/// `id` quoted and escaped for a one-line error; past [`ID_SHOWN`]
-/// characters, cut, with `…` and how many characters it has.
-fn quoted_id(id: &str) -> String {
-    match id.char_indices().nth(ID_SHOWN) {
-        None => format!("'{}'", id.escape_debug()),
-        Some((cut, _)) => format!(
-            "'{}…' ({} characters)",
-            id[..cut].escape_debug(),
-            id.chars().count()
-        ),
-    }
-}
-
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn invalid(id: &str) -> String {
-        Error::InvalidId(id.into()).to_string()
-    }
-
-    #[test]
-    fn an_invalid_id_is_quoted_escaped_and_cut() {
-        assert_eq!(
-            invalid("../x"),
-            "invalid session id '../x': an id is hex digits and dashes"
-        );
-        assert_eq!(
-            invalid("a\nb\x1b"),
-            "invalid session id 'a\\nb\\u{1b}': an id is hex digits and dashes"
-        );
-        let forty = "a".repeat(ID_SHOWN);
-        assert_eq!(
-            invalid(&forty),
-            format!("invalid session id '{forty}': an id is hex digits and dashes")
-        );
-        assert_eq!(
-            invalid(&"a".repeat(10240)),
-            format!(
-                "invalid session id '{forty}…' (10240 characters): an id is hex digits and dashes"
-            )
-        );
-        // Characters are counted, not bytes, and before they are escaped.
-        assert_eq!(
-            invalid(&"é".repeat(ID_SHOWN + 1)),
-            format!(
-                "invalid session id '{}…' (41 characters): an id is hex digits and dashes",
-                "é".repeat(ID_SHOWN)
-            )
-        );
-        assert_eq!(
-            invalid(&"\n".repeat(50)),
-            format!(
-                "invalid session id '{}…' (50 characters): an id is hex digits and dashes",
-                "\\n".repeat(ID_SHOWN)
-            )
-        );
-    }
-}

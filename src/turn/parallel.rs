@@ -8,8 +8,7 @@
 //! A worker has at most two chunks at a time and at most a few decoded chunks
 //! wait here, which bounds the memory whatever the file's size.
 
-use super::parse::StreamParser;
-use super::reader::trim_line;
+use super::parse::{trim_line, StreamParser};
 use super::step::{OutputDetail, Step};
 use std::collections::VecDeque;
 use std::fs::File;

@@ -40,3 +40,16 @@ pub trait StreamParser {
 
     fn summary(&self) -> &TurnSummary;
 }
+
+/// A line of a turn file without its line ending and the blanks around it.
+pub(crate) fn trim_line(buf: &[u8]) -> &[u8] {
+    let mut end = buf.len();
+    while end > 0 && matches!(buf[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
+        end -= 1;
+    }
+    let mut start = 0;
+    while start < end && matches!(buf[start], b' ' | b'\t') {
+        start += 1;
+    }
+    &buf[start..end]
+}

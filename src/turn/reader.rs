@@ -1,7 +1,7 @@
 //! Reading a turn file as a stream (never whole into memory), resuming
 //! where the last read stopped while it grows.
 
-use super::parse::StreamParser;
+use super::parse::{trim_line, StreamParser};
 use super::step::Step;
 use super::summary::TurnSummary;
 use std::fs::File;
@@ -164,18 +164,6 @@ impl TurnReader {
 /// Large enough that a line rarely straddles two reads, small enough for the
 /// memory bound of a streamed read.
 const READ_BUFFER: usize = 1 << 20;
-
-pub(crate) fn trim_line(buf: &[u8]) -> &[u8] {
-    let mut end = buf.len();
-    while end > 0 && matches!(buf[end - 1], b'\n' | b'\r' | b' ' | b'\t') {
-        end -= 1;
-    }
-    let mut start = 0;
-    while start < end && matches!(buf[start], b' ' | b'\t') {
-        start += 1;
-    }
-    &buf[start..end]
-}
 
 /// Parses a whole finished turn file, keeping only its summary.
 pub fn summarize_turn<P: StreamParser>(path: &Path, parser: &mut P) -> io::Result<TurnSummary> {

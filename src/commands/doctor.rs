@@ -1,47 +1,70 @@
 //! `doctor`: report what does not add up in the store, and with `--fix`
 //! repair what can be repaired without losing anything.
 
-use crate::error::exit;
-use crate::render::{self, json, Printer};
-use crate::session::doctor::examine;
-use crate::session::manager::Manager;
+use super::{Ctx, Outcome};
+use crate::cli::DoctorArgs;
+use crate::render::{self, human, json};
+use crate::session::doctor::{examine, Finding};
 use anyhow::Result;
 
-pub fn doctor(manager: &Manager, fix: bool, p: &mut Printer) -> Result<i32> {
-    let findings = examine(manager, fix, manager.stall_after());
-    let unfixed = findings.iter().filter(|f| !f.fixed).count();
-    if p.json {
-        p.json_doc(&json::DoctorJson {
-            schema_version: json::SCHEMA_VERSION,
-            fix,
-            healthy: unfixed == 0,
-            problems: findings.iter().map(Into::into).collect(),
-        })?;
+pub(crate) fn run(ctx: &mut Ctx, a: &DoctorArgs) -> Result<Outcome> {
+    let findings = examine(&ctx.manager, a.fix, ctx.manager.stall_after());
+    if ctx.json() {
+        ctx.p.json_doc(&json::DoctorJson::new(a.fix, &findings))?;
     } else {
         for f in &findings {
-            let who = f
-                .session
-                .as_deref()
-                .map(|id| &id[..id.len().min(8)])
-                .unwrap_or("-");
-            let mut line = format!("{who:<8}  {}: {}", f.kind.as_str(), f.detail);
-            if let Some(a) = &f.action {
-                line.push_str(&format!("  -> {a}"));
-            }
-            // Details quote file names and agents' errors.
-            p.line(&render::controls::visible(&line))?;
+            ctx.p.line(&human::doctor::finding(f))?;
         }
-        let fixed = findings.len() - unfixed;
-        let summary = match (findings.len(), fix) {
-            (0, _) => "no problems found".to_string(),
-            (n, false) => format!("{n} problem(s) found; `zwarm doctor --fix` repairs what it can"),
-            (n, true) => format!("{n} problem(s) found, {fixed} fixed"),
-        };
-        render::notice(&p.style, &summary);
+        let fixed = findings.iter().filter(|f| f.fixed).count();
+        render::notice(
+            &ctx.style(),
+            &human::doctor::summary(findings.len(), fixed, a.fix),
+        );
     }
-    Ok(if unfixed == 0 {
-        exit::OK
+    Ok(outcome(&findings))
+}
+
+/// Healthy, or with every problem fixed: success; else a failure.
+fn outcome(findings: &[Finding]) -> Outcome {
+    if findings.iter().all(|f| f.fixed) {
+        Outcome::OK
     } else {
-        exit::FAILURE
-    })
+        Outcome::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::doctor::Kind;
+
+    fn finding(fixed: bool) -> Finding {
+        Finding {
+            kind: Kind::TempFile,
+            session: None,
+            detail: "left over".into(),
+            action: None,
+            fixed,
+        }
+    }
+
+    #[test]
+    fn only_problems_left_unfixed_fail() {
+        assert_eq!(outcome(&[]), Outcome::OK);
+        assert_eq!(outcome(&[finding(true), finding(true)]), Outcome::OK);
+        assert_eq!(outcome(&[finding(true), finding(false)]), Outcome::FAILURE);
+    }
+
+    #[test]
+    fn the_summary_counts_what_was_found_and_fixed() {
+        assert_eq!(human::doctor::summary(0, 0, true), "no problems found");
+        assert_eq!(
+            human::doctor::summary(2, 0, false),
+            "2 problem(s) found; `zwarm doctor --fix` repairs what it can"
+        );
+        assert_eq!(
+            human::doctor::summary(3, 1, true),
+            "3 problem(s) found, 1 fixed"
+        );
+    }
 }

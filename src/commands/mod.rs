@@ -1,23 +1,83 @@
-//! One module per verb: arguments in, a manager call, data out for `render`.
-//! `run` wires a parsed command line to them.
+//! One module per verb, each `run(ctx, args) -> Result<Outcome>`: its
+//! arguments in, manager calls, typed results handed to `render`, and the
+//! exit status out. What a verb decides (which sessions, which exit status)
+//! is a pure function beside it, tested there. `run` wires a parsed command
+//! line to them.
 
+mod acted;
 mod clean;
+mod completions;
 mod doctor;
+mod inject;
 mod kill;
+mod launch;
+mod legacy;
 mod list;
 mod output;
+mod rm;
+mod show;
 mod start;
 mod trajectory;
 mod wait;
 mod watch;
 
-use crate::cli::{Cli, Command, LegacyCommand};
-use crate::error::exit;
-use crate::render::{self, human, json, Printer, Style};
+use crate::cli::{Cli, Command};
+use crate::error::{exit, Error};
+use crate::model::{Session, SessionStatus};
+use crate::render::{Printer, Style};
 use crate::session::manager::Manager;
 use crate::store::Store;
 use anyhow::Result;
 use std::path::{Path, PathBuf};
+
+/// What every verb runs with: the sessions, and where its output goes.
+pub(crate) struct Ctx {
+    pub manager: Manager,
+    pub p: Printer,
+}
+
+impl Ctx {
+    pub fn style(&self) -> Style {
+        self.p.style
+    }
+
+    pub fn json(&self) -> bool {
+        self.p.json
+    }
+}
+
+/// How a verb ended: the process's exit status, one of [`exit`]'s codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Outcome(i32);
+
+impl Outcome {
+    pub const OK: Outcome = Outcome(exit::OK);
+    pub const FAILURE: Outcome = Outcome(exit::FAILURE);
+    pub const NOT_COMPLETED: Outcome = Outcome(exit::NOT_COMPLETED);
+    pub const TIMEOUT: Outcome = Outcome(exit::TIMEOUT);
+
+    /// The status an error exits with.
+    pub fn of_error(e: &Error) -> Outcome {
+        Outcome(e.exit_code())
+    }
+
+    /// A turn that has ended: completed, or not (failed, killed, ...).
+    pub fn of_ended(status: SessionStatus) -> Outcome {
+        match status {
+            SessionStatus::Completed => Outcome::OK,
+            _ => Outcome::NOT_COMPLETED,
+        }
+    }
+
+    /// Of several, the one the process exits with: the highest code.
+    pub fn worst(self, other: Outcome) -> Outcome {
+        self.max(other)
+    }
+
+    pub fn code(self) -> i32 {
+        self.0
+    }
+}
 
 /// The state directory: `--dir`/`ZWARM_DIR`, else the nearest `.zwarm` in the
 /// current directory or its ancestors, else `./.zwarm`.
@@ -43,224 +103,121 @@ pub fn run(cli: Cli) -> Result<i32> {
         )?);
     }
     if let Command::Completions(a) = &cli.command {
-        render::completions(a.shell);
-        return Ok(exit::OK);
+        return Ok(completions::run(a).code());
     }
     let (command, dir) = match cli.command {
-        Command::Session(l) => legacy(l.command, cli.dir),
+        Command::Session(l) => {
+            let (command, dir) = legacy::map(l.command, cli.dir);
+            (command, dir.unwrap_or_else(|| state_dir(None)))
+        }
         other => (other, cli.dir.unwrap_or_else(|| state_dir(None))),
     };
-    let manager = Manager::new(Store::new(dir)).with_stall_after(cli.stall_after);
-    let mut p = Printer::new(cli.json, style);
-    let code = dispatch(command, &manager, &mut p, style)?;
-    p.flush()?;
-    Ok(code)
+    let mut ctx = Ctx {
+        manager: Manager::new(Store::new(dir)).with_stall_after(cli.stall_after),
+        p: Printer::new(cli.json, style),
+    };
+    let outcome = dispatch(&mut ctx, &command)?;
+    ctx.p.flush()?;
+    Ok(outcome.code())
 }
 
-fn dispatch(command: Command, manager: &Manager, p: &mut Printer, style: Style) -> Result<i32> {
-    Ok(match command {
-        Command::Start(a) => {
-            let s = start::start(manager, a)?;
-            if p.json {
-                p.json_doc(&json::SessionDoc::from(&s))?;
-            } else if s.status.is_active() {
-                p.line(&s.id)?;
-            }
-            if s.status.is_active() {
-                exit::OK
-            } else {
-                p.flush()?;
-                render::error(
-                    &style,
-                    &format!(
-                        "session {} could not start: {}",
-                        s.short_id(),
-                        s.error.as_deref().unwrap_or("unknown reason")
-                    ),
-                    None,
-                );
-                exit::FAILURE
-            }
-        }
-        Command::List(a) => {
-            let (sessions, problems) = list::list(manager, a.status.as_deref(), p.json)?;
-            for pr in &problems {
-                render::warning(&style, &format!("skipped session {}: {}", pr.id, pr.error));
-            }
-            let stalls: Vec<_> = sessions.iter().map(|s| manager.stall(s)).collect();
-            if p.json {
-                p.json_doc(&json::ListJson {
-                    schema_version: json::SCHEMA_VERSION,
-                    sessions: sessions
-                        .iter()
-                        .zip(&stalls)
-                        .map(|(s, st)| json::SessionJson::from(s).with_stall(st.as_ref()))
-                        .collect(),
-                    problems: problems
-                        .iter()
-                        .map(|pr| json::ProblemJson {
-                            id: pr.id.clone(),
-                            error: pr.error.to_string(),
-                        })
-                        .collect(),
-                })?;
-            } else {
-                // About a terminal line a session: grown once, not doubled
-                // a dozen times for thousands of rows.
-                let mut table = String::with_capacity((sessions.len() + 2) * 128);
-                human::list(&style, &sessions, &stalls, terminal_width(), &mut table);
-                p.text(&table)?;
-            }
-            // The process ends with this command: freeing thousands of
-            // sessions one string at a time would only delay its exit.
-            std::mem::forget(sessions);
-            exit::OK
-        }
-        Command::Show(a) => {
-            let s = manager.get(&a.id)?;
-            let stall = manager.stall(&s);
-            if p.json {
-                let mut doc = json::ShowJson::from(&s);
-                doc.session = doc.session.with_stall(stall.as_ref());
-                p.json_doc(&doc)?;
-            } else {
-                for l in human::show(&style, &s, stall.as_ref()) {
-                    p.line(&l)?;
-                }
-            }
-            exit::OK
-        }
-        Command::Inject(a) => {
-            let s = manager.inject(&a.id, &a.message.join(" "))?;
-            if p.json {
-                p.json_doc(&json::SessionDoc::from(&s))?;
-            } else if s.status.is_active() {
-                p.line(&format!("{} turn {}", s.id, s.turn))?;
-            }
-            if s.status.is_active() {
-                exit::OK
-            } else {
-                p.flush()?;
-                render::error(
-                    &style,
-                    &format!(
-                        "turn {} of session {} could not start: {}",
-                        s.turn,
-                        s.short_id(),
-                        s.error.as_deref().unwrap_or("unknown reason")
-                    ),
-                    None,
-                );
-                exit::FAILURE
-            }
-        }
-        Command::Kill(a) => kill::kill(manager, &a, p)?,
-        Command::Rm(a) => kill::remove(manager, &a.ids, a.force, p)?,
-        Command::Trajectory(a) => trajectory::show(manager, &a, p)?,
-        Command::Output(a) => output::output(manager, &a, p)?,
-        Command::Watch(a) => watch::watch(manager, &a.id, a.full, p)?,
-        Command::Wait(a) => wait::wait(manager, &a.ids, a.any, a.timeout, p)?,
-        Command::Clean(a) => clean::clean(manager, a.older_than, a.yes, p)?,
-        Command::Doctor(a) => doctor::doctor(manager, a.fix, p)?,
+fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Outcome> {
+    match command {
+        Command::Start(a) => start::run(ctx, a),
+        Command::List(a) => list::run(ctx, a),
+        Command::Show(a) => show::run(ctx, a),
+        Command::Inject(a) => inject::run(ctx, a),
+        Command::Kill(a) => kill::run(ctx, a),
+        Command::Rm(a) => rm::run(ctx, a),
+        Command::Trajectory(a) => trajectory::run(ctx, a),
+        Command::Output(a) => output::run(ctx, a),
+        Command::Watch(a) => watch::run(ctx, a),
+        Command::Wait(a) => wait::run(ctx, a),
+        Command::Clean(a) => clean::run(ctx, a),
+        Command::Doctor(a) => doctor::run(ctx, a),
         Command::Completions(_) | Command::Session(_) | Command::Supervise(_) => {
             unreachable!("handled in run")
         }
-    })
-}
-
-/// Maps zwarm 2.3.5's `session` commands onto today's. Their `-d DIR` named
-/// the project whose `.zwarm` holds the sessions.
-fn legacy(cmd: LegacyCommand, global_dir: Option<PathBuf>) -> (Command, PathBuf) {
-    use crate::cli::*;
-    let dir = |project: Option<PathBuf>| match (global_dir.clone(), project) {
-        (Some(d), _) => d,
-        (None, Some(p)) => p.join(".zwarm"),
-        (None, None) => state_dir(None),
-    };
-    match cmd {
-        LegacyCommand::Start {
-            task,
-            project,
-            model,
-            adapter,
-        } => {
-            let cd = project.clone();
-            (
-                Command::Start(StartArgs {
-                    task: vec![task],
-                    adapter,
-                    model,
-                    cd,
-                    sandbox: None,
-                    source: "user".into(),
-                }),
-                dir(project),
-            )
-        }
-        LegacyCommand::Ls { project, .. } => {
-            (Command::List(ListArgs { status: None }), dir(project))
-        }
-        LegacyCommand::Show { id, project } => (Command::Show(IdArg { id }), dir(project)),
-        LegacyCommand::Logs {
-            id,
-            project,
-            turn,
-            follow,
-        } => {
-            let c = if follow {
-                Command::Watch(WatchArgs { id, full: false })
-            } else {
-                Command::Output(OutputArgs {
-                    id,
-                    turn,
-                    stderr: false,
-                })
-            };
-            (c, dir(project))
-        }
-        LegacyCommand::Inject {
-            id,
-            message,
-            project,
-        } => (
-            Command::Inject(InjectArgs {
-                id,
-                message: vec![message],
-            }),
-            dir(project),
-        ),
-        LegacyCommand::Kill { id, project } => (
-            Command::Kill(KillArgs {
-                ids: vec![id],
-                all: false,
-                delete: false,
-            }),
-            dir(project),
-        ),
-        LegacyCommand::Clean {
-            project,
-            keep_days,
-            yes,
-        } => (
-            Command::Clean(CleanArgs {
-                older_than: std::time::Duration::from_secs(keep_days * 86400),
-                yes,
-            }),
-            dir(project),
-        ),
     }
 }
 
-fn terminal_width() -> usize {
-    if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
-        return w;
+/// `turn` of `s`, if it has that turn (`trajectory --turn`, `output --turn`).
+fn check_turn(s: &Session, turn: u32) -> Result<u32, Error> {
+    if turn == 0 || turn > s.turn {
+        return Err(Error::Usage(format!(
+            "session {} has turns 1 to {}, not {turn}",
+            s.short_id(),
+            s.turn
+        )));
     }
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ fills the struct we pass; failure leaves it zeroed.
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
-    if ok && ws.ws_col > 0 {
-        ws.ws_col as usize
-    } else {
-        120
+    Ok(turn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session as `meta.json` holds it: `status`, the turn's `ending`
+    /// (none for a 2.3.5 session) and when it ended, `updated_at` otherwise.
+    pub(super) fn session(status: &str, updated_at: &str) -> Session {
+        serde_json::from_value(serde_json::json!({
+            "id": "3f2a9c1e-5b7d-4c8e-9a1f-2b3c4d5e6f70",
+            "task": "t", "status": status, "working_dir": "/w",
+            "created_at": "2025-01-01T00:00:00", "updated_at": updated_at,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_worst_outcome_is_the_highest_code() {
+        let all = [
+            Outcome::OK,
+            Outcome::FAILURE,
+            Outcome::of_error(&Error::NotFound("x".into())),
+            Outcome::NOT_COMPLETED,
+            Outcome::of_error(&Error::Busy {
+                id: "x".into(),
+                turn: 2,
+            }),
+            Outcome::TIMEOUT,
+        ];
+        let codes: Vec<i32> = all.iter().map(|o| o.code()).collect();
+        assert_eq!(codes, [0, 1, 3, 4, 5, 124]);
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i..] {
+                assert_eq!(a.worst(*b), *b);
+                assert_eq!(b.worst(*a), *b);
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_completed_turn_ends_well() {
+        assert_eq!(Outcome::of_ended(SessionStatus::Completed), Outcome::OK);
+        for st in [
+            SessionStatus::Failed,
+            SessionStatus::Killed,
+            SessionStatus::Unknown,
+            SessionStatus::Running,
+            SessionStatus::Pending,
+        ] {
+            assert_eq!(Outcome::of_ended(st), Outcome::NOT_COMPLETED, "{st:?}");
+        }
+    }
+
+    #[test]
+    fn a_turn_is_checked_against_the_sessions_turns() {
+        let mut s = session("completed", "2025-01-01T00:00:00");
+        s.turn = 3;
+        assert_eq!(check_turn(&s, 1).unwrap(), 1);
+        assert_eq!(check_turn(&s, 3).unwrap(), 3);
+        for bad in [0, 4] {
+            let e = check_turn(&s, bad).unwrap_err();
+            assert_eq!(e.exit_code(), exit::USAGE);
+            assert_eq!(
+                e.to_string(),
+                format!("session 3f2a9c1e has turns 1 to 3, not {bad}")
+            );
+        }
     }
 }

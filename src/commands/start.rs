@@ -1,39 +1,41 @@
 //! `start`: a new session, its first turn launched.
 
+use super::{launch, Ctx, Outcome};
 use crate::agent::AgentKind;
 use crate::cli::{AdapterArg, StartArgs};
 use crate::error::Error;
-use crate::model::Session;
-use crate::session::manager::{Manager, StartRequest};
+use crate::render::human::launch::Launch;
+use crate::session::manager::StartRequest;
 use anyhow::{Context, Result};
 use std::io::ErrorKind;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-pub fn start(manager: &Manager, a: StartArgs) -> Result<Session> {
+pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
     let agent = match a.adapter {
         AdapterArg::Codex => AgentKind::Codex,
         AdapterArg::Claude => AgentKind::Claude,
     };
-    let working_dir = match a.cd {
+    let working_dir = match &a.cd {
         Some(d) => cd_dir(d)?,
         None => std::env::current_dir().context("cannot read the current directory")?,
     };
-    Ok(manager.start(StartRequest {
+    let s = ctx.manager.start(StartRequest {
         task: a.task.join(" "),
         agent,
-        model: a.model,
-        sandbox: a.sandbox,
+        model: a.model.clone(),
+        sandbox: a.sandbox.clone(),
         working_dir,
-        source: a.source,
-    })?)
+        source: a.source.clone(),
+    })?;
+    launch::report(ctx, &s, Launch::Start)
 }
 
 /// The directory `--cd` names. One that is missing or not a directory is
 /// the user's mistake, told in terms of the option they gave, not of the
 /// system call that found it out.
-fn cd_dir(dir: PathBuf) -> Result<PathBuf, Error> {
-    let problem = match std::fs::metadata(&dir) {
-        Ok(m) if m.is_dir() => return Ok(dir),
+fn cd_dir(dir: &Path) -> Result<PathBuf, Error> {
+    let problem = match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => return Ok(dir.to_path_buf()),
         Ok(_) => "not a directory",
         Err(e) if e.kind() == ErrorKind::NotFound => "no such directory",
         // A path that goes on below a file: /etc/passwd/x.

@@ -1,26 +1,18 @@
 //! `trajectory`: the steps of each turn, streamed from the turn files.
 
+use super::{check_turn, Ctx, Outcome};
 use crate::cli::TrajectoryArgs;
-use crate::error::{exit, Error};
-use crate::render::{json, steps, Printer};
-use crate::session::manager::Manager;
+use crate::error::Error;
+use crate::render::{json, steps};
 use crate::turn::OutputDetail;
 use anyhow::Result;
-use std::io::Write;
 
-pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i32> {
+pub(crate) fn run(ctx: &mut Ctx, a: &TrajectoryArgs) -> Result<Outcome> {
+    let Ctx { manager, p } = ctx;
     let s = manager.get(&a.id)?;
     let agent = s.agent()?;
     let turns: Vec<u32> = match a.turn {
-        Some(t) if t == 0 || t > s.turn => {
-            return Err(Error::Usage(format!(
-                "session {} has turns 1 to {}, not {t}",
-                s.short_id(),
-                s.turn
-            ))
-            .into())
-        }
-        Some(t) => vec![t],
+        Some(t) => vec![check_turn(&s, t)?],
         None => (1..=s.turn).collect(),
     };
     // Checked before anything is written: a document cut short after some
@@ -38,7 +30,7 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
     }
     let style = p.style;
     if p.json {
-        write!(p.out(), "{}", json::trajectory_open(&s.id))?;
+        p.text(&json::trajectory_open(&s.id))?;
     }
     let mut first = true;
     let mut text = String::new();
@@ -63,12 +55,8 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
                 let r = if p.json {
                     let sep = if first { "" } else { "," };
                     first = false;
-                    write!(p.out(), "{sep}").and_then(|()| {
-                        Ok(serde_json::to_writer(
-                            p.out(),
-                            &json::step_json(turn, &step),
-                        )?)
-                    })
+                    p.text(sep)
+                        .and_then(|()| p.json_piece(&json::step_json(turn, &step)))
                 } else {
                     text.clear();
                     steps::step(&style, &step, a.full, &mut text);
@@ -84,7 +72,7 @@ pub fn show(manager: &Manager, a: &TrajectoryArgs, p: &mut Printer) -> Result<i3
         }
     }
     if p.json {
-        writeln!(p.out(), "{}", json::TRAJECTORY_CLOSE)?;
+        p.line(json::TRAJECTORY_CLOSE)?;
     }
-    Ok(exit::OK)
+    Ok(Outcome::OK)
 }

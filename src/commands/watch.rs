@@ -1,13 +1,12 @@
 //! `watch`: the current turn's steps as they are written, until it ends.
 
-use crate::error::exit;
-use crate::model::{Session, SessionStatus};
-use crate::render::{human, json, steps, Printer};
-use crate::session::manager::Manager;
+use super::{Ctx, Outcome};
+use crate::cli::WatchArgs;
+use crate::model::Session;
+use crate::render::{human, json, steps};
 use crate::turn::{OutputDetail, TurnReader};
 use anyhow::Result;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
-use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
@@ -15,15 +14,16 @@ use std::time::Duration;
 /// How often the end of the turn is re-checked when nothing is written.
 const RECHECK: Duration = Duration::from_millis(250);
 
-pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result<i32> {
-    let s = manager.get(id)?;
+pub(crate) fn run(ctx: &mut Ctx, a: &WatchArgs) -> Result<Outcome> {
+    let Ctx { manager, p } = ctx;
+    let s = manager.get(&a.id)?;
     let turn = s.turn;
     let agent = s.agent()?;
     let path = manager.store().turn_path(&s.id, turn);
     let detail = if p.json {
         OutputDetail::Whole
     } else {
-        steps::output_detail(full)
+        steps::output_detail(a.full)
     };
     let mut parser = agent.parser(detail);
     let mut reader = TurnReader::new(&path);
@@ -42,12 +42,10 @@ pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result
                 return;
             }
             let r = if p.json {
-                serde_json::to_writer(&mut *p.out(), &json::watch_step_json(turn, &step))
-                    .map_err(std::io::Error::from)
-                    .and_then(|()| writeln!(p.out()))
+                p.json_line(&json::watch_step_json(turn, &step))
             } else {
                 text.clear();
-                steps::step(&style, &step, full, &mut text);
+                steps::step(&style, &step, a.full, &mut text);
                 p.text(&text)
             };
             failed = r.err();
@@ -62,48 +60,22 @@ pub fn watch(manager: &Manager, id: &str, full: bool, p: &mut Printer) -> Result
         changes.wait(RECHECK);
         session = manager.get(&session.id)?;
     }
-    end(p, &session)
+    let ending = ending(&session);
+    if p.json {
+        p.json_line(&json::WatchEndJson::new(&session, ending))?;
+    } else {
+        p.line(&human::ending::watch_end(&style, &session, ending))?;
+    }
+    Ok(Outcome::of_ended(session.status))
 }
 
-fn end(p: &mut Printer, s: &Session) -> Result<i32> {
-    let rec = s.current_turn();
-    let ending = rec
+/// How the session's latest turn ended; a 2.3.5 session, with no turn
+/// records, by its status.
+fn ending(s: &Session) -> &'static str {
+    s.current_turn()
         .and_then(|t| t.ending)
         .map(|e| e.as_str())
-        .unwrap_or(s.status.as_str());
-    if p.json {
-        let doc = json::WatchEndJson {
-            schema_version: json::SCHEMA_VERSION,
-            kind: "end",
-            turn: s.turn,
-            session: s.id.to_string(),
-            status: s.status.as_str(),
-            ending,
-            error: s.error.clone(),
-            exit_code: s.exit_code,
-        };
-        writeln!(p.out(), "{}", serde_json::to_string(&doc)?)?;
-    } else {
-        let style = p.style;
-        let mut line = format!("── turn {} {ending} ──", s.turn);
-        if let Some(e) = &s.error {
-            line.push_str(&format!(" {}", human::one_line(e, 300)));
-        }
-        p.line(&if s.status == SessionStatus::Completed {
-            style.green(&line)
-        } else {
-            style.red(&line)
-        })?;
-    }
-    Ok(outcome_code(s))
-}
-
-/// 0 for a completed session, 4 for one that ended otherwise.
-pub fn outcome_code(s: &Session) -> i32 {
-    match s.status {
-        SessionStatus::Completed => exit::OK,
-        _ => exit::NOT_COMPLETED,
-    }
+        .unwrap_or(s.status.as_str())
 }
 
 /// Wakes on writes to the turn file or a new meta.json (inotify), or after
@@ -150,5 +122,35 @@ impl Changes {
                 let _ = i.read_events();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ending_is_the_latest_turns_or_else_the_status() {
+        let s = |turns: serde_json::Value| -> Session {
+            serde_json::from_value(serde_json::json!({
+                "id": "3f2a9c1e-5b7d-4c8e-9a1f-2b3c4d5e6f70",
+                "task": "t", "status": "failed", "working_dir": "/w", "turn": 2,
+                "created_at": "2025-01-01T00:00:00", "updated_at": "2025-01-01T00:00:00",
+                "turns": turns,
+            }))
+            .unwrap()
+        };
+        let two = serde_json::json!([
+            {"turn": 1, "ending": "completed"},
+            {"turn": 2, "ending": "interrupted"},
+        ]);
+        assert_eq!(ending(&s(two)), "interrupted");
+        // A 2.3.5 session has no turn records; one whose latest turn has no
+        // record of its own is told by its status too.
+        assert_eq!(ending(&s(serde_json::json!([]))), "failed");
+        assert_eq!(
+            ending(&s(serde_json::json!([{"turn": 1, "ending": "completed"}]))),
+            "failed"
+        );
     }
 }

@@ -48,6 +48,18 @@ impl Printer {
         writeln!(self.out)
     }
 
+    /// One compact JSON document and a newline: a line of NDJSON.
+    pub fn json_line<T: serde::Serialize>(&mut self, doc: &T) -> io::Result<()> {
+        self.json_piece(doc)?;
+        writeln!(self.out)
+    }
+
+    /// Compact JSON and nothing after it: a piece of a document written in
+    /// pieces.
+    pub fn json_piece<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
+        Ok(serde_json::to_writer(&mut self.out, value)?)
+    }
+
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }

@@ -4,10 +4,14 @@
 use crate::model::AgentKind;
 use crate::model::{ExitStatus, Session, TurnRecord, Usage};
 use crate::session::stall::Stall;
+use crate::store::LoadProblem;
 use crate::timefmt::Timestamp;
-use crate::turn::{Output, Step, StepKind};
 use serde::Serialize;
 use serde_json::{json, Value};
+
+mod step;
+mod type_last;
+pub use step::{step_json, watch_step_json, StepJson};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -178,6 +182,15 @@ pub struct ShowJson<'a> {
     pub messages: Vec<MessageJson>,
 }
 
+impl<'a> ShowJson<'a> {
+    /// The session and whether its running turn is stalled.
+    pub fn new(s: &'a Session, stall: Option<&Stall>) -> Self {
+        let mut doc = ShowJson::from(s);
+        doc.session = doc.session.with_stall(stall);
+        doc
+    }
+}
+
 impl<'a> From<&'a Session> for ShowJson<'a> {
     fn from(s: &'a Session) -> Self {
         ShowJson {
@@ -229,6 +242,31 @@ pub struct ListJson<'a> {
     pub problems: Vec<ProblemJson>,
 }
 
+impl<'a> ListJson<'a> {
+    /// `stalls` goes with `sessions`, index by index.
+    pub fn new(
+        sessions: &'a [Session],
+        stalls: &[Option<Stall>],
+        problems: &[LoadProblem],
+    ) -> Self {
+        ListJson {
+            schema_version: SCHEMA_VERSION,
+            sessions: sessions
+                .iter()
+                .zip(stalls)
+                .map(|(s, st)| SessionJson::from(s).with_stall(st.as_ref()))
+                .collect(),
+            problems: problems
+                .iter()
+                .map(|pr| ProblemJson {
+                    id: pr.id.clone(),
+                    error: pr.error.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `kill` and `rm`: one entry per id asked for.
 #[derive(Serialize)]
 pub struct ActionJson {
@@ -249,12 +287,61 @@ pub struct ActionResultJson {
     pub ending_recorded: Option<bool>,
 }
 
+impl ActionResultJson {
+    /// Done: with `killed`, the agent is stopped and its ending recorded.
+    pub fn done(s: &Session, killed: bool) -> Self {
+        ActionResultJson {
+            id: s.id.to_string(),
+            ok: true,
+            status: Some(s.status.as_str()),
+            error: None,
+            agent_stopped: killed.then_some(true),
+            ending_recorded: killed.then_some(true),
+        }
+    }
+
+    /// The agent stopped, its ending not recorded: `why`.
+    pub fn unrecorded(s: &Session, why: String) -> Self {
+        ActionResultJson {
+            id: s.id.to_string(),
+            ok: false,
+            status: Some(s.status.as_str()),
+            error: Some(why),
+            agent_stopped: Some(true),
+            ending_recorded: Some(false),
+        }
+    }
+
+    /// Nothing done to `id` (the full id, or as given if it names no
+    /// session), for `error`.
+    pub fn failed(id: String, error: &crate::error::Error) -> Self {
+        ActionResultJson {
+            id,
+            ok: false,
+            status: None,
+            error: Some(error.to_string()),
+            agent_stopped: None,
+            ending_recorded: None,
+        }
+    }
+}
+
 /// `wait`: every session asked for, as it stood when the wait returned.
 #[derive(Serialize)]
 pub struct WaitJson<'a> {
     pub schema_version: u32,
     pub timed_out: bool,
     pub sessions: Vec<SessionJson<'a>>,
+}
+
+impl<'a> WaitJson<'a> {
+    pub fn new(sessions: impl IntoIterator<Item = &'a Session>, timed_out: bool) -> Self {
+        WaitJson {
+            schema_version: SCHEMA_VERSION,
+            timed_out,
+            sessions: sessions.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 /// `clean`.
@@ -266,6 +353,17 @@ pub struct CleanJson<'a> {
     pub sessions: Vec<SessionJson<'a>>,
     /// Due for removal, but the removal failed.
     pub failed: Vec<ProblemJson>,
+}
+
+impl<'a> CleanJson<'a> {
+    pub fn new(dry_run: bool, sessions: &'a [Session], failed: Vec<ProblemJson>) -> Self {
+        CleanJson {
+            schema_version: SCHEMA_VERSION,
+            dry_run,
+            sessions: sessions.iter().map(Into::into).collect(),
+            failed,
+        }
+    }
 }
 
 /// The last line of `watch --json`, once the turn has ended.
@@ -283,6 +381,22 @@ pub struct WatchEndJson {
     pub exit_code: Option<i32>,
 }
 
+impl WatchEndJson {
+    /// `ending`: how the turn ended.
+    pub fn new(s: &Session, ending: &'static str) -> Self {
+        WatchEndJson {
+            schema_version: SCHEMA_VERSION,
+            kind: "end",
+            turn: s.turn,
+            session: s.id.to_string(),
+            status: s.status.as_str(),
+            ending,
+            error: s.error.clone(),
+            exit_code: s.exit_code,
+        }
+    }
+}
+
 /// `trajectory`: `{"schema_version":1,"session":ID,"steps":[STEP,...]}`,
 /// written in pieces (this opening, the steps comma-separated, the close) so
 /// a long trajectory is never held in memory whole.
@@ -295,106 +409,6 @@ pub fn trajectory_open(session: &str) -> String {
 
 pub const TRAJECTORY_CLOSE: &str = "]}";
 
-/// A step as one line of `watch --json`: each NDJSON line is a document of
-/// its own, so it carries the version the step array of `trajectory` gets
-/// from its enclosing document.
-pub fn watch_step_json(turn: u32, step: &Step) -> StepJson<'_> {
-    match step_json(turn, step) {
-        StepJson::Command(mut c) => {
-            c.schema_version = Some(SCHEMA_VERSION);
-            StepJson::Command(c)
-        }
-        StepJson::Other(mut v) => {
-            if let Some(obj) = v.as_object_mut() {
-                obj.insert("schema_version".into(), json!(SCHEMA_VERSION));
-            }
-            StepJson::Other(v)
-        }
-    }
-}
-
-/// One step of a trajectory as JSON.
-#[derive(Serialize)]
-#[serde(untagged)]
-pub enum StepJson<'a> {
-    Command(CommandStepJson<'a>),
-    Other(Value),
-}
-
-/// A command step, typed rather than built as a [`Value`]: its output is
-/// written as the turn's line held it, a JSON string needing no decoding to
-/// be written again, and it is most of a long trajectory. Keys are in the
-/// order the other steps' (sorted) keys are written in.
-#[derive(Serialize)]
-pub struct CommandStepJson<'a> {
-    command: &'a str,
-    exit_code: Option<i64>,
-    line: u64,
-    output: &'a Output,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    schema_version: Option<u32>,
-    status: &'static str,
-    turn: u32,
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-/// One step of a trajectory, flat: `type` says which fields are present.
-pub fn step_json(turn: u32, step: &Step) -> StepJson<'_> {
-    let mut v = match &step.kind {
-        StepKind::Message { text } => json!({ "text": text }),
-        StepKind::Reasoning { text } => json!({ "text": text }),
-        StepKind::Command {
-            command,
-            output,
-            exit_code,
-            status,
-        } => {
-            return StepJson::Command(CommandStepJson {
-                command,
-                exit_code: *exit_code,
-                line: step.line,
-                output,
-                schema_version: None,
-                status: status.as_str(),
-                turn,
-                kind: step.kind.name(),
-            })
-        }
-        StepKind::FileChange { changes, status } => json!({
-            "changes": changes.iter().map(|c| json!({"path": c.path, "kind": c.kind})).collect::<Vec<_>>(),
-            "status": status.as_str(),
-        }),
-        StepKind::ToolCall {
-            server,
-            tool,
-            arguments,
-            result,
-            error,
-            status,
-            parent,
-        } => json!({
-            "server": server, "tool": tool, "arguments": arguments, "result": result,
-            "error": error, "status": status.as_str(), "parent": parent,
-        }),
-        StepKind::WebSearch { query, status } => {
-            json!({ "query": query, "status": status.as_str() })
-        }
-        StepKind::Plan { items } => json!({
-            "items": items.iter().map(|i| json!({"text": i.text, "status": i.status})).collect::<Vec<_>>(),
-        }),
-        StepKind::Warning { message } | StepKind::Error { message } => {
-            json!({ "message": message })
-        }
-        StepKind::Other { kind, raw } => json!({ "event": kind, "raw": raw }),
-    };
-    let obj = v.as_object_mut().expect("object");
-    obj.insert("type".into(), json!(step.kind.name()));
-    obj.insert("turn".into(), json!(turn));
-    obj.insert("line".into(), json!(step.line));
-    StepJson::Other(v)
-}
-
 /// `doctor --json`.
 #[derive(Serialize)]
 pub struct DoctorJson {
@@ -404,6 +418,17 @@ pub struct DoctorJson {
     /// True when no problem is left unfixed.
     pub healthy: bool,
     pub problems: Vec<ProblemFindingJson>,
+}
+
+impl DoctorJson {
+    pub fn new(fix: bool, findings: &[crate::session::doctor::Finding]) -> Self {
+        DoctorJson {
+            schema_version: SCHEMA_VERSION,
+            fix,
+            healthy: findings.iter().all(|f| f.fixed),
+            problems: findings.iter().map(Into::into).collect(),
+        }
+    }
 }
 
 #[derive(Serialize)]

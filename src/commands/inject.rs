@@ -1,0 +1,11 @@
+//! `inject`: the next turn of a session's conversation.
+
+use super::{launch, Ctx, Outcome};
+use crate::cli::InjectArgs;
+use crate::render::human::launch::Launch;
+use anyhow::Result;
+
+pub(crate) fn run(ctx: &mut Ctx, a: &InjectArgs) -> Result<Outcome> {
+    let s = ctx.manager.inject(&a.id, &a.message.join(" "))?;
+    launch::report(ctx, &s, Launch::Inject)
+}

@@ -32,7 +32,7 @@ Examples:
         Session ids may be shortened to any unique prefix.",
     after_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"),
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// State directory [default: the nearest .zwarm above the current directory, else ./.zwarm]
     #[arg(long, global = true, env = "ZWARM_DIR", value_name = "DIR")]
     pub dir: Option<PathBuf>,
@@ -54,21 +54,21 @@ pub struct Cli {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
+pub(crate) enum ColorChoice {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum AdapterArg {
+pub(crate) enum AdapterArg {
     Codex,
     #[value(alias = "claude_code", alias = "claude-code")]
     Claude,
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start a new session in the background and print its id
     #[command(
         after_help = "Examples:\n  zwarm start \"refactor the parser\"\n  zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\""
@@ -181,7 +181,7 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
-pub struct StartArgs {
+pub(crate) struct StartArgs {
     /// What the agent should do (words are joined with spaces; put `--` before a task that starts with `-`)
     #[arg(required = true, value_name = "TASK")]
     pub task: Vec<String>,
@@ -208,20 +208,20 @@ pub struct StartArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Only sessions with this status
     #[arg(long, value_parser = ["pending", "running", "completed", "failed", "killed"])]
     pub status: Option<String>,
 }
 
 #[derive(Args, Debug)]
-pub struct IdArg {
+pub(crate) struct IdArg {
     /// Session id or a unique prefix of it
     pub id: String,
 }
 
 #[derive(Args, Debug)]
-pub struct InjectArgs {
+pub(crate) struct InjectArgs {
     /// Session id or a unique prefix of it
     pub id: String,
     /// The message (words are joined with spaces)
@@ -230,7 +230,7 @@ pub struct InjectArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct KillArgs {
+pub(crate) struct KillArgs {
     /// Session ids or unique prefixes (or --all)
     #[arg(required_unless_present = "all", conflicts_with = "all")]
     pub ids: Vec<String>,
@@ -243,7 +243,7 @@ pub struct KillArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct RmArgs {
+pub(crate) struct RmArgs {
     /// Session ids or unique prefixes
     #[arg(required = true)]
     pub ids: Vec<String>,
@@ -253,7 +253,7 @@ pub struct RmArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct TrajectoryArgs {
+pub(crate) struct TrajectoryArgs {
     /// Session id or a unique prefix of it
     pub id: String,
     /// Show text and output in full instead of shortened
@@ -265,7 +265,7 @@ pub struct TrajectoryArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct OutputArgs {
+pub(crate) struct OutputArgs {
     /// Session id or a unique prefix of it
     pub id: String,
     /// Which turn [default: the latest]
@@ -277,14 +277,14 @@ pub struct OutputArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct SuperviseArgs {
+pub(crate) struct SuperviseArgs {
     pub state_dir: PathBuf,
     pub id: String,
     pub turn: u32,
 }
 
 #[derive(Args, Debug)]
-pub struct WatchArgs {
+pub(crate) struct WatchArgs {
     /// Session id or a unique prefix of it
     pub id: String,
     /// Show text and output in full instead of shortened
@@ -293,7 +293,7 @@ pub struct WatchArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct WaitArgs {
+pub(crate) struct WaitArgs {
     /// Session ids or unique prefixes
     #[arg(required = true)]
     pub ids: Vec<String>,
@@ -306,7 +306,7 @@ pub struct WaitArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct CleanArgs {
+pub(crate) struct CleanArgs {
     /// Only sessions that ended longer ago than this (e.g. 12h, 7d)
     #[arg(long, value_parser = parse_duration, default_value = "7d", value_name = "DURATION")]
     pub older_than: std::time::Duration,
@@ -316,19 +316,19 @@ pub struct CleanArgs {
 }
 
 #[derive(Args, Debug)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// Repair what can be repaired without losing anything
     #[arg(long)]
     pub fix: bool,
 }
 
 #[derive(Args, Debug)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug)]
-pub struct LegacyArgs {
+pub(crate) struct LegacyArgs {
     #[command(subcommand)]
     pub command: LegacyCommand,
 }
@@ -336,7 +336,7 @@ pub struct LegacyArgs {
 /// zwarm 2.3.5's `session` commands, mapped onto today's. Their `-d DIR` was
 /// the project directory whose `.zwarm` holds the sessions.
 #[derive(Subcommand, Debug)]
-pub enum LegacyCommand {
+pub(crate) enum LegacyCommand {
     Start {
         task: String,
         #[arg(short = 'd', value_name = "DIR")]
@@ -390,7 +390,7 @@ pub enum LegacyCommand {
 }
 
 /// "90", "90s", "1.5m", "2h", "7d", "250ms".
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))

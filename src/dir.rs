@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// An open folder, and the path it was opened as (for messages only).
 #[derive(Debug)]
-pub struct Dir {
+pub(crate) struct Dir {
     fd: OwnedFd,
     path: PathBuf,
 }
@@ -35,7 +35,7 @@ const DIR_FLAGS: OFlag = OFlag::O_RDONLY
 impl Dir {
     /// The folder at `path`, links in it followed: for the store's root,
     /// which the user chose.
-    pub fn open(path: &Path) -> io::Result<Dir> {
+    pub(crate) fn open(path: &Path) -> io::Result<Dir> {
         let fd = nix::fcntl::open(path, DIR_FLAGS, Mode::empty()).map_err(io::Error::from)?;
         Ok(Dir {
             // SAFETY: `open` just returned this descriptor; nothing else owns it.
@@ -45,7 +45,7 @@ impl Dir {
     }
 
     /// The folder at `path`, refused if its last component is a link.
-    pub fn open_no_link(path: &Path) -> io::Result<Dir> {
+    pub(crate) fn open_no_link(path: &Path) -> io::Result<Dir> {
         let fd = nix::fcntl::open(path, DIR_FLAGS | OFlag::O_NOFOLLOW, Mode::empty())
             .map_err(io::Error::from)?;
         Ok(Dir {
@@ -56,7 +56,7 @@ impl Dir {
     }
 
     /// The folder `name` in this one, refused if it is a link.
-    pub fn sub(&self, name: &str) -> io::Result<Dir> {
+    pub(crate) fn sub(&self, name: &str) -> io::Result<Dir> {
         let fd = self.openat(name, DIR_FLAGS | OFlag::O_NOFOLLOW, Mode::empty())?;
         Ok(Dir {
             fd,
@@ -66,7 +66,7 @@ impl Dir {
 
     /// The folder `name` in this one, made (with `mode`, less the umask) if
     /// it is missing; refused if a link or anything else stands there.
-    pub fn make_sub(&self, name: &str, mode: u32) -> io::Result<Dir> {
+    pub(crate) fn make_sub(&self, name: &str, mode: u32) -> io::Result<Dir> {
         self.make_dir(name, mode)?;
         self.sub(name)
     }
@@ -74,7 +74,7 @@ impl Dir {
     /// Makes the folder `name` (with `mode`, less the umask): true if it was
     /// made, false if something (a link, not followed, included) already
     /// stands at the name.
-    pub fn make_dir(&self, name: &str, mode: u32) -> io::Result<bool> {
+    pub(crate) fn make_dir(&self, name: &str, mode: u32) -> io::Result<bool> {
         match mkdirat(
             Some(self.fd.as_raw_fd()),
             name,
@@ -87,7 +87,7 @@ impl Dir {
     }
 
     /// Makes the folder `name`, which must not exist yet.
-    pub fn make_new_sub(&self, name: &str, mode: u32) -> io::Result<Dir> {
+    pub(crate) fn make_new_sub(&self, name: &str, mode: u32) -> io::Result<Dir> {
         mkdirat(
             Some(self.fd.as_raw_fd()),
             name,
@@ -107,7 +107,7 @@ impl Dir {
     }
 
     /// The regular file `name`, for reading.
-    pub fn read_file(&self, name: &str) -> io::Result<File> {
+    pub(crate) fn read_file(&self, name: &str) -> io::Result<File> {
         self.regular(name, OFlag::O_RDONLY, 0)
     }
 
@@ -115,7 +115,7 @@ impl Dir {
     /// Refused if it has other names: `O_NOFOLLOW` says nothing of hard
     /// links, and a file planted at `name` as a hard link to one outside the
     /// store would receive what is appended here.
-    pub fn append_file(&self, name: &str, mode: u32) -> io::Result<File> {
+    pub(crate) fn append_file(&self, name: &str, mode: u32) -> io::Result<File> {
         let file = self.regular(
             name,
             OFlag::O_WRONLY | OFlag::O_APPEND | OFlag::O_CREAT,
@@ -137,7 +137,7 @@ impl Dir {
     /// A lock file: made if missing where this process may write, else
     /// opened for reading, which is all `flock` needs (a store this user may
     /// read but not write still has its locks honoured).
-    pub fn lock_file(&self, name: &str) -> io::Result<File> {
+    pub(crate) fn lock_file(&self, name: &str) -> io::Result<File> {
         match self.regular(name, OFlag::O_RDWR | OFlag::O_CREAT, 0o666) {
             // Missing too: the store cannot be written, which is the news.
             Err(e) if is_unwritable(&e) => self.read_file(name).map_err(|_| e),
@@ -149,7 +149,7 @@ impl Dir {
     /// never a mix, and the new content is on disk before it replaces the
     /// old. The temporary file is made new (`O_EXCL`): a link planted at its
     /// name is neither followed nor its target truncated.
-    pub fn write_atomic(&self, name: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
+    pub(crate) fn write_atomic(&self, name: &str, bytes: &[u8], mode: u32) -> io::Result<()> {
         let tmp = format!(".{name}.{}.tmp", std::process::id());
         let result = (|| -> io::Result<()> {
             let mut f = self.create_temp(&tmp, mode)?;
@@ -168,7 +168,7 @@ impl Dir {
     /// Creates the temporary file `name` with `mode` (less the umask),
     /// never opening what is there already. Anything there (left by a
     /// writer that died, whose pid this process now has) is removed, once.
-    pub fn create_temp(&self, name: &str, mode: u32) -> io::Result<File> {
+    pub(crate) fn create_temp(&self, name: &str, mode: u32) -> io::Result<File> {
         let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW;
         let create = || {
             self.openat(
@@ -189,7 +189,7 @@ impl Dir {
 
     /// Renames `from` in this folder to `to` in `into` (which may be this
     /// one). A rename replaces a link at `to`; it never follows one.
-    pub fn rename(&self, from: &str, into: &Dir, to: &str) -> io::Result<()> {
+    pub(crate) fn rename(&self, from: &str, into: &Dir, to: &str) -> io::Result<()> {
         renameat(
             Some(self.fd.as_raw_fd()),
             from,
@@ -202,14 +202,14 @@ impl Dir {
     /// The entries of this folder, read through its descriptor: the folder
     /// listed is the one opened, whatever has been renamed or linked into
     /// its path since.
-    pub fn entries(&self) -> io::Result<std::fs::ReadDir> {
+    pub(crate) fn entries(&self) -> io::Result<std::fs::ReadDir> {
         std::fs::read_dir(self.by_descriptor())
     }
 
     /// Removes the folder `name` in this one with everything in it. The
     /// walk never follows a link (a link at `name` itself is removed, not
     /// its target), and starts from this folder's descriptor.
-    pub fn remove_tree(&self, name: &str) -> io::Result<()> {
+    pub(crate) fn remove_tree(&self, name: &str) -> io::Result<()> {
         std::fs::remove_dir_all(self.by_descriptor().join(name))
     }
 
@@ -218,7 +218,7 @@ impl Dir {
         PathBuf::from(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
     }
 
-    pub fn remove_file(&self, name: &str) -> io::Result<()> {
+    pub(crate) fn remove_file(&self, name: &str) -> io::Result<()> {
         nix::unistd::unlinkat(
             Some(self.fd.as_raw_fd()),
             name,
@@ -228,7 +228,7 @@ impl Dir {
     }
 
     /// What stands at `name`, links not followed.
-    pub fn stat(&self, name: &str) -> io::Result<FileStat> {
+    pub(crate) fn stat(&self, name: &str) -> io::Result<FileStat> {
         fstatat(
             Some(self.fd.as_raw_fd()),
             name,
@@ -238,32 +238,32 @@ impl Dir {
     }
 
     /// What this folder itself is (its owner and mode, say).
-    pub fn stat_self(&self) -> io::Result<FileStat> {
+    pub(crate) fn stat_self(&self) -> io::Result<FileStat> {
         fstat(self.fd.as_raw_fd()).map_err(io::Error::from)
     }
 
     /// Whether a symbolic link stands at `name`.
-    pub fn is_link(&self, name: &str) -> bool {
+    pub(crate) fn is_link(&self, name: &str) -> bool {
         self.stat(name)
             .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
     }
 
     /// Flushes this folder's entries (a name made, renamed or removed in
     /// it) to the disk.
-    pub fn sync(&self) -> io::Result<()> {
+    pub(crate) fn sync(&self) -> io::Result<()> {
         nix::unistd::fsync(self.fd.as_raw_fd()).map_err(io::Error::from)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// The path of `name` in this folder, for messages.
-    pub fn join(&self, name: &str) -> PathBuf {
+    pub(crate) fn join(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
 
-    pub fn raw_fd(&self) -> RawFd {
+    pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 
@@ -320,18 +320,18 @@ impl std::error::Error for NotRegular {}
 
 /// Whether `e` refused a file for not being a regular one (a FIFO, a
 /// device, a folder).
-pub fn is_not_regular(e: &io::Error) -> bool {
+pub(crate) fn is_not_regular(e: &io::Error) -> bool {
     e.get_ref().is_some_and(|inner| inner.is::<NotRegular>())
 }
 
 /// A file holding more than a bounded read takes: at least this many bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooLarge(pub u64);
+pub(crate) struct TooLarge(pub u64);
 
 /// The whole of `file`, unless it holds more than `max` bytes. Its size is
 /// asked first, and the read is bounded all the same: the file may grow
 /// while it is read, and whoever wrote it could otherwise exhaust memory.
-pub fn read_bounded(file: File, max: u64) -> io::Result<Result<Vec<u8>, TooLarge>> {
+pub(crate) fn read_bounded(file: File, max: u64) -> io::Result<Result<Vec<u8>, TooLarge>> {
     let size = file.metadata()?.len();
     if size > max {
         return Ok(Err(TooLarge(size)));
@@ -348,7 +348,7 @@ pub fn read_bounded(file: File, max: u64) -> io::Result<Result<Vec<u8>, TooLarge
 /// Whether an error says this process may not write there (permissions, a
 /// read-only mount) or there is no room (a full disk, a spent quota), as
 /// opposed to a write that failed for a reason worth reporting as such.
-pub fn is_unwritable(e: &io::Error) -> bool {
+pub(crate) fn is_unwritable(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::PermissionDenied
         || matches!(
             e.raw_os_error(),

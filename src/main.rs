@@ -1,10 +1,35 @@
+//! zwarm: run coding agents (Codex CLI, Claude Code) as background sessions.
+//!
+//! Data flows one way: `cli` parses, a `commands` verb calls the
+//! [`session::manager`], which uses the [`store`], the
+//! [`session::supervisor`] and an [`agent`] adapter; only `render` prints.
+//! One binary, no library: every module is private to it, so the compiler
+//! reports whatever is not used.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+mod agent;
+mod cli;
+mod commands;
+mod dir;
+mod error;
+mod model;
+mod process;
+mod render;
+mod rights;
+mod session;
+mod store;
+#[cfg(test)]
+mod testing;
+mod timefmt;
+mod turn;
+
 use clap::Parser;
+use error::{exit, Error};
+use render::Style;
 use std::process::ExitCode;
-use zwarm::error::{exit, Error};
-use zwarm::render::{self, Style};
 
 fn main() -> ExitCode {
-    let cli = match zwarm::cli::Cli::try_parse() {
+    let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
             // Help and version go to stdout with 0; usage errors exit 2.
@@ -13,7 +38,7 @@ fn main() -> ExitCode {
         }
     };
     let style = Style::decide(cli.color);
-    let code = match zwarm::commands::run(cli) {
+    let code = match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {

@@ -11,14 +11,14 @@ use std::os::fd::FromRawFd;
 /// A process as we recognise it later: pid alone is ambiguous once reused, so
 /// the kernel's start time (clock ticks since boot) goes with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessRecord {
+pub(crate) struct ProcessRecord {
     pub pid: i32,
     pub start_time: u64,
 }
 
 /// Fields of `/proc/<pid>/stat` we use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProcStat {
+pub(crate) struct ProcStat {
     pub state: char,
     pub ppid: i32,
     pub pgrp: i32,
@@ -26,14 +26,14 @@ pub struct ProcStat {
     pub start_time: u64,
 }
 
-pub fn stat(pid: i32) -> Option<ProcStat> {
+pub(crate) fn stat(pid: i32) -> Option<ProcStat> {
     let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_stat(&text)
 }
 
 /// The command name may hold spaces and parentheses, so fields are counted
 /// from the last ')'.
-pub fn parse_stat(text: &str) -> Option<ProcStat> {
+pub(crate) fn parse_stat(text: &str) -> Option<ProcStat> {
     let rest = &text[text.rfind(')')? + 1..];
     let f: Vec<&str> = rest.split_whitespace().collect();
     // After the name: state(3) ppid(4) pgrp(5) session(6) ... starttime(22).
@@ -47,7 +47,7 @@ pub fn parse_stat(text: &str) -> Option<ProcStat> {
 }
 
 /// The record of a live process, to recognise it later.
-pub fn record(pid: i32) -> Option<ProcessRecord> {
+pub(crate) fn record(pid: i32) -> Option<ProcessRecord> {
     stat(pid).map(|s| ProcessRecord {
         pid,
         start_time: s.start_time,
@@ -55,7 +55,7 @@ pub fn record(pid: i32) -> Option<ProcessRecord> {
 }
 
 /// True if the recorded process still runs (a zombie does not count).
-pub fn is_alive(rec: &ProcessRecord) -> bool {
+pub(crate) fn is_alive(rec: &ProcessRecord) -> bool {
     match stat(rec.pid) {
         Some(s) => s.start_time == rec.start_time && s.state != 'Z' && s.state != 'X',
         None => false,
@@ -63,7 +63,7 @@ pub fn is_alive(rec: &ProcessRecord) -> bool {
 }
 
 /// How long ago a process started, in seconds.
-pub fn started_secs_ago(pid: i32) -> Option<f64> {
+pub(crate) fn started_secs_ago(pid: i32) -> Option<f64> {
     let start = stat(pid)?.start_time;
     let uptime: f64 = fs::read_to_string("/proc/uptime")
         .ok()?
@@ -76,7 +76,7 @@ pub fn started_secs_ago(pid: i32) -> Option<f64> {
     (hz > 0).then(|| uptime - start as f64 / hz as f64)
 }
 
-pub fn boot_id() -> Option<String> {
+pub(crate) fn boot_id() -> Option<String> {
     fs::read_to_string("/proc/sys/kernel/random/boot_id")
         .ok()
         .map(|s| s.trim().to_string())
@@ -85,7 +85,7 @@ pub fn boot_id() -> Option<String> {
 /// Every live process whose session id is `sid`: a detached supervisor's
 /// session holds the agent and everything it started, even children that were
 /// reparented after their parent died.
-pub fn session_members(sid: i32) -> Vec<i32> {
+pub(crate) fn session_members(sid: i32) -> Vec<i32> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -99,7 +99,7 @@ pub fn session_members(sid: i32) -> Vec<i32> {
 /// Every live descendant of `root` (children, their children, ...), found by
 /// parent links. Tool commands an agent starts in sessions of their own are
 /// found this way, where a group or session signal would miss them.
-pub fn descendants(root: i32) -> Vec<i32> {
+pub(crate) fn descendants(root: i32) -> Vec<i32> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -130,16 +130,16 @@ pub fn descendants(root: i32) -> Vec<i32> {
 /// The variables the supervisor sets on its agent: the session id, and the
 /// store it belongs to (ids are unique, but another store's sessions are not
 /// this store's business).
-pub const SESSION_ENV: &str = "ZWARM_SESSION_ID";
-pub const STORE_ENV: &str = "ZWARM_SESSION_STORE";
+pub(crate) const SESSION_ENV: &str = "ZWARM_SESSION_ID";
+pub(crate) const STORE_ENV: &str = "ZWARM_SESSION_STORE";
 /// The variable the launcher sets on a supervisor (with [`STORE_ENV`]):
 /// the session it supervises. Its agent does not inherit it.
-pub const SUPERVISOR_ENV: &str = "ZWARM_SUPERVISOR_OF";
+pub(crate) const SUPERVISOR_ENV: &str = "ZWARM_SUPERVISOR_OF";
 
 /// Live processes tagged with a session of the store at `store` (an
 /// absolute path) in their environment, as `(pid, session id)`. Processes of
 /// other users cannot be read and are not listed.
-pub fn tagged_processes(store: &std::path::Path) -> Vec<(i32, String)> {
+pub(crate) fn tagged_processes(store: &std::path::Path) -> Vec<(i32, String)> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -168,7 +168,7 @@ pub fn tagged_processes(store: &std::path::Path) -> Vec<(i32, String)> {
 
 /// What a process's environment says about whose it is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mark {
+pub(crate) enum Mark {
     /// It carries the session's mark.
     Ours,
     /// It has ended (or is ending: the environment of an exiting process
@@ -184,7 +184,7 @@ pub enum Mark {
 /// launcher on a supervisor. A record in `meta.json` can name any pid; only
 /// this mark, which no file edit can put on another user's process, says
 /// the process is the session's.
-pub fn mark_of(rec: &ProcessRecord, var: &str, id: &str, store: &std::path::Path) -> Mark {
+pub(crate) fn mark_of(rec: &ProcessRecord, var: &str, id: &str, store: &std::path::Path) -> Mark {
     // An exec under way, or an exit, reads as no environment for an
     // instant: asked again before a live process is called foreign.
     for attempt in 0..3 {
@@ -210,7 +210,7 @@ pub fn mark_of(rec: &ProcessRecord, var: &str, id: &str, store: &std::path::Path
 }
 
 /// Whether process `pid` has `var`=`id` and the store in its environment.
-pub fn has_mark(pid: i32, var: &str, id: &str, store: &std::path::Path) -> bool {
+pub(crate) fn has_mark(pid: i32, var: &str, id: &str, store: &std::path::Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(env) = fs::read(format!("/proc/{pid}/environ")) else {
         return false;
@@ -230,7 +230,7 @@ pub fn has_mark(pid: i32, var: &str, id: &str, store: &std::path::Path) -> bool 
 /// Pids holding an exclusive lock on the file with this device and inode,
 /// from `/proc/locks`. Shared holders (readers probing a lock, `wait`) are
 /// left out: they hold nothing anyone else is kept from.
-pub fn lock_holders(dev: u64, ino: u64) -> Vec<i32> {
+pub(crate) fn lock_holders(dev: u64, ino: u64) -> Vec<i32> {
     use std::io::Read;
     // One read call is one consistent snapshot of the kernel's lock list;
     // a file read in pieces while locks come and go skips entries.
@@ -253,7 +253,7 @@ pub fn lock_holders(dev: u64, ino: u64) -> Vec<i32> {
 /// Pids holding an exclusive lock on the file with this device and inode,
 /// from the text of `/proc/locks` ("1: FLOCK ADVISORY WRITE 1234 00:2f:5678
 /// 0 EOF").
-pub fn parse_lock_holders(text: &str, dev: u64, ino: u64) -> Vec<i32> {
+pub(crate) fn parse_lock_holders(text: &str, dev: u64, ino: u64) -> Vec<i32> {
     let major = libc::major(dev);
     let minor = libc::minor(dev);
     text.lines()
@@ -274,7 +274,7 @@ pub fn parse_lock_holders(text: &str, dev: u64, ino: u64) -> Vec<i32> {
 }
 
 /// Live (not zombie) members of process group `pgid`.
-pub fn group_members(pgid: i32) -> Vec<i32> {
+pub(crate) fn group_members(pgid: i32) -> Vec<i32> {
     let Ok(dir) = fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -287,7 +287,7 @@ pub fn group_members(pgid: i32) -> Vec<i32> {
 
 /// A process as a person would want it named in an error: `1234 (sleep,
 /// state D)`.
-pub fn describe(pid: i32) -> String {
+pub(crate) fn describe(pid: i32) -> String {
     let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     match stat(pid) {
         Some(s) => format!("{pid} ({}, state {})", comm.trim(), s.state),
@@ -296,22 +296,20 @@ pub fn describe(pid: i32) -> String {
 }
 
 /// The real user id a process runs as.
-pub fn owner(pid: i32) -> Option<u32> {
+pub(crate) fn owner(pid: i32) -> Option<u32> {
     use std::os::unix::fs::MetadataExt;
     fs::metadata(format!("/proc/{pid}")).ok().map(|m| m.uid())
-}
-
-/// Whether the recorded process is stopped (SIGSTOP, a debugger): it holds
-/// its locks but acts on no signal but SIGKILL until continued.
-pub fn is_stopped(rec: &ProcessRecord) -> bool {
-    stat(rec.pid).is_some_and(|s| s.start_time == rec.start_time && matches!(s.state, 'T' | 't'))
 }
 
 /// Sends `sig` to the recorded process if it is still that process and
 /// `still_ours` holds of it at the moment of sending: the process is pinned
 /// with a pidfd first, so a pid reused between the check and the signal
 /// cannot be hit. Returns whether the signal was sent.
-pub fn signal_pinned(rec: &ProcessRecord, sig: Signal, still_ours: impl Fn(i32) -> bool) -> bool {
+pub(crate) fn signal_pinned(
+    rec: &ProcessRecord,
+    sig: Signal,
+    still_ours: impl Fn(i32) -> bool,
+) -> bool {
     if !signallable(rec.pid) {
         return false;
     }
@@ -342,7 +340,7 @@ pub fn signal_pinned(rec: &ProcessRecord, sig: Signal, still_ours: impl Fn(i32) 
 
 /// Sends `sig` to the process group led by the recorded process, if the
 /// leader is still that process and `still_ours` holds of it.
-pub fn signal_group_pinned(
+pub(crate) fn signal_group_pinned(
     rec: &ProcessRecord,
     sig: Signal,
     still_ours: impl Fn(i32) -> bool,
@@ -356,7 +354,7 @@ pub fn signal_group_pinned(
 /// Makes this process the reaper of its orphaned descendants, so a tool
 /// command whose agent died is reparented here rather than to init, and
 /// stays findable by [`descendants`].
-pub fn become_subreaper() {
+pub(crate) fn become_subreaper() {
     // SAFETY: PR_SET_CHILD_SUBREAPER takes one integer argument.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
 }
@@ -368,19 +366,8 @@ fn signallable(pid: i32) -> bool {
     pid > 1
 }
 
-/// Signals a recorded process only if it is still the same process.
-pub fn signal_if_same(rec: &ProcessRecord, sig: Signal) -> bool {
-    signallable(rec.pid) && is_alive(rec) && kill(Pid::from_raw(rec.pid), sig).is_ok()
-}
-
-/// Signals the process group led by a recorded process, if that leader is
-/// still the same process.
-pub fn signal_group_if_same(rec: &ProcessRecord, sig: Signal) -> bool {
-    signallable(rec.pid) && is_alive(rec) && killpg(Pid::from_raw(rec.pid), sig).is_ok()
-}
-
 /// Signals every member of a session, except `except`.
-pub fn signal_session(sid: i32, sig: Signal, except: i32) -> usize {
+pub(crate) fn signal_session(sid: i32, sig: Signal, except: i32) -> usize {
     if !signallable(sid) {
         return 0;
     }
@@ -395,7 +382,7 @@ pub fn signal_session(sid: i32, sig: Signal, except: i32) -> usize {
 
 /// Blocks until a process that is not our child exits, using a pidfd (no
 /// polling); falls back to a slow poll where pidfds are not available.
-pub fn wait_for_exit(rec: &ProcessRecord) {
+pub(crate) fn wait_for_exit(rec: &ProcessRecord) {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, rec.pid, 0) } as i32;
     if fd >= 0 {
@@ -420,7 +407,7 @@ pub fn wait_for_exit(rec: &ProcessRecord) {
     }
 }
 
-pub fn signal_name(sig: i32) -> String {
+pub(crate) fn signal_name(sig: i32) -> String {
     Signal::try_from(sig)
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|_| format!("signal {sig}"))

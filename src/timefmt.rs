@@ -6,14 +6,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Timestamp(pub NaiveDateTime);
+pub(crate) struct Timestamp(pub NaiveDateTime);
 
 impl Timestamp {
-    pub fn now() -> Self {
+    pub(crate) fn now() -> Self {
         Timestamp(Local::now().naive_local())
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         let s = s.trim();
         if let Some(t) = parse_isoformat(s) {
             return Some(Timestamp(t));
@@ -31,11 +31,11 @@ impl Timestamp {
     }
 
     /// Seconds from `self` to `later` (negative if `later` is earlier).
-    pub fn seconds_until(&self, later: &Timestamp) -> f64 {
+    pub(crate) fn seconds_until(&self, later: &Timestamp) -> f64 {
         (later.0 - self.0).num_milliseconds() as f64 / 1000.0
     }
 
-    pub fn age_seconds(&self) -> f64 {
+    pub(crate) fn age_seconds(&self) -> f64 {
         self.seconds_until(&Timestamp::now())
     }
 }
@@ -142,14 +142,14 @@ fn parse_isoformat(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// "42s", "5m", "3h12m", "4d": compact durations for tables.
-pub fn compact_duration(secs: f64) -> String {
+pub(crate) fn compact_duration(secs: f64) -> String {
     let mut out = String::new();
     compact_duration_into(&mut out, secs);
     out
 }
 
 /// [`compact_duration`], appended to `out`.
-pub fn compact_duration_into(out: &mut String, secs: f64) {
+pub(crate) fn compact_duration_into(out: &mut String, secs: f64) {
     use std::fmt::Write;
     let s = secs.max(0.0) as u64;
     let _ = match s {

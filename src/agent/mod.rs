@@ -1,14 +1,14 @@
 //! The adapter contract: how to start and resume an agent, and how to read its
 //! stream. Only the adapters know an agent's event vocabulary.
 
-pub mod claude;
-pub mod codex;
+pub(crate) mod claude;
+pub(crate) mod codex;
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]
 pub(crate) mod test_support;
 
-pub use crate::model::AgentKind;
+pub(crate) use crate::model::AgentKind;
 use crate::model::{TurnRecord, Usage};
 use crate::turn::{self, OutputDetail, Step, StreamParser, TurnReader, TurnSummary};
 use std::ffi::{OsStr, OsString};
@@ -16,7 +16,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 impl AgentKind {
-    pub fn adapter(self) -> &'static dyn Agent {
+    pub(crate) fn adapter(self) -> &'static dyn Agent {
         match self {
             AgentKind::Codex => &codex::Codex,
             AgentKind::Claude => &claude::Claude,
@@ -25,7 +25,7 @@ impl AgentKind {
 
     /// A fresh parser of this agent's stream for one turn, keeping as much
     /// of commands' outputs as `detail` says.
-    pub fn parser(self, detail: OutputDetail) -> Parser {
+    pub(crate) fn parser(self, detail: OutputDetail) -> Parser {
         match self {
             AgentKind::Codex => Parser::Codex(codex::CodexParser::new(detail)),
             AgentKind::Claude => Parser::Claude(claude::ClaudeParser::new(detail)),
@@ -43,11 +43,11 @@ impl AgentKind {
 /// kernel also bounds the argv and the environment together, to a quarter of
 /// the stack limit but never less than those same 128 KiB, so a small stack
 /// limit and a large environment still leave a 64 KiB prompt room to pass.
-pub const PROMPT_ARG_MAX: usize = 64 * 1024;
+pub(crate) const PROMPT_ARG_MAX: usize = 64 * 1024;
 
 /// How the prompt reaches the agent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PromptVia {
+pub(crate) enum PromptVia {
     /// As the last argument.
     Argument,
     /// Not in the argv at all: whoever starts the agent gives it the prompt
@@ -60,7 +60,7 @@ impl PromptVia {
     /// How `prompt` can be passed: on stdin when it cannot be an argument
     /// (too long for exec, or holding a NUL byte) or would not be read as
     /// itself (codex reads a lone `-` as "the prompt is on stdin").
-    pub fn for_prompt(prompt: &str) -> PromptVia {
+    pub(crate) fn for_prompt(prompt: &str) -> PromptVia {
         if prompt.len() > PROMPT_ARG_MAX || prompt.contains('\0') || prompt == "-" {
             PromptVia::Stdin
         } else {
@@ -71,7 +71,7 @@ impl PromptVia {
 
 /// What one turn asks of the agent.
 #[derive(Clone, Debug)]
-pub struct TurnSpec<'a> {
+pub(crate) struct TurnSpec<'a> {
     /// The task. In the argv only when `prompt_via` is `Argument`.
     pub prompt: &'a str,
     pub prompt_via: PromptVia,
@@ -84,9 +84,7 @@ pub struct TurnSpec<'a> {
     pub session_id: &'a str,
 }
 
-pub trait Agent: Sync {
-    fn kind(&self) -> AgentKind;
-
+pub(crate) trait Agent: Sync {
     /// The program to run, found on `PATH` unless `bin_env` names another.
     fn program(&self) -> &'static str;
 
@@ -143,7 +141,7 @@ pub trait Agent: Sync {
 /// A parser of one agent's stream, whichever the agent: each reads its
 /// turns through the same generic readers, dispatched here once per turn
 /// rather than once per line.
-pub enum Parser {
+pub(crate) enum Parser {
     Codex(codex::CodexParser),
     Claude(claude::ClaudeParser),
 }
@@ -160,7 +158,7 @@ macro_rules! with_parser {
 
 impl Parser {
     /// Every step of the turn file at `path` (see [`turn::read_turn`]).
-    pub fn read_turn(
+    pub(crate) fn read_turn(
         &mut self,
         path: &Path,
         complete: bool,
@@ -170,7 +168,7 @@ impl Parser {
     }
 
     /// The steps written since `reader` last read (see [`TurnReader`]).
-    pub fn read_more(
+    pub(crate) fn read_more(
         &mut self,
         reader: &mut TurnReader,
         complete: bool,
@@ -180,21 +178,21 @@ impl Parser {
     }
 
     /// What the finished turn file at `path` says, beyond its steps.
-    pub fn summarize(mut self, path: &Path) -> io::Result<TurnSummary> {
+    pub(crate) fn summarize(mut self, path: &Path) -> io::Result<TurnSummary> {
         with_parser!(&mut self, p => turn::summarize_turn(path, p))
     }
 
     /// One line, without its newline.
-    pub fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
+    pub(crate) fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
         with_parser!(self, p => p.feed(lineno, line, emit))
     }
 
     /// End of stream: steps still open are emitted as they stand.
-    pub fn finish(&mut self, emit: &mut dyn FnMut(Step)) {
+    pub(crate) fn finish(&mut self, emit: &mut dyn FnMut(Step)) {
         with_parser!(self, p => p.finish(emit))
     }
 
-    pub fn summary(&self) -> &TurnSummary {
+    pub(crate) fn summary(&self) -> &TurnSummary {
         with_parser!(self, p => p.summary())
     }
 }
@@ -202,7 +200,7 @@ impl Parser {
 /// Whether `s` is a UUID written the usual way: 36 characters, hex digits in
 /// groups of 8-4-4-4-12 separated by hyphens (either case). Nothing else:
 /// not the braced, URN or unhyphenated forms, and no surrounding text.
-pub fn is_uuid(s: &str) -> bool {
+pub(crate) fn is_uuid(s: &str) -> bool {
     s.len() == 36
         && s.bytes().enumerate().all(|(i, b)| match i {
             8 | 13 | 18 | 23 => b == b'-',
@@ -219,7 +217,7 @@ pub(crate) fn long_opt(name: &str, value: impl AsRef<OsStr>) -> OsString {
     a
 }
 
-pub fn find_on_path(program: &str) -> Option<PathBuf> {
+pub(crate) fn find_on_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
@@ -232,7 +230,7 @@ fn is_executable(p: &Path) -> bool {
 }
 
 /// Shortens text for one-line display, on a char boundary.
-pub fn first_line(s: &str) -> &str {
+pub(crate) fn first_line(s: &str) -> &str {
     s.lines()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("")

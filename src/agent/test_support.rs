@@ -8,14 +8,15 @@ use crate::turn::{read_turn, ItemStatus, Step, StepKind, TurnSummary};
 use std::path::{Path, PathBuf};
 
 /// The folder of the recorded transcripts, with a trailing slash.
-pub const TRANSCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/transcripts/");
+pub(crate) const TRANSCRIPTS: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/transcripts/");
 
-pub fn transcript(name: &str) -> PathBuf {
+pub(crate) fn transcript(name: &str) -> PathBuf {
     Path::new(TRANSCRIPTS).join(name)
 }
 
 /// Every step `parser` makes of the file at `path`, and its summary.
-pub fn run_path(mut parser: impl StreamParser, path: &Path) -> (Vec<Step>, TurnSummary) {
+pub(crate) fn run_path(mut parser: impl StreamParser, path: &Path) -> (Vec<Step>, TurnSummary) {
     assert!(path.is_file(), "missing transcript {}", path.display());
     let mut steps = Vec::new();
     read_turn(path, &mut parser, true, &mut |s| steps.push(s)).unwrap();
@@ -23,17 +24,17 @@ pub fn run_path(mut parser: impl StreamParser, path: &Path) -> (Vec<Step>, TurnS
 }
 
 /// [`run_path`] over `bytes` written to a file.
-pub fn run_bytes(parser: impl StreamParser, bytes: &[u8]) -> (Vec<Step>, TurnSummary) {
+pub(crate) fn run_bytes(parser: impl StreamParser, bytes: &[u8]) -> (Vec<Step>, TurnSummary) {
     let file = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(file.path(), bytes).unwrap();
     run_path(parser, file.path())
 }
 
-pub fn st(line: u64, kind: StepKind) -> Step {
+pub(crate) fn st(line: u64, kind: StepKind) -> Step {
     Step { line, kind }
 }
 
-pub fn cmd(
+pub(crate) fn cmd(
     line: u64,
     command: &str,
     output: &str,
@@ -51,11 +52,11 @@ pub fn cmd(
     )
 }
 
-pub fn msg(line: u64, text: &str) -> Step {
+pub(crate) fn msg(line: u64, text: &str) -> Step {
     st(line, StepKind::Message { text: text.into() })
 }
 
-pub fn warn(line: u64, message: &str) -> Step {
+pub(crate) fn warn(line: u64, message: &str) -> Step {
     st(
         line,
         StepKind::Warning {
@@ -64,7 +65,7 @@ pub fn warn(line: u64, message: &str) -> Step {
     )
 }
 
-pub fn err(line: u64, message: &str) -> Step {
+pub(crate) fn err(line: u64, message: &str) -> Step {
     st(
         line,
         StepKind::Error {
@@ -74,7 +75,7 @@ pub fn err(line: u64, message: &str) -> Step {
 }
 
 /// The argv `agent` builds for `spec`, as strings.
-pub fn argv(agent: &dyn Agent, spec: &TurnSpec) -> Vec<String> {
+pub(crate) fn argv(agent: &dyn Agent, spec: &TurnSpec) -> Vec<String> {
     agent
         .args(spec)
         .into_iter()
@@ -84,7 +85,7 @@ pub fn argv(agent: &dyn Agent, spec: &TurnSpec) -> Vec<String> {
 
 /// Every distinct string value of `key`, at the top level of any line of
 /// the transcripts whose names start with `prefix`.
-pub fn ids_in_transcripts(prefix: &str, key: &str) -> Vec<String> {
+pub(crate) fn ids_in_transcripts(prefix: &str, key: &str) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for entry in std::fs::read_dir(TRANSCRIPTS).unwrap() {
         let path = entry.unwrap().path();
@@ -109,7 +110,7 @@ pub fn ids_in_transcripts(prefix: &str, key: &str) -> Vec<String> {
 
 /// Stored ids that no adapter may accept: options, paths, names, and UUIDs
 /// with something around them or in another notation.
-pub const NOT_CONVERSATION_IDS: &[&str] = &[
+pub(crate) const NOT_CONVERSATION_IDS: &[&str] = &[
     "",
     "-c=x",
     "-c=model=\"evil\"",

@@ -37,11 +37,11 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub fn style(&self) -> Style {
+    pub(crate) fn style(&self) -> Style {
         self.p.style
     }
 
-    pub fn json(&self) -> bool {
+    pub(crate) fn json(&self) -> bool {
         self.p.json
     }
 }
@@ -51,18 +51,18 @@ impl Ctx {
 pub(crate) struct Outcome(i32);
 
 impl Outcome {
-    pub const OK: Outcome = Outcome(exit::OK);
-    pub const FAILURE: Outcome = Outcome(exit::FAILURE);
-    pub const NOT_COMPLETED: Outcome = Outcome(exit::NOT_COMPLETED);
-    pub const TIMEOUT: Outcome = Outcome(exit::TIMEOUT);
+    pub(crate) const OK: Outcome = Outcome(exit::OK);
+    pub(crate) const FAILURE: Outcome = Outcome(exit::FAILURE);
+    pub(crate) const NOT_COMPLETED: Outcome = Outcome(exit::NOT_COMPLETED);
+    pub(crate) const TIMEOUT: Outcome = Outcome(exit::TIMEOUT);
 
     /// The status an error exits with.
-    pub fn of_error(e: &Error) -> Outcome {
+    pub(crate) fn of_error(e: &Error) -> Outcome {
         Outcome(e.exit_code())
     }
 
     /// A turn that has ended: completed, or not (failed, killed, ...).
-    pub fn of_ended(status: SessionStatus) -> Outcome {
+    pub(crate) fn of_ended(status: SessionStatus) -> Outcome {
         match status {
             SessionStatus::Completed => Outcome::OK,
             _ => Outcome::NOT_COMPLETED,
@@ -70,18 +70,18 @@ impl Outcome {
     }
 
     /// Of several, the one the process exits with: the highest code.
-    pub fn worst(self, other: Outcome) -> Outcome {
+    pub(crate) fn worst(self, other: Outcome) -> Outcome {
         self.max(other)
     }
 
-    pub fn code(self) -> i32 {
+    pub(crate) fn code(self) -> i32 {
         self.0
     }
 }
 
 /// The state directory: `--dir`/`ZWARM_DIR`, else the nearest `.zwarm` in the
 /// current directory or its ancestors, else `./.zwarm`.
-pub fn state_dir(explicit: Option<&Path>) -> PathBuf {
+pub(crate) fn state_dir(explicit: Option<&Path>) -> PathBuf {
     if let Some(d) = explicit {
         return d.to_path_buf();
     }
@@ -93,7 +93,7 @@ pub fn state_dir(explicit: Option<&Path>) -> PathBuf {
 }
 
 /// Runs one command; returns the process exit code.
-pub fn run(cli: Cli) -> Result<i32> {
+pub(crate) fn run(cli: Cli) -> Result<i32> {
     let style = Style::decide(cli.color);
     if let Command::Supervise(a) = &cli.command {
         return Ok(crate::session::supervisor::run(

@@ -1,29 +1,29 @@
 //! Typed errors for the cases callers branch on, each with its exit code.
 
-pub mod rights;
+pub(crate) mod rights;
 
 use crate::model::short;
 use std::path::PathBuf;
 
 /// Process exit codes. The table is part of the CLI contract (README, `--help`).
-pub mod exit {
-    pub const OK: i32 = 0;
+pub(crate) mod exit {
+    pub(crate) const OK: i32 = 0;
     /// A command failed, or a session it started failed.
-    pub const FAILURE: i32 = 1;
+    pub(crate) const FAILURE: i32 = 1;
     /// Bad arguments: unknown flag, malformed or ambiguous id, empty task.
-    pub const USAGE: i32 = 2;
+    pub(crate) const USAGE: i32 = 2;
     /// No session matches the given id.
-    pub const NOT_FOUND: i32 = 3;
+    pub(crate) const NOT_FOUND: i32 = 3;
     /// A session ended without completing (failed or killed).
-    pub const NOT_COMPLETED: i32 = 4;
+    pub(crate) const NOT_COMPLETED: i32 = 4;
     /// The session has a turn running, so the request was refused.
-    pub const BUSY: i32 = 5;
+    pub(crate) const BUSY: i32 = 5;
     /// `wait --timeout` ran out.
-    pub const TIMEOUT: i32 = 124;
+    pub(crate) const TIMEOUT: i32 = 124;
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum Error {
+pub(crate) enum Error {
     #[error("no session matches '{0}'")]
     NotFound(String),
 
@@ -114,7 +114,7 @@ pub enum Error {
 }
 
 impl Error {
-    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             op,
             path: path.into(),
@@ -125,14 +125,14 @@ impl Error {
     /// True for a write refused because this process may not write there
     /// (permissions, a read-only mount) or there is no room (a full disk, a
     /// spent quota), as opposed to a write that failed otherwise.
-    pub fn is_unwritable(&self) -> bool {
+    pub(crate) fn is_unwritable(&self) -> bool {
         match self {
             Error::Io { source, .. } => crate::dir::is_unwritable(source),
             _ => false,
         }
     }
 
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self {
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Ambiguous { .. } | Error::InvalidId(_) | Error::Usage(_) => exit::USAGE,
@@ -154,7 +154,7 @@ impl Error {
     }
 
     /// A follow-up line that tells the user what to do, where one helps.
-    pub fn hint(&self) -> Option<String> {
+    pub(crate) fn hint(&self) -> Option<String> {
         match self {
             Error::NotFound(_) => Some("`zwarm list` shows the sessions in this store".into()),
             Error::Ambiguous { .. } => Some("give more characters of the id".into()),
@@ -186,4 +186,4 @@ impl Error {
     }
 }
 
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = std::result::Result<T, E>;

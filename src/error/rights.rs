@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 /// The keys a record vouches for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Key {
+pub(crate) enum Key {
     Store,
     Adapter,
     Sandbox,
@@ -15,7 +15,7 @@ pub enum Key {
 }
 
 impl Key {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Key::Store => "store",
             Key::Adapter => "adapter",
@@ -33,7 +33,7 @@ impl fmt::Display for Key {
 
 /// `meta.json` (or where it lies) disagrees with the record.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub struct Mismatch {
+pub(crate) struct Mismatch {
     pub key: Key,
     /// What `meta.json` says; for [`Key::Store`], the store it was read from.
     pub stored: Option<String>,
@@ -70,14 +70,14 @@ fn shown(value: &Option<String>) -> String {
 /// A value of `meta.json` that no session could have been started with.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("meta.json's `{key}` is {value:?}: {why}")]
-pub struct Invalid {
+pub(crate) struct Invalid {
     pub key: Key,
     pub value: String,
     pub why: &'static str,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum RightsError {
+pub(crate) enum RightsError {
     #[error(transparent)]
     Mismatch(#[from] Mismatch),
 
@@ -112,7 +112,7 @@ pub enum RightsError {
 }
 
 impl RightsError {
-    pub fn io(
+    pub(crate) fn io(
         op: &'static str,
         path: impl Into<PathBuf>,
         source: impl Into<std::io::Error>,

@@ -2,14 +2,14 @@
 
 /// The agents zwarm can run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AgentKind {
+pub(crate) enum AgentKind {
     Codex,
     Claude,
 }
 
 impl AgentKind {
     /// The name stored in `meta.json`'s `adapter` (2.3.5's names).
-    pub fn meta_name(self) -> &'static str {
+    pub(crate) fn meta_name(self) -> &'static str {
         match self {
             AgentKind::Codex => "codex",
             AgentKind::Claude => "claude_code",
@@ -17,14 +17,14 @@ impl AgentKind {
     }
 
     /// The short name people type and see.
-    pub fn display_name(self) -> &'static str {
+    pub(crate) fn display_name(self) -> &'static str {
         match self {
             AgentKind::Codex => "codex",
             AgentKind::Claude => "claude",
         }
     }
 
-    pub fn from_meta(name: &str) -> Option<Self> {
+    pub(crate) fn from_meta(name: &str) -> Option<Self> {
         match name {
             "codex" => Some(AgentKind::Codex),
             "claude_code" | "claude" => Some(AgentKind::Claude),

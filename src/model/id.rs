@@ -53,7 +53,7 @@ impl SessionId {
 
 /// The short form of an id that may not have been checked (as given on a
 /// command line, for a message about it).
-pub fn short(id: &str) -> &str {
+pub(crate) fn short(id: &str) -> &str {
     id.get(..SessionId::SHORT).unwrap_or(id)
 }
 

@@ -7,10 +7,10 @@ mod id;
 mod turn;
 mod usage;
 
-pub use agent::AgentKind;
-pub use id::{short, InvalidId, SessionId};
-pub use turn::{Closing, Ending, ExitStatus, SettledBy, TurnRecord};
-pub use usage::Usage;
+pub(crate) use agent::AgentKind;
+pub(crate) use id::{short, InvalidId, SessionId};
+pub(crate) use turn::{Closing, Ending, ExitStatus, SettledBy, TurnRecord};
+pub(crate) use usage::Usage;
 
 use crate::timefmt::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -21,7 +21,7 @@ use std::fmt;
 /// write anything else; finer detail lives in [`TurnRecord::ending`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum SessionStatus {
+pub(crate) enum SessionStatus {
     Pending,
     Running,
     Completed,
@@ -33,7 +33,7 @@ pub enum SessionStatus {
 }
 
 impl SessionStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SessionStatus::Pending => "pending",
             SessionStatus::Running => "running",
@@ -45,11 +45,11 @@ impl SessionStatus {
     }
 
     /// Pending and running sessions may have a process behind them.
-    pub fn is_active(self) -> bool {
+    pub(crate) fn is_active(self) -> bool {
         matches!(self, SessionStatus::Pending | SessionStatus::Running)
     }
 
-    pub fn parse(s: &str) -> Option<Self> {
+    pub(crate) fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "pending" => SessionStatus::Pending,
             "running" => SessionStatus::Running,
@@ -69,7 +69,7 @@ impl fmt::Display for SessionStatus {
 
 /// One entry of `messages`, as 2.3.5 writes it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Message {
+pub(crate) struct Message {
     #[serde(default = "unknown_role")]
     pub role: String,
     #[serde(default)]
@@ -85,7 +85,7 @@ fn unknown_role() -> String {
 }
 
 impl Message {
-    pub fn new(role: &str, content: impl Into<String>, turn: u32) -> Self {
+    pub(crate) fn new(role: &str, content: impl Into<String>, turn: u32) -> Self {
         let mut metadata = Map::new();
         metadata.insert("turn".into(), Value::from(turn));
         Message {
@@ -100,14 +100,14 @@ impl Message {
 /// A session whose `adapter` this version does not know (a newer zwarm's).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("session {id} runs the agent '{}', which this version of zwarm does not know", .value.escape_debug())]
-pub struct UnknownAgent {
+pub(crate) struct UnknownAgent {
     pub id: String,
     pub value: String,
 }
 
 /// `meta.json`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Session {
+pub(crate) struct Session {
     pub id: SessionId,
     pub task: String,
     pub status: SessionStatus,
@@ -162,7 +162,7 @@ fn codex_adapter() -> String {
 /// Whether `source` is one zwarm 2.3.5 and its orchestrator know: `user`,
 /// or `orchestrator:<id>` for a session another program started. The id is
 /// one word: it is shown in `list` and `show`, and matched by programs.
-pub fn is_valid_source(source: &str) -> bool {
+pub(crate) fn is_valid_source(source: &str) -> bool {
     match source.strip_prefix("orchestrator:") {
         Some(id) => !id.is_empty() && !id.chars().any(|c| c.is_whitespace() || c.is_control()),
         None => source == "user",
@@ -174,24 +174,24 @@ impl Session {
     /// know (a newer zwarm may have written it) is an error naming it, the
     /// same wherever the agent is needed; `list` and `show` show the value
     /// as it is.
-    pub fn agent(&self) -> Result<AgentKind, UnknownAgent> {
+    pub(crate) fn agent(&self) -> Result<AgentKind, UnknownAgent> {
         AgentKind::from_meta(&self.adapter).ok_or_else(|| UnknownAgent {
             id: self.id.to_string(),
             value: self.adapter.clone(),
         })
     }
 
-    pub fn short_id(&self) -> &str {
+    pub(crate) fn short_id(&self) -> &str {
         self.id.short()
     }
 
     /// The record of the latest turn, if this session was made by zwarm (2.3.5
     /// sessions have none).
-    pub fn current_turn(&self) -> Option<&TurnRecord> {
+    pub(crate) fn current_turn(&self) -> Option<&TurnRecord> {
         self.turns.iter().rev().find(|t| t.turn == self.turn)
     }
 
-    pub fn current_turn_mut(&mut self) -> Option<&mut TurnRecord> {
+    pub(crate) fn current_turn_mut(&mut self) -> Option<&mut TurnRecord> {
         let n = self.turn;
         self.turns.iter_mut().rev().find(|t| t.turn == n)
     }
@@ -199,7 +199,7 @@ impl Session {
     /// Ends turn `turn` (see [`TurnRecord::close`]) and, as it is the
     /// latest, sets the session's status, error and exit code from it, as
     /// zwarm 2.3.5 keeps them. False when the turn has no record.
-    pub fn close_turn(&mut self, turn: u32, closing: Closing) -> bool {
+    pub(crate) fn close_turn(&mut self, turn: u32, closing: Closing) -> bool {
         let (status, error, exit) = (closing.ending.status(), closing.error.clone(), closing.exit);
         let Some(rec) = self.turns.iter_mut().rev().find(|t| t.turn == turn) else {
             return false;
@@ -214,14 +214,14 @@ impl Session {
     }
 
     /// When the latest turn ended, if it has.
-    pub fn ended_at(&self) -> Option<Timestamp> {
+    pub(crate) fn ended_at(&self) -> Option<Timestamp> {
         self.current_turn().and_then(|t| t.ended_at)
     }
 
     /// Whether turn `turn` may rightly have no `turns/turn_N.jsonl`: its
     /// agent was never started, or it is the turn being launched, whose file
     /// the supervisor creates only just before it reports the agent running.
-    pub fn turn_may_lack_output(&self, turn: u32) -> bool {
+    pub(crate) fn turn_may_lack_output(&self, turn: u32) -> bool {
         let record = self.turns.iter().rev().find(|t| t.turn == turn);
         record.is_some_and(|t| t.ending == Some(Ending::AgentMissing))
             || (self.status.is_active() && turn == self.turn)

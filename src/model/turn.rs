@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// How one turn ended: the detail behind `status`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The agent finished its turn.
     Completed,
     /// The agent reported a failed turn, or exited without doing anything.
@@ -23,7 +23,7 @@ pub enum Ending {
 }
 
 impl Ending {
-    pub fn status(self) -> SessionStatus {
+    pub(crate) fn status(self) -> SessionStatus {
         match self {
             Ending::Completed => SessionStatus::Completed,
             Ending::Killed => SessionStatus::Killed,
@@ -31,7 +31,7 @@ impl Ending {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Ending::Completed => "completed",
             Ending::Failed => "failed",
@@ -45,7 +45,7 @@ impl Ending {
 /// How the process of a turn ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum ExitStatus {
+pub(crate) enum ExitStatus {
     Code(i32),
     Signal(i32),
 }
@@ -53,7 +53,7 @@ pub enum ExitStatus {
 impl ExitStatus {
     /// As Python's `Popen.returncode` says it (a signal negated): the
     /// session's `exit_code`, in 2.3.5's terms.
-    pub fn returncode(self) -> i32 {
+    pub(crate) fn returncode(self) -> i32 {
         match self {
             ExitStatus::Code(c) => c,
             ExitStatus::Signal(sig) => -sig,
@@ -63,7 +63,7 @@ impl ExitStatus {
 
 /// One turn (one agent invocation). zwarm's own key: `turns` in `meta.json`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct TurnRecord {
+pub(crate) struct TurnRecord {
     pub turn: u32,
     pub started_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,7 +166,7 @@ impl From<SettledBy> for String {
 /// [`TurnRecord::close`]: an ending without its time, cause or author is
 /// never written.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Closing {
+pub(crate) struct Closing {
     pub ending: Ending,
     pub by: SettledBy,
     /// None only for a turn rebuilt from a zwarm 2.3.5 session, whose end
@@ -178,7 +178,7 @@ pub struct Closing {
 
 impl Closing {
     /// A turn that ended now, without a process exit to report.
-    pub fn now(ending: Ending, by: SettledBy, error: Option<String>) -> Self {
+    pub(crate) fn now(ending: Ending, by: SettledBy, error: Option<String>) -> Self {
         Closing {
             ending,
             by,
@@ -190,13 +190,13 @@ impl Closing {
 }
 
 impl TurnRecord {
-    pub fn is_open(&self) -> bool {
+    pub(crate) fn is_open(&self) -> bool {
         self.ending.is_none()
     }
 
     /// Ends the turn. The one place an ending is written; see
     /// [`super::Session::close_turn`] for the session's summary of it.
-    pub fn close(&mut self, closing: Closing) {
+    pub(crate) fn close(&mut self, closing: Closing) {
         let Closing {
             ending,
             by,

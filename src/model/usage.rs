@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 /// Token counts. The first three keys are 2.3.5's; the rest appear only when
 /// the agent reports them. Keys we do not know are kept as they were.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Usage {
+pub(crate) struct Usage {
     #[serde(default)]
     pub input_tokens: u64,
     #[serde(default)]
@@ -37,12 +37,12 @@ pub(super) fn is_zero(n: &u64) -> bool {
 }
 
 impl Usage {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.total_tokens == 0 && self.input_tokens == 0 && self.output_tokens == 0
     }
 
     /// Field-wise sum of the counts we know (unknown keys are not summed).
-    pub fn add(&mut self, o: &Usage) {
+    pub(crate) fn add(&mut self, o: &Usage) {
         self.input_tokens += o.input_tokens;
         self.output_tokens += o.output_tokens;
         self.total_tokens += o.total_tokens;
@@ -55,7 +55,7 @@ impl Usage {
 
     /// Field-wise `self - o`, never below zero: the part of a running total
     /// that is new since `o`.
-    pub fn since(&self, o: &Usage) -> Usage {
+    pub(crate) fn since(&self, o: &Usage) -> Usage {
         Usage {
             input_tokens: self.input_tokens.saturating_sub(o.input_tokens),
             output_tokens: self.output_tokens.saturating_sub(o.output_tokens),

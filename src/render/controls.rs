@@ -26,7 +26,7 @@ use std::borrow::Cow;
 /// not: they only lay text out). Beyond C0, DEL and C1 these are the
 /// characters a terminal draws as nothing, or that reorder what it draws.
 /// [`starts_shown`] has the same set in UTF-8 bytes.
-pub fn is_shown(c: char) -> bool {
+pub(crate) fn is_shown(c: char) -> bool {
     matches!(
         c,
         '\0'..='\x08' | '\x0b'..='\x1f' | '\x7f'..='\u{9f}'
@@ -72,7 +72,7 @@ pub fn is_shown(c: char) -> bool {
 
 /// The visible form of `c`, which [`is_shown`] holds, a char at a time:
 /// the width cuts of one-line previews count them.
-pub fn shown_as(c: char) -> impl Iterator<Item = char> {
+pub(crate) fn shown_as(c: char) -> impl Iterator<Item = char> {
     let code = u32::from(c);
     let (chars, len) = if code < 0x80 {
         // ^@ to ^_ for C0, and ^? for DEL: the character 0x40 away.
@@ -202,7 +202,7 @@ fn next_shown(s: &str, i: usize) -> Option<(usize, usize)> {
 
 /// Appends `s` with the characters [`is_shown`] holds shown as the module
 /// says. Text without any, nearly all of it, is copied in one piece.
-pub fn push_visible(out: &mut String, s: &str) {
+pub(crate) fn push_visible(out: &mut String, s: &str) {
     let mut copied = 0;
     while let Some((at, len)) = next_shown(s, copied) {
         out.push_str(&s[copied..at]);
@@ -216,7 +216,7 @@ pub fn push_visible(out: &mut String, s: &str) {
 
 /// `s` with the characters [`is_shown`] holds shown; borrowed when it has
 /// none.
-pub fn visible(s: &str) -> Cow<'_, str> {
+pub(crate) fn visible(s: &str) -> Cow<'_, str> {
     match next_shown(s, 0) {
         None => Cow::Borrowed(s),
         Some((first, _)) => {

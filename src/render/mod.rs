@@ -2,76 +2,74 @@
 //! their own types. A closed stdout pipe ends output quietly.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod controls;
-pub mod human;
-pub mod json;
-pub mod steps;
+pub(crate) mod controls;
+pub(crate) mod human;
+pub(crate) mod json;
+pub(crate) mod steps;
 mod style;
 
-pub use style::Style;
+pub(crate) use style::Style;
 
 use std::io::{self, Write};
 
 /// Where command output goes, and how it looks.
-pub struct Printer {
+pub(crate) struct Printer {
     pub json: bool,
     pub style: Style,
-    pub full: bool,
     out: io::BufWriter<io::Stdout>,
 }
 
 impl Printer {
-    pub fn new(json: bool, style: Style) -> Self {
+    pub(crate) fn new(json: bool, style: Style) -> Self {
         Printer {
             json,
             style,
-            full: false,
             out: io::BufWriter::new(io::stdout()),
         }
     }
 
-    pub fn out(&mut self) -> &mut impl Write {
+    pub(crate) fn out(&mut self) -> &mut impl Write {
         &mut self.out
     }
 
     /// Writes `s` as it is (lines already ended).
-    pub fn text(&mut self, s: &str) -> io::Result<()> {
+    pub(crate) fn text(&mut self, s: &str) -> io::Result<()> {
         self.out.write_all(s.as_bytes())
     }
 
-    pub fn line(&mut self, s: &str) -> io::Result<()> {
+    pub(crate) fn line(&mut self, s: &str) -> io::Result<()> {
         writeln!(self.out, "{s}")
     }
 
-    pub fn json_doc<T: serde::Serialize>(&mut self, doc: &T) -> io::Result<()> {
+    pub(crate) fn json_doc<T: serde::Serialize>(&mut self, doc: &T) -> io::Result<()> {
         serde_json::to_writer_pretty(&mut self.out, doc)?;
         writeln!(self.out)
     }
 
     /// One compact JSON document and a newline: a line of NDJSON.
-    pub fn json_line<T: serde::Serialize>(&mut self, doc: &T) -> io::Result<()> {
+    pub(crate) fn json_line<T: serde::Serialize>(&mut self, doc: &T) -> io::Result<()> {
         self.json_piece(doc)?;
         writeln!(self.out)
     }
 
     /// Compact JSON and nothing after it: a piece of a document written in
     /// pieces.
-    pub fn json_piece<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
+    pub(crate) fn json_piece<T: serde::Serialize>(&mut self, value: &T) -> io::Result<()> {
         Ok(serde_json::to_writer(&mut self.out, value)?)
     }
 
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
 }
 
 /// A notice for people, on stderr (never mixed into data on stdout).
-pub fn notice(style: &Style, text: &str) {
+pub(crate) fn notice(style: &Style, text: &str) {
     eprintln!("{}", style.dim(&controls::visible(text)));
 }
 
 /// A warning that does not stop the command.
-pub fn warning(style: &Style, text: &str) {
+pub(crate) fn warning(style: &Style, text: &str) {
     let text = controls::visible(text);
     eprintln!("{} {text}", style.yellow("zwarm: warning:"));
 }
@@ -80,7 +78,7 @@ pub fn warning(style: &Style, text: &str) {
 /// like warnings and notices, quote agents' messages, file names and ids as
 /// given: their control, bidi and invisible characters are shown visibly
 /// (see [`controls`]).
-pub fn error(style: &Style, text: &str, hint: Option<&str>) {
+pub(crate) fn error(style: &Style, text: &str, hint: Option<&str>) {
     let text = controls::visible(text);
     eprintln!("{} {text}", style.red_bold("zwarm: error:"));
     if let Some(h) = hint {
@@ -89,7 +87,7 @@ pub fn error(style: &Style, text: &str, hint: Option<&str>) {
 }
 
 /// A shell completion script for the whole command line.
-pub fn completions(shell: clap_complete::Shell) {
+pub(crate) fn completions(shell: clap_complete::Shell) {
     use clap::CommandFactory;
     let full = crate::cli::Cli::command();
     // clap_complete offers hidden subcommands too; the internal supervisor

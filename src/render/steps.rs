@@ -17,7 +17,7 @@ const OUTPUT_LINES: usize = 8;
 const OUTPUT_WIDTH: usize = 200;
 
 /// What of commands' outputs `step` shows.
-pub fn output_detail(full: bool) -> OutputDetail {
+pub(crate) fn output_detail(full: bool) -> OutputDetail {
     if full {
         OutputDetail::Whole
     } else {
@@ -28,12 +28,12 @@ pub fn output_detail(full: bool) -> OutputDetail {
     }
 }
 
-pub fn turn_header(style: &Style, turn: u32) -> String {
+pub(crate) fn turn_header(style: &Style, turn: u32) -> String {
     style.bold(&format!("── turn {turn} ──"))
 }
 
 /// Appends the lines that show `step`, each ending in a newline.
-pub fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
+pub(crate) fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
     let cut = |short: usize| if full { usize::MAX } else { short };
     match &step.kind {
         StepKind::Message { text } => {

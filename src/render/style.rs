@@ -3,21 +3,21 @@
 
 use std::io::IsTerminal;
 
-pub const BOLD: &str = "1";
-pub const DIM: &str = "2";
-pub const RED: &str = "31";
-pub const GREEN: &str = "32";
-pub const YELLOW: &str = "33";
-pub const BLUE: &str = "34";
-pub const CYAN: &str = "36";
+pub(super) const BOLD: &str = "1";
+pub(super) const DIM: &str = "2";
+pub(super) const RED: &str = "31";
+pub(super) const GREEN: &str = "32";
+pub(super) const YELLOW: &str = "33";
+pub(super) const BLUE: &str = "34";
+pub(super) const CYAN: &str = "36";
 
 #[derive(Clone, Copy, Debug)]
-pub struct Style {
+pub(crate) struct Style {
     pub color: bool,
 }
 
 impl Style {
-    pub fn decide(choice: crate::cli::ColorChoice) -> Self {
+    pub(crate) fn decide(choice: crate::cli::ColorChoice) -> Self {
         use crate::cli::ColorChoice::*;
         let color = match choice {
             Always => true,
@@ -39,14 +39,14 @@ impl Style {
     }
 
     /// Appends `s` in colour `code`.
-    pub fn paint_into(&self, out: &mut String, code: &str, s: &str) {
+    pub(crate) fn paint_into(&self, out: &mut String, code: &str, s: &str) {
         self.start(out, code);
         out.push_str(s);
         self.end(out);
     }
 
     /// Starts colour `code` in `out`; [`Style::end`] ends it.
-    pub fn start(&self, out: &mut String, code: &str) {
+    pub(crate) fn start(&self, out: &mut String, code: &str) {
         if self.color {
             out.push_str("\x1b[");
             out.push_str(code);
@@ -54,37 +54,34 @@ impl Style {
         }
     }
 
-    pub fn end(&self, out: &mut String) {
+    pub(crate) fn end(&self, out: &mut String) {
         if self.color {
             out.push_str("\x1b[0m");
         }
     }
 
-    pub fn bold(&self, s: &str) -> String {
+    pub(crate) fn bold(&self, s: &str) -> String {
         self.paint("1", s)
     }
-    pub fn dim(&self, s: &str) -> String {
+    pub(crate) fn dim(&self, s: &str) -> String {
         self.paint("2", s)
     }
-    pub fn red(&self, s: &str) -> String {
+    pub(crate) fn red(&self, s: &str) -> String {
         self.paint("31", s)
     }
-    pub fn red_bold(&self, s: &str) -> String {
+    pub(crate) fn red_bold(&self, s: &str) -> String {
         self.paint("1;31", s)
     }
-    pub fn green(&self, s: &str) -> String {
+    pub(crate) fn green(&self, s: &str) -> String {
         self.paint("32", s)
     }
-    pub fn yellow(&self, s: &str) -> String {
+    pub(crate) fn yellow(&self, s: &str) -> String {
         self.paint("33", s)
     }
-    pub fn blue(&self, s: &str) -> String {
-        self.paint("34", s)
-    }
-    pub fn magenta(&self, s: &str) -> String {
+    pub(crate) fn magenta(&self, s: &str) -> String {
         self.paint("35", s)
     }
-    pub fn cyan(&self, s: &str) -> String {
+    pub(crate) fn cyan(&self, s: &str) -> String {
         self.paint("36", s)
     }
 }

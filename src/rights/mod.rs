@@ -16,8 +16,8 @@
 
 mod record;
 
-pub use crate::error::rights::{Invalid, Key, Mismatch, RightsError};
-pub use record::{check, check_session, validate, validate_session, Record, ADAPTERS, SANDBOXES};
+pub(crate) use crate::error::rights::RightsError;
+pub(crate) use record::{check_session, validate_session, Record};
 
 use crate::dir::{is_not_regular, read_bounded, Dir};
 use crate::model::SessionId;
@@ -31,13 +31,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A record is a few hundred bytes; a huge one was not written by zwarm,
 /// and reading it whole would let whoever wrote it exhaust memory.
-pub const MAX_RECORD_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_RECORD_BYTES: u64 = 1 << 20;
 
-pub type Result<T, E = RightsError> = std::result::Result<T, E>;
+pub(crate) type Result<T, E = RightsError> = std::result::Result<T, E>;
 
 /// The XDG state home from the values of `XDG_STATE_HOME` and `HOME`. The
 /// spec says a relative (or empty) `XDG_STATE_HOME` is to be ignored.
-pub fn state_home(xdg_state_home: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
+pub(crate) fn state_home(xdg_state_home: Option<&OsStr>, home: Option<&OsStr>) -> Option<PathBuf> {
     match absolute(xdg_state_home) {
         Some(p) => Some(p.to_path_buf()),
         None => absolute(home).map(|h| h.join(".local").join("state")),
@@ -50,18 +50,18 @@ fn absolute(value: Option<&OsStr>) -> Option<&Path> {
 
 /// The per-user folder of records: `<state home>/zwarm/sessions/`.
 #[derive(Clone, Debug)]
-pub struct RightsDir {
+pub(crate) struct RightsDir {
     base: PathBuf,
 }
 
 impl RightsDir {
     /// `base` is the state home; nothing is created until a record is saved.
-    pub fn at(base: impl Into<PathBuf>) -> Self {
+    pub(crate) fn at(base: impl Into<PathBuf>) -> Self {
         RightsDir { base: base.into() }
     }
 
     /// Under the state home that `XDG_STATE_HOME` or `HOME` name.
-    pub fn from_env() -> Result<Self> {
+    pub(crate) fn from_env() -> Result<Self> {
         let xdg = std::env::var_os("XDG_STATE_HOME");
         let home = std::env::var_os("HOME");
         state_home(xdg.as_deref(), home.as_deref())
@@ -69,20 +69,16 @@ impl RightsDir {
             .ok_or(RightsError::NoStateHome)
     }
 
-    pub fn base(&self) -> &Path {
-        &self.base
-    }
-
-    pub fn dir(&self) -> PathBuf {
+    pub(crate) fn dir(&self) -> PathBuf {
         self.base.join("zwarm").join("sessions")
     }
 
-    pub fn path(&self, id: &str) -> PathBuf {
+    pub(crate) fn path(&self, id: &str) -> PathBuf {
         self.dir().join(file_name(id))
     }
 
     /// Writes the record atomically: a reader sees the old one or the new.
-    pub fn save(&self, record: &Record) -> Result<()> {
+    pub(crate) fn save(&self, record: &Record) -> Result<()> {
         check_id(&record.id)?;
         let dir = self.make("sessions")?;
         write_json(&dir, &file_name(&record.id), record)
@@ -90,7 +86,7 @@ impl RightsDir {
 
     /// The record of session `id`; None where there is none (a session
     /// started before records were kept, or by zwarm 2.3.5).
-    pub fn load(&self, id: &str) -> Result<Option<Record>> {
+    pub(crate) fn load(&self, id: &str) -> Result<Option<Record>> {
         check_id(id)?;
         let Some(dir) = self.open("sessions")? else {
             return Ok(None);
@@ -110,7 +106,7 @@ impl RightsDir {
     }
 
     /// Removes the record of `id`; false if there was none.
-    pub fn remove(&self, id: &str) -> Result<bool> {
+    pub(crate) fn remove(&self, id: &str) -> Result<bool> {
         check_id(id)?;
         let Some(dir) = self.open("sessions")? else {
             return Ok(false);
@@ -125,7 +121,7 @@ impl RightsDir {
 
     /// The ids that have a record, sorted. Links are listed too, so that
     /// whoever asks can learn from [`RightsDir::load`] why they are refused.
-    pub fn ids(&self) -> Result<Vec<String>> {
+    pub(crate) fn ids(&self) -> Result<Vec<String>> {
         // Opened first for its checks: a link or a folder others may write
         // is refused here as it would be by `load`.
         let Some(dir) = self.open("sessions")? else {
@@ -164,7 +160,7 @@ impl RightsDir {
     /// the first time a session was started there with records. A session
     /// whose folder was made after that and has no record was not started
     /// by zwarm (it was copied or forged into the store).
-    pub fn store_since(&self, store: &Path) -> Result<Option<SystemTime>> {
+    pub(crate) fn store_since(&self, store: &Path) -> Result<Option<SystemTime>> {
         let Some(dir) = self.open("stores")? else {
             return Ok(None);
         };
@@ -177,7 +173,7 @@ impl RightsDir {
     }
 
     /// Notes, once, that records are kept for `store` from now on.
-    pub fn mark_store(&self, store: &Path) -> Result<()> {
+    pub(crate) fn mark_store(&self, store: &Path) -> Result<()> {
         if self.store_since(store)?.is_some() {
             return Ok(());
         }

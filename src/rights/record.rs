@@ -12,16 +12,16 @@ use std::path::{Path, PathBuf};
 
 /// The values of `sandbox` that the agents understand. Absent means the
 /// agent's own default.
-pub const SANDBOXES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
+pub(crate) const SANDBOXES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
 
 /// The values of `adapter`: 2.3.5's names, and the short one for claude.
-pub const ADAPTERS: [&str; 3] = ["codex", "claude_code", "claude"];
+pub(crate) const ADAPTERS: [&str; 3] = ["codex", "claude_code", "claude"];
 
 /// What a session was started with, as far as its agent's rights go.
 /// Later keys must have serde defaults, so that the records of earlier
 /// versions still read.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Record {
+pub(crate) struct Record {
     pub id: String,
     /// The canonical path of the store (`.zwarm`) the session belongs to: an
     /// id copied into another store does not bring its rights along.
@@ -39,7 +39,7 @@ pub struct Record {
 
 impl Record {
     /// An empty `sandbox` is recorded as none: the agents read it so.
-    pub fn new(
+    pub(crate) fn new(
         id: &str,
         store: &Path,
         adapter: &str,
@@ -59,7 +59,7 @@ impl Record {
 
     /// The record of `session`, which lives in the store at `store`
     /// (canonical).
-    pub fn of(session: &Session, store: &Path) -> Self {
+    pub(crate) fn of(session: &Session, store: &Path) -> Self {
         Record::new(
             &session.id,
             store,
@@ -79,7 +79,7 @@ fn no_empty(sandbox: Option<&str>) -> Option<&str> {
 /// (canonical), differs from the record: the store, then `adapter`,
 /// `sandbox`, `working_dir`. The adapter's two names for claude are one
 /// agent; an absent, null and empty `sandbox` are the same.
-pub fn check(
+pub(crate) fn check(
     record: &Record,
     store: &Path,
     adapter: &str,
@@ -118,7 +118,11 @@ pub fn check(
 }
 
 /// [`check`] for a session as loaded from the store at `store` (canonical).
-pub fn check_session(record: &Record, store: &Path, session: &Session) -> Result<(), Mismatch> {
+pub(crate) fn check_session(
+    record: &Record,
+    store: &Path,
+    session: &Session,
+) -> Result<(), Mismatch> {
     check(
         record,
         store,
@@ -134,7 +138,11 @@ fn same_adapter(a: &str, b: &str) -> bool {
 
 /// For a session with no record: the first of `adapter`, `sandbox`,
 /// `working_dir` that no session could have been started with.
-pub fn validate(adapter: &str, sandbox: Option<&str>, working_dir: &str) -> Result<(), Invalid> {
+pub(crate) fn validate(
+    adapter: &str,
+    sandbox: Option<&str>,
+    working_dir: &str,
+) -> Result<(), Invalid> {
     let invalid = |key, value: &str, why| {
         Err(Invalid {
             key,
@@ -163,7 +171,7 @@ pub fn validate(adapter: &str, sandbox: Option<&str>, working_dir: &str) -> Resu
 }
 
 /// [`validate`] for a session.
-pub fn validate_session(session: &Session) -> Result<(), Invalid> {
+pub(crate) fn validate_session(session: &Session) -> Result<(), Invalid> {
     validate(
         &session.adapter,
         session.sandbox.as_deref(),

@@ -1,4 +1,6 @@
+use super::record::{check, validate, ADAPTERS};
 use super::*;
+use crate::error::rights::Key;
 use crate::model::Session;
 use crate::timefmt::Timestamp;
 use nix::sys::stat::Mode;
@@ -73,7 +75,7 @@ fn the_folders_and_the_record_are_private_and_no_temporary_file_is_left() {
     let tmp = tempfile::tempdir().unwrap();
     let rights = RightsDir::at(tmp.path().join("a/b/state"));
     rights.save(&record(ID)).unwrap();
-    assert_eq!(mode(&rights.base().join("zwarm")), 0o700);
+    assert_eq!(mode(&tmp.path().join("a/b/state/zwarm")), 0o700);
     assert_eq!(mode(&rights.dir()), 0o700);
     assert_eq!(mode(&rights.path(ID)), 0o600);
     let names: Vec<_> = fs::read_dir(rights.dir())

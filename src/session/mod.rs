@@ -1,8 +1,8 @@
 //! Sessions: their on-disk model, the status rules, and the domain API.
 
-pub mod doctor;
-pub mod manager;
-pub mod settle;
-pub mod stall;
-pub mod status;
-pub mod supervisor;
+pub(crate) mod doctor;
+pub(crate) mod manager;
+pub(crate) mod settle;
+pub(crate) mod stall;
+pub(crate) mod status;
+pub(crate) mod supervisor;

@@ -17,7 +17,7 @@ use std::io::{Read, Seek, SeekFrom};
 
 /// What the settler saw of the turn's end, apart from the stream.
 #[derive(Clone, Debug, Default)]
-pub struct TurnEnd {
+pub(crate) struct TurnEnd {
     pub exit: Option<ExitStatus>,
     pub vanished: Option<Vanished>,
     pub spawn_error: Option<String>,
@@ -34,7 +34,7 @@ pub struct TurnEnd {
 
 /// A turn's ending, worked out and, where the store allows, recorded.
 #[derive(Debug)]
-pub struct Settled {
+pub(crate) struct Settled {
     /// The session as it now stands.
     pub session: Session,
     /// Why the ending could not be written (a read-only store, a full disk);
@@ -44,7 +44,12 @@ pub struct Settled {
 
 /// Records the end of `turn` under the session's write lock, unless someone
 /// already did.
-pub fn settle(store: &Store, guard: &WriteGuard, turn: u32, end: TurnEnd) -> Result<Settled> {
+pub(crate) fn settle(
+    store: &Store,
+    guard: &WriteGuard,
+    turn: u32,
+    end: TurnEnd,
+) -> Result<Settled> {
     let mut session = guard.load()?;
     if !apply(store, &mut session, turn, &end)? {
         return Ok(Settled {
@@ -57,7 +62,7 @@ pub fn settle(store: &Store, guard: &WriteGuard, turn: u32, end: TurnEnd) -> Res
 
 /// Writes a settled session; a store that cannot take the write leaves the
 /// session settled in memory, for the caller to show.
-pub fn save(guard: &WriteGuard, mut session: Session) -> Result<Settled> {
+pub(crate) fn save(guard: &WriteGuard, mut session: Session) -> Result<Settled> {
     match guard.save(&mut session) {
         Ok(()) => Ok(Settled {
             session,
@@ -74,7 +79,7 @@ pub fn save(guard: &WriteGuard, mut session: Session) -> Result<Settled> {
 /// Works out how `turn` ended and writes it into `s` (nothing on disk).
 /// Returns false when the turn was already closed, or has no record and
 /// none is to be added.
-pub fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) -> Result<bool> {
+pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) -> Result<bool> {
     if end.add_record && s.current_turn().is_none() && s.status.is_active() {
         // Somewhere for the ending to live.
         s.turns.push(TurnRecord {
@@ -196,7 +201,7 @@ pub fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) -> Result
 
 /// The ending of a session whose latest turn is open but has no process
 /// behind it.
-pub fn orphan_end(session: &Session, vanished: Vanished) -> TurnEnd {
+pub(crate) fn orphan_end(session: &Session, vanished: Vanished) -> TurnEnd {
     // A session from zwarm 2.3.5 has no turn records.
     let has_record = session.current_turn().is_some();
     // 2.3.5 ran no supervisor: what vanished is the agent it recorded.
@@ -216,7 +221,7 @@ pub fn orphan_end(session: &Session, vanished: Vanished) -> TurnEnd {
 /// stream. 2.3.5 kept neither the agent's conversation id nor what the agent
 /// reported, and the next turn needs both: to resume the conversation, and to
 /// count only its own share of codex's running total.
-pub fn legacy_turn_record(store: &Store, session: &Session) -> Option<TurnRecord> {
+pub(crate) fn legacy_turn_record(store: &Store, session: &Session) -> Option<TurnRecord> {
     if !session.turns.is_empty() || session.agent_session_id.is_some() {
         return None;
     }
@@ -253,7 +258,7 @@ pub fn legacy_turn_record(store: &Store, session: &Session) -> Option<TurnRecord
 
 /// Marks the current turn failed because its supervisor never came up (in
 /// memory; the caller saves).
-pub fn never_started(s: &mut Session, why: &str) {
+pub(crate) fn never_started(s: &mut Session, why: &str) {
     if s.status.is_active() {
         let closing = Closing::now(Ending::Failed, SettledBy::Reader, Some(why.to_string()));
         if !s.close_turn(s.turn, closing) {
@@ -267,7 +272,7 @@ pub fn never_started(s: &mut Session, why: &str) {
 /// The last few meaningful lines of stderr: the message a person needs when
 /// the agent died before writing any event (backtraces and blank lines left
 /// out).
-pub fn stderr_tail(mut f: fs::File) -> Option<String> {
+pub(crate) fn stderr_tail(mut f: fs::File) -> Option<String> {
     let len = f.metadata().ok()?.len();
     let start = len.saturating_sub(16 * 1024);
     f.seek(SeekFrom::Start(start)).ok()?;

@@ -24,10 +24,10 @@ use std::time::Duration;
 const TAIL_BYTES: u64 = 1 << 20;
 
 /// The default for `--stall-after`.
-pub const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Stall {
+pub(crate) struct Stall {
     pub since: Timestamp,
     /// Retry notices since the last sign of progress.
     pub retries: u64,
@@ -41,13 +41,13 @@ struct Marker {
 }
 
 /// The stall of a running session that has retried for longer than `after`.
-pub fn detect(store: &Store, session: &Session, after: Duration) -> Option<Stall> {
+pub(crate) fn detect(store: &Store, session: &Session, after: Duration) -> Option<Stall> {
     let stall = current(store, session)?;
     (stall.since.age_seconds() >= after.as_secs_f64()).then_some(stall)
 }
 
 /// The retry streak the session's running turn ends with, however young.
-pub fn current(store: &Store, session: &Session) -> Option<Stall> {
+pub(crate) fn current(store: &Store, session: &Session) -> Option<Stall> {
     if !session.status.is_active() {
         return None;
     }

@@ -7,7 +7,7 @@ use crate::turn::Outcome;
 
 /// Why there is no exit record.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Vanished {
+pub(crate) enum Vanished {
     /// The supervisor died without recording (SIGKILL, crash).
     Supervisor,
     /// The machine restarted during the turn.
@@ -19,7 +19,7 @@ pub enum Vanished {
 
 /// Everything known about a turn that has stopped running.
 #[derive(Clone, Debug, Default)]
-pub struct Evidence<'a> {
+pub(crate) struct Evidence<'a> {
     /// The stream's terminal line.
     pub outcome: Option<&'a Outcome>,
     /// How the agent process ended; None when nobody saw it end.
@@ -38,7 +38,7 @@ pub struct Evidence<'a> {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     pub ending: Ending,
     pub error: Option<String>,
 }
@@ -47,7 +47,7 @@ fn decision(ending: Ending, error: Option<String>) -> Decision {
     Decision { ending, error }
 }
 
-pub fn decide(e: &Evidence) -> Decision {
+pub(crate) fn decide(e: &Evidence) -> Decision {
     if let Some(err) = e.spawn_error {
         return decision(Ending::AgentMissing, Some(err.to_string()));
     }

@@ -37,10 +37,10 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 /// How long the agent gets to exit after SIGTERM before its group is killed.
-pub const GRACE_SECS: u32 = 5;
+pub(crate) const GRACE_SECS: u32 = 5;
 
 /// The descriptor on which a supervisor receives the session's write lock.
-pub const LOCK_FD: i32 = 3;
+pub(crate) const LOCK_FD: i32 = 3;
 
 /// The longest pause between attempts to record an ending the store could
 /// not take (a full disk, a read-only remount).
@@ -96,7 +96,7 @@ fn install_handlers() -> nix::Result<()> {
 
 /// What a launcher asks of its supervisor.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LaunchRequest {
+pub(crate) struct LaunchRequest {
     pub program: OsString,
     pub args: Vec<OsString>,
     pub working_dir: PathBuf,
@@ -108,7 +108,7 @@ const REQUEST_MAGIC: &[u8] = b"zwarm-launch 1\n";
 
 impl LaunchRequest {
     /// Length-prefixed fields: exact for any bytes, no quoting to get wrong.
-    pub fn encode(&self) -> Vec<u8> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
         let mut out = REQUEST_MAGIC.to_vec();
         let mut field = |bytes: &[u8]| {
             out.extend_from_slice(bytes.len().to_string().as_bytes());
@@ -131,7 +131,7 @@ impl LaunchRequest {
         out
     }
 
-    pub fn decode(mut bytes: &[u8]) -> Option<LaunchRequest> {
+    pub(crate) fn decode(mut bytes: &[u8]) -> Option<LaunchRequest> {
         bytes = bytes.strip_prefix(REQUEST_MAGIC)?;
         let request = {
             let mut field = || -> Option<Vec<u8>> {
@@ -166,7 +166,7 @@ impl LaunchRequest {
 }
 
 /// Runs the turn; returns the process exit code for the supervisor itself.
-pub fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i32> {
+pub(crate) fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i32> {
     let store = Store::new(state_dir);
     let mut raw = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut raw) {

@@ -1,7 +1,8 @@
 //! Property tests of reading the store: any bytes for a `meta.json`, any
 //! prefix for an id.
 
-use super::{parse_meta, Store};
+use super::meta::parse_meta;
+use super::Store;
 use crate::testing::{config, json_value};
 use proptest::prelude::*;
 

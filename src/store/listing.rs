@@ -22,7 +22,10 @@ impl Store {
     /// sessions folder (no walk of the whole path), one read into a reused
     /// buffer, a close. With `last_message`, each keeps its last agent
     /// message (`list --json` shows it).
-    pub fn load_all_brief(&self, last_message: bool) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+    pub(crate) fn load_all_brief(
+        &self,
+        last_message: bool,
+    ) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
         let settled = SystemTime::now()
             .checked_sub(list_index::SETTLED)
             .unwrap_or(UNIX_EPOCH);

@@ -5,12 +5,17 @@ use super::*;
 
 impl Store {
     /// Load, change and save one session under its write lock.
-    pub fn update<T>(&self, id: &str, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+    #[cfg(test)]
+    pub(crate) fn update<T>(
+        &self,
+        id: &str,
+        f: impl FnOnce(&mut Session) -> Result<T>,
+    ) -> Result<T> {
         self.write_lock(id)?.update(f)
     }
 
     /// The session's write lock, waiting for it as long as it takes.
-    pub fn write_lock(&self, id: &str) -> Result<WriteGuard> {
+    pub(crate) fn write_lock(&self, id: &str) -> Result<WriteGuard> {
         let dir = self.session(id)?;
         let lock = lock_in(&dir, FlockArg::LockExclusive)?
             .ok_or_else(|| Error::io("lock", self.session_dir(id).join(WRITE_LOCK), busy()))?;
@@ -24,7 +29,7 @@ impl Store {
 
     /// The session's write lock if nobody holds it now; None if somebody
     /// does (a turn being launched, or a write under way).
-    pub fn try_write_lock(&self, id: &str) -> Result<Option<WriteGuard>> {
+    pub(crate) fn try_write_lock(&self, id: &str) -> Result<Option<WriteGuard>> {
         let dir = self.session(id)?;
         Ok(
             lock_in(&dir, FlockArg::LockExclusiveNonblock)?.map(|lock| WriteGuard {
@@ -39,7 +44,7 @@ impl Store {
     /// Whether somebody holds the session's write lock now, asked without
     /// writing anything (no lock file is made): for reports, which must
     /// leave the store as they found it.
-    pub fn write_lock_busy(&self, id: &str) -> bool {
+    pub(crate) fn write_lock_busy(&self, id: &str) -> bool {
         let Ok(dir) = self.session(id) else {
             return false;
         };
@@ -51,7 +56,7 @@ impl Store {
 
     /// The session's write lock, waiting for it at most `patience`; the
     /// error names the process that holds it.
-    pub fn write_lock_within(&self, id: &str, patience: Duration) -> Result<WriteGuard> {
+    pub(crate) fn write_lock_within(&self, id: &str, patience: Duration) -> Result<WriteGuard> {
         let deadline = Instant::now() + patience;
         loop {
             if let Some(guard) = self.try_write_lock(id)? {
@@ -68,7 +73,7 @@ impl Store {
     }
 
     /// The process holding the session's write lock, if one can be named.
-    pub fn write_lock_holder(&self, id: &str) -> Option<i32> {
+    pub(crate) fn write_lock_holder(&self, id: &str) -> Option<i32> {
         let dir = self.session(id).ok()?;
         let st = dir.stat(WRITE_LOCK).ok()?;
         crate::process::lock_holders(st.st_dev, st.st_ino)
@@ -78,7 +83,7 @@ impl Store {
 
     /// The write lock a launcher handed to this supervisor as descriptor
     /// `fd`, checked to be that session's lock file.
-    pub fn inherited_write_lock(&self, id: &str, fd: RawFd) -> Result<WriteGuard> {
+    pub(crate) fn inherited_write_lock(&self, id: &str, fd: RawFd) -> Result<WriteGuard> {
         let dir = self.session(id)?;
         let path = self.session_dir(id).join(WRITE_LOCK);
         let ours = dir
@@ -105,7 +110,7 @@ impl Store {
     /// Whether a supervisor holds the session's run lock. Only the lock
     /// file is opened, for reading, never made: a reader must not need to
     /// write the store to learn that.
-    pub fn run_lock_held(&self, id: &str) -> bool {
+    pub(crate) fn run_lock_held(&self, id: &str) -> bool {
         let Ok(dir) = self.session(id) else {
             return false;
         };
@@ -120,7 +125,7 @@ impl Store {
 
     /// The run lock file, opened for a supervisor to hold or a waiter to
     /// wait on.
-    pub fn run_lock_file(&self, id: &str) -> Result<File> {
+    pub(crate) fn run_lock_file(&self, id: &str) -> Result<File> {
         self.session(id)?
             .lock_file(RUN_LOCK)
             .map_err(|e| Error::io("open", self.run_lock_path(id), e))
@@ -128,7 +133,7 @@ impl Store {
 }
 
 /// Takes `flock` on an open folder (released when the folder is closed).
-pub fn flock_dir(dir: &Dir, op: libc::c_int) -> std::io::Result<()> {
+pub(crate) fn flock_dir(dir: &Dir, op: libc::c_int) -> std::io::Result<()> {
     loop {
         // SAFETY: flock takes a descriptor we own for the call's length.
         if unsafe { libc::flock(dir.raw_fd(), op) } == 0 {
@@ -176,7 +181,7 @@ pub(super) enum LockHold {
 /// Proof of holding a session's write lock, and the only way to write its
 /// `meta.json`.
 #[derive(Debug)]
-pub struct WriteGuard {
+pub(crate) struct WriteGuard {
     pub(super) lock: LockHold,
     pub(super) dir: Dir,
     pub(super) id: String,
@@ -184,22 +189,18 @@ pub struct WriteGuard {
 }
 
 impl WriteGuard {
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
     /// The session's folder.
-    pub fn dir(&self) -> &Dir {
+    pub(crate) fn dir(&self) -> &Dir {
         &self.dir
     }
 
-    pub fn load(&self) -> Result<Session> {
+    pub(crate) fn load(&self) -> Result<Session> {
         load_in(&self.dir, &self.id, &self.path.join(META))
     }
 
     /// Writes `meta.json` atomically as `session` says, stamping
     /// `updated_at`.
-    pub fn save(&self, session: &mut Session) -> Result<()> {
+    pub(crate) fn save(&self, session: &mut Session) -> Result<()> {
         let before = session.updated_at;
         session.updated_at = crate::timefmt::Timestamp::now();
         let saved = self.save_as_is(session);
@@ -210,7 +211,7 @@ impl WriteGuard {
     }
 
     /// Writes `meta.json` exactly as `session` says.
-    pub fn save_as_is(&self, session: &Session) -> Result<()> {
+    pub(crate) fn save_as_is(&self, session: &Session) -> Result<()> {
         check_id(&session.id)?;
         if session.id != self.id {
             return Err(Error::Usage(format!(
@@ -224,7 +225,7 @@ impl WriteGuard {
     }
 
     /// Load, change and save, under this lock.
-    pub fn update<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
+    pub(crate) fn update<T>(&self, f: impl FnOnce(&mut Session) -> Result<T>) -> Result<T> {
         let mut session = self.load()?;
         let out = f(&mut session)?;
         self.save(&mut session)?;
@@ -232,7 +233,7 @@ impl WriteGuard {
     }
 
     /// The descriptor holding the lock, to hand it to a supervisor.
-    pub fn lock_fd(&self) -> RawFd {
+    pub(crate) fn lock_fd(&self) -> RawFd {
         match &self.lock {
             LockHold::Owned(f) => f.as_raw_fd(),
             LockHold::Inherited(f) => f.as_raw_fd(),

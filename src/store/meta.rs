@@ -57,7 +57,7 @@ pub(super) fn serialize(session: &Session) -> Vec<u8> {
 }
 
 /// Parses `meta.json` bytes; the error says what is wrong in words.
-pub fn parse_meta(bytes: &[u8]) -> std::result::Result<Session, String> {
+pub(crate) fn parse_meta(bytes: &[u8]) -> std::result::Result<Session, String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("meta.json is empty".into());
     }

@@ -30,9 +30,8 @@ pub(crate) mod list_index;
 mod listing;
 mod lock;
 use lock::{busy, lock_in, LockHold};
-pub use lock::{flock_dir, WriteGuard};
+pub(crate) use lock::{flock_dir, WriteGuard};
 mod meta;
-pub use meta::parse_meta;
 use meta::{load_in, serialize};
 
 use crate::dir::Dir;
@@ -46,23 +45,23 @@ const SESSIONS: &str = "sessions";
 /// A `meta.json` larger than this is not read: zwarm 2.3.5 sessions with long
 /// transcripts reach a few MiB, and a file of gigabytes (sparse, or grown by
 /// a runaway writer) would cost every `list` its size in memory.
-pub const MAX_META: u64 = 64 << 20;
+pub(crate) const MAX_META: u64 = 64 << 20;
 
 #[derive(Clone, Debug)]
-pub struct Store {
+pub(crate) struct Store {
     root: PathBuf,
 }
 
 /// A session that could not be loaded while listing: reported, never fatal.
 #[derive(Debug)]
-pub struct LoadProblem {
+pub(crate) struct LoadProblem {
     pub id: String,
     pub error: Error,
 }
 
 /// Which of a turn's files.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TurnFile {
+pub(crate) enum TurnFile {
     /// `turn_N.jsonl`, the agent's stdout.
     Output,
     /// `turn_N.stderr`.
@@ -70,7 +69,7 @@ pub enum TurnFile {
 }
 
 impl TurnFile {
-    pub fn name(self, turn: u32) -> String {
+    pub(crate) fn name(self, turn: u32) -> String {
         match self {
             TurnFile::Output => format!("turn_{turn}.jsonl"),
             TurnFile::Stderr => format!("turn_{turn}.stderr"),
@@ -81,39 +80,39 @@ impl TurnFile {
 impl Store {
     /// `root` is the state directory (`.zwarm`); nothing is created until a
     /// session is.
-    pub fn new(root: impl Into<PathBuf>) -> Self {
+    pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         Store { root: root.into() }
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.root
     }
 
-    pub fn sessions_dir(&self) -> PathBuf {
+    pub(crate) fn sessions_dir(&self) -> PathBuf {
         self.root.join(SESSIONS)
     }
 
-    pub fn session_dir(&self, id: &str) -> PathBuf {
+    pub(crate) fn session_dir(&self, id: &str) -> PathBuf {
         self.sessions_dir().join(id)
     }
 
-    pub fn meta_path(&self, id: &str) -> PathBuf {
+    pub(crate) fn meta_path(&self, id: &str) -> PathBuf {
         self.session_dir(id).join(META)
     }
 
-    pub fn turn_path(&self, id: &str, turn: u32) -> PathBuf {
+    pub(crate) fn turn_path(&self, id: &str, turn: u32) -> PathBuf {
         self.session_dir(id)
             .join("turns")
             .join(TurnFile::Output.name(turn))
     }
 
-    pub fn stderr_path(&self, id: &str, turn: u32) -> PathBuf {
+    pub(crate) fn stderr_path(&self, id: &str, turn: u32) -> PathBuf {
         self.session_dir(id)
             .join("turns")
             .join(TurnFile::Stderr.name(turn))
     }
 
-    pub fn run_lock_path(&self, id: &str) -> PathBuf {
+    pub(crate) fn run_lock_path(&self, id: &str) -> PathBuf {
         self.session_dir(id).join(RUN_LOCK)
     }
 
@@ -143,7 +142,7 @@ impl Store {
     }
 
     /// The `sessions` folder; with `create`, made (and the root) if missing.
-    pub fn sessions(&self, create: bool) -> Result<Dir> {
+    pub(crate) fn sessions(&self, create: bool) -> Result<Dir> {
         let root = self.root_dir(create)?;
         let opened = if create {
             root.make_sub(SESSIONS, 0o777)
@@ -154,7 +153,7 @@ impl Store {
     }
 
     /// A session's folder, opened without following a link.
-    pub fn session(&self, id: &str) -> Result<Dir> {
+    pub(crate) fn session(&self, id: &str) -> Result<Dir> {
         check_id(id)?;
         let sessions = match self.sessions(false) {
             Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
@@ -178,7 +177,7 @@ impl Store {
     }
 
     /// A session's `turns` folder; with `create`, made if missing.
-    pub fn turns(&self, id: &str, create: bool) -> Result<Dir> {
+    pub(crate) fn turns(&self, id: &str, create: bool) -> Result<Dir> {
         let dir = self.session(id)?;
         let turns = if create {
             dir.make_sub("turns", 0o777)
@@ -189,7 +188,12 @@ impl Store {
     }
 
     /// One of a turn's files, for reading; None if it does not exist.
-    pub fn open_turn_file(&self, id: &str, turn: u32, which: TurnFile) -> Result<Option<File>> {
+    pub(crate) fn open_turn_file(
+        &self,
+        id: &str,
+        turn: u32,
+        which: TurnFile,
+    ) -> Result<Option<File>> {
         let path = self.session_dir(id).join("turns").join(which.name(turn));
         let turns = match self.turns(id, false) {
             Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
@@ -211,7 +215,7 @@ impl Store {
     /// place, so a concurrent `list` never sees a session without its meta;
     /// while that name exists, the creator holds the sessions folder's lock
     /// shared, so `doctor` can tell a creation under way from one that died.
-    pub fn create(&self, session: &Session) -> Result<WriteGuard> {
+    pub(crate) fn create(&self, session: &Session) -> Result<WriteGuard> {
         check_id(&session.id)?;
         let sessions = self.sessions(true)?;
         flock_dir(&sessions, libc::LOCK_SH)
@@ -250,13 +254,13 @@ impl Store {
         }
     }
 
-    pub fn load(&self, id: &str) -> Result<Session> {
+    pub(crate) fn load(&self, id: &str) -> Result<Session> {
         let dir = self.session(id)?;
         load_in(&dir, id, &self.meta_path(id))
     }
 
     /// Every session id in the store (folder names that look like ids), sorted.
-    pub fn ids(&self) -> Result<Vec<String>> {
+    pub(crate) fn ids(&self) -> Result<Vec<String>> {
         let dir = self.sessions_dir();
         let entries = match self.sessions(false) {
             Ok(sessions) => sessions.entries().map_err(|e| Error::io("read", &dir, e))?,
@@ -282,7 +286,7 @@ impl Store {
     }
 
     /// Loads every session; the ones that fail to load are returned apart.
-    pub fn load_all(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+    pub(crate) fn load_all(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
         let mut ok = Vec::new();
         let mut bad = Vec::new();
         for id in self.ids()? {
@@ -295,7 +299,7 @@ impl Store {
     }
 
     /// Turns a full id or a unique prefix into the full id.
-    pub fn resolve(&self, prefix: &str) -> Result<String> {
+    pub(crate) fn resolve(&self, prefix: &str) -> Result<String> {
         check_id(prefix)?;
         let prefix_lc = prefix.to_ascii_lowercase();
         let ids = self.ids()?;
@@ -318,7 +322,7 @@ impl Store {
 
     /// Removes a session folder. It is renamed out of the way first, so no
     /// reader ever sees half of it.
-    pub fn remove(&self, id: &str) -> Result<()> {
+    pub(crate) fn remove(&self, id: &str) -> Result<()> {
         check_id(id)?;
         let sessions = self.sessions(false)?;
         let trash = format!("{REMOVING}{id}");
@@ -342,12 +346,12 @@ impl Store {
 }
 
 /// The prefix of a session folder being created.
-pub const CREATING: &str = ".creating-";
+pub(crate) const CREATING: &str = ".creating-";
 /// The prefix of a session folder being removed.
-pub const REMOVING: &str = ".removing-";
+pub(crate) const REMOVING: &str = ".removing-";
 
 /// Rejects anything that is not hex-and-dashes before it can touch a path.
-pub fn check_id(s: &str) -> Result<()> {
+pub(crate) fn check_id(s: &str) -> Result<()> {
     if SessionId::is_valid(s) {
         Ok(())
     } else {

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 #[derive(Clone)]
-pub enum LazyText {
+pub(crate) enum LazyText {
     Plain(String),
     /// A JSON string literal, quotes included, as the parser found it valid.
     Json(Box<RawValue>),
@@ -20,7 +20,7 @@ pub enum LazyText {
 
 /// The first lines of a text as a terminal shows them, and how many follow.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Preview {
+pub(crate) struct Preview {
     /// The shown lines, joined by newlines: one allocation, not one a line,
     /// as a long turn has tens of thousands of previews.
     text: String,
@@ -32,7 +32,7 @@ pub struct Preview {
 impl Preview {
     /// Lines of the text without its trailing whitespace, each without one
     /// trailing `\r`, cut to the preview's width with `…`.
-    pub fn lines(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn lines(&self) -> impl Iterator<Item = &str> {
         let text = self.text.as_str();
         let mut ends = memchr::memchr_iter(b'\n', text.as_bytes());
         let mut start = 0;
@@ -67,14 +67,14 @@ impl Preview {
 
 impl LazyText {
     /// The text of a JSON value, if it is a string.
-    pub fn from_json(raw: &RawValue) -> Option<Self> {
+    pub(crate) fn from_json(raw: &RawValue) -> Option<Self> {
         raw.get()
             .starts_with('"')
             .then(|| LazyText::Json(raw.to_owned()))
     }
 
     /// The whole text, decoded.
-    pub fn to_str(&self) -> Cow<'_, str> {
+    pub(crate) fn to_str(&self) -> Cow<'_, str> {
         match self {
             LazyText::Plain(s) => Cow::Borrowed(s),
             LazyText::Json(literal) => {
@@ -89,7 +89,7 @@ impl LazyText {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         match self {
             LazyText::Plain(s) => s.is_empty(),
             LazyText::Json(literal) => body(literal).is_empty(),
@@ -97,7 +97,7 @@ impl LazyText {
     }
 
     /// At most `max_lines` lines of at most `max_chars` chars each.
-    pub fn preview(&self, max_lines: usize, max_chars: usize) -> Preview {
+    pub(crate) fn preview(&self, max_lines: usize, max_chars: usize) -> Preview {
         match self {
             LazyText::Plain(s) => preview_str(s, max_lines, max_chars),
             LazyText::Json(literal) => preview_escaped(body(literal), max_lines, max_chars),
@@ -107,7 +107,7 @@ impl LazyText {
 
 /// [`LazyText::preview`] of a JSON value as a line holds it, without a copy
 /// of it; None if it is not a string.
-pub fn preview_json(raw: &RawValue, max_lines: usize, max_chars: usize) -> Option<Preview> {
+pub(crate) fn preview_json(raw: &RawValue, max_lines: usize, max_chars: usize) -> Option<Preview> {
     if !raw.get().starts_with('"') {
         return None;
     }
@@ -116,12 +116,12 @@ pub fn preview_json(raw: &RawValue, max_lines: usize, max_chars: usize) -> Optio
 
 /// [`LazyText::preview`] of the body (between the quotes) of a JSON string
 /// literal.
-pub fn preview_escaped_body(body: &str, max_lines: usize, max_chars: usize) -> Preview {
+pub(crate) fn preview_escaped_body(body: &str, max_lines: usize, max_chars: usize) -> Preview {
     preview_escaped(body, max_lines, max_chars)
 }
 
 /// [`LazyText::preview`] of a decoded text.
-pub fn preview_str(text: &str, max_lines: usize, max_chars: usize) -> Preview {
+pub(crate) fn preview_str(text: &str, max_lines: usize, max_chars: usize) -> Preview {
     let mut preview = Preview::sized_for(text.len(), max_lines, max_chars);
     let mut rest = text.trim_end();
     while !rest.is_empty() && preview.shown < max_lines {
@@ -158,7 +158,7 @@ fn finish_line(out: &mut String, at: usize, whole: bool, max_chars: usize) {
 
 /// Where `s` is cut to show it in `max_chars` chars, the last one `…`: the
 /// byte length of its first `max_chars - 1` chars; None if it fits whole.
-pub fn cut_point(s: &str, max_chars: usize) -> Option<usize> {
+pub(crate) fn cut_point(s: &str, max_chars: usize) -> Option<usize> {
     // No more bytes than `max_chars` is no more chars either, and past
     // `max_chars` ASCII bytes there is a char beyond the limit.
     if s.len() <= max_chars {
@@ -268,9 +268,12 @@ fn count_newlines(b: &[u8], from: usize, end: usize) -> usize {
     let pairs_len = s.len().saturating_sub(1);
     let whole = pairs_len / BLOCK * BLOCK;
     for i in (0..whole).step_by(BLOCK) {
-        let a: &[u8; BLOCK] = s[i..i + BLOCK].try_into().expect("block");
-        let z: &[u8; BLOCK] = s[i + 1..i + 1 + BLOCK].try_into().expect("block");
-        count(a, z);
+        if let (Some(a), Some(z)) = (
+            s[i..].first_chunk::<BLOCK>(),
+            s[i + 1..].first_chunk::<BLOCK>(),
+        ) {
+            count(a, z);
+        }
     }
     count(&s[whole..pairs_len], &s[(whole + 1).min(s.len())..]);
     if doubled > 0 {

@@ -3,7 +3,7 @@
 //! it grows, and on several cores for a long one). The agent adapters
 //! implement [`StreamParser`]; nothing here knows an agent.
 
-pub mod lazy_text;
+pub(crate) mod lazy_text;
 mod parallel;
 mod parse;
 mod reader;
@@ -12,7 +12,7 @@ mod summary;
 
 #[cfg(test)]
 pub(crate) use parallel::read_in_chunks;
-pub use parse::StreamParser;
-pub use reader::{read_turn, summarize_turn, TurnReader};
-pub use step::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, Step, StepKind};
-pub use summary::{Outcome, TurnSummary};
+pub(crate) use parse::StreamParser;
+pub(crate) use reader::{read_turn, summarize_turn, TurnReader};
+pub(crate) use step::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, Step, StepKind};
+pub(crate) use summary::{Outcome, TurnSummary};

@@ -7,7 +7,7 @@ use super::summary::TurnSummary;
 /// Turns one agent's JSONL stream into steps and a summary, in two stages:
 /// decoding a line (most of the work, and free of state, so a long file's
 /// lines can be decoded on other threads) and applying it, in file order.
-pub trait StreamParser {
+pub(crate) trait StreamParser {
     /// A line as decoded: what a decoding thread hands over.
     type Line: Send;
 

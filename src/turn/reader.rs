@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Feeds a turn file through a parser, line by line, calling `emit` for each
 /// step. A last line without its newline is parsed only if `complete` (the
 /// writer has finished); otherwise it may still be growing.
-pub fn read_turn<P: StreamParser>(
+pub(crate) fn read_turn<P: StreamParser>(
     path: &Path,
     parser: &mut P,
     complete: bool,
@@ -66,14 +66,14 @@ const PARALLEL_FROM: u64 = 4 << 20;
 
 /// Reads a turn file that may still be growing, resuming where the last read
 /// stopped: each call parses only what is new.
-pub struct TurnReader {
+pub(crate) struct TurnReader {
     path: PathBuf,
     offset: u64,
     lineno: u64,
 }
 
 impl TurnReader {
-    pub fn new(path: &Path) -> Self {
+    pub(crate) fn new(path: &Path) -> Self {
         TurnReader {
             path: path.to_path_buf(),
             offset: 0,
@@ -81,13 +81,9 @@ impl TurnReader {
         }
     }
 
-    pub fn offset(&self) -> u64 {
-        self.offset
-    }
-
     /// Feeds the complete lines written since the last call. With `complete`,
     /// a torn last line is fed too and the parser is finished.
-    pub fn read<P: StreamParser>(
+    pub(crate) fn read<P: StreamParser>(
         &mut self,
         parser: &mut P,
         complete: bool,
@@ -166,7 +162,10 @@ impl TurnReader {
 const READ_BUFFER: usize = 1 << 20;
 
 /// Parses a whole finished turn file, keeping only its summary.
-pub fn summarize_turn<P: StreamParser>(path: &Path, parser: &mut P) -> io::Result<TurnSummary> {
+pub(crate) fn summarize_turn<P: StreamParser>(
+    path: &Path,
+    parser: &mut P,
+) -> io::Result<TurnSummary> {
     read_turn(path, parser, true, &mut |_| {})?;
     Ok(parser.summary().clone())
 }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 /// One thing the agent did.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Step {
+pub(crate) struct Step {
     /// 1-based line of the turn file where the step began.
     pub line: u64,
     pub kind: StepKind,
@@ -15,7 +15,7 @@ pub struct Step {
 
 /// Where an item stands in its lifecycle, as the agent reported it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ItemStatus {
+pub(crate) enum ItemStatus {
     InProgress,
     Completed,
     Failed,
@@ -23,7 +23,7 @@ pub enum ItemStatus {
 }
 
 impl ItemStatus {
-    pub fn parse(s: &str) -> Self {
+    pub(crate) fn parse(s: &str) -> Self {
         match s {
             "in_progress" => ItemStatus::InProgress,
             "failed" => ItemStatus::Failed,
@@ -32,7 +32,7 @@ impl ItemStatus {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ItemStatus::InProgress => "in_progress",
             ItemStatus::Completed => "completed",
@@ -43,21 +43,21 @@ impl ItemStatus {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct FileChange {
+pub(crate) struct FileChange {
     pub path: String,
     /// `add`, `delete`, `update` (codex) or `create`, `update` (claude).
     pub kind: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct PlanItem {
+pub(crate) struct PlanItem {
     pub text: String,
     /// `pending`, `in_progress` or `completed`.
     pub status: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub enum StepKind {
+pub(crate) enum StepKind {
     Message {
         text: String,
     },
@@ -110,7 +110,8 @@ pub enum StepKind {
 }
 
 impl StepKind {
-    pub fn name(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             StepKind::Message { .. } => "message",
             StepKind::Reasoning { .. } => "reasoning",
@@ -128,7 +129,7 @@ impl StepKind {
 
 /// How much of a command's output a reader of a turn needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputDetail {
+pub(crate) enum OutputDetail {
     /// All of it.
     Whole,
     /// The first `lines` lines of at most `width` chars each, and a count of
@@ -139,13 +140,13 @@ pub enum OutputDetail {
 
 /// A command's output: whole, or the preview its reader asked for.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Output {
+pub(crate) enum Output {
     Whole(LazyText),
     Preview(Preview),
 }
 
 impl Output {
-    pub fn new(text: LazyText, detail: OutputDetail) -> Self {
+    pub(crate) fn new(text: LazyText, detail: OutputDetail) -> Self {
         match detail {
             OutputDetail::Whole => Output::Whole(text),
             OutputDetail::Preview { lines, width } => Output::Preview(text.preview(lines, width)),
@@ -153,7 +154,7 @@ impl Output {
     }
 
     /// From a JSON value as the line holds it, if it is a string.
-    pub fn from_json(raw: &RawValue, detail: OutputDetail) -> Option<Self> {
+    pub(crate) fn from_json(raw: &RawValue, detail: OutputDetail) -> Option<Self> {
         match detail {
             OutputDetail::Whole => LazyText::from_json(raw).map(Output::Whole),
             OutputDetail::Preview { lines, width } => {
@@ -164,7 +165,7 @@ impl Output {
 
     /// The preview of `lines` lines of `width` chars; of an output read as a
     /// preview, the one it was read with.
-    pub fn preview(&self, lines: usize, width: usize) -> Cow<'_, Preview> {
+    pub(crate) fn preview(&self, lines: usize, width: usize) -> Cow<'_, Preview> {
         match self {
             Output::Whole(text) => Cow::Owned(text.preview(lines, width)),
             Output::Preview(p) => Cow::Borrowed(p),
@@ -172,7 +173,7 @@ impl Output {
     }
 
     /// The whole text, where it was read whole.
-    pub fn whole(&self) -> Option<&LazyText> {
+    pub(crate) fn whole(&self) -> Option<&LazyText> {
         match self {
             Output::Whole(text) => Some(text),
             Output::Preview(_) => None,

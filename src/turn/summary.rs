@@ -4,7 +4,7 @@ use crate::model::Usage;
 
 /// How the stream says the turn ended: the terminal line, if there was one.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Completed,
     Failed(String),
     /// The agent stopped the turn itself (claude after SIGINT: `aborted_*`).
@@ -13,7 +13,7 @@ pub enum Outcome {
 
 /// What one turn file says, beyond its steps.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct TurnSummary {
+pub(crate) struct TurnSummary {
     /// The conversation id the agent reported (codex thread, claude session).
     pub agent_session_id: Option<String>,
     pub model: Option<String>,

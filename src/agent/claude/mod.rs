@@ -8,19 +8,16 @@ mod stream;
 mod tests;
 mod tool;
 
-pub use stream::{ClaudeParser, Decoded};
+pub(crate) use stream::ClaudeParser;
 
-use super::{is_uuid, long_opt, Agent, AgentKind, PromptVia, TurnSpec};
+use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec};
 use crate::model::{TurnRecord, Usage};
 use serde_json::Value;
 use std::ffi::OsString;
 
-pub struct Claude;
+pub(crate) struct Claude;
 
 impl Agent for Claude {
-    fn kind(&self) -> AgentKind {
-        AgentKind::Claude
-    }
     fn program(&self) -> &'static str {
         "claude"
     }

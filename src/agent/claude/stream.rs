@@ -8,7 +8,7 @@ use crate::turn::StreamParser;
 use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary};
 use serde_json::Value;
 
-pub struct ClaudeParser {
+pub(crate) struct ClaudeParser {
     detail: OutputDetail,
     summary: TurnSummary,
     /// Tool uses waiting for their result, in the order they started.
@@ -335,10 +335,10 @@ fn usage(u: &Value) -> Usage {
 }
 
 /// A decoded line (see [`StreamParser::decode`]): its JSON, if it is JSON.
-pub type Decoded = Option<Value>;
+pub(crate) type Decoded = Option<Value>;
 
 impl ClaudeParser {
-    pub fn new(detail: OutputDetail) -> Self {
+    pub(crate) fn new(detail: OutputDetail) -> Self {
         ClaudeParser {
             detail,
             summary: TurnSummary::default(),

@@ -12,14 +12,14 @@ use memchr::memmem;
 use std::ops::Range;
 
 /// A string-valued key to look for, directly under a top-level key.
-pub struct StringKey {
+pub(super) struct StringKey {
     parent: &'static str,
     /// `"<key>":"`, prepared for searching.
     finder: memmem::Finder<'static>,
 }
 
 impl StringKey {
-    pub fn new(parent: &'static str, key: &str) -> Self {
+    pub(super) fn new(parent: &'static str, key: &str) -> Self {
         StringKey {
             parent,
             finder: memmem::Finder::new(format!("\"{key}\":\"").as_bytes()).into_owned(),
@@ -29,7 +29,7 @@ impl StringKey {
     /// Where the body (between the quotes) of the key's value lies in `line`;
     /// None if the line does not have it as such, or if the value holds a raw
     /// control char (which JSON forbids: the parser is left to reject it).
-    pub fn find(&self, line: &str) -> Option<Range<usize>> {
+    pub(super) fn find(&self, line: &str) -> Option<Range<usize>> {
         let b = line.as_bytes();
         let at = self.finder.find(b)?;
         if !directly_under(&b[..at], self.parent.as_bytes())? {

@@ -6,19 +6,15 @@ mod item;
 mod json_scan;
 mod stream;
 
-pub use stream::{CodexParser, Decoded};
+pub(crate) use stream::CodexParser;
 
-use super::{is_uuid, long_opt, Agent, AgentKind, PromptVia, TurnSpec};
+use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec};
 use crate::model::{TurnRecord, Usage};
 use std::ffi::OsString;
 
-pub struct Codex;
+pub(crate) struct Codex;
 
 impl Agent for Codex {
-    fn kind(&self) -> AgentKind {
-        AgentKind::Codex
-    }
-
     fn program(&self) -> &'static str {
         "codex"
     }

@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
-pub struct CodexParser {
+pub(crate) struct CodexParser {
     detail: OutputDetail,
     summary: TurnSummary,
     /// Items started and not yet completed, in the order they started.
@@ -36,7 +36,7 @@ struct Event<'a> {
 // Not boxed on purpose: a box per line, made on a decoding thread and freed
 // on the applying one, cost a tenth of the time of reading a long turn.
 #[allow(clippy::large_enum_variant)]
-pub enum Decoded {
+pub(crate) enum Decoded {
     Event(Line),
     /// Valid JSON of another shape (a duplicate top-level key, a non-object).
     Json(Value),
@@ -44,7 +44,7 @@ pub enum Decoded {
 }
 
 /// An event, owned, its item already made a step.
-pub struct Line {
+pub(crate) struct Line {
     /// Static for the kinds codex writes: a long turn has a hundred
     /// thousand lines.
     kind: Cow<'static, str>,
@@ -95,7 +95,7 @@ impl ItemId {
 }
 
 impl CodexParser {
-    pub fn new(detail: OutputDetail) -> Self {
+    pub(crate) fn new(detail: OutputDetail) -> Self {
         CodexParser {
             detail,
             summary: TurnSummary::default(),

@@ -8,14 +8,14 @@ use crate::timefmt::compact_duration;
 
 /// What `kill` or `rm` did to a session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Act {
+pub(crate) enum Act {
     Killed,
     KilledAndRemoved,
     Removed,
 }
 
 impl Act {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Act::Killed => "killed",
             Act::KilledAndRemoved => "killed and removed",
@@ -26,7 +26,7 @@ impl Act {
 
 /// "killed 3f2a9c1e"; with how the session had ended, where that was not
 /// by a kill.
-pub fn acted(act: Act, s: &Session) -> String {
+pub(crate) fn acted(act: Act, s: &Session) -> String {
     let detail = match (&s.error, s.status.as_str()) {
         (Some(e), st) if st != "killed" => format!(" ({st}: {})", visible(e)),
         _ => String::new(),
@@ -35,7 +35,7 @@ pub fn acted(act: Act, s: &Session) -> String {
 }
 
 /// The error of a kill that stopped the agent but could not record it.
-pub fn unrecorded(s: &Session, e: &Error) -> String {
+pub(crate) fn unrecorded(s: &Session, e: &Error) -> String {
     format!(
         "stopped session {}'s agent, but could not record its ending: {e}",
         s.short_id()
@@ -43,27 +43,27 @@ pub fn unrecorded(s: &Session, e: &Error) -> String {
 }
 
 /// The hint under [`unrecorded`].
-pub const UNRECORDED_HINT: &str =
+pub(crate) const UNRECORDED_HINT: &str =
     "its supervisor keeps trying, and records it once the store can be written";
 
 /// `kill --all` with nothing running.
-pub const NO_RUNNING_SESSIONS: &str = "no running sessions";
+pub(crate) const NO_RUNNING_SESSIONS: &str = "no running sessions";
 
 /// `clean`: a session removed, or with `removed` false, one that would be.
-pub fn cleaned(s: &Session, removed: bool) -> String {
+pub(crate) fn cleaned(s: &Session, removed: bool) -> String {
     let verb = if removed { "removed" } else { "would remove" };
     let age = compact_duration(s.ended_at().unwrap_or(s.updated_at).age_seconds());
     format!("{verb} {} ({}, ended {age} ago)", s.short_id(), s.status)
 }
 
 /// `clean`: a removal that failed.
-pub fn not_removed(s: &Session, e: &Error) -> String {
+pub(crate) fn not_removed(s: &Session, e: &Error) -> String {
     format!("session {} could not be removed: {e}", s.short_id())
 }
 
-pub const NOTHING_TO_CLEAN: &str = "nothing to clean";
+pub(crate) const NOTHING_TO_CLEAN: &str = "nothing to clean";
 
-pub const DRY_RUN: &str = "dry run: add --yes to remove them";
+pub(crate) const DRY_RUN: &str = "dry run: add --yes to remove them";
 
 #[cfg(test)]
 mod tests {

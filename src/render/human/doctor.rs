@@ -5,7 +5,7 @@ use crate::session::doctor::Finding;
 
 /// A finding: the session it concerns, what is wrong, what `--fix` did.
 /// Details quote file names and agents' errors: shown visibly.
-pub fn finding(f: &Finding) -> String {
+pub(crate) fn finding(f: &Finding) -> String {
     let who = f
         .session
         .as_deref()
@@ -19,7 +19,7 @@ pub fn finding(f: &Finding) -> String {
 }
 
 /// How many problems were found, and with `--fix`, how many fixed.
-pub fn summary(found: usize, fixed: usize, fix: bool) -> String {
+pub(crate) fn summary(found: usize, fixed: usize, fix: bool) -> String {
     match (found, fix) {
         (0, _) => "no problems found".to_string(),
         (n, false) => format!("{n} problem(s) found; `zwarm doctor --fix` repairs what it can"),

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 /// The session table, appended to `out` a line at a time. `list` prints
 /// thousands of rows: their cells are written into one buffer, measured,
 /// then padded into `out`, with no string of their own.
-pub fn list(
+pub(crate) fn list(
     style: &Style,
     sessions: &[Session],
     stalls: &[Option<Stall>],

@@ -5,15 +5,15 @@
 //! (`doctor`); here, the pieces they share. Trajectory steps are
 //! [`super::steps`].
 
-pub mod actions;
-pub mod doctor;
-pub mod ending;
-pub mod launch;
+pub(crate) mod actions;
+pub(crate) mod doctor;
+pub(crate) mod ending;
+pub(crate) mod launch;
 mod list;
 mod show;
 
-pub use list::list;
-pub use show::show;
+pub(crate) use list::list;
+pub(crate) use show::show;
 
 use super::controls::{is_shown, shown_as};
 use super::style::{BLUE, DIM, GREEN, RED, YELLOW};
@@ -23,18 +23,18 @@ use crate::model::{Session, SessionStatus};
 use crate::timefmt::compact_duration_into;
 use crate::turn::lazy_text::cut_point;
 
-pub fn status_word(style: &Style, s: &Session) -> String {
+pub(crate) fn status_word(style: &Style, s: &Session) -> String {
     paint_status(style, s.status, s.status.as_str())
 }
 
-pub fn agent_name(s: &Session) -> &str {
+pub(crate) fn agent_name(s: &Session) -> &str {
     AgentKind::from_meta(&s.adapter)
         .map(AgentKind::display_name)
         .unwrap_or(&s.adapter)
 }
 
 /// "12,345"
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let mut out = String::new();
     thousands_into(&mut out, n);
     out
@@ -61,7 +61,7 @@ fn thousands_into(out: &mut String, n: u64) {
 }
 
 /// Runtime of a running session, else how long ago it ended or was created.
-pub fn age(s: &Session) -> String {
+pub(crate) fn age(s: &Session) -> String {
     let mut out = String::new();
     age_into(&mut out, s);
     out
@@ -82,7 +82,7 @@ fn age_into(out: &mut String, s: &Session) {
     }
 }
 
-pub fn one_line(s: &str, max: usize) -> String {
+pub(crate) fn one_line(s: &str, max: usize) -> String {
     let mut out = String::new();
     one_line_into(&mut out, s, max);
     out
@@ -92,7 +92,7 @@ pub fn one_line(s: &str, max: usize) -> String {
 /// among them) made single spaces and the other characters that
 /// [`is_shown`] holds made visible, cut to `max` chars, as shown, with `…`
 /// as [`truncate`] cuts.
-pub fn one_line_into(out: &mut String, s: &str, max: usize) {
+pub(crate) fn one_line_into(out: &mut String, s: &str, max: usize) {
     // Flattened only to one char past `max`, all that the cut looks at:
     // `list` does this for every task, `trajectory` for every command.
     let mut n = 0usize;
@@ -130,7 +130,7 @@ pub fn one_line_into(out: &mut String, s: &str, max: usize) {
     }
 }
 
-pub fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     match cut_point(s, max) {
         None => s.to_string(),
         Some(keep) => {
@@ -142,7 +142,7 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
-pub fn status_symbol(status: SessionStatus) -> &'static str {
+pub(crate) fn status_symbol(status: SessionStatus) -> &'static str {
     match status {
         SessionStatus::Running | SessionStatus::Pending => "●",
         SessionStatus::Completed => "✓",
@@ -155,7 +155,7 @@ pub fn status_symbol(status: SessionStatus) -> &'static str {
 /// The session table: a summary line, then one row per session, the task
 /// preview fitted to `width`. Numbers align right; COST appears only when
 /// A session that could not be read, and so is left out.
-pub fn skipped(id: &str, error: &dyn std::fmt::Display) -> String {
+pub(crate) fn skipped(id: &str, error: &dyn std::fmt::Display) -> String {
     format!("skipped session {id}: {error}")
 }
 

@@ -7,7 +7,7 @@ use crate::render::Style;
 use crate::session::stall::Stall;
 use crate::timefmt::compact_duration;
 
-pub fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
+pub(crate) fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
     let mut out = Vec::new();
     let kv = |k: &str, v: String| format!("{} {v}", style.bold(&format!("{k:<10}")));
     out.push(kv("session", style.cyan(&visible(&s.id))));

@@ -11,12 +11,12 @@ use serde_json::{json, Value};
 
 mod step;
 mod type_last;
-pub use step::{step_json, watch_step_json, StepJson};
+pub(crate) use step::{step_json, watch_step_json};
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Serialize)]
-pub struct UsageJson {
+pub(crate) struct UsageJson {
     pub input_tokens: u64,
     pub output_tokens: u64,
     pub total_tokens: u64,
@@ -43,7 +43,7 @@ impl From<&Usage> for UsageJson {
 /// One session, as `list` shows it. It borrows from the session: `list
 /// --json` writes thousands of them.
 #[derive(Serialize)]
-pub struct SessionJson<'a> {
+pub(crate) struct SessionJson<'a> {
     pub id: &'a str,
     pub short_id: &'a str,
     pub status: &'static str,
@@ -72,7 +72,7 @@ pub struct SessionJson<'a> {
 }
 
 #[derive(Serialize)]
-pub struct StallJson {
+pub(crate) struct StallJson {
     /// When the retrying began, at the latest.
     pub since: String,
     pub retries: u64,
@@ -80,7 +80,7 @@ pub struct StallJson {
 }
 
 impl SessionJson<'_> {
-    pub fn with_stall(mut self, stall: Option<&Stall>) -> Self {
+    pub(crate) fn with_stall(mut self, stall: Option<&Stall>) -> Self {
         self.stalled = stall.map(|st| StallJson {
             since: st.since.to_string(),
             retries: st.retries,
@@ -124,7 +124,7 @@ impl<'a> From<&'a Session> for SessionJson<'a> {
 }
 
 #[derive(Serialize)]
-pub struct TurnJson {
+pub(crate) struct TurnJson {
     pub turn: u32,
     pub started_at: Option<String>,
     pub ended_at: Option<String>,
@@ -165,7 +165,7 @@ impl From<&TurnRecord> for TurnJson {
 }
 
 #[derive(Serialize)]
-pub struct MessageJson {
+pub(crate) struct MessageJson {
     pub role: String,
     pub content: String,
     pub timestamp: String,
@@ -174,7 +174,7 @@ pub struct MessageJson {
 
 /// `show`: a session with its turns and messages.
 #[derive(Serialize)]
-pub struct ShowJson<'a> {
+pub(crate) struct ShowJson<'a> {
     pub schema_version: u32,
     #[serde(flatten)]
     pub session: SessionJson<'a>,
@@ -184,7 +184,7 @@ pub struct ShowJson<'a> {
 
 impl<'a> ShowJson<'a> {
     /// The session and whether its running turn is stalled.
-    pub fn new(s: &'a Session, stall: Option<&Stall>) -> Self {
+    pub(crate) fn new(s: &'a Session, stall: Option<&Stall>) -> Self {
         let mut doc = ShowJson::from(s);
         doc.session = doc.session.with_stall(stall);
         doc
@@ -213,7 +213,7 @@ impl<'a> From<&'a Session> for ShowJson<'a> {
 
 /// `start` and `inject`: the session as it stands when the turn was launched.
 #[derive(Serialize)]
-pub struct SessionDoc<'a> {
+pub(crate) struct SessionDoc<'a> {
     pub schema_version: u32,
     #[serde(flatten)]
     pub session: SessionJson<'a>,
@@ -229,13 +229,13 @@ impl<'a> From<&'a Session> for SessionDoc<'a> {
 }
 
 #[derive(Serialize)]
-pub struct ProblemJson {
+pub(crate) struct ProblemJson {
     pub id: String,
     pub error: String,
 }
 
 #[derive(Serialize)]
-pub struct ListJson<'a> {
+pub(crate) struct ListJson<'a> {
     pub schema_version: u32,
     pub sessions: Vec<SessionJson<'a>>,
     /// Sessions that could not be read.
@@ -244,7 +244,7 @@ pub struct ListJson<'a> {
 
 impl<'a> ListJson<'a> {
     /// `stalls` goes with `sessions`, index by index.
-    pub fn new(
+    pub(crate) fn new(
         sessions: &'a [Session],
         stalls: &[Option<Stall>],
         problems: &[LoadProblem],
@@ -269,13 +269,13 @@ impl<'a> ListJson<'a> {
 
 /// `kill` and `rm`: one entry per id asked for.
 #[derive(Serialize)]
-pub struct ActionJson {
+pub(crate) struct ActionJson {
     pub schema_version: u32,
     pub results: Vec<ActionResultJson>,
 }
 
 #[derive(Serialize)]
-pub struct ActionResultJson {
+pub(crate) struct ActionResultJson {
     pub id: String,
     pub ok: bool,
     pub status: Option<&'static str>,
@@ -289,7 +289,7 @@ pub struct ActionResultJson {
 
 impl ActionResultJson {
     /// Done: with `killed`, the agent is stopped and its ending recorded.
-    pub fn done(s: &Session, killed: bool) -> Self {
+    pub(crate) fn done(s: &Session, killed: bool) -> Self {
         ActionResultJson {
             id: s.id.to_string(),
             ok: true,
@@ -301,7 +301,7 @@ impl ActionResultJson {
     }
 
     /// The agent stopped, its ending not recorded: `why`.
-    pub fn unrecorded(s: &Session, why: String) -> Self {
+    pub(crate) fn unrecorded(s: &Session, why: String) -> Self {
         ActionResultJson {
             id: s.id.to_string(),
             ok: false,
@@ -314,7 +314,7 @@ impl ActionResultJson {
 
     /// Nothing done to `id` (the full id, or as given if it names no
     /// session), for `error`.
-    pub fn failed(id: String, error: &crate::error::Error) -> Self {
+    pub(crate) fn failed(id: String, error: &crate::error::Error) -> Self {
         ActionResultJson {
             id,
             ok: false,
@@ -328,14 +328,14 @@ impl ActionResultJson {
 
 /// `wait`: every session asked for, as it stood when the wait returned.
 #[derive(Serialize)]
-pub struct WaitJson<'a> {
+pub(crate) struct WaitJson<'a> {
     pub schema_version: u32,
     pub timed_out: bool,
     pub sessions: Vec<SessionJson<'a>>,
 }
 
 impl<'a> WaitJson<'a> {
-    pub fn new(sessions: impl IntoIterator<Item = &'a Session>, timed_out: bool) -> Self {
+    pub(crate) fn new(sessions: impl IntoIterator<Item = &'a Session>, timed_out: bool) -> Self {
         WaitJson {
             schema_version: SCHEMA_VERSION,
             timed_out,
@@ -346,7 +346,7 @@ impl<'a> WaitJson<'a> {
 
 /// `clean`.
 #[derive(Serialize)]
-pub struct CleanJson<'a> {
+pub(crate) struct CleanJson<'a> {
     pub schema_version: u32,
     pub dry_run: bool,
     /// Removed, or with `dry_run`, what would be.
@@ -356,7 +356,7 @@ pub struct CleanJson<'a> {
 }
 
 impl<'a> CleanJson<'a> {
-    pub fn new(dry_run: bool, sessions: &'a [Session], failed: Vec<ProblemJson>) -> Self {
+    pub(crate) fn new(dry_run: bool, sessions: &'a [Session], failed: Vec<ProblemJson>) -> Self {
         CleanJson {
             schema_version: SCHEMA_VERSION,
             dry_run,
@@ -368,7 +368,7 @@ impl<'a> CleanJson<'a> {
 
 /// The last line of `watch --json`, once the turn has ended.
 #[derive(Serialize)]
-pub struct WatchEndJson {
+pub(crate) struct WatchEndJson {
     pub schema_version: u32,
     /// Always `end`, so a consumer tells it from the steps by `type`.
     #[serde(rename = "type")]
@@ -383,7 +383,7 @@ pub struct WatchEndJson {
 
 impl WatchEndJson {
     /// `ending`: how the turn ended.
-    pub fn new(s: &Session, ending: &'static str) -> Self {
+    pub(crate) fn new(s: &Session, ending: &'static str) -> Self {
         WatchEndJson {
             schema_version: SCHEMA_VERSION,
             kind: "end",
@@ -400,18 +400,18 @@ impl WatchEndJson {
 /// `trajectory`: `{"schema_version":1,"session":ID,"steps":[STEP,...]}`,
 /// written in pieces (this opening, the steps comma-separated, the close) so
 /// a long trajectory is never held in memory whole.
-pub fn trajectory_open(session: &str) -> String {
+pub(crate) fn trajectory_open(session: &str) -> String {
     format!(
         "{{\"schema_version\":{SCHEMA_VERSION},\"session\":{},\"steps\":[",
         json!(session)
     )
 }
 
-pub const TRAJECTORY_CLOSE: &str = "]}";
+pub(crate) const TRAJECTORY_CLOSE: &str = "]}";
 
 /// `doctor --json`.
 #[derive(Serialize)]
-pub struct DoctorJson {
+pub(crate) struct DoctorJson {
     pub schema_version: u32,
     /// Whether repairs were attempted (`--fix`).
     pub fix: bool,
@@ -421,7 +421,7 @@ pub struct DoctorJson {
 }
 
 impl DoctorJson {
-    pub fn new(fix: bool, findings: &[crate::session::doctor::Finding]) -> Self {
+    pub(crate) fn new(fix: bool, findings: &[crate::session::doctor::Finding]) -> Self {
         DoctorJson {
             schema_version: SCHEMA_VERSION,
             fix,
@@ -432,7 +432,7 @@ impl DoctorJson {
 }
 
 #[derive(Serialize)]
-pub struct ProblemFindingJson {
+pub(crate) struct ProblemFindingJson {
     /// `stale_running`, `stalled`, `stray_process`, `unreadable_meta`,
     /// `missing_turn_file`, `temp_file`, `interrupted_removal`,
     /// `interrupted_creation`, `foreign_lock_holder`.

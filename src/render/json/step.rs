@@ -20,7 +20,7 @@ use serde_json::Value;
 /// is present only on the lines of `watch --json`.
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case", remote = "Self")]
-pub enum StepJson<'a> {
+pub(crate) enum StepJson<'a> {
     Message {
         line: u64,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -116,7 +116,7 @@ impl Serialize for StepJson<'_> {
 }
 
 /// A file change's paths, as `[{"kind":…,"path":…},…]`.
-pub struct Changes<'a>(&'a [FileChange]);
+pub(crate) struct Changes<'a>(&'a [FileChange]);
 
 impl Serialize for Changes<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -133,7 +133,7 @@ impl Serialize for Changes<'_> {
 }
 
 /// A plan's items, as `[{"status":…,"text":…},…]`.
-pub struct PlanItems<'a>(&'a [PlanItem]);
+pub(crate) struct PlanItems<'a>(&'a [PlanItem]);
 
 impl Serialize for PlanItems<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -150,14 +150,14 @@ impl Serialize for PlanItems<'_> {
 }
 
 /// One step of a trajectory, as an element of `trajectory`'s `steps`.
-pub fn step_json(turn: u32, step: &Step) -> StepJson<'_> {
+pub(crate) fn step_json(turn: u32, step: &Step) -> StepJson<'_> {
     step_doc(turn, step, None)
 }
 
 /// A step as one line of `watch --json`: each NDJSON line is a document of
 /// its own, so it carries the version the step array of `trajectory` gets
 /// from its enclosing document.
-pub fn watch_step_json(turn: u32, step: &Step) -> StepJson<'_> {
+pub(crate) fn watch_step_json(turn: u32, step: &Step) -> StepJson<'_> {
     step_doc(turn, step, Some(SCHEMA_VERSION))
 }
 

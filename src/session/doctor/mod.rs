@@ -22,7 +22,7 @@ use stray::{stray_files, stray_index_files, stray_processes};
 const CREATING_GRACE_SECS: u64 = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// Active on disk with nothing behind it.
     StaleRunning,
     /// Running, but only retrying.
@@ -52,7 +52,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::StaleRunning => "stale_running",
             Kind::Stalled => "stalled",
@@ -71,7 +71,7 @@ impl Kind {
 }
 
 #[derive(Clone, Debug)]
-pub struct Finding {
+pub(crate) struct Finding {
     pub kind: Kind,
     pub session: Option<String>,
     pub detail: String,
@@ -106,7 +106,7 @@ impl Finding {
 /// folder) is decided again under the session's write lock, where no turn
 /// can be launched meanwhile; a session whose lock is held is left for
 /// another time.
-pub fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Vec<Finding> {
+pub(crate) fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Vec<Finding> {
     let store = manager.store();
     let mut out = Vec::new();
     let (sessions, problems) = match store.load_all() {

@@ -26,7 +26,7 @@ use std::time::Duration;
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What `start` is asked for.
-pub struct StartRequest {
+pub(crate) struct StartRequest {
     pub task: String,
     pub agent: AgentKind,
     pub model: Option<String>,
@@ -38,7 +38,7 @@ pub struct StartRequest {
 impl Manager {
     /// Creates a session and starts its first turn; returns once the turn is
     /// recorded as running (or as failed, if the agent could not start).
-    pub fn start(&self, req: StartRequest) -> Result<Session> {
+    pub(crate) fn start(&self, req: StartRequest) -> Result<Session> {
         if req.task.trim().is_empty() {
             return Err(Error::Usage("the task is empty".into()));
         }
@@ -107,7 +107,7 @@ impl Manager {
 
     /// Starts the next turn of a session's conversation. Refuses while a turn
     /// runs: agents do not take two writers on one conversation.
-    pub fn inject(&self, prefix: &str, message: &str) -> Result<Session> {
+    pub(crate) fn inject(&self, prefix: &str, message: &str) -> Result<Session> {
         if message.trim().is_empty() {
             return Err(Error::Usage("the message is empty".into()));
         }
@@ -383,7 +383,7 @@ impl Manager {
     }
 
     /// Forgets the rights recorded for a removed session.
-    pub fn forget_rights(&self, id: &str) {
+    pub(crate) fn forget_rights(&self, id: &str) {
         if let Ok(rights) = RightsDir::from_env() {
             let _ = rights.remove(id);
         }

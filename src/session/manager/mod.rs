@@ -16,17 +16,16 @@ use std::time::Duration;
 mod launch;
 mod stop;
 
-pub use launch::StartRequest;
-pub use stop::Killed;
+pub(crate) use launch::StartRequest;
 
 /// How long a command waits for a session's write lock held by someone
 /// else (a turn being launched holds it until its agent runs).
-pub const LOCK_PATIENCE: Duration = Duration::from_secs(30);
+pub(crate) const LOCK_PATIENCE: Duration = Duration::from_secs(30);
 
 /// What a session's status rests on, as far as can be told without its
 /// write lock.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Liveness {
+pub(crate) enum Liveness {
     /// The session is not active: its status is final.
     Ended,
     /// Its supervisor (or, without one, its agent) is alive.
@@ -40,18 +39,18 @@ pub enum Liveness {
 
 impl Liveness {
     /// Whether a reader may have to settle the session.
-    pub fn unsettled(self) -> bool {
+    pub(crate) fn unsettled(self) -> bool {
         matches!(self, Liveness::Orphaned(_) | Liveness::Unlaunched)
     }
 }
 
-pub struct Manager {
+pub(crate) struct Manager {
     store: Store,
     stall_after: Duration,
 }
 
 impl Manager {
-    pub fn new(store: Store) -> Self {
+    pub(crate) fn new(store: Store) -> Self {
         Manager {
             store,
             stall_after: super::stall::DEFAULT_STALL_AFTER,
@@ -59,33 +58,33 @@ impl Manager {
     }
 
     /// How long a running turn may only retry before it counts as stalled.
-    pub fn with_stall_after(mut self, after: Duration) -> Self {
+    pub(crate) fn with_stall_after(mut self, after: Duration) -> Self {
         self.stall_after = after;
         self
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 
     /// The stall of a running session, if it has only retried for too long.
-    pub fn stall(&self, session: &Session) -> Option<super::stall::Stall> {
+    pub(crate) fn stall(&self, session: &Session) -> Option<super::stall::Stall> {
         super::stall::detect(&self.store, session, self.stall_after)
     }
 
-    pub fn stall_after(&self) -> Duration {
+    pub(crate) fn stall_after(&self) -> Duration {
         self.stall_after
     }
 
     /// Resolves an id prefix and returns the session with its status settled.
-    pub fn get(&self, prefix: &str) -> Result<Session> {
+    pub(crate) fn get(&self, prefix: &str) -> Result<Session> {
         let id = self.store.resolve(prefix)?;
         self.refresh(self.store.load(&id)?)
     }
 
     /// Every session, newest first, with statuses settled; sessions that could
     /// not be read are returned apart.
-    pub fn list(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+    pub(crate) fn list(&self) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
         let (sessions, mut problems) = self.store.load_all()?;
         let mut out = Vec::with_capacity(sessions.len());
         for s in sessions {
@@ -102,7 +101,10 @@ impl Manager {
     /// [`Manager::list`] for display: finished sessions hold only what
     /// `list` shows (see [`super::brief`]), which is most of what makes
     /// listing thousands fast. Active ones are read whole and settled.
-    pub fn list_brief(&self, last_message: bool) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
+    pub(crate) fn list_brief(
+        &self,
+        last_message: bool,
+    ) -> Result<(Vec<Session>, Vec<LoadProblem>)> {
         let (sessions, mut problems) = self.store.load_all_brief(last_message)?;
         let mut out = Vec::with_capacity(sessions.len());
         for s in sessions {
@@ -132,7 +134,7 @@ impl Manager {
     }
 
     /// True while a supervisor holds the session's run lock.
-    pub fn supervisor_running(&self, id: &str) -> bool {
+    pub(crate) fn supervisor_running(&self, id: &str) -> bool {
         self.store.run_lock_held(id)
     }
 
@@ -140,7 +142,7 @@ impl Manager {
     /// The process is the truth: a held run lock, or the recorded agent
     /// process still alive, means it runs; and a turn is settled only once
     /// that has been proven under the session's write lock.
-    pub fn refresh(&self, session: Session) -> Result<Session> {
+    pub(crate) fn refresh(&self, session: Session) -> Result<Session> {
         if !self.assess(&session).unsettled() {
             return Ok(session);
         }
@@ -161,7 +163,11 @@ impl Manager {
     /// Settles `session`, read under `guard`, if it is active with nothing
     /// behind it. Holding the write lock, no launch can be under way, so a
     /// free run lock means no supervisor will ever take it for this turn.
-    pub fn settle_proven(&self, guard: &WriteGuard, mut session: Session) -> Result<Settled> {
+    pub(crate) fn settle_proven(
+        &self,
+        guard: &WriteGuard,
+        mut session: Session,
+    ) -> Result<Settled> {
         let unchanged = |session| {
             Ok(Settled {
                 session,
@@ -214,7 +220,7 @@ impl Manager {
 
     /// Live processes carrying session `id`'s mark (its agent and what the
     /// agent started).
-    pub fn marked_processes(&self, id: &str) -> Vec<i32> {
+    pub(crate) fn marked_processes(&self, id: &str) -> Vec<i32> {
         process::tagged_processes(&self.canonical_root())
             .into_iter()
             .filter(|(_, of)| of == id)
@@ -223,12 +229,12 @@ impl Manager {
     }
 
     /// The store's root as the supervisor writes it into its agent's mark.
-    pub fn canonical_root(&self) -> std::path::PathBuf {
+    pub(crate) fn canonical_root(&self) -> std::path::PathBuf {
         std::fs::canonicalize(self.store.root()).unwrap_or_else(|_| self.store.root().to_path_buf())
     }
 
     /// What is behind a session's status, without changing anything.
-    pub fn assess(&self, session: &Session) -> Liveness {
+    pub(crate) fn assess(&self, session: &Session) -> Liveness {
         if !session.status.is_active() {
             return Liveness::Ended;
         }
@@ -266,7 +272,7 @@ impl Manager {
     /// returns the session. Sleeps in the kernel: on the supervisor's lock, on
     /// the agent process itself if the supervisor is gone, or on the write
     /// lock while a turn is being launched.
-    pub fn block_until_ended(&self, id: &str) -> Result<Session> {
+    pub(crate) fn block_until_ended(&self, id: &str) -> Result<Session> {
         loop {
             let session = self.refresh(self.store.load(id)?)?;
             if !session.status.is_active() {

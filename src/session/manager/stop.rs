@@ -25,7 +25,7 @@ const RECORD_PATIENCE: Duration = Duration::from_secs(5);
 
 /// What `kill` did to one session.
 #[derive(Debug)]
-pub struct Killed {
+pub(crate) struct Killed {
     /// The session as it now stands (settled in memory where the ending
     /// could not be written).
     pub session: Session,
@@ -38,7 +38,7 @@ impl Manager {
     /// Stops the running turn of a session and its whole process tree, and
     /// returns once the agent's process group is gone and the ending is
     /// recorded (or could not be).
-    pub fn kill(&self, prefix: &str) -> Result<Killed> {
+    pub(crate) fn kill(&self, prefix: &str) -> Result<Killed> {
         let id = self.store.resolve(prefix)?;
         let session = self.refresh(self.store.load(&id)?)?;
         if !session.status.is_active() {
@@ -431,7 +431,7 @@ impl Manager {
     }
 
     /// Deletes a finished session; with `force`, stops a running one first.
-    pub fn remove(&self, prefix: &str, force: bool) -> Result<Session> {
+    pub(crate) fn remove(&self, prefix: &str, force: bool) -> Result<Session> {
         let id = self.store.resolve(prefix)?;
         let mut session = self.refresh(self.store.load(&id)?)?;
         if session.status.is_active() {
@@ -449,7 +449,7 @@ impl Manager {
     }
 
     /// Removes a session's folder and forgets its recorded rights.
-    pub fn delete(&self, id: &str) -> Result<()> {
+    pub(crate) fn delete(&self, id: &str) -> Result<()> {
         self.store.remove(id)?;
         self.forget_rights(id);
         Ok(())

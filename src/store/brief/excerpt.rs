@@ -42,7 +42,7 @@ const KEPT: &[&str] = &[
 /// in the time zone of each listing; digits past the microsecond, and
 /// floats that serde_json does not read back exactly, would be lost. None
 /// if the text is not a JSON object, or holds a kept key twice.
-pub fn excerpt(bytes: &[u8], turn: u32) -> Option<Vec<u8>> {
+pub(crate) fn excerpt(bytes: &[u8], turn: u32) -> Option<Vec<u8>> {
     let text = simdutf8::basic::from_utf8(bytes).ok()?;
     let mut out = Vec::with_capacity(text.len().min(4096));
     kept_members(text, KEPT, &mut out, |key, value, out| match key {

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 mod excerpt;
-pub use excerpt::excerpt;
+pub(crate) use excerpt::excerpt;
 
 /// The keys `list` and `list --json` show. Required keys and defaults are
 /// those of [`Session`], so a file one of them rejects the other rejects too.
@@ -233,7 +233,7 @@ fn last_assistant_message<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Mess
 }
 
 /// The last agent message as a brief holds it: its content only.
-pub fn agent_message(content: String) -> Message {
+pub(crate) fn agent_message(content: String) -> Message {
     Message {
         role: "assistant".into(),
         content,
@@ -246,7 +246,7 @@ pub fn agent_message(content: String) -> Message {
 /// agent message (with `last_message`, else none), `turns` only the latest
 /// turn's start, end and ending, and keys zwarm does not know are left out.
 /// For display only: never save it.
-pub fn parse(bytes: &[u8], last_message: bool) -> Result<Session, String> {
+pub(crate) fn parse(bytes: &[u8], last_message: bool) -> Result<Session, String> {
     // UTF-8 checked once, with SIMD, rather than string by string.
     let text = simdutf8::basic::from_utf8(bytes).map_err(|e| e.to_string())?;
     if last_message {
@@ -361,7 +361,7 @@ mod tests {
         for entry in std::fs::read_dir(DIR).unwrap() {
             let path = entry.unwrap().path().join("meta.json");
             let bytes = std::fs::read(&path).unwrap();
-            let full = crate::store::parse_meta(&bytes).unwrap();
+            let full = crate::store::meta::parse_meta(&bytes).unwrap();
             assert_eq!(
                 shown(&parse(&bytes, true).unwrap()),
                 shown(&full),
@@ -385,7 +385,7 @@ mod tests {
             r#"{"id":"a","task":"t","status":"completed","created_at":"2026-01-01T00:00:00","updated_at":"2026-01-01T00:00:00"}"#,
             r#"{"id":"a","task":"t","status":"completed","working_dir":"/w","created_at":"soon","updated_at":"2026-01-01T00:00:00"}"#,
         ] {
-            assert!(crate::store::parse_meta(bad.as_bytes()).is_err());
+            assert!(crate::store::meta::parse_meta(bad.as_bytes()).is_err());
             assert!(parse(bad.as_bytes(), true).is_err(), "{bad}");
             assert!(parse(bad.as_bytes(), false).is_err(), "{bad}");
         }

@@ -29,11 +29,18 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 mod shard;
+/// The little-endian word at the start of `bytes` (which holds at least 8).
+fn le_u64(bytes: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(word)
+}
+
 #[cfg(test)]
 mod tests;
 
 /// The index's folder in the state directory.
-pub const DIR_NAME: &str = "list-index";
+pub(crate) const DIR_NAME: &str = "list-index";
 const SHARDS: usize = 16;
 /// The largest index file read or written: far beyond any real one (a file
 /// holds a sixteenth of the sessions, at a kilobyte or so each), so that a
@@ -41,7 +48,7 @@ const SHARDS: usize = 16;
 const MAX_FILE: u64 = 256 << 20;
 /// How long before it was read a file must have last changed to be indexed:
 /// far more than any file system's timestamp tick.
-pub const SETTLED: Duration = Duration::from_secs(2);
+pub(crate) const SETTLED: Duration = Duration::from_secs(2);
 
 /// The file of an id's entry: its first hex digit (ids are hex and dashes).
 fn shard_of(id: &[u8]) -> usize {
@@ -56,7 +63,7 @@ fn shard_name(shard: usize) -> String {
 
 /// One version of a file, as `stat` tells it apart from every other.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct FileKey {
+pub(crate) struct FileKey {
     dev: u64,
     ino: u64,
     size: i64,
@@ -65,7 +72,7 @@ pub struct FileKey {
 }
 
 impl FileKey {
-    pub fn of(st: &FileStat) -> FileKey {
+    pub(crate) fn of(st: &FileStat) -> FileKey {
         FileKey {
             dev: st.st_dev,
             ino: st.st_ino,
@@ -79,7 +86,7 @@ impl FileKey {
     /// `now`, `before` is `now - SETTLED`, so that any later change is bound
     /// to carry other times. Both times count: where the change time is the
     /// creation time (FAT), the modification time is what a write moves.
-    pub fn changed_by(&self, before: SystemTime) -> bool {
+    pub(crate) fn changed_by(&self, before: SystemTime) -> bool {
         let at = |(secs, nanos): (i64, i64)| {
             let (Ok(secs), Ok(nanos)) = (u64::try_from(secs), u32::try_from(nanos)) else {
                 return None;
@@ -109,7 +116,7 @@ impl FileKey {
     }
 
     fn decode(bytes: &[u8]) -> FileKey {
-        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().unwrap());
+        let word = |i: usize| le_u64(&bytes[i * 8..]);
         FileKey {
             dev: word(0),
             ino: word(1),
@@ -125,7 +132,7 @@ impl FileKey {
 /// messages left out ([`crate::store::brief::excerpt`]), and the last
 /// agent message apart, which only `list --json` shows and the table need
 /// not even skip over.
-pub struct Fresh {
+pub(crate) struct Fresh {
     pub id: String,
     pub key: FileKey,
     pub brief: Vec<u8>,
@@ -134,7 +141,7 @@ pub struct Fresh {
 
 /// How the index served one listing.
 #[derive(Default, Debug, PartialEq, Eq)]
-pub struct IndexUse {
+pub(crate) struct IndexUse {
     /// Sessions served from their entries.
     pub hits: usize,
     /// Sessions read from their files and indexed.
@@ -143,13 +150,13 @@ pub struct IndexUse {
 
 /// An entry of a loaded index: its file and its place in it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EntryRef {
+pub(crate) struct EntryRef {
     shard: usize,
     at: usize,
 }
 
 /// A loaded index: one shard per file, missing ones empty.
-pub struct Index {
+pub(crate) struct Index {
     shards: Vec<Shard>,
 }
 
@@ -164,7 +171,7 @@ impl Default for Index {
 impl Index {
     /// The index in the state directory `root`; a file that is absent,
     /// unreadable or malformed counts as empty.
-    pub fn load(root: &Path) -> Index {
+    pub(crate) fn load(root: &Path) -> Index {
         // A linked index folder is not the index: its files could say
         // anything about sessions they are not the files of.
         let Ok(dir) = Dir::open_no_link(&root.join(DIR_NAME)) else {
@@ -186,7 +193,7 @@ impl Index {
     }
 
     /// The entry of `id`.
-    pub fn find(&self, id: &str) -> Option<EntryRef> {
+    pub(crate) fn find(&self, id: &str) -> Option<EntryRef> {
         let id = id.as_bytes();
         let shard = shard_of(id);
         let s = &self.shards[shard];
@@ -206,18 +213,18 @@ impl Index {
         &self.shards[r.shard].entries[r.at]
     }
 
-    pub fn key(&self, r: EntryRef) -> FileKey {
+    pub(crate) fn key(&self, r: EntryRef) -> FileKey {
         self.entry(r).key
     }
 
     /// What was read of the session: `meta.json` bytes for
     /// [`crate::store::brief::parse`].
-    pub fn brief(&self, r: EntryRef) -> &[u8] {
+    pub(crate) fn brief(&self, r: EntryRef) -> &[u8] {
         &self.shards[r.shard].bytes[self.entry(r).brief.clone()]
     }
 
     /// The last agent message, if the session has one.
-    pub fn message(&self, r: EntryRef) -> Option<&[u8]> {
+    pub(crate) fn message(&self, r: EntryRef) -> Option<&[u8]> {
         let range = self.entry(r).message.clone()?;
         Some(&self.shards[r.shard].bytes[range])
     }
@@ -240,7 +247,7 @@ fn read_file(dir: &Dir, name: &str) -> Option<Vec<u8>> {
 }
 
 /// Whether this process may write the index in the state directory `root`.
-pub fn writable(root: &Path) -> bool {
+pub(crate) fn writable(root: &Path) -> bool {
     use nix::unistd::{access, AccessFlags};
     let dir = root.join(DIR_NAME);
     match access(&dir, AccessFlags::W_OK) {
@@ -254,7 +261,12 @@ pub fn writable(root: &Path) -> bool {
 /// `fresh` entry, and those of `old` holding an entry not in `kept` (the
 /// entries that served; the others are gone or stale). An id in both keeps
 /// the fresh entry. Files with no change are left alone.
-pub fn update(root: &Path, old: &Index, kept: &[EntryRef], fresh: &[Fresh]) -> std::io::Result<()> {
+pub(crate) fn update(
+    root: &Path,
+    old: &Index,
+    kept: &[EntryRef],
+    fresh: &[Fresh],
+) -> std::io::Result<()> {
     let mut kept_by: Vec<Vec<usize>> = vec![Vec::new(); SHARDS];
     for r in kept {
         kept_by[r.shard].push(r.at);

@@ -153,7 +153,7 @@ impl<'a> Reader<'a> {
     }
 
     fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 }
 
@@ -165,7 +165,7 @@ fn checksum(bytes: &[u8]) -> u64 {
     let mut blocks = bytes.chunks_exact(32);
     for block in &mut blocks {
         for (i, lane) in lanes.iter_mut().enumerate() {
-            let word = u64::from_le_bytes(block[i * 8..i * 8 + 8].try_into().unwrap());
+            let word = super::le_u64(&block[i * 8..]);
             *lane = (*lane ^ word).wrapping_mul(K).rotate_left(29);
         }
     }

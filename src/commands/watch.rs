@@ -2,7 +2,7 @@
 
 use super::{Ctx, Outcome};
 use crate::cli::WatchArgs;
-use crate::model::Session;
+use crate::model::{Session, TurnRecord};
 use crate::render::{human, json, steps};
 use crate::turn::{OutputDetail, TurnReader};
 use anyhow::Result;
@@ -73,7 +73,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &WatchArgs) -> Result<Outcome> {
 /// records, by its status.
 fn ending(s: &Session) -> &'static str {
     s.current_turn()
-        .and_then(|t| t.ending)
+        .and_then(TurnRecord::ending)
         .map(|e| e.as_str())
         .unwrap_or(s.status.as_str())
 }

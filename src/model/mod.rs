@@ -215,7 +215,7 @@ impl Session {
 
     /// When the latest turn ended, if it has.
     pub(crate) fn ended_at(&self) -> Option<Timestamp> {
-        self.current_turn().and_then(|t| t.ended_at)
+        self.current_turn().and_then(TurnRecord::ended_at)
     }
 
     /// Whether turn `turn` may rightly have no `turns/turn_N.jsonl`: its
@@ -223,7 +223,7 @@ impl Session {
     /// the supervisor creates only just before it reports the agent running.
     pub(crate) fn turn_may_lack_output(&self, turn: u32) -> bool {
         let record = self.turns.iter().rev().find(|t| t.turn == turn);
-        record.is_some_and(|t| t.ending == Some(Ending::AgentMissing))
+        record.is_some_and(|t| t.ending() == Some(Ending::AgentMissing))
             || (self.status.is_active() && turn == self.turn)
     }
 }
@@ -302,7 +302,7 @@ mod tests {
         .unwrap();
         assert!(s.turn_may_lack_output(1));
         assert!(s.turn_may_lack_output(2));
-        s.turns[0].ending = Some(Ending::Failed);
+        s.turns[0].close(Closing::now(Ending::Failed, SettledBy::Reader, None));
         assert!(!s.turn_may_lack_output(1));
         s.status = SessionStatus::Failed;
         assert!(!s.turn_may_lack_output(2));

@@ -62,19 +62,21 @@ impl ExitStatus {
 }
 
 /// One turn (one agent invocation). zwarm's own key: `turns` in `meta.json`.
+/// How it ended is read through its getters and written only by
+/// [`TurnRecord::close`].
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct TurnRecord {
     pub turn: u32,
     pub started_at: Option<Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended_at: Option<Timestamp>,
+    ended_at: Option<Timestamp>,
     /// None while the turn runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ending: Option<Ending>,
+    ending: Option<Ending>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub exit: Option<ExitStatus>,
+    exit: Option<ExitStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    error: Option<String>,
     /// The conversation id we asked the agent to resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_id: Option<String>,
@@ -109,7 +111,7 @@ pub(crate) struct TurnRecord {
     pub stop_requested_at: Option<Timestamp>,
     /// Who wrote the ending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub settled_by: Option<SettledBy>,
+    settled_by: Option<SettledBy>,
     /// Lines of the turn file that were not JSON events.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub skipped_lines: u64,
@@ -192,6 +194,48 @@ impl Closing {
 impl TurnRecord {
     pub(crate) fn is_open(&self) -> bool {
         self.ending.is_none()
+    }
+
+    /// How the turn ended; None while it runs.
+    pub(crate) fn ending(&self) -> Option<Ending> {
+        self.ending
+    }
+
+    pub(crate) fn ended_at(&self) -> Option<Timestamp> {
+        self.ended_at
+    }
+
+    pub(crate) fn exit(&self) -> Option<ExitStatus> {
+        self.exit
+    }
+
+    pub(crate) fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// A turn that starts (or started) at `started_at` and has not ended.
+    pub(crate) fn open(turn: u32, started_at: Option<Timestamp>) -> Self {
+        TurnRecord {
+            turn,
+            started_at,
+            ..Default::default()
+        }
+    }
+
+    /// The latest turn as `list` reads it: its number, times and ending.
+    pub(crate) fn listed(
+        turn: u32,
+        started_at: Option<Timestamp>,
+        ended_at: Option<Timestamp>,
+        ending: Option<Ending>,
+    ) -> Self {
+        TurnRecord {
+            turn,
+            started_at,
+            ended_at,
+            ending,
+            ..Default::default()
+        }
     }
 
     /// Ends the turn. The one place an ending is written; see

@@ -82,11 +82,7 @@ pub(crate) fn save(guard: &WriteGuard, mut session: Session) -> Result<Settled> 
 pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) -> Result<bool> {
     if end.add_record && s.current_turn().is_none() && s.status.is_active() {
         // Somewhere for the ending to live.
-        s.turns.push(TurnRecord {
-            turn,
-            started_at: Some(s.updated_at),
-            ..Default::default()
-        });
+        s.turns.push(TurnRecord::open(turn, Some(s.updated_at)));
     }
     if !s
         .turns
@@ -238,14 +234,11 @@ pub(crate) fn legacy_turn_record(store: &Store, session: &Session) -> Option<Tur
         SessionStatus::Killed => Ending::Killed,
         _ => Ending::Failed,
     };
-    let mut record = TurnRecord {
-        turn: session.turn,
-        agent_session_id: summary.agent_session_id,
-        reported_usage: summary.usage,
-        final_message: summary.messages.last().cloned(),
-        skipped_lines: summary.skipped_lines,
-        ..Default::default()
-    };
+    let mut record = TurnRecord::open(session.turn, None);
+    record.agent_session_id = summary.agent_session_id;
+    record.reported_usage = summary.usage;
+    record.final_message = summary.messages.last().cloned();
+    record.skipped_lines = summary.skipped_lines;
     record.close(Closing {
         ending,
         by: SettledBy::Reader,

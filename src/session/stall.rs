@@ -233,11 +233,7 @@ mod tests {
             sandbox: None,
             cost_usd: None,
             agent_session_id: None,
-            turns: vec![TurnRecord {
-                turn: 1,
-                started_at: Some(started),
-                ..Default::default()
-            }],
+            turns: vec![TurnRecord::open(1, Some(started))],
             other: Default::default(),
         };
         match store.write_lock(&s.id) {

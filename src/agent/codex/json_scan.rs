@@ -28,7 +28,8 @@ impl StringKey {
 
     /// Where the body (between the quotes) of the key's value lies in `line`;
     /// None if the line does not have it as such, or if the value holds a raw
-    /// control char (which JSON forbids: the parser is left to reject it).
+    /// control char or an escape JSON does not have (the parser is left to
+    /// reject the line, as it would without this shortcut).
     pub(super) fn find(&self, line: &str) -> Option<Range<usize>> {
         let b = line.as_bytes();
         let at = self.finder.find(b)?;
@@ -37,7 +38,7 @@ impl StringKey {
         }
         let start = at + self.finder.needle().len();
         let end = string_end(b, start)?;
-        if has_control_char(&b[start..end]) {
+        if has_control_char(&b[start..end]) || !escapes_valid(&b[start..end]) {
             return None;
         }
         // A second value for the key: leave it to the parser.
@@ -56,6 +57,27 @@ fn has_control_char(b: &[u8]) -> bool {
         .by_ref()
         .any(|block| block.iter().fold(0u8, |m, &c| m | u8::from(c < 0x20)) != 0);
     found || blocks.remainder().iter().any(|&c| c < 0x20)
+}
+
+/// Whether every backslash in a string's body starts an escape JSON has:
+/// one of `"\\/bfnrt`, or `u` and four hex digits. What those digits name is
+/// not checked, as the parser does not check it when it only skips a string.
+fn escapes_valid(b: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(found) = memchr::memchr(b'\\', &b[from..]) {
+        let at = from + found;
+        from = match b.get(at + 1) {
+            Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at + 2,
+            Some(b'u')
+                if b.get(at + 2..at + 6)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+            {
+                at + 6
+            }
+            _ => return false,
+        };
+    }
+    true
 }
 
 /// The index of the quote closing the string whose body starts at `from`.
@@ -123,6 +145,22 @@ mod tests {
             value(r#"{"item":{"x":"{[\"","out":"\\\\\"q"}}"#),
             Some(r#"\\\\\"q"#)
         );
+    }
+
+    #[test]
+    fn leaves_a_value_with_an_escape_json_does_not_have_to_the_parser() {
+        for bad in [r"a\ b", r"a\x41", r"\u12", r"\u12g4", "end\\"] {
+            let line = format!(r#"{{"item":{{"out":"{bad}"}}}}"#);
+            assert_eq!(value(&line), None, "{bad}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&line).is_err(),
+                "{bad}"
+            );
+        }
+        for good in [r#"\"\\\/\b\f\n\r\t"#, r"\u00e9\uD800", r"\\\\"] {
+            let line = format!(r#"{{"item":{{"out":"{good}"}}}}"#);
+            assert_eq!(value(&line), Some(good), "{good}");
+        }
     }
 
     #[test]

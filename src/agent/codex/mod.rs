@@ -148,11 +148,11 @@ mod tests {
 
     #[test]
     fn usage_is_the_threads_running_total() {
-        let rec = |n: u32, input: u64, thread: &str| TurnRecord {
-            turn: n,
-            agent_session_id: Some(thread.into()),
-            reported_usage: usage(input, 0, 7 * u64::from(n), 0),
-            ..Default::default()
+        let rec = |n: u32, input: u64, thread: &str| {
+            let mut r = TurnRecord::open(n, None);
+            r.agent_session_id = Some(thread.into());
+            r.reported_usage = usage(input, 0, 7 * u64::from(n), 0);
+            r
         };
         let earlier = vec![rec(1, 200, "t1"), rec(2, 300, "t1")];
         let own = Codex.turn_usage(&usage(400, 0, 21, 0).unwrap(), Some("t1"), &earlier);

@@ -77,15 +77,15 @@ pub(crate) fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<Str
         out.push(String::new());
         out.push(style.bold("turns"));
         for t in &s.turns {
-            let ending = t.ending.map(|e| e.as_str()).unwrap_or("running");
-            let exit = match t.exit {
+            let ending = t.ending().map(|e| e.as_str()).unwrap_or("running");
+            let exit = match t.exit() {
                 Some(crate::model::ExitStatus::Code(c)) => format!(", exit {c}"),
                 Some(crate::model::ExitStatus::Signal(sig)) => {
                     format!(", {}", crate::process::signal_name(sig))
                 }
                 None => String::new(),
             };
-            let dur = match (t.started_at, t.ended_at) {
+            let dur = match (t.started_at, t.ended_at()) {
                 (Some(a), Some(b)) => format!(", {}", compact_duration(a.seconds_until(&b))),
                 _ => String::new(),
             };
@@ -103,7 +103,7 @@ pub(crate) fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<Str
                 "  {:>3}  {ending}{exit}{dur}{tokens}{skipped}",
                 t.turn
             ));
-            if let Some(e) = &t.error {
+            if let Some(e) = t.error() {
                 out.push(format!("       {}", style.red(&one_line(e, 300))));
             }
         }

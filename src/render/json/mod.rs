@@ -96,7 +96,10 @@ impl<'a> From<&'a Session> for SessionJson<'a> {
             id: &s.id,
             short_id: s.short_id(),
             status: s.status.as_str(),
-            ending: s.current_turn().and_then(|t| t.ending).map(|e| e.as_str()),
+            ending: s
+                .current_turn()
+                .and_then(TurnRecord::ending)
+                .map(|e| e.as_str()),
             adapter: AgentKind::from_meta(&s.adapter).map_or(&s.adapter, |k| k.display_name()),
             model: &s.model,
             task: &s.task,
@@ -144,17 +147,17 @@ impl From<&TurnRecord> for TurnJson {
         TurnJson {
             turn: t.turn,
             started_at: t.started_at.map(|x| x.to_string()),
-            ended_at: t.ended_at.map(|x| x.to_string()),
-            ending: t.ending.map(|e| e.as_str()),
-            exit_code: match t.exit {
+            ended_at: t.ended_at().map(|x| x.to_string()),
+            ending: t.ending().map(|e| e.as_str()),
+            exit_code: match t.exit() {
                 Some(ExitStatus::Code(c)) => Some(c),
                 _ => None,
             },
-            signal: match t.exit {
+            signal: match t.exit() {
                 Some(ExitStatus::Signal(s)) => Some(s),
                 _ => None,
             },
-            error: t.error.clone(),
+            error: t.error().map(str::to_owned),
             agent_session_id: t.agent_session_id.clone(),
             reported_model: t.reported_model.clone(),
             usage: t.usage.as_ref().map(Into::into),

@@ -77,11 +77,7 @@ impl Manager {
             sandbox: req.sandbox.clone(),
             cost_usd: None,
             agent_session_id: None,
-            turns: vec![TurnRecord {
-                turn: 1,
-                started_at: Some(now),
-                ..Default::default()
-            }],
+            turns: vec![TurnRecord::open(1, Some(now))],
             other: Default::default(),
         };
         // The settings that decide the agent's rights, kept where it cannot
@@ -166,12 +162,9 @@ impl Manager {
         session.error = None;
         session.exit_code = None;
         session.messages.push(Message::new("user", message, turn));
-        session.turns.push(TurnRecord {
-            turn,
-            started_at: Some(now),
-            resume_id: resume.clone(),
-            ..Default::default()
-        });
+        let mut record = TurnRecord::open(turn, Some(now));
+        record.resume_id.clone_from(&resume);
+        session.turns.push(record);
         guard.save(&mut session)?;
         self.launch(guard, session, turn, &prompt, resume.as_deref())
     }

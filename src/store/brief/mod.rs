@@ -263,13 +263,7 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         .into_iter()
         .rev()
         .find(|t| t.turn == b.turn)
-        .map(|t| TurnRecord {
-            turn: t.turn,
-            started_at: t.started_at,
-            ended_at: t.ended_at,
-            ending: t.ending,
-            ..Default::default()
-        })
+        .map(|t| TurnRecord::listed(t.turn, t.started_at, t.ended_at, t.ending))
         .into_iter()
         .collect();
     Ok(Session {

@@ -30,11 +30,7 @@ fn session(id: &str, status: SessionStatus) -> Session {
         total_tokens: 14,
         ..Usage::default()
     };
-    s.turns = vec![TurnRecord {
-        turn: 2,
-        started_at: Some(Timestamp::now()),
-        ..TurnRecord::default()
-    }];
+    s.turns = vec![TurnRecord::open(2, Some(Timestamp::now()))];
     s
 }
 

@@ -104,22 +104,41 @@ pub(crate) enum Error {
     #[error("{0}")]
     Usage(String),
 
-    #[error("{op} {}: {source}", path.display())]
-    Io {
+    #[error(transparent)]
+    Io(#[from] IoError),
+}
+
+/// An operation on a path that failed: what was done, where, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{op} {}: {source}", path.display())]
+pub(crate) struct IoError {
+    pub(crate) op: &'static str,
+    pub(crate) path: PathBuf,
+    #[source]
+    pub(crate) source: std::io::Error,
+}
+
+impl IoError {
+    pub(crate) fn new(
         op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+        path: impl Into<PathBuf>,
+        source: impl Into<std::io::Error>,
+    ) -> Self {
+        IoError {
+            op,
+            path: path.into(),
+            source: source.into(),
+        }
+    }
+
+    pub(crate) fn is_not_found(&self) -> bool {
+        self.source.kind() == std::io::ErrorKind::NotFound
+    }
 }
 
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        Error::Io(IoError::new(op, path, source))
     }
 
     /// True for a write refused because this process may not write there
@@ -127,7 +146,7 @@ impl Error {
     /// spent quota), as opposed to a write that failed otherwise.
     pub(crate) fn is_unwritable(&self) -> bool {
         match self {
-            Error::Io { source, .. } => crate::dir::is_unwritable(source),
+            Error::Io(e) => crate::dir::is_unwritable(&e.source),
             _ => false,
         }
     }
@@ -149,7 +168,7 @@ impl Error {
             | Error::BadValue { .. }
             | Error::Survived { .. }
             | Error::MissingTurnFile { .. }
-            | Error::Io { .. } => exit::FAILURE,
+            | Error::Io(_) => exit::FAILURE,
         }
     }
 

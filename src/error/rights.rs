@@ -102,13 +102,8 @@ pub(crate) enum RightsError {
     )]
     NoStateHome,
 
-    #[error("{op} {}: {source}", path.display())]
-    Io {
-        op: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] super::IoError),
 }
 
 impl RightsError {
@@ -117,10 +112,6 @@ impl RightsError {
         path: impl Into<PathBuf>,
         source: impl Into<std::io::Error>,
     ) -> Self {
-        RightsError::Io {
-            op,
-            path: path.into(),
-            source: source.into(),
-        }
+        RightsError::Io(super::IoError::new(op, path, source))
     }
 }

@@ -10,7 +10,6 @@ use crate::model::Session;
 use crate::model::SessionId;
 use crate::store::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
 use std::fs::File;
-use std::io::ErrorKind;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 impl Store {
@@ -46,7 +45,7 @@ impl Store {
         // Every file below is then opened relative to this folder.
         let sessions = match self.sessions(false) {
             Ok(d) => d,
-            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            Err(Error::Io(e)) if e.is_not_found() => {
                 return Ok((Vec::new(), Vec::new(), IndexUse::default()))
             }
             Err(e) => return Err(e),

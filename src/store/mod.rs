@@ -156,9 +156,7 @@ impl Store {
     pub(crate) fn session(&self, id: &str) -> Result<Dir> {
         check_id(id)?;
         let sessions = match self.sessions(false) {
-            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
-                return Err(Error::NotFound(id.to_string()))
-            }
+            Err(Error::Io(e)) if e.is_not_found() => return Err(Error::NotFound(id.to_string())),
             other => other?,
         };
         sessions.sub(id).map_err(|e| match e.kind() {
@@ -196,9 +194,7 @@ impl Store {
     ) -> Result<Option<File>> {
         let path = self.session_dir(id).join("turns").join(which.name(turn));
         let turns = match self.turns(id, false) {
-            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
-                return Ok(None)
-            }
+            Err(Error::Io(e)) if e.is_not_found() => return Ok(None),
             other => other?,
         };
         match turns.read_file(&which.name(turn)) {
@@ -264,9 +260,7 @@ impl Store {
         let dir = self.sessions_dir();
         let entries = match self.sessions(false) {
             Ok(sessions) => sessions.entries().map_err(|e| Error::io("read", &dir, e))?,
-            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
-                return Ok(Vec::new())
-            }
+            Err(Error::Io(e)) if e.is_not_found() => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
         let mut ids = Vec::new();

@@ -18,7 +18,7 @@ use std::time::Duration;
 pub(super) fn unreadable(manager: &Manager, id: &str, error: &Error, fix: bool) -> Option<Finding> {
     let store = manager.store();
     let dir = store.session_dir(id);
-    if matches!(error, Error::Io { .. }) && is_young(&dir) {
+    if matches!(error, Error::Io(_)) && is_young(&dir) {
         return None;
     }
     let mut f = Finding::new(Kind::UnreadableMeta, Some(id), error.to_string());
@@ -103,7 +103,7 @@ pub(super) fn check_session(
     }
     let turns = match store.turns(&s.id, false) {
         Ok(dir) => dir,
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+        Err(Error::Io(e)) if e.is_not_found() => {
             for turn in finished {
                 out.push(missing_turn_file(&s.id, turn));
             }

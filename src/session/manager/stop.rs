@@ -287,17 +287,7 @@ impl Manager {
             drop(guard);
             match noted {
                 Err(e) if e.is_unwritable() => {
-                    let mut session = self.store.load(id)?;
-                    crate::session::settle::apply(
-                        &self.store,
-                        &mut session,
-                        turn,
-                        &kill_end(seen_ending_at),
-                    )?;
-                    return Ok(Killed {
-                        session,
-                        unrecorded: Some(e),
-                    });
+                    return self.killed_unrecorded(id, turn, seen_ending_at, e)
                 }
                 noted => noted?,
             }
@@ -316,17 +306,7 @@ impl Manager {
         let guard = match self.store.write_lock_within(id, LOCK_PATIENCE) {
             Ok(guard) => guard,
             Err(e) if e.is_unwritable() => {
-                let mut session = self.store.load(id)?;
-                crate::session::settle::apply(
-                    &self.store,
-                    &mut session,
-                    turn,
-                    &kill_end(seen_ending_at),
-                )?;
-                return Ok(Killed {
-                    session,
-                    unrecorded: Some(e),
-                });
+                return self.killed_unrecorded(id, turn, seen_ending_at, e)
             }
             Err(e) => return Err(e),
         };
@@ -453,6 +433,23 @@ impl Manager {
         self.store.remove(id)?;
         self.forget_rights(id);
         Ok(())
+    }
+
+    /// The agent is stopped but the store takes no write: the session as
+    /// it now stands, settled in memory only, with why it is not recorded.
+    fn killed_unrecorded(
+        &self,
+        id: &str,
+        turn: u32,
+        seen_ending_at: Option<Timestamp>,
+        why: Error,
+    ) -> Result<Killed> {
+        let mut session = self.store.load(id)?;
+        crate::session::settle::apply(&self.store, &mut session, turn, &kill_end(seen_ending_at))?;
+        Ok(Killed {
+            session,
+            unrecorded: Some(why),
+        })
     }
 }
 

@@ -19,6 +19,7 @@ mod hostile_links_store;
 mod hostile_oversized_meta;
 mod hostile_rights;
 mod hostile_unreadable_turns;
+mod human_output;
 mod json_contract_commands;
 mod json_contract_docs;
 mod json_contract_sessions;

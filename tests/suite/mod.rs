@@ -1,5 +1,5 @@
 //! The suites, one file per subject. Every file here must be declared
-//! below.
+//! below: `layout` fails on one that is not.
 
 mod agent_argv;
 mod cli_argv;
@@ -23,6 +23,7 @@ mod human_output;
 mod json_contract_commands;
 mod json_contract_docs;
 mod json_contract_sessions;
+mod layout;
 mod legacy_read;
 mod legacy_write;
 mod live_wait;

@@ -1,7 +1,6 @@
-//! A fake agent and a zwarm "world" for integration tests that do not need
-//! the real CLIs.
+//! Fake agents for the tests that do not need the real CLIs.
 //!
-//! The fake agent is a small `sh` script that replays recorded JSONL byte
+//! [`FakeAgent`] is a small `sh` script that replays recorded JSONL byte
 //! for byte, so zwarm sees exactly what a real codex or claude printed. What
 //! it does on its k-th invocation (turn k) is read from files in its own
 //! directory, which a test can change between turns:
@@ -16,24 +15,46 @@
 //!
 //! It records `argv-<k>` (one argument per line), `stdin-<k>` (what its
 //! stdin is, from /proc/self/fd/0), `env-<k>` (its environment), `cwd-<k>`
-//! (its working directory) and, last, `pid-<k>`.
-#![allow(dead_code)]
+//! (its working directory) and, last, `pid-<k>`. [`FakeAgent::recording`]
+//! records the same and then runs a real CLI in its place.
+//!
+//! [`TaskAgent`] serves many sessions at once.
 
-use serde_json::Value;
+use super::poll::eventually;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tempfile::TempDir;
+
+/// The codex thread of the recorded codex transcripts.
+pub const CODEX_THREAD: &str = "01a209eb-9fe5-7091-945e-ca2ae2c25c85";
+/// The claude session of the recorded claude transcripts.
+pub const CLAUDE_SESSION: &str = "172a5050-90bc-4c0c-bb9a-1cf25846f716";
 
 /// The recorded transcript `name` from `tests/data/transcripts/`.
 pub fn transcript(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/transcripts")
-        .join(name);
+    let path = transcript_path(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
-const SCRIPT: &str = r#"#!/bin/sh
+/// Where the recorded transcript `name` is.
+pub fn transcript_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/transcripts")
+        .join(name)
+}
+
+/// Lines `range` (0-based) of a transcript, each with its newline.
+pub fn transcript_lines(name: &str, range: std::ops::Range<usize>) -> String {
+    transcript(name)
+        .lines()
+        .skip(range.start)
+        .take(range.len())
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// What every fake agent does first: count the turn and record it.
+const RECORD: &str = r#"#!/bin/sh
 d='@DIR@'
 k=$(( $(cat "$d/count" 2>/dev/null || echo 0) + 1 ))
 printf '%s' "$k" > "$d/count"
@@ -45,7 +66,10 @@ pwd -P > "$d/cwd-$k"
 # Last, through a rename: `wait_started` polls for it, so every other record
 # of this turn is complete once it appears.
 printf '%s\n' "$$" > "$d/pid-$k.tmp" && mv "$d/pid-$k.tmp" "$d/pid-$k"
-f="$d/turn-$k.jsonl"
+"#;
+
+/// Replaying the turn, after [`RECORD`].
+const REPLAY: &str = r#"f="$d/turn-$k.jsonl"
 [ -f "$f" ] || f="$d/turn.jsonl"
 if [ -f "$f" ]; then
   if [ -f "$d/delay" ]; then
@@ -70,16 +94,26 @@ pub struct FakeAgent {
 
 impl FakeAgent {
     pub fn new() -> FakeAgent {
+        FakeAgent::with_script(&format!("{RECORD}{REPLAY}"))
+    }
+
+    /// An agent that records each turn as a fake one does, then hands over
+    /// to `program` (a real CLI) with the same arguments, stdin and
+    /// environment.
+    pub fn recording(program: &Path) -> FakeAgent {
+        let exec = format!("exec '{}' \"$@\"\n", program.display());
+        FakeAgent::with_script(&format!("{RECORD}{exec}"))
+    }
+
+    fn with_script(script: &str) -> FakeAgent {
         let dir = super::agents::target_tempdir("fake-agent-");
-        let script = dir.path().join("agent");
+        let path = dir.path().join("agent");
         std::fs::write(
-            &script,
-            SCRIPT.replace("@DIR@", &dir.path().display().to_string()),
+            &path,
+            script.replace("@DIR@", &dir.path().display().to_string()),
         )
         .expect("write the fake agent");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod the fake agent");
+        super::files::set_executable(&path);
         FakeAgent { dir }
     }
 
@@ -143,10 +177,6 @@ impl FakeAgent {
         self.record("stdin", k).trim().to_string()
     }
 
-    pub fn env(&self, k: usize) -> String {
-        self.record("env", k)
-    }
-
     /// The directory turn `k` ran in, symlinks resolved.
     pub fn cwd(&self, k: usize) -> PathBuf {
         PathBuf::from(self.record("cwd", k).trim_end_matches('\n'))
@@ -157,173 +187,24 @@ impl FakeAgent {
     }
 
     /// Waits until turn `k` has started (its argv is recorded).
+    #[track_caller]
     pub fn wait_started(&self, k: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while !self.dir.path().join(format!("pid-{k}")).exists() {
-            assert!(Instant::now() < deadline, "turn {k} never started");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let pid = self.dir.path().join(format!("pid-{k}"));
+        eventually(timeout, &format!("turn {k} to start"), || pid.exists());
     }
 
     /// Waits until turn `k` (told to `hang`) has written all its output and
     /// hangs: killing it earlier would cut its stream short.
+    #[track_caller]
     pub fn wait_hanging(&self, k: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while !self.dir.path().join(format!("hanging-{k}")).exists() {
-            assert!(Instant::now() < deadline, "turn {k} never got to hang");
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let hanging = self.dir.path().join(format!("hanging-{k}"));
+        eventually(timeout, &format!("turn {k} to hang"), || hanging.exists());
     }
 }
 
 impl Default for FakeAgent {
     fn default() -> Self {
         FakeAgent::new()
-    }
-}
-
-/// A state dir, a work dir and a fake agent standing in for both CLIs.
-pub struct World {
-    pub agent: FakeAgent,
-    pub state: TempDir,
-    pub work: TempDir,
-    /// A state home of its own (`XDG_STATE_HOME`), where the shared one
-    /// of the test run would not do.
-    pub state_home: Option<TempDir>,
-}
-
-impl World {
-    pub fn new() -> World {
-        World {
-            agent: FakeAgent::new(),
-            state: super::agents::target_tempdir("zwarm-state-"),
-            work: super::agents::work_dir(),
-            state_home: None,
-        }
-    }
-
-    /// A world whose zwarm keeps its records of rights in a state home of
-    /// its own, for tests that remove them.
-    pub fn with_own_state_home() -> World {
-        World {
-            state_home: Some(super::agents::target_tempdir("state-home-")),
-            ..World::new()
-        }
-    }
-
-    /// Where this world's zwarm records sessions' rights.
-    pub fn rights_dir(&self) -> PathBuf {
-        self.state_home
-            .as_ref()
-            .map_or_else(super::agents::state_home, |h| h.path().to_path_buf())
-            .join("zwarm")
-    }
-
-    /// `zwarm --dir <state> args...` with the fake agent, no colour, stdin
-    /// from /dev/null.
-    pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut cmd = super::agents::zwarm_command(self.state.path(), self.work.path());
-        cmd.env("ZWARM_CODEX_BIN", self.agent.program())
-            .env("ZWARM_CLAUDE_BIN", self.agent.program())
-            .args(args);
-        if let Some(home) = &self.state_home {
-            cmd.env("XDG_STATE_HOME", home.path());
-        }
-        cmd
-    }
-
-    pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run zwarm")
-    }
-
-    /// Runs and asserts success; returns stdout.
-    pub fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "zwarm {args:?} exited {:?}\nstdout: {}\nstderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("UTF-8 stdout")
-    }
-
-    /// `zwarm --json args...`, asserting success, parsed.
-    pub fn json(&self, args: &[&str]) -> Value {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.ok(&all);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("zwarm {args:?}: {e}: {out}"))
-    }
-
-    /// `zwarm start <task>` (more args before the task allowed); the id.
-    pub fn start(&self, args: &[&str]) -> String {
-        let mut all = vec!["start"];
-        all.extend_from_slice(args);
-        self.ok(&all).trim().to_string()
-    }
-
-    /// `zwarm wait --timeout 30s <id>`: the exit code.
-    pub fn wait(&self, id: &str) -> i32 {
-        self.run(&["wait", "--timeout", "30s", id])
-            .status
-            .code()
-            .expect("wait exited by a signal")
-    }
-
-    /// The session's `meta.json`, parsed.
-    pub fn meta(&self, id: &str) -> Value {
-        let path = self.session_dir(id).join("meta.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-        serde_json::from_str(&text).expect("meta.json parses")
-    }
-
-    pub fn session_dir(&self, id: &str) -> PathBuf {
-        self.state.path().join("sessions").join(id)
-    }
-}
-
-impl Default for World {
-    fn default() -> Self {
-        World::new()
-    }
-}
-
-/// stderr of an output, lossily.
-pub fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-pub fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Stops every running session of a world when dropped, so a test that
-/// fails halfway leaves no fake agent hanging for minutes.
-pub struct StopAll<'a>(&'a World);
-
-impl Drop for StopAll<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.run(&["kill", "--all"]);
-    }
-}
-
-impl World {
-    pub fn stop_all_on_drop(&self) -> StopAll<'_> {
-        StopAll(self)
-    }
-
-    /// `zwarm --json args...` whatever its exit code: the code and stdout.
-    pub fn json_any(&self, args: &[&str]) -> (i32, String) {
-        let mut all = vec!["--json"];
-        all.extend_from_slice(args);
-        let out = self.run(&all);
-        (
-            out.status.code().expect("zwarm exited by a signal"),
-            String::from_utf8(out.stdout).expect("UTF-8 stdout"),
-        )
     }
 }
 
@@ -363,9 +244,7 @@ impl TaskAgent {
             TASK_SCRIPT.replace("@DIR@", &dir.path().display().to_string()),
         )
         .expect("write the task agent");
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
-            .expect("chmod the task agent");
+        super::files::set_executable(&script);
         TaskAgent { dir }
     }
 
@@ -390,15 +269,11 @@ impl TaskAgent {
     /// Waits until the agent of `session` has logged its start: a kill sent
     /// before then may stop the script before its first line, which leaves
     /// the session rightly `killed` but no call to check it against.
+    #[track_caller]
     pub fn wait_started(&self, session: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while !self.calls().iter().any(|c| c.session == session) {
-            assert!(
-                Instant::now() < deadline,
-                "the agent of {session} never started"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        eventually(timeout, &format!("the agent of {session} to start"), || {
+            self.calls().iter().any(|c| c.session == session)
+        });
     }
 
     /// Every start so far, in order.
@@ -421,42 +296,4 @@ impl Default for TaskAgent {
     fn default() -> Self {
         TaskAgent::new()
     }
-}
-
-impl World {
-    /// [`World::cmd`] with another agent program standing in for both CLIs.
-    pub fn cmd_with(&self, agent: &Path, args: &[&str]) -> Command {
-        let mut cmd = self.cmd(args);
-        cmd.env("ZWARM_CODEX_BIN", agent)
-            .env("ZWARM_CLAUDE_BIN", agent);
-        cmd
-    }
-}
-
-/// Asserts the exit code, showing both streams when it is wrong.
-#[track_caller]
-pub fn expect(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "\nstdout: {}\nstderr: {}",
-        stdout(out),
-        stderr(out)
-    );
-}
-
-/// The error of a failed command, after checking stderr holds nothing but
-/// `zwarm: error: ...` and at most a `hint:` line.
-#[track_caller]
-pub fn error_of(out: &Output) -> String {
-    let err = stderr(out);
-    let lines: Vec<&str> = err.lines().collect();
-    assert!(matches!(lines.len(), 1 | 2), "not one error line: {err}");
-    let msg = lines[0]
-        .strip_prefix("zwarm: error: ")
-        .unwrap_or_else(|| panic!("no error line: {err}"));
-    if let Some(hint) = lines.get(1) {
-        assert!(hint.starts_with("hint: "), "{err}");
-    }
-    msg.to_string()
 }

@@ -4,9 +4,8 @@
 //! response carries `Connection: close`, so each request is one connection
 //! and no thread lingers on an idle keep-alive socket. Request bodies may be
 //! sized by `Content-Length` or sent chunked. Every request is recorded
-//! (method, path, headers, body text and the body parsed as JSON).
+//! (method, path, body text and the body parsed as JSON).
 //! Dropping the server stops the accept thread and joins it.
-#![allow(dead_code)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -14,7 +13,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// One request the server received.
 #[derive(Debug, Clone)]
@@ -22,8 +21,6 @@ pub struct RecordedRequest {
     pub method: String,
     /// The request target with its query string, e.g. `/v1/messages?beta=true`.
     pub path: String,
-    /// Header names are lower-cased.
-    pub headers: Vec<(String, String)>,
     /// The body as text (lossy UTF-8).
     pub body_text: String,
     /// The body parsed as JSON, or `Value::Null` when it is empty or not JSON.
@@ -34,15 +31,6 @@ impl RecordedRequest {
     /// The path without the query string.
     pub fn route(&self) -> &str {
         self.path.split('?').next().unwrap_or("")
-    }
-
-    /// The first header with this (case-insensitive) name.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -130,43 +118,12 @@ impl HttpServer {
         self.addr.port()
     }
 
-    /// `http://127.0.0.1:PORT` (no trailing slash).
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port())
-    }
-
     /// A snapshot of every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.requests
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-    }
-
-    /// Waits until at least `n` requests satisfy `pred`; returns them all
-    /// (every recorded request), or panics after `timeout`.
-    pub fn wait_for(
-        &self,
-        n: usize,
-        timeout: Duration,
-        pred: impl Fn(&RecordedRequest) -> bool,
-    ) -> Vec<RecordedRequest> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let all = self.requests();
-            if all.iter().filter(|r| pred(r)).count() >= n {
-                return all;
-            }
-            if Instant::now() >= deadline {
-                panic!(
-                    "mock server: timed out after {timeout:?} waiting for {n} matching requests; got: {:?}",
-                    all.iter()
-                        .map(|r| format!("{} {}", r.method, r.path))
-                        .collect::<Vec<_>>()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
     }
 }
 
@@ -193,11 +150,6 @@ impl ModelMock {
         self.http.port()
     }
 
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.http.base_url()
-    }
-
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.http.requests()
@@ -209,12 +161,6 @@ impl ModelMock {
             .into_iter()
             .filter(|r| (self.is_model_request)(r))
             .collect()
-    }
-
-    /// Waits until at least `n` model requests arrived; returns them.
-    pub fn wait_for_model_requests(&self, n: usize, timeout: Duration) -> Vec<RecordedRequest> {
-        self.http.wait_for(n, timeout, self.is_model_request);
-        self.model_requests()
     }
 }
 
@@ -319,7 +265,6 @@ fn read_request(
     Some(RecordedRequest {
         method,
         path,
-        headers,
         body_text,
         body: body_json,
     })

@@ -11,7 +11,6 @@
 //! a `Bash` tool_use running `echo hello-from-mock`, and once the last user
 //! message carries a `tool_result`, a final text `done: <output>`. A request
 //! that offers no `Bash` tool (a side request such as a title) gets text.
-#![allow(dead_code)]
 
 use super::http::{done_text, unique_id, HttpResponse, ModelMock, RecordedRequest};
 #[allow(unused_imports)]

@@ -9,7 +9,6 @@
 //! [`Scenario`]); by default: a shell call `echo hello-from-mock`, and once the
 //! last input item is a `function_call_output`, a final message
 //! `done: <output>`. `GET /v1/models` gets `{"data":[],"models":[]}`.
-#![allow(dead_code)]
 
 use super::http::{done_text, unique_id, HttpResponse, ModelMock, RecordedRequest};
 #[allow(unused_imports)]

@@ -1,20 +1,42 @@
-//! Shared helpers for the end-to-end tests: `mod support;` in a test file.
+//! What the suites share: one [`world::World`] to run zwarm in, the agents
+//! that stand in for the real CLIs, the mock model servers, and helpers for
+//! processes, files and waiting.
 //!
-//! - [`mock_responses`]: a mock OpenAI Responses API server for codex.
-//! - [`mock_messages`]: a mock Anthropic Messages API server for claude.
+//! - [`world`]: a store, a work dir and agents, and zwarm run in them.
+//! - [`output`]: what a run printed, checked at once ([`output::Ran::expect`]).
+//! - [`fake`]: a scripted fake agent replaying recorded JSONL (or recording
+//!   a real CLI's turns), and one for many sessions at once.
 //! - [`agents`]: where the pinned CLIs are, and their environment against a
 //!   mock.
-//! - [`e2e`]: zwarm with the real agent CLIs' environments, for the
-//!   end-to-end tests.
-//! - [`fake`]: a scripted fake agent replaying recorded JSONL, and a zwarm
-//!   test world around it.
+//! - [`agent_runs`]: the CLIs run directly, and the processes they leave.
+//! - [`e2e`]: the real CLIs in a world, and what their trajectories hold.
+//! - [`mock_responses`]: a mock OpenAI Responses API server for codex.
+//! - [`mock_messages`]: a mock Anthropic Messages API server for claude.
 //! - [`http`]: the std-only HTTP server and the scenario keywords both mocks
 //!   share.
-#![allow(dead_code)]
+//! - [`legacy`]: the store zwarm 2.3.5 wrote, as a fixture.
+//! - [`live`]: a zwarm run followed line by line as it prints.
+//! - [`contract`]: the consumer's types for the `--json` documents.
+//! - [`poll`]: [`poll::eventually`], instead of deadline loops.
+//! - [`procs`]: processes seen through `/proc`, and signals.
+//! - [`files`]: snapshots of folders, locks held, files written whole.
+//! - [`disk`]: a small tmpfs for a full disk.
+//! - [`rng`]: seeded random choices.
 
+pub mod agent_runs;
 pub mod agents;
+pub mod contract;
+pub mod disk;
 pub mod e2e;
 pub mod fake;
+pub mod files;
 pub mod http;
+pub mod legacy;
+pub mod live;
 pub mod mock_messages;
 pub mod mock_responses;
+pub mod output;
+pub mod poll;
+pub mod procs;
+pub mod rng;
+pub mod world;

@@ -1,63 +1,31 @@
 //! End to end: the real `claude` CLI (Claude Code 2.1.330, installed by
 //! `scripts/install-agents.sh`) driven through zwarm against the mock
-//! Messages server on 127.0.0.1, and beside it a codex session against the
-//! mock Responses server. These fail, never skip, without the CLIs.
+//! Messages server on 127.0.0.1. These fail, never skip, without the CLI.
 
-mod support;
-
+use crate::support::agent_runs;
+use crate::support::e2e::{self, find_step};
+use crate::support::mock_messages::{self, MockServer, HELLO_COMMAND, HTTP400_MESSAGE};
+use crate::support::poll::eventually;
+use crate::support::world::World;
 use serde_json::Value;
 use std::time::{Duration, Instant};
-use support::agents;
-use support::e2e::{self, find_step, Zwarm};
-use support::mock_messages::{self, MockServer, HELLO_COMMAND, HTTP400_MESSAGE};
-use support::mock_responses;
 
-/// A Messages mock, and zwarm with a private CLAUDE_CONFIG_DIR pointed at
-/// it; optionally a Responses mock with codex pointed at it as well.
-struct World {
+/// A Messages mock, and a world whose claude (with a private
+/// CLAUDE_CONFIG_DIR) is pointed at it.
+struct Claude {
     mock: MockServer,
-    codex: Option<mock_responses::MockServer>,
-    z: Zwarm,
+    w: World,
 }
 
-impl World {
-    fn new() -> World {
+impl Claude {
+    fn new() -> Claude {
         let mock = MockServer::start();
-        let z = Zwarm::new(vec![e2e::claude(mock.port())]);
-        World {
-            mock,
-            codex: None,
-            z,
-        }
-    }
-
-    fn with_codex() -> World {
-        let mock = MockServer::start();
-        let codex = mock_responses::MockServer::start();
-        // claude's last: its private HOME must be the one inside its own
-        // config dir, so nothing outside it is touched.
-        let z = Zwarm::new(vec![e2e::codex(codex.port()), e2e::claude(mock.port())]);
-        World {
-            mock,
-            codex: Some(codex),
-            z,
-        }
+        let w = World::with_agents(vec![e2e::claude(mock.port())]);
+        Claude { mock, w }
     }
 
     fn start(&self, task: &str) -> String {
-        self.z.start_with(Some("claude"), task)
-    }
-
-    /// What claude printed for one turn, line by line.
-    fn turn_lines(&self, id: &str, turn: u32) -> Vec<Value> {
-        let path = self
-            .session_dir(id)
-            .join(format!("turns/turn_{turn}.jsonl"));
-        std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        self.w.start_with(Some("claude"), task)
     }
 
     /// The `result` line claude ended turn `turn` with.
@@ -75,31 +43,30 @@ impl World {
     /// Waits until claude has asked to run a tool in `turn` (the command
     /// starts right after).
     fn wait_for_tool_use(&self, id: &str, turn: u32) {
-        let path = self
-            .session_dir(id)
-            .join(format!("turns/turn_{turn}.jsonl"));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !std::fs::read_to_string(&path)
-            .unwrap_or_default()
-            .contains("\"tool_use\"")
-        {
-            assert!(
-                Instant::now() < deadline,
-                "claude never started the command"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let path = self.turn_file(id, turn);
+        eventually(
+            Duration::from_secs(30),
+            "claude to start the command",
+            || {
+                std::fs::read_to_string(&path)
+                    .unwrap_or_default()
+                    .contains("\"tool_use\"")
+            },
+        );
     }
 
     fn config_dir(&self) -> String {
-        self.env().var("CLAUDE_CONFIG_DIR").unwrap().to_string()
+        self.agent_env()
+            .var("CLAUDE_CONFIG_DIR")
+            .unwrap()
+            .to_string()
     }
 }
 
-impl std::ops::Deref for World {
-    type Target = Zwarm;
-    fn deref(&self) -> &Zwarm {
-        &self.z
+impl std::ops::Deref for Claude {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.w
     }
 }
 
@@ -137,9 +104,9 @@ fn final_text(result: &Value) -> String {
 
 #[test]
 fn start_completes_and_trajectory_shows_the_command_and_answer() {
-    let w = World::new();
+    let w = Claude::new();
     let id = w.start("say hi");
-    let (code, s) = w.wait(&id);
+    let (code, s) = w.wait_shown(&id);
     assert_eq!(code, 0, "{s:#}");
     assert_eq!(s["status"], "completed");
     assert_eq!(s["ending"], "completed");
@@ -187,14 +154,14 @@ fn start_completes_and_trajectory_shows_the_command_and_answer() {
     assert!(find_step(&traj, "error", 1).is_empty(), "{traj:#}");
 
     // The same, for people.
-    let human = w.text(&["trajectory", &id[..8]]);
+    let human = w.ok(&["trajectory", &id[..8]]);
     assert!(
         human.contains(HELLO_COMMAND)
             && human.contains("hello-from-mock")
             && human.contains(&answer),
         "{human}"
     );
-    let table = w.text(&["list"]);
+    let table = w.ok(&["list"]);
     assert!(
         table.contains(&id[..8]) && table.contains("completed") && table.contains("claude"),
         "{table}"
@@ -221,9 +188,9 @@ fn start_completes_and_trajectory_shows_the_command_and_answer() {
 
 #[test]
 fn inject_resumes_the_same_claude_session_and_sums_usage() {
-    let w = World::new();
+    let w = Claude::new();
     let id = w.start("first");
-    let (code, s1) = w.wait(&id);
+    let (code, s1) = w.wait_shown(&id);
     assert_eq!(code, 0, "{s1:#}");
     let conversation = s1["agent_session_id"].as_str().unwrap().to_string();
     let turn1_requests = w.mock.model_requests().len();
@@ -231,7 +198,7 @@ fn inject_resumes_the_same_claude_session_and_sums_usage() {
 
     // A message that looks like a flag must still reach claude as the prompt.
     w.inject(&id, "-x SCN_SAY second answer");
-    let (code, s2) = w.wait(&id);
+    let (code, s2) = w.wait_shown(&id);
     assert_eq!(code, 0, "{s2:#}");
     assert_eq!(s2["status"], "completed");
     assert_eq!(s2["turns"], 2);
@@ -302,19 +269,19 @@ fn inject_resumes_the_same_claude_session_and_sums_usage() {
 
 #[test]
 fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
-    let w = World::new();
+    let w = Claude::new();
     let id = w.start("SCN_SLOW keep busy");
     w.wait_for_tool_use(&id, 1);
     let meta = w.json(&["show", &id]);
     assert_eq!(meta["status"], "running");
     let config = w.config_dir();
     assert!(
-        !agents::processes_with_env("CLAUDE_CONFIG_DIR", &config).is_empty(),
+        !agent_runs::processes_with_env("CLAUDE_CONFIG_DIR", &config).is_empty(),
         "claude should be running now"
     );
 
     let t = Instant::now();
-    let out = w.zwarm(&["kill", &id[..8]]);
+    let out = w.run(&["kill", &id[..8]]);
     let took = t.elapsed();
     assert!(
         out.status.success(),
@@ -326,10 +293,10 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
     let s = w.json(&["show", &id]);
     assert_eq!(s["status"], "killed");
     assert_eq!(s["ending"], "killed");
-    let left = agents::processes_with_env("CLAUDE_CONFIG_DIR", &config);
+    let left = agent_runs::processes_with_env("CLAUDE_CONFIG_DIR", &config);
     assert!(left.is_empty(), "claude processes left behind: {left:?}");
 
-    let (code, _) = w.wait(&id);
+    let (code, _) = w.wait_shown(&id);
     assert_eq!(code, 4, "wait exits 4 for a killed session");
     // The command the agent was running shows, unfinished or killed.
     let traj = w.json(&["trajectory", &id]);
@@ -340,7 +307,7 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
     // A killed claude session resumes: same conversation, earlier prompt in context.
     let before = w.mock.model_requests().len();
     w.inject(&id, "SCN_SAY back again");
-    let (code, s) = w.wait(&id);
+    let (code, s) = w.wait_shown(&id);
     assert_eq!(code, 0, "{s:#}");
     assert_eq!(s["status"], "completed");
     assert_eq!(s["turn_records"][0]["ending"], "killed");
@@ -390,24 +357,24 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
 #[test]
 fn inject_while_a_claude_turn_runs_is_refused() {
     // Claude has no lock against two resumes of one session: zwarm is the lock.
-    let w = World::new();
+    let w = Claude::new();
     let id = w.start("SCN_SLOW keep busy");
     w.wait_for_tool_use(&id, 1);
-    let before = std::fs::read(w.session_dir(&id).join("meta.json")).unwrap();
-    let out = w.zwarm(&["inject", &id[..8], "SCN_SAY too soon"]);
+    let before = w.meta_bytes(&id);
+    let out = w.run(&["inject", &id[..8], "SCN_SAY too soon"]);
     assert_eq!(out.status.code(), Some(5), "{out:?}");
-    let after = std::fs::read(w.session_dir(&id).join("meta.json")).unwrap();
+    let after = w.meta_bytes(&id);
     assert_eq!(before, after, "a refused inject changes nothing");
-    assert!(!w.session_dir(&id).join("turns/turn_2.jsonl").exists());
-    let out = w.zwarm(&["kill", &id]);
+    assert!(!w.turn_file(&id, 2).exists());
+    let out = w.run(&["kill", &id]);
     assert!(out.status.success());
 }
 
 #[test]
 fn http_400_fails_with_the_api_message() {
-    let w = World::new();
+    let w = Claude::new();
     let id = w.start("SCN_HTTP400 please fail");
-    let (code, s) = w.wait(&id);
+    let (code, s) = w.wait_shown(&id);
     assert_eq!(code, 4, "wait exits 4 for a failed session: {s:#}");
     assert_eq!(s["status"], "failed");
     assert_eq!(s["ending"], "failed");
@@ -432,79 +399,6 @@ fn http_400_fails_with_the_api_message() {
         .unwrap()
         .contains(HTTP400_MESSAGE));
     assert!(find_step(&traj, "message", 1).is_empty(), "{traj:#}");
-    let human = w.text(&["show", &id[..8]]);
+    let human = w.ok(&["show", &id[..8]]);
     assert!(human.contains(HTTP400_MESSAGE), "{human}");
-}
-
-#[test]
-fn codex_and_claude_side_by_side() {
-    let w = World::with_codex();
-    let codex = w.start_with(Some("codex"), "say hi");
-    let claude = w.start("say hi");
-    let (code, cx) = w.wait(&codex);
-    assert_eq!(code, 0, "{cx:#}");
-    let (code, cl) = w.wait(&claude);
-    assert_eq!(code, 0, "{cl:#}");
-    assert_eq!(
-        (&cx["adapter"], &cl["adapter"]),
-        (&"codex".into(), &"claude".into())
-    );
-    assert_eq!(w.meta(&codex)["adapter"], "codex");
-    assert_eq!(w.meta(&claude)["adapter"], "claude_code");
-
-    let list = w.json(&["list"]);
-    let adapter_of = |id: &str| -> Value {
-        list["sessions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["id"] == id)
-            .unwrap_or_else(|| panic!("{id} not listed: {list:#}"))["adapter"]
-            .clone()
-    };
-    assert_eq!(adapter_of(&codex), "codex");
-    assert_eq!(adapter_of(&claude), "claude");
-    assert_eq!(list["sessions"].as_array().unwrap().len(), 2);
-
-    // Each trajectory is read with its own agent's parser.
-    for id in [&codex, &claude] {
-        let traj = w.json(&["trajectory", id]);
-        // Both mocks script the same command.
-        e2e::assert_ran_the_hello_command(&traj, HELLO_COMMAND);
-        let last = find_step(&traj, "message", 1).last().unwrap()["text"].clone();
-        assert!(last.as_str().unwrap().starts_with("done:"), "{traj:#}");
-    }
-    // codex reports no cost; claude does.
-    assert!(cx["cost_usd"].is_null(), "{cx:#}");
-    assert!(cl["cost_usd"].as_f64().unwrap() > 0.0);
-
-    // Both conversations go on, each with its own agent.
-    w.inject(&codex, "SCN_SAY codex again");
-    w.inject(&claude, "SCN_SAY claude again");
-    for (id, answer, first) in [(&codex, "codex again", &cx), (&claude, "claude again", &cl)] {
-        let (code, s) = w.wait(id);
-        assert_eq!(code, 0, "{s:#}");
-        assert_eq!(s["turns"], 2);
-        assert_eq!(s["last_message"], answer);
-        assert_eq!(s["agent_session_id"], first["agent_session_id"]);
-        assert_eq!(
-            s["turn_records"][1]["agent_session_id"],
-            first["agent_session_id"]
-        );
-    }
-    let codex_mock = w.codex.as_ref().unwrap();
-    assert!(codex_mock
-        .model_requests()
-        .iter()
-        .any(|r| mock_responses::last_user_text(&r.body).contains("codex again")));
-    assert!(w
-        .mock
-        .model_requests()
-        .iter()
-        .any(|r| mock_messages::last_user_text(&r.body).contains("claude again")));
-    assert!(!w
-        .mock
-        .model_requests()
-        .iter()
-        .any(|r| mock_messages::last_user_text(&r.body).contains("codex again")));
 }

@@ -4,6 +4,7 @@
 //! fields and every field is required, nullable ones included, so a field
 //! added, renamed or dropped in the binary without updating these fails the
 //! tests that decode real output with them.
+
 #![allow(dead_code)]
 
 use serde::{Deserialize, Deserializer};

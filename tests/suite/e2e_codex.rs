@@ -2,45 +2,46 @@
 //! `scripts/install-agents.sh`) driven through zwarm against the mock
 //! Responses server on 127.0.0.1. These fail, never skip, without the CLI.
 
-mod support;
-
-use std::path::Path;
-use std::process::{Command, Stdio};
+use crate::support::agent_runs;
+use crate::support::agents;
+use crate::support::e2e::{self, find_step};
+use crate::support::files::set_executable;
+use crate::support::mock_responses::{self, MockServer, HELLO_COMMAND, HTTP500_MESSAGE};
+use crate::support::poll::{eventually, eventually_every};
+use crate::support::world::{uuid_like, World};
 use std::time::{Duration, Instant};
-use support::agents;
-use support::e2e::{self, find_step, uuid_like, Zwarm};
-use support::mock_responses::{self, MockServer, HELLO_COMMAND, HTTP500_MESSAGE};
 
-/// One codex world: a mock, and zwarm with a private CODEX_HOME pointed at it.
-struct World {
+/// A mock, and a world whose codex (with a private CODEX_HOME) is pointed
+/// at it.
+struct Codex {
     mock: MockServer,
-    z: Zwarm,
+    w: World,
 }
 
-impl World {
-    fn new() -> World {
+impl Codex {
+    fn new() -> Codex {
         let mock = MockServer::start();
-        let z = Zwarm::new(vec![e2e::codex(mock.port())]);
-        World { mock, z }
+        let w = World::with_agents(vec![e2e::codex(mock.port())]);
+        Codex { mock, w }
     }
 
     fn start(&self, task: &str) -> String {
-        self.z.start_with(None, task)
+        self.w.start_with(None, task)
     }
 }
 
-impl std::ops::Deref for World {
-    type Target = Zwarm;
-    fn deref(&self) -> &Zwarm {
-        &self.z
+impl std::ops::Deref for Codex {
+    type Target = World;
+    fn deref(&self) -> &World {
+        &self.w
     }
 }
 
 #[test]
 fn start_completes_and_trajectory_shows_the_command_and_answer() {
-    let w = World::new();
+    let w = Codex::new();
     let id = w.start("say hi");
-    let (code, s) = w.wait(&id);
+    let (code, s) = w.wait_shown(&id);
     assert_eq!(code, 0, "{s:#}");
     assert_eq!(s["status"], "completed");
     assert_eq!(s["ending"], "completed");
@@ -62,12 +63,12 @@ fn start_completes_and_trajectory_shows_the_command_and_answer() {
     assert_eq!(s["last_message"].as_str(), Some(last));
 
     // The same, for people.
-    let human = String::from_utf8(w.zwarm(&["trajectory", &id[..8]]).stdout).unwrap();
+    let human = w.run(&["trajectory", &id[..8]]).stdout();
     assert!(
         human.contains(HELLO_COMMAND) && human.contains("hello-from-mock") && human.contains(last),
         "{human}"
     );
-    let list = String::from_utf8(w.zwarm(&["list"]).stdout).unwrap();
+    let list = w.run(&["list"]).stdout();
     assert!(
         list.contains(&id[..8]) && list.contains("completed") && list.contains("codex"),
         "{list}"
@@ -76,20 +77,20 @@ fn start_completes_and_trajectory_shows_the_command_and_answer() {
 
 #[test]
 fn inject_resumes_the_thread_and_usage_is_the_threads_total() {
-    let w = World::new();
+    let w = Codex::new();
     let id = w.start("first");
-    let (code, s1) = w.wait(&id);
+    let (code, s1) = w.wait_shown(&id);
     assert_eq!(code, 0, "{s1:#}");
     let thread = s1["agent_session_id"].as_str().unwrap().to_string();
     let turn1_requests = w.mock.model_requests().len();
 
-    let out = w.zwarm(&["inject", &id[..8], "SCN_SAY second answer"]);
+    let out = w.run(&["inject", &id[..8], "SCN_SAY second answer"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (code, s2) = w.wait(&id);
+    let (code, s2) = w.wait_shown(&id);
     assert_eq!(code, 0, "{s2:#}");
     assert_eq!(s2["turns"], 2);
     assert_eq!(
@@ -145,32 +146,25 @@ fn inject_resumes_the_thread_and_usage_is_the_threads_total() {
 
 #[test]
 fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
-    let w = World::new();
+    let w = Codex::new();
     let id = w.start("SCN_SLOW keep busy");
     // Wait until codex runs the slow command.
-    let turn = w
-        .state
-        .path()
-        .join("sessions")
-        .join(&id)
-        .join("turns/turn_1.jsonl");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !std::fs::read_to_string(&turn)
-        .unwrap_or_default()
-        .contains("command_execution")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "codex never started the slow command"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let turn = w.turn_file(&id, 1);
+    eventually(
+        Duration::from_secs(30),
+        "codex to start the slow command",
+        || {
+            std::fs::read_to_string(&turn)
+                .unwrap_or_default()
+                .contains("command_execution")
+        },
+    );
     let meta = w.json(&["show", &id]);
     assert_eq!(meta["status"], "running");
     let supervisor = meta["pid"].as_i64().unwrap() as i32;
 
     let t = Instant::now();
-    let out = w.zwarm(&["kill", &id[..8]]);
+    let out = w.run(&["kill", &id[..8]]);
     assert!(
         out.status.success(),
         "{}",
@@ -185,8 +179,8 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
     assert_eq!(s["status"], "killed");
     assert_eq!(s["ending"], "killed");
 
-    let home = w.env().var("CODEX_HOME").unwrap();
-    let left = agents::processes_with_env("CODEX_HOME", home);
+    let home = w.agent_env().var("CODEX_HOME").unwrap();
+    let left = agent_runs::processes_with_env("CODEX_HOME", home);
     assert!(
         left.is_empty(),
         "agent processes left behind: {}",
@@ -199,12 +193,11 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
     );
 
     // Killing it again changes nothing and says so.
-    let before =
-        std::fs::read(w.state.path().join("sessions").join(&id).join("meta.json")).unwrap();
-    let again = w.zwarm(&["kill", &id]);
+    let before = w.meta_bytes(&id);
+    let again = w.run(&["kill", &id]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("not running"));
-    let after = std::fs::read(w.state.path().join("sessions").join(&id).join("meta.json")).unwrap();
+    let after = w.meta_bytes(&id);
     assert_eq!(before, after);
 }
 
@@ -219,34 +212,38 @@ fn closed_port() -> u16 {
 /// only retried for longer than --stall-after, list and show say it stalled.
 #[test]
 fn an_unreachable_endpoint_shows_as_stalled_while_running() {
-    let w = World {
+    let w = Codex {
         mock: MockServer::start(),
-        z: Zwarm::new(vec![e2e::codex(closed_port())]),
+        w: World::with_agents(vec![e2e::codex(closed_port())]),
     };
     let id = w.start("say hi");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let shown = loop {
-        let out = w.zwarm(&["--stall-after", "1s", "show", &id]);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        if text.contains("stalled") {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "never shown as stalled:\n{text}");
-        std::thread::sleep(Duration::from_millis(200));
-    };
+    let shown = eventually_every(
+        Duration::from_millis(200),
+        Duration::from_secs(60),
+        "the session to show as stalled",
+        || {
+            let out = w.run(&["--stall-after", "1s", "show", &id]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            if text.contains("stalled") {
+                Ok(text)
+            } else {
+                Err(text)
+            }
+        },
+    );
     assert!(shown.contains("running"), "{shown}");
     assert!(shown.contains("Reconnecting"), "{shown}");
     let listed =
-        String::from_utf8_lossy(&w.zwarm(&["--stall-after", "1s", "list"]).stdout).into_owned();
+        String::from_utf8_lossy(&w.run(&["--stall-after", "1s", "list"]).stdout).into_owned();
     assert!(listed.contains("stalled"), "{listed}");
     assert!(listed.contains("1 running (1 stalled)"), "{listed}");
     // With a longer threshold the same turn is just running.
     let patient =
-        String::from_utf8_lossy(&w.zwarm(&["--stall-after", "1h", "list"]).stdout).into_owned();
+        String::from_utf8_lossy(&w.run(&["--stall-after", "1h", "list"]).stdout).into_owned();
     assert!(!patient.contains("stalled"), "{patient}");
     assert_eq!(w.json(&["show", &id])["status"], "running");
 
-    let out = w.zwarm(&["kill", &id]);
+    let out = w.run(&["kill", &id]);
     assert!(
         out.status.success(),
         "{}",
@@ -257,9 +254,9 @@ fn an_unreachable_endpoint_shows_as_stalled_while_running() {
 
 #[test]
 fn http_500_fails_with_the_error_message() {
-    let w = World::new();
+    let w = Codex::new();
     let id = w.start("SCN_HTTP500 please fail");
-    let (code, s) = w.wait(&id);
+    let (code, s) = w.wait_shown(&id);
     assert_eq!(code, 4, "wait exits 4 for a failed session: {s:#}");
     assert_eq!(s["status"], "failed");
     assert_eq!(s["ending"], "failed");
@@ -278,7 +275,7 @@ fn http_500_fails_with_the_error_message() {
 fn a_bad_flag_fails_with_codex_stderr() {
     // A wrapper that passes zwarm's argv plus a removed flag to the real codex:
     // codex exits 2 with a usage error and writes nothing on stdout.
-    let w = World::new();
+    let w = Codex::new();
     let wrapper = w.work.path().join("codex-with-bad-flag");
     std::fs::write(
         &wrapper,
@@ -289,15 +286,9 @@ fn a_bad_flag_fails_with_codex_stderr() {
     )
     .unwrap();
     set_executable(&wrapper);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zwarm"));
-    w.env().apply(&mut cmd);
-    cmd.env("XDG_STATE_HOME", agents::state_home());
-    let out = cmd
+    let out = w
+        .cmd(&["start", "-C", w.work.path().to_str().unwrap(), "hi"])
         .env("ZWARM_CODEX_BIN", &wrapper)
-        .arg("--dir")
-        .arg(w.state.path())
-        .args(["start", "-C", w.work.path().to_str().unwrap(), "hi"])
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(
@@ -306,17 +297,12 @@ fn a_bad_flag_fails_with_codex_stderr() {
         String::from_utf8_lossy(&out.stderr)
     );
     let id = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let (code, s) = w.wait(&id);
+    let (code, s) = w.wait_shown(&id);
     assert_eq!(code, 4);
     assert_eq!(s["status"], "failed");
     assert_eq!(s["exit_code"], 2);
     let error = s["error"].as_str().unwrap();
     assert!(error.contains("--full-auto"), "{error}");
-}
-
-fn set_executable(p: &Path) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 /// Live processes whose session id is `sid`.

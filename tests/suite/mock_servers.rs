@@ -1,0 +1,118 @@
+//! The mock model servers' own logic, without the CLIs, and the loud
+//! failure when a CLI is missing.
+
+use crate::support::agents;
+use crate::support::http::HttpResponse;
+use crate::support::{mock_messages, mock_responses};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn sse_items(resp: &HttpResponse) -> Vec<Value> {
+    String::from_utf8_lossy(&resp.body)
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter_map(|d| serde_json::from_str::<Value>(d).ok())
+        .collect()
+}
+
+#[test]
+fn responses_mock_picks_the_offered_shell_tool() {
+    let user = |text: &str| json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]});
+    let slow = mock_responses::SLOW_COMMAND;
+    for (tool, key, expect) in [
+        ("exec_command", "cmd", json!(slow)),
+        ("shell_command", "command", json!(slow)),
+        ("shell", "command", json!(["bash", "-lc", slow])),
+    ] {
+        let body =
+            json!({"tools": [{"type": "function", "name": tool}], "input": [user("SCN_SLOW")]});
+        let events = sse_items(&mock_responses::respond(&body));
+        let item = &events[1]["item"];
+        assert_eq!(item["type"], "function_call");
+        assert_eq!(item["name"], tool);
+        let args: Value = serde_json::from_str(item["arguments"].as_str().unwrap()).unwrap();
+        assert_eq!(args[key], expect);
+        assert_eq!(events[2]["response"]["usage"]["input_tokens"], 100);
+    }
+    let body = json!({"input": [user("x"), {"type": "function_call_output", "call_id": "c", "output": "out\n"}]});
+    let events = sse_items(&mock_responses::respond(&body));
+    assert_eq!(events[1]["item"]["content"][0]["text"], "done: out");
+    // A command still running after exec_command yielded is polled again.
+    let running = "Chunk ID: 1\nWall time: 30.0 seconds\nProcess running with session ID 4242\nOutput:\ntick 1\n";
+    let body = json!({"tools": [{"name": "exec_command"}, {"name": "write_stdin"}],
+                      "input": [user("SCN_SLOW"), {"type": "function_call_output", "call_id": "c", "output": running}]});
+    let events = sse_items(&mock_responses::respond(&body));
+    assert_eq!(events[1]["item"]["name"], "write_stdin");
+    let args: Value =
+        serde_json::from_str(events[1]["item"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(args["session_id"], 4242);
+}
+
+#[test]
+fn messages_mock_non_streaming_and_tool_result() {
+    let body = json!({"model": "m", "tools": [{"name": "Bash"}], "messages": [
+        {"role": "user", "content": "hi"}]});
+    let resp = mock_messages::respond(&body);
+    let msg: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(msg["content"][0]["type"], "tool_use");
+    assert_eq!(
+        msg["content"][0]["input"]["command"],
+        "echo hello-from-mock"
+    );
+    assert_eq!(msg["stop_reason"], "tool_use");
+    let body = json!({"model": "m", "stream": true, "messages": [
+        {"role": "user", "content": "hi"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "Bash", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [{"type": "text", "text": "out"}]}]}]});
+    let events = sse_items(&mock_messages::respond(&body));
+    assert_eq!(events[2]["delta"]["text"], "done: out");
+    assert_eq!(events[4]["delta"]["stop_reason"], "end_turn");
+    // A request without tools (a side request) never gets a tool call.
+    let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
+    let msg: Value = serde_json::from_slice(&mock_messages::respond(&body).body).unwrap();
+    assert_eq!(msg["content"][0]["type"], "text");
+}
+
+#[test]
+fn mock_server_reads_chunked_bodies_and_answers_models() {
+    use std::io::{Read, Write};
+    let mock = mock_responses::MockServer::start();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", mock.port())).unwrap();
+    let body =
+        r#"{"input":[{"type":"message","role":"user","content":"SCN_SAY chunked"}],"tools":[]}"#;
+    let (a, b) = body.split_at(10);
+    write!(
+        s,
+        "POST /v1/responses HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        a.len(),
+        b.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains("\"text\":\"chunked\""), "{resp}");
+    let reqs = mock.requests();
+    assert_eq!(reqs[0].body["tools"], json!([]));
+
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", mock.port())).unwrap();
+    write!(s, "GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    assert!(resp.ends_with(r#"{"data":[],"models":[]}"#), "{resp}");
+    // A client that connects and stays silent must not hang the drop.
+    let _idle = std::net::TcpStream::connect(("127.0.0.1", mock.port())).unwrap();
+    let t = std::time::Instant::now();
+    drop(mock);
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn missing_cli_panics_with_the_install_hint() {
+    let empty = agents::target_tempdir("no-agents-");
+    let err =
+        std::panic::catch_unwind(|| agents::locate_in(empty.path(), "codex", "@openai/codex"))
+            .expect_err("a missing CLI must panic");
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("run scripts/install-agents.sh"), "{msg}");
+}

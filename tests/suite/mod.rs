@@ -1,0 +1,42 @@
+//! The suites, one file per subject. Every file here must be declared
+//! below: `layout` fails on one that is not.
+
+mod agent_argv;
+mod cli_argv;
+mod cli_bad_input;
+mod cli_completions;
+mod cli_control_chars;
+mod cli_exit_codes;
+mod cli_rm_kill;
+mod cli_status;
+mod doctor;
+mod e2e_claude;
+mod e2e_codex;
+mod e2e_side_by_side;
+mod hostile_dir_typo;
+mod hostile_links_session;
+mod hostile_links_store;
+mod hostile_oversized_meta;
+mod hostile_rights;
+mod hostile_unreadable_turns;
+mod human_output;
+mod json_contract_commands;
+mod json_contract_docs;
+mod json_contract_sessions;
+mod layout;
+mod legacy_read;
+mod legacy_write;
+mod live_wait;
+mod live_watch;
+mod long_task;
+mod mock_agents_claude;
+mod mock_agents_codex;
+mod mock_servers;
+mod races_foreign_pids;
+mod races_full_disk;
+mod races_launch;
+mod reliability_atomicity;
+mod reliability_concurrency;
+mod reliability_crashes;
+mod reliability_hostile_store;
+mod reliability_hostile_turns;

@@ -175,6 +175,8 @@ fn doctor_document() {
     w.agent.wait_hanging(1, std::time::Duration::from_secs(10));
     let meta = w.meta(&id);
     let sup = meta["turns"][0]["supervisor"]["pid"].as_i64().unwrap() as i32;
+    // SAFETY: kill(2) takes plain integers; both pids are this test's
+    // children, alive until now.
     unsafe {
         libc::kill(sup, libc::SIGKILL);
         libc::kill(w.agent.pid(1), libc::SIGKILL);

@@ -40,3 +40,4 @@ mod reliability_concurrency;
 mod reliability_crashes;
 mod reliability_hostile_store;
 mod reliability_hostile_turns;
+mod unknown_agent;

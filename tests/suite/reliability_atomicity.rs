@@ -154,6 +154,8 @@ fn a_full_disk_leaves_readers_showing_the_truth_and_keeps_the_old_meta() {
     let limited = |args: &[&str]| {
         let mut cmd = w.cmd(args);
         if disk.is_none() {
+            // SAFETY: between fork and exec only async-signal-safe calls
+            // (signal, setrlimit) run, and nothing is allocated.
             unsafe {
                 cmd.pre_exec(|| {
                     libc::signal(libc::SIGXFSZ, libc::SIG_IGN);

@@ -189,7 +189,7 @@ fn failed(args: &[std::ffi::OsString], out: &Output) -> GitError {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
-        .last()
+        .next_back()
         .unwrap_or("no message")
         .to_owned();
     GitError::Failed {

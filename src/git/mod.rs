@@ -188,8 +188,7 @@ fn failed(args: &[std::ffi::OsString], out: &Output) -> GitError {
     let last = stderr
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with("hint:"))
-        .next_back()
+        .rfind(|l| !l.is_empty() && !l.starts_with("hint:"))
         .unwrap_or("no message")
         .to_owned();
     GitError::Failed {

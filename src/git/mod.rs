@@ -9,6 +9,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod setup;
+mod worktree;
+// Not used outside their tests until the commands call them.
+#[allow(unused_imports)]
+pub(crate) use setup::{setup, SetupFailed};
+#[allow(unused_imports)]
+pub(crate) use worktree::{
+    changed_files, create, delete_branch_if_merged, exists, lock_reason, remove, Leftovers,
+    Worktree, WorktreeError, WorktreeSpec, BRANCH_PREFIX,
+};
+
 /// A git command that could not be run or did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GitError {

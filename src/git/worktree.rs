@@ -1,0 +1,930 @@
+//! A session's own worktree: a new branch `zwarm/<name>` from a recorded
+//! base commit, checked out at `worktrees/<short-id>` inside the store, and
+//! `git worktree lock`ed for as long as zwarm keeps it.
+//!
+//! Every decision about a repository's worktrees (is the branch free, is the
+//! folder free, may this worktree go, may this branch go) is taken under an
+//! exclusive lock on a file in the repository's common git directory, so
+//! sessions started at once in one repository, from any number of zwarm
+//! processes, take their turns instead of tripping over git's own locks.
+//!
+//! zwarm never reuses, resets or deletes a branch it did not make in the
+//! same call (no `-B`, no `--force` when making a worktree), and undoes only
+//! what the failing call itself made.
+
+use super::{Git, GitError};
+use crate::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// The lock file, in the repository's common git directory.
+const LOCK: &str = "zwarm-worktrees.lock";
+/// The folder of the store that holds the worktrees.
+const WORKTREES: &str = "worktrees";
+/// What every branch zwarm makes starts with.
+pub(crate) const BRANCH_PREFIX: &str = "zwarm/";
+/// The store's own ignore file: the whole store, worktrees included, stays
+/// out of `git status` of the checkout it lies in.
+const STORE_IGNORE: &[u8] = b"*\n";
+
+/// What `create` is asked for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WorktreeSpec<'a> {
+    /// Where zwarm was started: the repository is the one that holds it.
+    pub(crate) working_dir: &'a Path,
+    /// The store's root (the `.zwarm` folder); made if missing, not its
+    /// parents.
+    pub(crate) store_root: &'a Path,
+    /// The session's full id, named in the worktree's lock reason.
+    pub(crate) session_id: &'a str,
+    /// The session's short id: the worktree's folder name, and the branch
+    /// name when `name` is None.
+    pub(crate) short_id: &'a str,
+    /// `--worktree=NAME`: the branch is `zwarm/NAME`.
+    pub(crate) name: Option<&'a str>,
+    /// `--base`: any revision naming a commit (`HEAD` by default).
+    pub(crate) base: &'a str,
+}
+
+/// A session's worktree, as recorded in its `meta.json`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Worktree {
+    /// The worktree's folder, absolute: `<store>/worktrees/<short-id>`.
+    pub(crate) path: PathBuf,
+    /// The branch checked out there, without `refs/heads/`: `zwarm/…`.
+    pub(crate) branch: String,
+    /// The full id of the commit the branch was made at.
+    pub(crate) base: String,
+    /// The branch `--base` named (`HEAD` names the branch checked out), if
+    /// it named one: what the session's branch would be merged into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) base_branch: Option<String>,
+    /// The top of the checkout that held the working directory.
+    pub(crate) repo: PathBuf,
+    /// That checkout had uncommitted changes, which the worktree (made from
+    /// the base commit) does not have.
+    #[serde(default)]
+    pub(crate) uncommitted_left_behind: bool,
+}
+
+/// Why a worktree could not be made, removed or its branch deleted. Each
+/// message is one line naming the problem; [`WorktreeError::is_usage`] says
+/// which ones the user's input caused.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WorktreeError {
+    #[error("{} is not inside a git repository", .0.display())]
+    NotARepo(PathBuf),
+
+    #[error("{} is a bare repository: it has no checkout to branch a worktree from", .0.display())]
+    Bare(PathBuf),
+
+    #[error("the base '{}' names no commit in {}", rev.escape_debug(), repo.display())]
+    BadBase { rev: String, repo: PathBuf },
+
+    #[error("'{}' cannot name a branch: {why}", name.escape_debug())]
+    BadName { name: String, why: String },
+
+    #[error("the branch {branch} already exists in {}, and zwarm never reuses a branch", repo.display())]
+    BranchExists { branch: String, repo: PathBuf },
+
+    #[error("{} already exists; zwarm makes every worktree anew", .0.display())]
+    PathExists(PathBuf),
+
+    #[error("the worktree {} holds changes: {}", path.display(), name_files(files))]
+    Dirty { path: PathBuf, files: Vec<String> },
+
+    #[error("{} is not a worktree of {}", path.display(), repo.display())]
+    NotAWorktree { path: PathBuf, repo: PathBuf },
+
+    #[error("the branch {branch} is checked out in {}", path.display())]
+    CheckedOut { branch: String, path: PathBuf },
+
+    #[error("the branch {branch} does not exist")]
+    NoBranch { branch: String },
+
+    #[error(transparent)]
+    Git(#[from] GitError),
+
+    #[error("cannot {what} {}: {source}", path.display())]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl WorktreeError {
+    /// Whether the user's input is at fault (exit 2): no repository, a bare
+    /// one, a base or a name git refuses, a branch that exists.
+    pub(crate) fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            WorktreeError::NotARepo(_)
+                | WorktreeError::Bare(_)
+                | WorktreeError::BadBase { .. }
+                | WorktreeError::BadName { .. }
+                | WorktreeError::BranchExists { .. }
+        )
+    }
+
+    fn io(what: &'static str, path: &Path, source: io::Error) -> Self {
+        WorktreeError::Io {
+            what,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// At most ten file names, then how many more.
+fn name_files(files: &[String]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = files
+        .iter()
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if files.len() > SHOWN {
+        text.push_str(&format!(" and {} more", files.len() - SHOWN));
+    }
+    text
+}
+
+/// The lock reason of a session's worktree.
+pub(crate) fn lock_reason(session_id: &str) -> String {
+    format!("zwarm session {session_id}")
+}
+
+/// Makes the session's branch and worktree, locked; see the module notes.
+/// Input errors are found before anything is made.
+pub(crate) fn create(spec: &WorktreeSpec<'_>) -> Result<Worktree, WorktreeError> {
+    let here = Git::at(spec.working_dir);
+    let repo = here.toplevel().map_err(|e| match e {
+        GitError::NotARepo(path) => WorktreeError::NotARepo(path),
+        GitError::Bare(path) => WorktreeError::Bare(path),
+        e => WorktreeError::Git(e),
+    })?;
+    let git = Git::at(&repo);
+    let base = git
+        .commit_of(spec.base)
+        .map_err(|_| WorktreeError::BadBase {
+            rev: spec.base.to_owned(),
+            repo: repo.clone(),
+        })?;
+    let base_branch = branch_named_by(&git, spec.base);
+    check_short_id(spec.short_id)?;
+    let branch = branch_name(&git, spec.name.unwrap_or(spec.short_id))?;
+
+    let _lock = lock_repo(&git)?;
+    if branch_tip(&git, &branch)?.is_some() {
+        return Err(WorktreeError::BranchExists { branch, repo });
+    }
+    let (store, store_path) = open_store(spec.store_root)?;
+    ignore_store(&store)?;
+    let worktrees = store
+        .make_sub(WORKTREES, 0o777)
+        .map_err(|e| WorktreeError::io("make", &store_path.join(WORKTREES), e))?;
+    let path = store_path.join(WORKTREES).join(spec.short_id);
+    match worktrees.stat(spec.short_id) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+        Ok(_) => return Err(WorktreeError::PathExists(path)),
+        Err(e) => return Err(WorktreeError::io("look at", &path, e)),
+    }
+    let uncommitted_left_behind = has_changes(&here)?;
+
+    // The branch first, on its own: made here, so undone here if the
+    // worktree cannot be made.
+    git.run(["branch", "--no-track", &branch, &base])?;
+    let made = git.run([
+        OsStr::new("worktree"),
+        OsStr::new("add"),
+        OsStr::new("--lock"),
+        OsStr::new("--reason"),
+        OsStr::new(&lock_reason(spec.session_id)),
+        path.as_os_str(),
+        OsStr::new(&branch),
+    ]);
+    let checked = made.map_err(WorktreeError::from).and_then(|_| {
+        // git reached the folder by its path: it must be the one expected,
+        // not one a link planted since led it to.
+        match std::fs::canonicalize(&path) {
+            Ok(real) if real == path => Ok(()),
+            Ok(real) => Err(WorktreeError::io(
+                "make",
+                &path,
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "it leads to {} through a symbolic link, which zwarm does not follow",
+                        real.display()
+                    ),
+                ),
+            )),
+            Err(e) => Err(WorktreeError::io("look at", &path, e)),
+        }
+    });
+    if let Err(e) = checked {
+        undo(&git, &worktrees, spec.short_id, &path, &branch, &base);
+        return Err(e);
+    }
+    Ok(Worktree {
+        path,
+        branch,
+        base,
+        base_branch,
+        repo,
+        uncommitted_left_behind,
+    })
+}
+
+/// Takes back what a failed `create` made: the worktree (new, so nothing
+/// of anybody's is lost) and the branch, if it still points where it was
+/// made.
+fn undo(git: &Git, worktrees: &Dir, short_id: &str, path: &Path, branch: &str, base: &str) {
+    let registered = listed(git)
+        .map(|all| all.iter().any(|w| w.path == path))
+        .unwrap_or(false);
+    if registered {
+        let _ = git.run([
+            OsStr::new("worktree"),
+            OsStr::new("remove"),
+            OsStr::new("--force"),
+            OsStr::new("--force"),
+            path.as_os_str(),
+        ]);
+    } else if worktrees.stat(short_id).is_ok() {
+        // Nothing stood there before this call, under the lock.
+        let _ = worktrees.remove_tree(short_id);
+    }
+    let _ = git.run(["update-ref", "-d", &format!("refs/heads/{branch}"), base]);
+}
+
+/// What [`remove`] does with changes git sees in the worktree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Leftovers {
+    /// Refuse, naming the changed and untracked files.
+    Refuse,
+    /// Remove them with the worktree: the caller has just made sure they
+    /// are all in a snapshot.
+    Discard,
+}
+
+/// Unlocks and removes the worktree; the branch is kept. A worktree whose
+/// folder is already gone is only unregistered; one git no longer knows of
+/// is left alone. On failure the worktree stays, locked again.
+pub(crate) fn remove(wt: &Worktree, leftovers: Leftovers) -> Result<(), WorktreeError> {
+    let git = Git::at(&wt.repo);
+    let _lock = lock_repo(&git)?;
+    let Some(entry) = listed(&git)?.into_iter().find(|w| w.path == wt.path) else {
+        return match std::fs::symlink_metadata(&wt.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            _ => Err(WorktreeError::NotAWorktree {
+                path: wt.path.clone(),
+                repo: wt.repo.clone(),
+            }),
+        };
+    };
+    let present = is_real_dir(&wt.path);
+    if present && leftovers == Leftovers::Refuse {
+        let files = changed_files(wt)?;
+        if !files.is_empty() {
+            return Err(WorktreeError::Dirty {
+                path: wt.path.clone(),
+                files,
+            });
+        }
+    }
+    let path = wt.path.as_os_str();
+    if entry.locked.is_some() {
+        git.run([OsStr::new("worktree"), OsStr::new("unlock"), path])?;
+    }
+    let remove = |force: bool| {
+        let mut args = vec![OsStr::new("worktree"), OsStr::new("remove")];
+        if force {
+            args.push(OsStr::new("--force"));
+        }
+        args.push(path);
+        git.run(args)
+    };
+    let result = match remove(leftovers == Leftovers::Discard) {
+        // git removes no worktree with submodules in it unless forced;
+        // their changes were looked for above.
+        Err(GitError::Failed { stderr, .. }) if stderr.contains("submodules") => remove(true),
+        other => other,
+    };
+    if let Err(e) = result {
+        if let Some(reason) = entry.locked {
+            let _ = git.run([
+                OsStr::new("worktree"),
+                OsStr::new("lock"),
+                OsStr::new("--reason"),
+                OsStr::new(&reason),
+                path,
+            ]);
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Deletes the worktree's branch if `into` (a revision, say the base
+/// branch) already holds its every commit: true if deleted, false if not
+/// merged (and kept). A branch still checked out anywhere is never deleted.
+pub(crate) fn delete_branch_if_merged(wt: &Worktree, into: &str) -> Result<bool, WorktreeError> {
+    let git = Git::at(&wt.repo);
+    let into_commit = git.commit_of(into).map_err(|_| WorktreeError::BadBase {
+        rev: into.to_owned(),
+        repo: wt.repo.clone(),
+    })?;
+    let _lock = lock_repo(&git)?;
+    let Some(tip) = branch_tip(&git, &wt.branch)? else {
+        return Err(WorktreeError::NoBranch {
+            branch: wt.branch.clone(),
+        });
+    };
+    let full = format!("refs/heads/{}", wt.branch);
+    if let Some(w) = listed(&git)?
+        .into_iter()
+        .find(|w| w.branch.as_deref() == Some(full.as_str()))
+    {
+        return Err(WorktreeError::CheckedOut {
+            branch: wt.branch.clone(),
+            path: w.path,
+        });
+    }
+    let merged = git.output(["merge-base", "--is-ancestor", &tip, &into_commit], None)?;
+    match merged.status.code() {
+        Some(0) => {}
+        Some(1) => return Ok(false),
+        _ => {
+            git.run(["merge-base", "--is-ancestor", &tip, &into_commit])?;
+            return Ok(false);
+        }
+    }
+    // Deleted only if still where it was found.
+    git.run(["update-ref", "-d", &full, &tip])?;
+    Ok(true)
+}
+
+/// Whether git still knows the worktree and its folder is there.
+pub(crate) fn exists(wt: &Worktree) -> bool {
+    is_real_dir(&wt.path)
+        && listed(&Git::at(&wt.repo)).is_ok_and(|all| all.iter().any(|w| w.path == wt.path))
+}
+
+/// The files git sees changed or untracked in the worktree (submodules'
+/// changes included, ignored files not), as git names them.
+pub(crate) fn changed_files(wt: &Worktree) -> Result<Vec<String>, WorktreeError> {
+    let out = Git::at(&wt.path).run([
+        "--no-optional-locks",
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--ignore-submodules=none",
+        "--untracked-files=all",
+    ])?;
+    let mut files = Vec::new();
+    let mut fields = out.split(|&b| b == 0).filter(|f| !f.is_empty());
+    while let Some(field) = fields.next() {
+        let (status, name) = field.split_at(field.len().min(3));
+        files.push(String::from_utf8_lossy(name).into_owned());
+        // A rename or copy names its source next.
+        if matches!(status.first(), Some(b'R' | b'C')) {
+            fields.next();
+        }
+    }
+    Ok(files)
+}
+
+/// Whether the checkout `git` is in has uncommitted changes or untracked
+/// files (ignored ones aside).
+fn has_changes(git: &Git) -> Result<bool, GitError> {
+    let out = git.run(["--no-optional-locks", "status", "--porcelain=v1", "-z"])?;
+    Ok(!out.is_empty())
+}
+
+/// The branch for `name`: `zwarm/<name>`, if git accepts it as a branch.
+fn branch_name(git: &Git, name: &str) -> Result<String, WorktreeError> {
+    let refuse = |why: String| WorktreeError::BadName {
+        name: name.to_owned(),
+        why,
+    };
+    if name.is_empty() {
+        return Err(refuse("it is empty".into()));
+    }
+    if name.starts_with('-') {
+        return Err(refuse("it begins with '-'".into()));
+    }
+    let branch = format!("{BRANCH_PREFIX}{name}");
+    let out = git.output(["check-ref-format", "--branch", &branch], None)?;
+    // `--branch` would expand `@{-1}` and the like: only the name as given
+    // is accepted.
+    if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim_end() != branch {
+        return Err(refuse(format!(
+            "git does not accept {branch} as a branch name"
+        )));
+    }
+    Ok(branch)
+}
+
+/// A short id must be one plain folder name.
+fn check_short_id(id: &str) -> Result<(), WorktreeError> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        || id.starts_with('-')
+    {
+        return Err(WorktreeError::BadName {
+            name: id.to_owned(),
+            why: "a session's short id is letters, digits, '-' and '_'".into(),
+        });
+    }
+    Ok(())
+}
+
+/// The branch `rev` names, if it names one (`HEAD` names the branch
+/// checked out).
+fn branch_named_by(git: &Git, rev: &str) -> Option<String> {
+    if rev.starts_with('-') {
+        return None;
+    }
+    let full = git.line(["rev-parse", "--symbolic-full-name", rev]).ok()?;
+    full.strip_prefix("refs/heads/").map(str::to_owned)
+}
+
+/// The commit a branch points at; None if there is no such branch.
+fn branch_tip(git: &Git, branch: &str) -> Result<Option<String>, GitError> {
+    let full = format!("refs/heads/{branch}");
+    let out = git.output(["rev-parse", "--verify", "--quiet", &full], None)?;
+    Ok(match out.status.code() {
+        Some(0) => Some(String::from_utf8_lossy(&out.stdout).trim_end().to_owned()),
+        Some(1) => None,
+        _ => {
+            git.run(["rev-parse", "--verify", "--quiet", &full])?;
+            None
+        }
+    })
+}
+
+/// The store's root, made if missing (its parents must exist), and its
+/// path, absolute and with no links left in it.
+fn open_store(root: &Path) -> Result<(Dir, PathBuf), WorktreeError> {
+    let root = std::path::absolute(root).map_err(|e| WorktreeError::io("find", root, e))?;
+    match std::fs::create_dir(&root) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(WorktreeError::io("make the store", &root, e)),
+    }
+    let real = std::fs::canonicalize(&root).map_err(|e| WorktreeError::io("open", &root, e))?;
+    let dir = Dir::open(&real).map_err(|e| WorktreeError::io("open", &real, e))?;
+    Ok((dir, real))
+}
+
+/// Writes the store's `.gitignore` if nothing stands at its name (a link
+/// there is neither followed nor replaced).
+fn ignore_store(store: &Dir) -> Result<(), WorktreeError> {
+    let path = store.join(".gitignore");
+    let opened = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o666)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path);
+    let write = |mut file: File| file.write_all(STORE_IGNORE);
+    match opened {
+        Ok(file) => write(file).map_err(|e| WorktreeError::io("write", &path, e)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(WorktreeError::io("make", &path, e)),
+    }
+}
+
+/// Whether a folder (not a link) stands at `path`.
+fn is_real_dir(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+}
+
+/// The repository's worktree lock, held until dropped.
+fn lock_repo(git: &Git) -> Result<Flock<File>, WorktreeError> {
+    let common = git.common_dir()?;
+    let dir = Dir::open(&common).map_err(|e| WorktreeError::io("open", &common, e))?;
+    let mut file = dir
+        .lock_file(LOCK)
+        .map_err(|e| WorktreeError::io("open", &common.join(LOCK), e))?;
+    loop {
+        match Flock::lock(file, FlockArg::LockExclusive) {
+            Ok(lock) => return Ok(lock),
+            Err((again, Errno::EINTR)) => file = again,
+            Err((_, e)) => return Err(WorktreeError::io("lock", &common.join(LOCK), e.into())),
+        }
+    }
+}
+
+/// One worktree as `git worktree list --porcelain` describes it.
+#[derive(Debug)]
+struct Listed {
+    path: PathBuf,
+    /// The full ref checked out, if any.
+    branch: Option<String>,
+    /// The lock reason (maybe empty), if locked.
+    locked: Option<String>,
+}
+
+fn listed(git: &Git) -> Result<Vec<Listed>, GitError> {
+    let out = git.run(["worktree", "list", "--porcelain", "-z"])?;
+    Ok(parse_list(&out))
+}
+
+fn parse_list(out: &[u8]) -> Vec<Listed> {
+    let mut all = Vec::new();
+    let mut current: Option<Listed> = None;
+    for field in out.split(|&b| b == 0) {
+        if field.is_empty() {
+            all.extend(current.take());
+            continue;
+        }
+        let (key, value) = match field.iter().position(|&b| b == b' ') {
+            Some(i) => (&field[..i], &field[i + 1..]),
+            None => (field, &b""[..]),
+        };
+        match key {
+            b"worktree" => {
+                all.extend(current.take());
+                current = Some(Listed {
+                    path: PathBuf::from(OsStr::from_bytes(value)),
+                    branch: None,
+                    locked: None,
+                });
+            }
+            b"branch" => {
+                if let Some(w) = current.as_mut() {
+                    w.branch = Some(String::from_utf8_lossy(value).into_owned());
+                }
+            }
+            b"locked" => {
+                if let Some(w) = current.as_mut() {
+                    w.locked = Some(String::from_utf8_lossy(value).into_owned());
+                }
+            }
+            _ => {}
+        }
+    }
+    all.extend(current);
+    all
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::git::tests::repo;
+
+    pub(crate) const SESSION: &str = "0123abcd-0000-4000-8000-000000000000";
+
+    pub(crate) fn spec<'a>(working_dir: &'a Path, store_root: &'a Path) -> WorktreeSpec<'a> {
+        WorktreeSpec {
+            working_dir,
+            store_root,
+            session_id: SESSION,
+            short_id: "0123abcd",
+            name: None,
+            base: "HEAD",
+        }
+    }
+
+    fn branches(git: &Git) -> String {
+        String::from_utf8(git.run(["show-ref", "--heads"]).unwrap()).unwrap()
+    }
+
+    fn porcelain(git: &Git) -> String {
+        String::from_utf8(git.run(["worktree", "list", "--porcelain"]).unwrap()).unwrap()
+    }
+
+    fn status(git: &Git) -> String {
+        String::from_utf8(git.run(["status", "--porcelain"]).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn makes_a_locked_worktree_on_a_new_branch_inside_the_store() {
+        let (tmp, git) = repo();
+        let store = tmp.path().join(".zwarm");
+        std::fs::create_dir(tmp.path().join("sub")).unwrap();
+        let wt = create(&spec(&tmp.path().join("sub"), &store)).unwrap();
+
+        let real = tmp.path().canonicalize().unwrap();
+        assert_eq!(wt.path, real.join(".zwarm/worktrees/0123abcd"));
+        assert_eq!(wt.branch, "zwarm/0123abcd");
+        assert_eq!(wt.base, git.commit_of("HEAD").unwrap());
+        assert_eq!(wt.base_branch.as_deref(), Some("main"));
+        assert_eq!(wt.repo, real);
+        assert!(!wt.uncommitted_left_behind);
+        assert!(exists(&wt));
+
+        let list = porcelain(&git);
+        assert!(
+            list.contains(&format!(
+                "worktree {}\nHEAD {}\nbranch refs/heads/zwarm/0123abcd\nlocked zwarm session {SESSION}\n",
+                wt.path.display(),
+                wt.base
+            )),
+            "{list}"
+        );
+        let inside = Git::at(&wt.path);
+        assert_eq!(
+            inside.line(["branch", "--show-current"]).unwrap(),
+            wt.branch
+        );
+        assert_eq!(std::fs::read(wt.path.join("a.txt")).unwrap(), b"a\n");
+        assert_eq!(status(&inside), "");
+        // The store, worktrees and all, stays out of the checkout's status.
+        assert_eq!(std::fs::read(store.join(".gitignore")).unwrap(), b"*\n");
+        assert_eq!(status(&git), "");
+
+        let json = serde_json::to_string(&wt).unwrap();
+        assert_eq!(serde_json::from_str::<Worktree>(&json).unwrap(), wt);
+    }
+
+    #[test]
+    fn a_name_names_the_branch_and_a_base_its_commit() {
+        let (tmp, git) = repo();
+        let first = git.commit_of("HEAD").unwrap();
+        std::fs::write(tmp.path().join("a.txt"), "b\n").unwrap();
+        git.run(["commit", "-q", "-am", "second"]).unwrap();
+        let store = tmp.path().join(".zwarm");
+        let wt = create(&WorktreeSpec {
+            name: Some("feature/x"),
+            base: "HEAD~1",
+            ..spec(tmp.path(), &store)
+        })
+        .unwrap();
+        assert_eq!(wt.branch, "zwarm/feature/x");
+        assert!(wt.path.ends_with("worktrees/0123abcd"));
+        assert_eq!(wt.base, first);
+        assert_eq!(wt.base_branch, None);
+        assert_eq!(std::fs::read(wt.path.join("a.txt")).unwrap(), b"a\n");
+        assert_eq!(git.commit_of("zwarm/feature/x").unwrap(), first);
+
+        let by_branch = create(&WorktreeSpec {
+            short_id: "5678",
+            base: "main",
+            ..spec(tmp.path(), &store)
+        })
+        .unwrap();
+        assert_eq!(by_branch.base_branch.as_deref(), Some("main"));
+        assert_eq!(by_branch.base, git.commit_of("main").unwrap());
+    }
+
+    #[test]
+    fn a_branch_that_exists_is_neither_reused_nor_touched() {
+        let (tmp, git) = repo();
+        let store = tmp.path().join(".zwarm");
+        let first = create(&WorktreeSpec {
+            name: Some("taken"),
+            ..spec(tmp.path(), &store)
+        })
+        .unwrap();
+        std::fs::write(first.path.join("a.txt"), "mine\n").unwrap();
+        let (refs, list) = (branches(&git), porcelain(&git));
+
+        let err = create(&WorktreeSpec {
+            name: Some("taken"),
+            short_id: "other",
+            ..spec(tmp.path(), &store)
+        })
+        .unwrap_err();
+        assert!(matches!(err, WorktreeError::BranchExists { .. }), "{err:?}");
+        assert!(err.is_usage());
+        assert!(
+            err.to_string().contains("zwarm/taken already exists"),
+            "{err}"
+        );
+        assert_eq!((branches(&git), porcelain(&git)), (refs, list));
+        assert!(!store.join("worktrees/other").exists());
+        assert_eq!(std::fs::read(first.path.join("a.txt")).unwrap(), b"mine\n");
+
+        // A branch made by hand is no different.
+        git.run(["branch", "zwarm/mine"]).unwrap();
+        let err = create(&WorktreeSpec {
+            name: Some("mine"),
+            short_id: "third",
+            ..spec(tmp.path(), &store)
+        })
+        .unwrap_err();
+        assert!(matches!(err, WorktreeError::BranchExists { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn bad_input_is_refused_before_anything_is_made() {
+        let (tmp, git) = repo();
+        let store = tmp.path().join(".zwarm");
+        let refs = branches(&git);
+        let bad_base = create(&WorktreeSpec {
+            base: "no-such-ref",
+            ..spec(tmp.path(), &store)
+        })
+        .unwrap_err();
+        assert!(
+            bad_base
+                .to_string()
+                .contains("'no-such-ref' names no commit"),
+            "{bad_base}"
+        );
+        for name in ["a..b", "-x", "", "a b", "x.lock", "@{-1}"] {
+            let err = create(&WorktreeSpec {
+                name: Some(name),
+                ..spec(tmp.path(), &store)
+            })
+            .unwrap_err();
+            assert!(
+                matches!(err, WorktreeError::BadName { .. }),
+                "{name}: {err:?}"
+            );
+            assert!(err.is_usage());
+        }
+        let bad_id = create(&WorktreeSpec {
+            short_id: "../x",
+            ..spec(tmp.path(), &store)
+        })
+        .unwrap_err();
+        assert!(matches!(bad_id, WorktreeError::BadName { .. }));
+        assert!(bad_base.is_usage());
+        assert_eq!(branches(&git), refs);
+        assert!(!store.exists());
+
+        let outside = tempfile::tempdir().unwrap();
+        let err = create(&spec(outside.path(), &outside.path().join(".zwarm"))).unwrap_err();
+        assert!(matches!(err, WorktreeError::NotARepo(_)), "{err:?}");
+        assert!(err.to_string().contains("not inside a git repository"));
+
+        let bare = outside.path().join("bare.git");
+        git.run([
+            OsStr::new("init"),
+            OsStr::new("-q"),
+            OsStr::new("--bare"),
+            bare.as_os_str(),
+        ])
+        .unwrap();
+        let err = create(&spec(&bare, &outside.path().join(".zwarm"))).unwrap_err();
+        assert!(matches!(err, WorktreeError::Bare(_)), "{err:?}");
+        assert!(err.is_usage());
+        assert!(!outside.path().join(".zwarm").exists());
+    }
+
+    #[test]
+    fn uncommitted_changes_are_flagged_and_left_behind() {
+        let (tmp, git) = repo();
+        std::fs::write(tmp.path().join("a.txt"), "changed\n").unwrap();
+        std::fs::write(tmp.path().join("new.txt"), "new\n").unwrap();
+        let wt = create(&spec(tmp.path(), &tmp.path().join(".zwarm"))).unwrap();
+        assert!(wt.uncommitted_left_behind);
+        assert_eq!(std::fs::read(wt.path.join("a.txt")).unwrap(), b"a\n");
+        assert!(!wt.path.join("new.txt").exists());
+        // The checkout keeps its changes.
+        assert_eq!(
+            std::fs::read(tmp.path().join("a.txt")).unwrap(),
+            b"changed\n"
+        );
+        assert_eq!(status(&git), " M a.txt\n?? new.txt\n");
+    }
+
+    #[test]
+    fn ten_sessions_at_once_all_get_their_worktree() {
+        let (tmp, git) = repo();
+        let store = tmp.path().join(".zwarm");
+        let made: Vec<_> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..10)
+                .map(|i| {
+                    let store = &store;
+                    let root = tmp.path();
+                    s.spawn(move || {
+                        let short = format!("s{i}");
+                        create(&WorktreeSpec {
+                            short_id: &short,
+                            ..spec(root, store)
+                        })
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut names: Vec<_> = made.into_iter().map(|r| r.unwrap().branch).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 10);
+        assert_eq!(porcelain(&git).matches("locked zwarm session").count(), 10);
+        assert_eq!(status(&git), "");
+    }
+
+    #[test]
+    fn a_link_in_the_store_is_not_followed() {
+        let (tmp, git) = repo();
+        let store = tmp.path().join(".zwarm");
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::create_dir(&store).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path(), store.join("worktrees")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("ignored"), store.join(".gitignore"))
+            .unwrap();
+        let refs = branches(&git);
+        let err = create(&spec(tmp.path(), &store)).unwrap_err();
+        assert!(err.to_string().contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+        assert_eq!(branches(&git), refs);
+    }
+
+    #[test]
+    fn remove_refuses_changes_unless_told_they_are_saved_and_keeps_the_branch() {
+        let (tmp, git) = repo();
+        let store = tmp.path().join(".zwarm");
+        let wt = create(&spec(tmp.path(), &store)).unwrap();
+        std::fs::write(wt.path.join("a.txt"), "changed\n").unwrap();
+        std::fs::write(wt.path.join("new.txt"), "new\n").unwrap();
+
+        let err = remove(&wt, Leftovers::Refuse).unwrap_err();
+        assert!(matches!(err, WorktreeError::Dirty { .. }), "{err:?}");
+        assert!(
+            err.to_string().ends_with("holds changes: a.txt, new.txt"),
+            "{err}"
+        );
+        assert!(exists(&wt));
+        assert!(porcelain(&git).contains(&format!("locked {}", lock_reason(SESSION))));
+
+        remove(&wt, Leftovers::Discard).unwrap();
+        assert!(!exists(&wt) && !wt.path.exists());
+        assert_eq!(git.commit_of(&wt.branch).unwrap(), wt.base);
+        // Removing what is gone is no error.
+        remove(&wt, Leftovers::Refuse).unwrap();
+
+        let clean = create(&WorktreeSpec {
+            short_id: "clean",
+            ..spec(tmp.path(), &store)
+        })
+        .unwrap();
+        remove(&clean, Leftovers::Refuse).unwrap();
+        assert!(!clean.path.exists());
+        assert!(!porcelain(&git).contains("clean"));
+    }
+
+    #[test]
+    fn a_worktree_whose_folder_went_is_unregistered() {
+        let (tmp, git) = repo();
+        let wt = create(&spec(tmp.path(), &tmp.path().join(".zwarm"))).unwrap();
+        std::fs::remove_dir_all(&wt.path).unwrap();
+        assert!(!exists(&wt));
+        remove(&wt, Leftovers::Refuse).unwrap();
+        assert!(!porcelain(&git).contains("0123abcd"));
+    }
+
+    #[test]
+    fn a_branch_is_deleted_only_once_merged_and_not_checked_out() {
+        let (tmp, git) = repo();
+        let wt = create(&spec(tmp.path(), &tmp.path().join(".zwarm"))).unwrap();
+        let err = delete_branch_if_merged(&wt, "main").unwrap_err();
+        assert!(matches!(err, WorktreeError::CheckedOut { .. }), "{err:?}");
+
+        let inside = Git::at(&wt.path);
+        std::fs::write(wt.path.join("b.txt"), "b\n").unwrap();
+        inside.run(["add", "b.txt"]).unwrap();
+        inside.run(["commit", "-q", "-m", "work"]).unwrap();
+        remove(&wt, Leftovers::Refuse).unwrap();
+        assert!(!delete_branch_if_merged(&wt, "main").unwrap());
+        assert!(git.commit_of(&wt.branch).is_ok());
+        assert!(matches!(
+            delete_branch_if_merged(&wt, "nowhere"),
+            Err(WorktreeError::BadBase { .. })
+        ));
+
+        git.run(["merge", "-q", "--ff-only", &wt.branch]).unwrap();
+        assert!(delete_branch_if_merged(&wt, "main").unwrap());
+        assert!(git.commit_of(&wt.branch).is_err());
+        assert!(matches!(
+            delete_branch_if_merged(&wt, "main"),
+            Err(WorktreeError::NoBranch { .. })
+        ));
+    }
+
+    #[test]
+    fn the_porcelain_list_is_parsed() {
+        let out = b"worktree /r\0HEAD 1\0branch refs/heads/main\0\0\
+                    worktree /w\0HEAD 2\0detached\0locked\0\0\
+                    worktree /x\0HEAD 3\0branch refs/heads/zwarm/x\0locked zwarm session 1\0\0";
+        let all = parse_list(out);
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].branch.as_deref(), Some("refs/heads/main"));
+        assert_eq!(all[0].locked, None);
+        assert_eq!(
+            (all[1].branch.as_deref(), all[1].locked.as_deref()),
+            (None, Some(""))
+        );
+        assert_eq!(all[2].path, Path::new("/x"));
+        assert_eq!(all[2].locked.as_deref(), Some("zwarm session 1"));
+    }
+}

@@ -9,6 +9,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod patch;
+mod snapshot;
+
+// Used by the commands and the supervisor once they are wired.
+#[allow(unused_imports)]
+pub(crate) use patch::{apply, diff, Applied};
+#[allow(unused_imports)]
+pub(crate) use snapshot::{
+    changes, snapshot, tree_state, Changes, Snapshot, TreeState, SNAPSHOT_REFS, SNAPSHOT_SIZE_CAP,
+};
+
 /// A git command that could not be run or did not succeed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum GitError {

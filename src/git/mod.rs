@@ -9,16 +9,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+mod patch;
 mod setup;
+mod snapshot;
 mod worktree;
-// Not used outside their tests until the commands call them.
-#[allow(unused_imports)]
-pub(crate) use setup::{setup, SetupFailed};
-#[allow(unused_imports)]
-pub(crate) use worktree::{
-    changed_files, create, delete_branch_if_merged, exists, lock_reason, remove, Leftovers,
-    Worktree, WorktreeError, WorktreeSpec, BRANCH_PREFIX,
-};
+
+pub(crate) use patch::{apply, diff, Applied};
+pub(crate) use setup::setup;
+pub(crate) use snapshot::{changes, snapshot, tree_state, SNAPSHOT_SIZE_CAP};
+pub(crate) use worktree::{create, Worktree, WorktreeError, WorktreeSpec};
 
 /// A git command that could not be run or did not succeed.
 #[derive(Debug, thiserror::Error)]

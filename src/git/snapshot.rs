@@ -1,0 +1,657 @@
+//! Snapshots of a working tree: the files as they stand, recorded as a
+//! commit without touching the index, HEAD, any branch or any file of the
+//! checkout. A temporary index seeded from the real one lets git skip every
+//! file whose stat data has not changed, so a snapshot of a large tree with
+//! a few changes costs a few milliseconds of hashing.
+
+use super::{failed, Git, GitError};
+use serde::{Deserialize, Serialize};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where snapshot refs live; [`snapshot`] stores no ref elsewhere.
+pub(crate) const SNAPSHOT_REFS: &str = "refs/zwarm/";
+
+/// Untracked files larger than this are left out of snapshots.
+pub(crate) const SNAPSHOT_SIZE_CAP: u64 = 10 << 20;
+
+/// The identity snapshot commits are written with (no `user.name` needed).
+const AUTHOR_NAME: &str = "zwarm";
+const AUTHOR_EMAIL: &str = "zwarm@localhost";
+
+/// A recorded working tree.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    /// The snapshot commit's full id.
+    pub(crate) commit: String,
+    /// Untracked files over the size cap, not recorded (repository-relative).
+    pub(crate) left_out: Vec<String>,
+}
+
+/// Records the working tree of `git` (a checkout or a linked worktree, or
+/// any folder inside one) as a commit parented on `parent` (on HEAD's commit
+/// when `None`, parentless in a repository without commits), stores it at
+/// `refname` (a full ref name under [`SNAPSHOT_REFS`], such as
+/// `refs/zwarm/<id>/turn-1`) and returns it.
+///
+/// The real index, HEAD, branches and files are never touched; `.gitignore`
+/// is respected; untracked files larger than `size_cap` bytes are left out
+/// and named. The commit's author and committer are `zwarm <zwarm@localhost>`
+/// and `message` is its message.
+pub(crate) fn snapshot(
+    git: &Git,
+    parent: Option<&str>,
+    refname: &str,
+    message: &str,
+    size_cap: u64,
+) -> Result<Snapshot, GitError> {
+    // A slip here must not move a branch or HEAD.
+    if !refname.starts_with(SNAPSHOT_REFS) || refname.len() == SNAPSHOT_REFS.len() {
+        return Err(GitError::Failed {
+            args: format!("update-ref {refname}"),
+            code: None,
+            stderr: format!("a snapshot ref must be under {SNAPSHOT_REFS}"),
+        });
+    }
+    let snap = record(git, parent, message, size_cap)?;
+    git.run([
+        "update-ref",
+        "-m",
+        "zwarm snapshot",
+        "--no-deref",
+        refname,
+        &snap.commit,
+    ])?;
+    Ok(snap)
+}
+
+/// What [`snapshot`] does short of storing a ref: the commit is reachable
+/// from nothing (git's garbage collection removes it in time).
+pub(super) fn record(
+    git: &Git,
+    parent: Option<&str>,
+    message: &str,
+    size_cap: u64,
+) -> Result<Snapshot, GitError> {
+    let (top, real_index) = locate(git)?;
+    let parent = match parent {
+        Some(p) => Some(p.to_owned()),
+        None => head_commit(&top)?,
+    };
+
+    let index = TempIndex::seeded_from(&real_index);
+    let staged = top.with_index(&index.path);
+    let left_out = oversize_untracked(&staged, size_cap)?;
+    if left_out.is_empty() {
+        staged.run(["add", "-A"])?;
+    } else {
+        // Leave the big files out by pathspec, so git never hashes them.
+        let mut spec = b":(top)".to_vec();
+        for path in &left_out {
+            spec.push(0);
+            spec.extend_from_slice(b":(top,exclude,literal)");
+            spec.extend_from_slice(path.as_bytes());
+        }
+        staged.run_with_input(
+            ["add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"],
+            Some(&spec),
+        )?;
+    }
+    let tree = staged.line(["write-tree"])?;
+
+    let mut args: Vec<OsString> = vec!["commit-tree".into(), "--no-gpg-sign".into()];
+    if let Some(p) = &parent {
+        args.extend(["-p".into(), p.into()]);
+    }
+    args.extend(["-m".into(), message.into(), tree.into()]);
+    let commit = as_zwarm(&top, &args)?;
+    drop(index);
+
+    Ok(Snapshot {
+        commit,
+        left_out: left_out
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+    })
+}
+
+/// The same repository run from the top of its working tree (paths from
+/// git are then repository-relative), and the path of its real index.
+fn locate(git: &Git) -> Result<(Git, PathBuf), GitError> {
+    let out = git.run([
+        "rev-parse",
+        "--path-format=absolute",
+        "--show-toplevel",
+        "--git-path",
+        "index",
+    ])?;
+    let mut lines = out.split(|&b| b == b'\n').filter(|l| !l.is_empty());
+    let (Some(top), Some(index)) = (lines.next(), lines.next()) else {
+        return Err(GitError::Bare(git.dir().to_path_buf()));
+    };
+    let mut at_top = git.clone();
+    at_top.dir = PathBuf::from(OsStr::from_bytes(top));
+    Ok((at_top, PathBuf::from(OsStr::from_bytes(index))))
+}
+
+/// HEAD's commit, or `None` before the first commit.
+fn head_commit(git: &Git) -> Result<Option<String>, GitError> {
+    let out = git.output(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], None)?;
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    Ok((out.status.success() && !id.is_empty()).then_some(id))
+}
+
+/// Untracked, not ignored, regular files larger than `cap` bytes.
+fn oversize_untracked(git: &Git, cap: u64) -> Result<Vec<OsString>, GitError> {
+    if cap == u64::MAX {
+        return Ok(Vec::new());
+    }
+    let out = git.run(["ls-files", "--others", "--exclude-standard", "-z"])?;
+    let mut big = Vec::new();
+    for path in out.split(|&b| b == 0).filter(|p| !p.is_empty()) {
+        let path = OsStr::from_bytes(path);
+        let Ok(meta) = std::fs::symlink_metadata(git.dir().join(path)) else {
+            continue;
+        };
+        if meta.is_file() && meta.len() > cap {
+            big.push(path.to_owned());
+        }
+    }
+    Ok(big)
+}
+
+/// Runs git as zwarm (author and committer) and returns stdout's first line.
+fn as_zwarm(git: &Git, args: &[OsString]) -> Result<String, GitError> {
+    let mut cmd = git.command(args);
+    for who in ["AUTHOR", "COMMITTER"] {
+        cmd.env(format!("GIT_{who}_NAME"), AUTHOR_NAME)
+            .env(format!("GIT_{who}_EMAIL"), AUTHOR_EMAIL);
+    }
+    let out = cmd.output().map_err(GitError::Spawn)?;
+    if !out.status.success() {
+        return Err(failed(args, &out));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
+}
+
+/// A private index file beside the real one, removed when dropped.
+struct TempIndex {
+    path: PathBuf,
+}
+
+impl TempIndex {
+    /// A copy of `real` (with its modification time, so git's check for
+    /// racily clean entries judges the copy as it would the original); an
+    /// absent file when there is no real index or it cannot be copied, and
+    /// git then starts from an empty index.
+    fn seeded_from(real: &Path) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!("zwarm-index-{}-{n}", std::process::id());
+        let path = real.with_file_name(name);
+        let index = TempIndex { path };
+        index.remove();
+        if std::fs::copy(real, &index.path).is_ok() && !index.keep_mtime_of(real) {
+            index.remove();
+        }
+        index
+    }
+
+    fn keep_mtime_of(&self, real: &Path) -> bool {
+        let Ok(mtime) = std::fs::metadata(real).and_then(|m| m.modified()) else {
+            return false;
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&self.path)
+            .and_then(|f| f.set_modified(mtime))
+            .is_ok()
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+        let mut lock = self.path.clone().into_os_string();
+        lock.push(".lock");
+        let _ = std::fs::remove_file(lock);
+    }
+}
+
+impl Drop for TempIndex {
+    fn drop(&mut self) {
+        self.remove();
+    }
+}
+
+/// How much a change touches, as `git diff --numstat` counts it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Changes {
+    pub(crate) files: u64,
+    pub(crate) insertions: u64,
+    pub(crate) deletions: u64,
+}
+
+/// The files, inserted and deleted lines from `from` to `to` (commits or
+/// trees); a binary file counts as a file with no lines.
+pub(crate) fn changes(git: &Git, from: &str, to: &str) -> Result<Changes, GitError> {
+    let out = git.run([
+        "diff",
+        "--numstat",
+        "-z",
+        "-M",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--end-of-options",
+        from,
+        to,
+        "--",
+    ])?;
+    Ok(parse_numstat(&out))
+}
+
+/// `git diff --numstat -z`: `added TAB deleted TAB path NUL`, or for a
+/// rename `added TAB deleted TAB NUL old NUL new NUL`; `-` for binary.
+fn parse_numstat(out: &[u8]) -> Changes {
+    let mut changes = Changes::default();
+    let mut fields = out.split(|&b| b == 0);
+    while let Some(record) = fields.next() {
+        if record.is_empty() {
+            continue;
+        }
+        let mut parts = record.splitn(3, |&b| b == b'\t');
+        let count = |p: Option<&[u8]>| {
+            std::str::from_utf8(p.unwrap_or_default())
+                .ok()
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        changes.files += 1;
+        changes.insertions += count(parts.next());
+        changes.deletions += count(parts.next());
+        if parts.next().is_some_and(<[u8]>::is_empty) {
+            // A rename: the old and the new path follow.
+            fields.next();
+            fields.next();
+        }
+    }
+    changes
+}
+
+/// A worktree's state against the commit it started from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TreeState {
+    /// Uncommitted changes: tracked files changed, or untracked files not
+    /// ignored.
+    pub(crate) dirty: bool,
+    /// Commits on HEAD that `base` does not have.
+    pub(crate) ahead: u32,
+}
+
+/// Whether the working tree of `git` has uncommitted changes, and how many
+/// commits its HEAD has beyond `base`. Does not write the index.
+pub(crate) fn tree_state(git: &Git, base: &str) -> Result<TreeState, GitError> {
+    let status = git.run([
+        "--no-optional-locks",
+        "status",
+        "--porcelain",
+        "-z",
+        "--untracked-files=normal",
+    ])?;
+    let dirty = !status.is_empty();
+    let ahead = match head_commit(git)? {
+        None => 0,
+        Some(head) => {
+            let range = format!("{base}..{head}");
+            let n = git.line(["rev-list", "--count", "--end-of-options", &range])?;
+            n.parse().unwrap_or(0)
+        }
+    };
+    Ok(TreeState { dirty, ahead })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::repo;
+    use super::*;
+    use std::fs;
+
+    fn snap(git: &Git, parent: Option<&str>, refname: &str) -> Snapshot {
+        snapshot(git, parent, refname, "snapshot", SNAPSHOT_SIZE_CAP).unwrap()
+    }
+
+    fn names(git: &Git, rev: &str) -> Vec<String> {
+        let out = git.line(["ls-tree", "-r", "--name-only", rev]).unwrap();
+        out.lines().map(str::to_owned).collect()
+    }
+
+    fn show(git: &Git, rev: &str, path: &str) -> String {
+        git.line(["show", &format!("{rev}:{path}")]).unwrap()
+    }
+
+    /// Everything a snapshot must leave as it was.
+    #[derive(Debug, PartialEq)]
+    struct Observed {
+        head: String,
+        branch: String,
+        cached: String,
+        status: String,
+        index: Vec<u8>,
+        index_mtime: std::time::SystemTime,
+        files: Vec<(PathBuf, Vec<u8>)>,
+    }
+
+    fn observe(git: &Git, index: &Path) -> Observed {
+        let mut files = Vec::new();
+        collect(git.dir(), git.dir(), &mut files);
+        files.sort();
+        Observed {
+            head: git.line(["rev-parse", "HEAD"]).unwrap(),
+            branch: git.line(["symbolic-ref", "HEAD"]).unwrap(),
+            cached: git.line(["diff", "--cached"]).unwrap(),
+            status: git
+                .line(["--no-optional-locks", "status", "--porcelain"])
+                .unwrap(),
+            index: fs::read(index).unwrap(),
+            index_mtime: fs::metadata(index).unwrap().modified().unwrap(),
+            files,
+        }
+    }
+
+    /// The working tree's files and their bytes, outside `.git`.
+    fn collect(top: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name() == Some(OsStr::new(".git")) {
+                continue;
+            }
+            if path.is_dir() {
+                collect(top, &path, out);
+            } else {
+                let rel = path.strip_prefix(top).unwrap().to_path_buf();
+                out.push((rel, fs::read(&path).unwrap()));
+            }
+        }
+    }
+
+    /// A tree with a staged change, an unstaged one, an untracked file, a
+    /// deleted file and an ignored one.
+    fn busy_repo() -> (tempfile::TempDir, Git) {
+        let (tmp, git) = repo();
+        let p = tmp.path();
+        fs::write(p.join("b.txt"), "b\n").unwrap();
+        fs::write(p.join("gone.txt"), "gone\n").unwrap();
+        fs::write(p.join(".gitignore"), "*.log\n").unwrap();
+        git.run(["add", "."]).unwrap();
+        git.run(["commit", "-q", "-m", "second"]).unwrap();
+        fs::write(p.join("a.txt"), "a staged\n").unwrap();
+        git.run(["add", "a.txt"]).unwrap();
+        fs::write(p.join("a.txt"), "a staged then changed\n").unwrap();
+        fs::write(p.join("b.txt"), "b changed\n").unwrap();
+        fs::remove_file(p.join("gone.txt")).unwrap();
+        fs::create_dir(p.join("new")).unwrap();
+        fs::write(p.join("new/c.txt"), "c\n").unwrap();
+        fs::write(p.join("noise.log"), "ignored\n").unwrap();
+        (tmp, git)
+    }
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("zwarm-index"))
+            .collect()
+    }
+
+    #[test]
+    fn a_snapshot_leaves_head_branch_index_and_files_alone() {
+        let (tmp, git) = busy_repo();
+        let index = tmp.path().join(".git/index");
+        let before = observe(&git, &index);
+        let s = snap(&git, None, "refs/zwarm/s/turn-1");
+        assert_eq!(observe(&git, &index), before);
+        assert_eq!(git.commit_of("refs/zwarm/s/turn-1").unwrap(), s.commit);
+        assert!(s.left_out.is_empty());
+        let who = git.line(["log", "-1", "--format=%an <%ae>|%cn <%ce>|%s", &s.commit]);
+        assert_eq!(
+            who.unwrap(),
+            "zwarm <zwarm@localhost>|zwarm <zwarm@localhost>|snapshot"
+        );
+        assert!(leftovers(&tmp.path().join(".git")).is_empty());
+    }
+
+    #[test]
+    fn a_snapshot_holds_the_working_tree_not_the_index_and_not_ignored_files() {
+        let (_tmp, git) = busy_repo();
+        let s = snap(&git, None, "refs/zwarm/s/turn-1");
+        assert_eq!(
+            names(&git, &s.commit),
+            [".gitignore", "a.txt", "b.txt", "new/c.txt"]
+        );
+        assert_eq!(show(&git, &s.commit, "a.txt"), "a staged then changed");
+        assert_eq!(show(&git, &s.commit, "b.txt"), "b changed");
+        assert_eq!(show(&git, &s.commit, "new/c.txt"), "c");
+    }
+
+    #[test]
+    fn untracked_files_over_the_cap_are_left_out_and_named_even_from_a_subfolder() {
+        let (tmp, git) = repo();
+        let p = tmp.path();
+        fs::write(p.join("tracked-big.bin"), vec![b'x'; 300]).unwrap();
+        git.run(["add", "."]).unwrap();
+        git.run(["commit", "-q", "-m", "big"]).unwrap();
+        fs::create_dir_all(p.join("sub/deep")).unwrap();
+        fs::write(p.join("sub/deep/huge.bin"), vec![b'y'; 201]).unwrap();
+        fs::write(p.join("sub/edge.bin"), vec![b'z'; 200]).unwrap();
+        fs::write(p.join("small.txt"), "small\n").unwrap();
+        let inside = Git::at(p.join("sub"));
+        let s = snapshot(&inside, None, "refs/zwarm/s/turn-1", "m", 200).unwrap();
+        assert_eq!(s.left_out, ["sub/deep/huge.bin"]);
+        assert_eq!(
+            names(&git, &s.commit),
+            ["a.txt", "small.txt", "sub/edge.bin", "tracked-big.bin"]
+        );
+        // Never hashed: git has no object for it.
+        let blob = git
+            .run_with_input(["hash-object", "--stdin"], Some(&[b'y'; 201]))
+            .unwrap();
+        let blob = String::from_utf8(blob).unwrap();
+        let known = git.output(["cat-file", "-e", blob.trim()], None).unwrap();
+        assert!(!known.status.success());
+    }
+
+    #[test]
+    fn snapshots_chain_on_their_parent_and_the_first_on_head() {
+        let (tmp, git) = repo();
+        let head = git.commit_of("HEAD").unwrap();
+        let s1 = snap(&git, None, "refs/zwarm/s/turn-1-start");
+        fs::write(tmp.path().join("a.txt"), "changed\n").unwrap();
+        let s2 = snap(&git, Some(&s1.commit), "refs/zwarm/s/turn-1");
+        let s3 = snap(&git, Some("refs/zwarm/s/turn-1"), "refs/zwarm/s/turn-2");
+        assert_eq!(git.commit_of(&format!("{}^", s1.commit)).unwrap(), head);
+        assert_eq!(
+            git.commit_of(&format!("{}^", s2.commit)).unwrap(),
+            s1.commit
+        );
+        assert_eq!(
+            git.commit_of(&format!("{}^", s3.commit)).unwrap(),
+            s2.commit
+        );
+        let tree = |c: &str| git.line(["rev-parse", &format!("{c}^{{tree}}")]).unwrap();
+        assert_eq!(tree(&s1.commit), tree(&head));
+        assert_eq!(tree(&s3.commit), tree(&s2.commit));
+        assert_ne!(tree(&s2.commit), tree(&s1.commit));
+    }
+
+    #[test]
+    fn a_linked_worktree_is_snapshotted_with_its_own_index_untouched() {
+        let (tmp, git) = repo();
+        let wt_dir = tmp.path().join("wt");
+        git.run([
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "agent",
+            wt_dir.to_str().unwrap(),
+        ])
+        .unwrap();
+        let wt = Git::at(&wt_dir);
+        fs::write(wt_dir.join("a.txt"), "in the worktree\n").unwrap();
+        fs::write(wt_dir.join("w.txt"), "new\n").unwrap();
+        let wt_index = tmp.path().join(".git/worktrees/wt/index");
+        let main_index = tmp.path().join(".git/index");
+        let (wt_before, main_before) =
+            (fs::read(&wt_index).unwrap(), fs::read(&main_index).unwrap());
+        let s = snap(&wt, None, "refs/zwarm/s/turn-1");
+        assert_eq!(fs::read(&wt_index).unwrap(), wt_before);
+        assert_eq!(fs::read(&main_index).unwrap(), main_before);
+        assert_eq!(
+            wt.line(["symbolic-ref", "HEAD"]).unwrap(),
+            "refs/heads/agent"
+        );
+        // The ref is shared: the main checkout sees it.
+        assert_eq!(git.commit_of("refs/zwarm/s/turn-1").unwrap(), s.commit);
+        assert_eq!(show(&git, &s.commit, "a.txt"), "in the worktree");
+        assert_eq!(names(&git, &s.commit), ["a.txt", "w.txt"]);
+        assert!(leftovers(&tmp.path().join(".git/worktrees/wt")).is_empty());
+    }
+
+    #[test]
+    fn a_repository_without_commits_gets_a_parentless_snapshot() {
+        let tmp = tempfile::tempdir().unwrap();
+        let git = Git::at(tmp.path());
+        git.run(["init", "-q", "-b", "main"]).unwrap();
+        fs::write(tmp.path().join("f.txt"), "f\n").unwrap();
+        let s = snap(&git, None, "refs/zwarm/s/turn-1-start");
+        assert_eq!(names(&git, &s.commit), ["f.txt"]);
+        let parents = git.line(["log", "-1", "--format=%P", &s.commit]).unwrap();
+        assert_eq!(parents, "");
+        assert!(!tmp.path().join(".git/index").exists());
+        assert!(head_commit(&git).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_failed_snapshot_leaves_no_temporary_index_and_no_ref() {
+        let (tmp, git) = repo();
+        let err = snapshot(&git, Some("no-such"), "refs/zwarm/s/turn-1", "m", 1).unwrap_err();
+        assert!(err.to_string().contains("commit-tree"), "{err}");
+        assert!(leftovers(&tmp.path().join(".git")).is_empty());
+        assert!(git.commit_of("refs/zwarm/s/turn-1").is_err());
+    }
+
+    #[test]
+    fn a_snapshot_ref_outside_refs_zwarm_is_refused_before_any_work() {
+        let (tmp, git) = repo();
+        let head = git.commit_of("HEAD").unwrap();
+        for refname in ["HEAD", "refs/heads/main", "refs/zwarm/", "main"] {
+            let err = snapshot(&git, None, refname, "m", SNAPSHOT_SIZE_CAP).unwrap_err();
+            assert!(err.to_string().contains("under refs/zwarm/"), "{err}");
+        }
+        assert_eq!(git.commit_of("HEAD").unwrap(), head);
+        assert_eq!(
+            git.line(["symbolic-ref", "HEAD"]).unwrap(),
+            "refs/heads/main"
+        );
+        assert!(leftovers(&tmp.path().join(".git")).is_empty());
+    }
+
+    #[test]
+    fn changes_count_files_lines_and_binaries_and_renames_once() {
+        let (tmp, git) = repo();
+        let p = tmp.path();
+        let base = git.commit_of("HEAD").unwrap();
+        let long: String = (0..20).map(|i| format!("line {i}\n")).collect();
+        fs::write(p.join("long.txt"), &long).unwrap();
+        git.run(["add", "."]).unwrap();
+        git.run(["commit", "-q", "-m", "long"]).unwrap();
+        let from = snap(&git, None, "refs/zwarm/s/turn-1-start");
+        fs::write(p.join("a.txt"), "a\nb\nc\n").unwrap(); // +2
+        fs::write(p.join("bin.dat"), [0u8, 1, 2, 0, 255]).unwrap(); // binary
+        fs::rename(p.join("long.txt"), p.join("moved.txt")).unwrap(); // rename
+        let to = snap(&git, Some(&from.commit), "refs/zwarm/s/turn-1");
+        let c = changes(&git, &from.commit, &to.commit).unwrap();
+        assert_eq!(
+            c,
+            Changes {
+                files: 3,
+                insertions: 2,
+                deletions: 0
+            }
+        );
+        fs::write(p.join("a.txt"), "").unwrap();
+        let last = snap(&git, Some(&to.commit), "refs/zwarm/s/turn-2");
+        let c = changes(&git, &to.commit, &last.commit).unwrap();
+        assert_eq!((c.files, c.insertions, c.deletions), (1, 0, 3));
+        let whole = changes(&git, &base, &last.commit).unwrap();
+        assert_eq!((whole.files, whole.insertions, whole.deletions), (3, 20, 1));
+        let json = serde_json::to_string(&whole).unwrap();
+        assert_eq!(json, r#"{"files":3,"insertions":20,"deletions":1}"#);
+    }
+
+    #[test]
+    fn tree_state_sees_uncommitted_changes_and_commits_ahead() {
+        let (tmp, git) = repo();
+        let p = tmp.path();
+        let base = git.commit_of("HEAD").unwrap();
+        let state = |g: &Git| tree_state(g, &base).unwrap();
+        assert_eq!(
+            state(&git),
+            TreeState {
+                dirty: false,
+                ahead: 0
+            }
+        );
+        fs::write(p.join(".gitignore"), "*.log\n").unwrap();
+        assert!(state(&git).dirty);
+        git.run(["add", "."]).unwrap();
+        git.run(["commit", "-q", "-m", "ignore"]).unwrap();
+        fs::write(p.join("x.log"), "ignored\n").unwrap();
+        assert_eq!(
+            state(&git),
+            TreeState {
+                dirty: false,
+                ahead: 1
+            }
+        );
+        fs::write(p.join("a.txt"), "changed\n").unwrap();
+        assert_eq!(
+            state(&git),
+            TreeState {
+                dirty: true,
+                ahead: 1
+            }
+        );
+        git.run(["commit", "-q", "-a", "-m", "two"]).unwrap();
+        assert_eq!(
+            state(&git),
+            TreeState {
+                dirty: false,
+                ahead: 2
+            }
+        );
+        fs::write(p.join("untracked.txt"), "u\n").unwrap();
+        assert_eq!(
+            state(&git),
+            TreeState {
+                dirty: true,
+                ahead: 2
+            }
+        );
+    }
+
+    #[test]
+    fn numstat_parsing_handles_plain_binary_and_renamed_records() {
+        let out = b"1\t2\ta.txt\0-\t-\tbin\x000\t0\t\0old\0new\0";
+        assert_eq!(
+            parse_numstat(out),
+            Changes {
+                files: 3,
+                insertions: 1,
+                deletions: 2
+            }
+        );
+        assert_eq!(parse_numstat(b""), Changes::default());
+    }
+}

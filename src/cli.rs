@@ -71,7 +71,14 @@ pub(crate) enum AdapterArg {
 pub(crate) enum Command {
     /// Start a new session in the background and print its id
     #[command(
-        after_help = "Examples:\n  zwarm start \"refactor the parser\"\n  zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\""
+        after_help = "With --worktree the agent works in a git worktree of its own, on a new branch \
+        zwarm/<short id> (or zwarm/NAME) from --base, kept at .zwarm/worktrees/<short id>; nothing \
+        in the current checkout changes. In a git repository, each turn's working tree is kept as \
+        two snapshot commits (refs/zwarm/<id>/turn-<N>-start and turn-<N>) that `zwarm diff` and \
+        `zwarm apply` read; the agent's index, HEAD and branch are never touched.\n\n\
+        Examples:\n  zwarm start \"refactor the parser\"\n  zwarm start -w \"add a --verbose flag\"\n  \
+        zwarm start --worktree=verbose --base main \"add a --verbose flag\"\n  \
+        zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\""
     )]
     Start(StartArgs),
 
@@ -115,8 +122,12 @@ pub(crate) enum Command {
 
     /// Delete finished sessions
     #[command(
-        after_help = "A running session is refused (exit 5) unless --force stops it first.\n\n\
-        Examples:\n  zwarm rm 3f2a 9b1c\n  zwarm rm --force 3f2a"
+        after_help = "A running session is refused (exit 5) unless --force stops it first. The \
+        worktree of a `start --worktree` session is removed with it only if it holds nothing its \
+        latest snapshot does not (else the files are named and nothing is removed); --force keeps \
+        that work as refs/zwarm/<id>/final first. Its branch and snapshot refs are kept, unless \
+        --delete-branch and the branch is merged.\n\n\
+        Examples:\n  zwarm rm 3f2a 9b1c\n  zwarm rm --force 3f2a\n  zwarm rm --delete-branch 3f2a"
     )]
     Rm(RmArgs),
 
@@ -127,6 +138,24 @@ pub(crate) enum Command {
         zwarm --json traj 3f2a | jq -c '.steps[] | select(.type == \"command\")'"
     )]
     Trajectory(TrajectoryArgs),
+
+    /// What a session (or one turn) changed in its working tree, from its snapshots
+    #[command(
+        after_help = "A turn's change is its two snapshots (start → end), so what a person changed \
+        between turns is never in it; the whole session's is its base (a worktree's base commit, \
+        else the first turn's start) → its latest snapshot. It is read from refs, so it works \
+        after the worktree is gone.\n\n\
+        Examples:\n  zwarm diff 3f2a\n  zwarm diff --turn 2 --stat 3f2a\n  zwarm --json diff 3f2a | jq .changes"
+    )]
+    Diff(DiffArgs),
+
+    /// Apply what a session (or one turn) changed to the current checkout, uncommitted
+    #[command(
+        after_help = "Three-way and all or nothing: on a conflict nothing is changed and the \
+        conflicting files are named (exit 1).\n\n\
+        Examples:\n  zwarm apply 3f2a\n  zwarm apply --turn 2 3f2a"
+    )]
+    Apply(ApplyArgs),
 
     /// The raw JSONL the agent wrote for a turn
     #[command(
@@ -205,6 +234,46 @@ pub(crate) struct StartArgs {
     /// Who started it: `user`, or `orchestrator:<id>` for programs
     #[arg(long, default_value = "user")]
     pub source: String,
+
+    /// Work in a new git worktree on a new branch zwarm/<short id>; `--worktree=NAME` names the branch zwarm/NAME
+    #[arg(short = 'w', long, value_name = "NAME", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub worktree: Option<String>,
+
+    /// The commit the worktree's branch starts from [default: HEAD]
+    #[arg(long, value_name = "REF", requires = "worktree")]
+    pub base: Option<String>,
+
+    /// Shell command to run in the new worktree before the agent starts (after copying what .worktreeinclude names and initialising submodules)
+    #[arg(long, value_name = "CMD", requires = "worktree")]
+    pub setup: Option<String>,
+
+    /// Keep no snapshots of the working tree's turns
+    #[arg(long)]
+    pub no_snapshot: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DiffArgs {
+    /// Session id or a unique prefix of it
+    pub id: String,
+
+    /// Only this turn's change [default: the whole session's]
+    #[arg(short, long, value_name = "N")]
+    pub turn: Option<u32>,
+
+    /// Files and counts instead of the patch
+    #[arg(long)]
+    pub stat: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ApplyArgs {
+    /// Session id or a unique prefix of it
+    pub id: String,
+
+    /// Only this turn's change [default: the whole session's]
+    #[arg(short, long, value_name = "N")]
+    pub turn: Option<u32>,
 }
 
 #[derive(Args, Debug)]
@@ -247,9 +316,12 @@ pub(crate) struct RmArgs {
     /// Session ids or unique prefixes
     #[arg(required = true)]
     pub ids: Vec<String>,
-    /// Stop running sessions first instead of refusing
+    /// Stop running sessions first instead of refusing; a worktree holding work its snapshots do not is snapshotted once more, then removed
     #[arg(short, long)]
     pub force: bool,
+    /// Delete a worktree session's branch too, if its base branch holds all of it (else nothing is removed)
+    #[arg(long)]
+    pub delete_branch: bool,
 }
 
 #[derive(Args, Debug)]

@@ -12,9 +12,7 @@ mod cli;
 mod commands;
 mod dir;
 mod error;
-// Not called yet outside its tests: the worktree and snapshot code that
-// builds on it lands next.
-#[allow(dead_code)]
+
 mod git;
 mod model;
 mod process;

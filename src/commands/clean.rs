@@ -19,7 +19,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &CleanArgs) -> Result<Outcome> {
     let mut failed = Vec::new();
     for s in due(sessions, a.older_than, Timestamp::now()) {
         if a.yes {
-            if let Err(e) = ctx.manager.delete(&s.id) {
+            if let Err(e) = ctx.manager.delete(&s.id, false) {
                 // As with `kill` and `rm`: with --json, the document alone
                 // carries the failures.
                 if !ctx.json() {

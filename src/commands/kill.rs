@@ -24,7 +24,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &KillArgs) -> Result<Outcome> {
             acted::act_on(manager, given, |id| {
                 let killed = manager.kill(id)?;
                 if a.delete {
-                    manager.delete(&killed.session.id)?;
+                    manager.delete(&killed.session.id, false)?;
                 }
                 // A removed session has nowhere left to record anything.
                 Ok(match killed.unrecorded.filter(|_| !a.delete) {

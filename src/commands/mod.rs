@@ -5,8 +5,10 @@
 //! line to them.
 
 mod acted;
+mod apply;
 mod clean;
 mod completions;
+mod diff;
 mod doctor;
 mod inject;
 mod kill;
@@ -130,6 +132,8 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Outcome> {
         Command::Kill(a) => kill::run(ctx, a),
         Command::Rm(a) => rm::run(ctx, a),
         Command::Trajectory(a) => trajectory::run(ctx, a),
+        Command::Diff(a) => diff::run(ctx, a),
+        Command::Apply(a) => apply::run(ctx, a),
         Command::Output(a) => output::run(ctx, a),
         Command::Watch(a) => watch::run(ctx, a),
         Command::Wait(a) => wait::run(ctx, a),

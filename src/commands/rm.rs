@@ -15,7 +15,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &RmArgs) -> Result<Outcome> {
         .map(|given| {
             acted::act_on(manager, given, |id| {
                 Ok(Fate::Done {
-                    session: manager.remove(id, a.force)?,
+                    session: manager.remove(id, a.force, a.delete_branch)?,
                     killed: false,
                 })
             })

@@ -4,8 +4,10 @@ use super::{launch, Ctx, Outcome};
 use crate::agent::AgentKind;
 use crate::cli::{AdapterArg, StartArgs};
 use crate::error::Error;
+use crate::git::Git;
 use crate::render::human::launch::Launch;
-use crate::session::manager::StartRequest;
+use crate::render::{self, human};
+use crate::session::manager::{StartRequest, WorktreeRequest};
 use anyhow::{Context, Result};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -26,7 +28,24 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
         sandbox: a.sandbox.clone(),
         working_dir,
         source: a.source.clone(),
+        worktree: a.worktree.as_ref().map(|name| WorktreeRequest {
+            name: (!name.is_empty()).then(|| name.clone()),
+            base: a.base.clone().unwrap_or_else(|| "HEAD".into()),
+            setup: a.setup.clone(),
+        }),
+        snapshots: !a.no_snapshot,
     })?;
+    if let Some(w) = &s.worktree {
+        // What is uncommitted here is not in the worktree: it starts from
+        // the base commit.
+        let here = Git::at(&w.repo);
+        if here
+            .run(["status", "--porcelain", "--untracked-files=no"])
+            .is_ok_and(|out| !out.is_empty())
+        {
+            render::warning(&ctx.style(), &human::git::left_behind(&w.branch));
+        }
+    }
     launch::report(ctx, &s, Launch::Start)
 }
 

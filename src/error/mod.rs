@@ -106,6 +106,12 @@ pub(crate) enum Error {
 
     #[error(transparent)]
     Io(#[from] IoError),
+
+    #[error(transparent)]
+    Worktree(#[from] crate::git::WorktreeError),
+
+    #[error("session {}'s worktree holds work its snapshots do not: {}; nothing was removed", short(id), files.join(", "))]
+    WorktreeHoldsWork { id: String, files: Vec<String> },
 }
 
 /// An operation on a path that failed: what was done, where, and why.
@@ -155,6 +161,7 @@ impl Error {
         match self {
             Error::NotFound(_) => exit::NOT_FOUND,
             Error::Ambiguous { .. } | Error::InvalidId(_) | Error::Usage(_) => exit::USAGE,
+            Error::Worktree(e) if e.is_usage() => exit::USAGE,
             Error::Busy { .. } => exit::BUSY,
             Error::NotRunning { .. }
             | Error::CorruptMeta { .. }
@@ -168,7 +175,9 @@ impl Error {
             | Error::BadValue { .. }
             | Error::Survived { .. }
             | Error::MissingTurnFile { .. }
-            | Error::Io(_) => exit::FAILURE,
+            | Error::Io(_)
+            | Error::Worktree(_)
+            | Error::WorktreeHoldsWork { .. } => exit::FAILURE,
         }
     }
 
@@ -189,6 +198,10 @@ impl Error {
                 "the session was started with other settings: put them back in meta.json, or start a new session"
                     .into(),
             ),
+            Error::WorktreeHoldsWork { id, .. } => Some(format!(
+                "commit or copy that work first, or `zwarm rm --force {}` keeps it as refs/zwarm/{id}/final and removes the worktree",
+                short(id)
+            )),
             Error::MetaTooLarge { .. } => Some(
                 "`zwarm doctor` reports it; move the file aside or truncate it yourself".into(),
             ),

@@ -17,7 +17,9 @@ mod worktree;
 pub(crate) use patch::{apply, diff, Applied};
 pub(crate) use setup::setup;
 pub(crate) use snapshot::{changes, snapshot, tree_state, SNAPSHOT_SIZE_CAP};
-pub(crate) use worktree::{create, Worktree, WorktreeError, WorktreeSpec};
+pub(crate) use worktree::{
+    create, delete_branch_if_merged, remove, Leftovers, Worktree, WorktreeError, WorktreeSpec,
+};
 
 /// A git command that could not be run or did not succeed.
 #[derive(Debug, thiserror::Error)]

@@ -5,6 +5,7 @@
 //! a few changes costs a few milliseconds of hashing.
 
 use super::{failed, Git, GitError};
+use crate::model::Changes;
 use serde::{Deserialize, Serialize};
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
@@ -223,14 +224,6 @@ impl Drop for TempIndex {
     fn drop(&mut self) {
         self.remove();
     }
-}
-
-/// How much a change touches, as `git diff --numstat` counts it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct Changes {
-    pub(crate) files: u64,
-    pub(crate) insertions: u64,
-    pub(crate) deletions: u64,
 }
 
 /// The files, inserted and deleted lines from `from` to `to` (commits or

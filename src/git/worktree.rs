@@ -376,6 +376,7 @@ pub(crate) fn delete_branch_if_merged(wt: &Worktree, into: &str) -> Result<bool,
 }
 
 /// Whether git still knows the worktree and its folder is there.
+#[cfg(test)]
 pub(crate) fn exists(wt: &Worktree) -> bool {
     is_real_dir(&wt.path)
         && listed(&Git::at(&wt.repo)).is_ok_and(|all| all.iter().any(|w| w.path == wt.path))

@@ -3,11 +3,13 @@
 //! `adapter` are ours (2.3.5 ignores them).
 
 mod agent;
+mod git;
 mod id;
 mod turn;
 mod usage;
 
 pub(crate) use agent::AgentKind;
+pub(crate) use git::{snapshot_ref, Changes, TurnSnapshot, WorktreeRecord};
 pub(crate) use id::{short, InvalidId, SessionId};
 pub(crate) use turn::{Closing, Ending, ExitStatus, SettledBy, TurnRecord};
 pub(crate) use usage::Usage;
@@ -144,6 +146,12 @@ pub(crate) struct Session {
     pub agent_session_id: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub turns: Vec<TurnRecord>,
+    /// The git worktree zwarm made for the session (`start --worktree`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<WorktreeRecord>,
+    /// Whether each turn's working tree is kept as snapshot commits.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub snapshots: bool,
     /// Keys written by other versions, kept as they were.
     #[serde(flatten)]
     pub other: Map<String, Value>,
@@ -223,7 +231,8 @@ impl Session {
     /// the supervisor creates only just before it reports the agent running.
     pub(crate) fn turn_may_lack_output(&self, turn: u32) -> bool {
         let record = self.turns.iter().rev().find(|t| t.turn == turn);
-        record.is_some_and(|t| t.ending() == Some(Ending::AgentMissing))
+        record
+            .is_some_and(|t| matches!(t.ending(), Some(Ending::AgentMissing | Ending::SetupFailed)))
             || (self.status.is_active() && turn == self.turn)
     }
 }

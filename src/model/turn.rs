@@ -1,7 +1,7 @@
 //! One turn's record: when it ran, what ran it, how it ended.
 
 use super::usage::is_zero;
-use super::{SessionStatus, Usage};
+use super::{SessionStatus, TurnSnapshot, Usage};
 use crate::process::ProcessRecord;
 use crate::timefmt::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,8 @@ pub(crate) enum Ending {
     Killed,
     /// The agent program could not be started.
     AgentMissing,
+    /// The worktree's setup failed, so no agent ran (`start --worktree`).
+    SetupFailed,
 }
 
 impl Ending {
@@ -27,7 +29,9 @@ impl Ending {
         match self {
             Ending::Completed => SessionStatus::Completed,
             Ending::Killed => SessionStatus::Killed,
-            Ending::Failed | Ending::Interrupted | Ending::AgentMissing => SessionStatus::Failed,
+            Ending::Failed | Ending::Interrupted | Ending::AgentMissing | Ending::SetupFailed => {
+                SessionStatus::Failed
+            }
         }
     }
 
@@ -38,6 +42,7 @@ impl Ending {
             Ending::Interrupted => "interrupted",
             Ending::Killed => "killed",
             Ending::AgentMissing => "agent_missing",
+            Ending::SetupFailed => "setup_failed",
         }
     }
 }
@@ -106,6 +111,9 @@ pub(crate) struct TurnRecord {
     pub agent: Option<ProcessRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// The working tree as commits at the turn's start and end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<TurnSnapshot>,
     /// Set when someone asked zwarm to stop this turn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_requested_at: Option<Timestamp>,

@@ -3,6 +3,7 @@
 pub(crate) mod doctor;
 pub(crate) mod manager;
 pub(crate) mod settle;
+pub(crate) mod snapshots;
 pub(crate) mod stall;
 pub(crate) mod status;
 pub(crate) mod supervisor;

@@ -8,6 +8,7 @@ use super::status::{decide, Evidence, Vanished};
 use crate::error::{Error, Result};
 use crate::model::{
     Closing, Ending, ExitStatus, Message, Session, SessionStatus, SettledBy, TurnRecord,
+    TurnSnapshot,
 };
 use crate::store::{Store, TurnFile, WriteGuard};
 use crate::timefmt::Timestamp;
@@ -30,6 +31,8 @@ pub(crate) struct TurnEnd {
     /// zwarm stopped the turn, whether or not that could be written down
     /// before the turn ended.
     pub stop_requested: bool,
+    /// The turn's snapshots, the one at its end taken once the agent exited.
+    pub snapshot: Option<TurnSnapshot>,
 }
 
 /// A turn's ending, worked out and, where the store allows, recorded.
@@ -156,6 +159,9 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
         rec.stop_requested_at.get_or_insert(ended_at);
     }
     rec.skipped_lines = summary.skipped_lines;
+    if let Some(snapshot) = &end.snapshot {
+        rec.snapshot = Some(snapshot.clone());
+    }
     rec.agent_session_id = summary
         .agent_session_id
         .clone()
@@ -182,6 +188,10 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
             error,
         },
     );
+    if let (Some(w), Some(snap)) = (s.worktree.as_mut(), &end.snapshot) {
+        w.dirty = snap.dirty.or(w.dirty);
+        w.ahead = snap.ahead.or(w.ahead);
+    }
     if cost.is_some() {
         s.cost_usd = cost;
     }

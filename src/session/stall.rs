@@ -234,6 +234,8 @@ mod tests {
             cost_usd: None,
             agent_session_id: None,
             turns: vec![TurnRecord::open(1, Some(started))],
+            worktree: None,
+            snapshots: false,
             other: Default::default(),
         };
         match store.write_lock(&s.id) {

@@ -229,6 +229,8 @@ fn start_agent(
     if !waiting {
         return Err(format!("turn {turn} is no longer waiting to be launched"));
     }
+    // Before the agent can change anything.
+    let snapshot = super::snapshots::at_start(&session, turn);
     let turns = store.turns(id, true).map_err(|e| e.to_string())?;
     let open = |which: TurnFile| {
         let name = which.name(turn);
@@ -287,6 +289,7 @@ fn start_agent(
         rec.supervisor = process::record(me);
         rec.agent = Some(agent);
         rec.boot_id = process::boot_id();
+        rec.snapshot = snapshot;
     }
     if let Err(e) = write_lock.save(&mut session) {
         // Unrecorded, the agent would run with nothing on disk to show it:
@@ -314,8 +317,15 @@ fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
     if stopping {
         kill_leftovers();
     }
+    // What the agent left, before anything else can change it; recorded
+    // with the ending.
+    let snapshot = store
+        .load(id)
+        .ok()
+        .and_then(|s| super::snapshots::at_end(&s, turn));
     let end = TurnEnd {
         exit: Some(exit),
+        snapshot,
         settled_by: SettledBy::Supervisor,
         // A SIGTERM sent straight to the supervisor asks for a stop as much
         // as `zwarm kill` does: the turn was killed, not interrupted.

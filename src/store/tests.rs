@@ -24,6 +24,8 @@ fn session(id: &str) -> Session {
         cost_usd: None,
         agent_session_id: None,
         turns: vec![],
+        worktree: None,
+        snapshots: false,
         other: Default::default(),
     }
 }

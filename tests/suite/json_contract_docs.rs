@@ -90,6 +90,12 @@ fn check_example(section: &str, fence: &str, body: &str) {
         ("trajectory", "json") => {
             decode::<TrajectoryDoc>(&what, body);
         }
+        ("diff", "json") => {
+            decode::<DiffDoc>(&what, body);
+        }
+        ("apply", "json") => {
+            decode::<ApplyDoc>(&what, body);
+        }
         ("watch", "") => {
             let lines: Vec<WatchLine> = body.lines().map(watch_line).collect();
             assert!(matches!(lines.last(), Some(WatchLine::End(_))), "{what}");

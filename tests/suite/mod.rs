@@ -13,6 +13,7 @@ mod doctor;
 mod e2e_claude;
 mod e2e_codex;
 mod e2e_side_by_side;
+mod git_worktrees;
 mod hostile_dir_typo;
 mod hostile_links_session;
 mod hostile_links_store;

@@ -42,6 +42,7 @@ pub enum Ending {
     Interrupted,
     Killed,
     AgentMissing,
+    SetupFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -96,8 +97,74 @@ macro_rules! with_session_fields {
             pub last_message: Option<String>,
             #[serde(deserialize_with = "nullable")]
             pub stalled: Option<Stall>,
+            #[serde(deserialize_with = "nullable")]
+            pub worktree: Option<Worktree>,
         }
     };
+}
+
+/// The git worktree of a `start --worktree` session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Worktree {
+    pub path: String,
+    pub branch: String,
+    pub base: String,
+    #[serde(deserialize_with = "nullable")]
+    pub dirty: Option<bool>,
+    #[serde(deserialize_with = "nullable")]
+    pub ahead: Option<u32>,
+}
+
+/// What a turn (or a session) changed in its working tree.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Changes {
+    pub files: u64,
+    pub insertions: u64,
+    pub deletions: u64,
+}
+
+/// A turn's snapshot commits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    #[serde(deserialize_with = "nullable")]
+    pub start: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub end: Option<String>,
+    pub left_out: Vec<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub error: Option<String>,
+}
+
+/// `diff --json`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiffDoc {
+    pub schema_version: u32,
+    pub id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub turn: Option<u32>,
+    pub from: String,
+    pub to: String,
+    pub changes: Changes,
+    #[serde(default)]
+    pub patch: Option<String>,
+    #[serde(default)]
+    pub stat: Option<String>,
+}
+
+/// `apply --json`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplyDoc {
+    pub schema_version: u32,
+    pub id: String,
+    #[serde(deserialize_with = "nullable")]
+    pub turn: Option<u32>,
+    pub applied: bool,
+    pub files: Vec<String>,
 }
 
 /// A running turn that has only retried for longer than `--stall-after`.
@@ -156,6 +223,10 @@ pub struct TurnRecord {
     #[serde(deserialize_with = "nullable")]
     pub final_message: Option<String>,
     pub skipped_lines: u64,
+    #[serde(deserialize_with = "nullable")]
+    pub changes: Option<Changes>,
+    #[serde(deserialize_with = "nullable")]
+    pub snapshot: Option<Snapshot>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -8,6 +8,8 @@
 //! - `turn-<k>.jsonl` (or `turn.jsonl` for every turn): printed to stdout;
 //! - `delay`: seconds to sleep between lines (then lines are replayed one
 //!   at a time, each with its newline);
+//! - `edit-<k>`: a shell script run in the working directory first (the
+//!   turn's changes to the files);
 //! - `stderr-<k>`: printed to stderr after stdout;
 //! - `hang-<k>`: if present, the script then sleeps until it is killed
 //!   (and says so in `hanging-<k>`, once all its output is written);
@@ -68,8 +70,10 @@ pwd -P > "$d/cwd-$k"
 printf '%s\n' "$$" > "$d/pid-$k.tmp" && mv "$d/pid-$k.tmp" "$d/pid-$k"
 "#;
 
-/// Replaying the turn, after [`RECORD`].
-const REPLAY: &str = r#"f="$d/turn-$k.jsonl"
+/// Replaying the turn, after [`RECORD`]: first the turn's edits to its
+/// working directory (`edit-<k>`, a shell script run there), then its output.
+const REPLAY: &str = r#"[ -f "$d/edit-$k" ] && sh "$d/edit-$k"
+f="$d/turn-$k.jsonl"
 [ -f "$f" ] || f="$d/turn.jsonl"
 if [ -f "$f" ]; then
   if [ -f "$d/delay" ]; then
@@ -135,6 +139,12 @@ impl FakeAgent {
     /// What turn `k` (1-based) prints, byte for byte.
     pub fn turn(&self, k: usize, bytes: impl AsRef<[u8]>) -> &Self {
         self.write(&format!("turn-{k}.jsonl"), bytes.as_ref())
+    }
+
+    /// What turn `k` does to its working directory first: a shell script
+    /// run there (`printf 'x' > new.txt; rm old.txt`).
+    pub fn edit(&self, k: usize, script: &str) -> &Self {
+        self.write(&format!("edit-{k}"), script.as_bytes())
     }
 
     pub fn stderr(&self, k: usize, text: &str) -> &Self {

@@ -2,7 +2,7 @@
 
 use super::{age_into, agent_name, one_line_into, status_colour, status_symbol, thousands_into};
 use crate::model::{Session, SessionStatus};
-use crate::render::controls::push_visible;
+use crate::render::controls::{push_visible, visible};
 use crate::render::style::{BOLD, CYAN, YELLOW};
 use crate::render::Style;
 use crate::session::stall::Stall;
@@ -136,6 +136,15 @@ pub(crate) fn list(
             }
             out.push_str("  ");
         }
+        // A worktree session: its own branch, shown before its task.
+        let task_width = match &s.worktree {
+            Some(w) => {
+                let mark = format!("⎇ {} ", visible(&w.branch));
+                out.push_str(&mark);
+                task_width.saturating_sub(mark.chars().count()).max(8)
+            }
+            None => task_width,
+        };
         one_line_into(out, &s.task, task_width);
         out.push('\n');
     }

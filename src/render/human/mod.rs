@@ -8,6 +8,7 @@
 pub(crate) mod actions;
 pub(crate) mod doctor;
 pub(crate) mod ending;
+pub(crate) mod git;
 pub(crate) mod launch;
 mod list;
 mod show;

@@ -42,6 +42,33 @@ pub(crate) fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<Str
     ));
     out.push(kv("task", one_line(&s.task, 200)));
     out.push(kv("dir", visible(&s.working_dir).into_owned()));
+    if let Some(w) = &s.worktree {
+        let mut state = Vec::new();
+        match w.dirty {
+            Some(true) => state.push("uncommitted changes".to_string()),
+            Some(false) => state.push("clean".to_string()),
+            None => {}
+        }
+        if let Some(n) = w.ahead {
+            state.push(format!("{n} commit{} ahead", if n == 1 { "" } else { "s" }));
+        }
+        let state = if state.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", state.join(", "))
+        };
+        out.push(kv(
+            "worktree",
+            format!(
+                "branch {} from {}{state}",
+                visible(&w.branch),
+                visible(w.base.get(..12).unwrap_or(&w.base))
+            ),
+        ));
+    } else if s.snapshots {
+        // Other writers' changes mix into what its turns changed.
+        out.push(kv("checkout", "shared checkout".to_string()));
+    }
     out.push(kv("created", s.created_at.to_string()));
     out.push(kv("age", age(s)));
     if let Some(id) = &s.agent_session_id {
@@ -99,10 +126,42 @@ pub(crate) fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<Str
                 1 => ", 1 unreadable line skipped".to_string(),
                 n => format!(", {n} unreadable lines skipped"),
             };
+            let changed = t
+                .snapshot
+                .as_ref()
+                .and_then(|s| s.changes)
+                .map(|c| {
+                    format!(
+                        ", {} file{} changed (+{} -{})",
+                        c.files,
+                        if c.files == 1 { "" } else { "s" },
+                        c.insertions,
+                        c.deletions
+                    )
+                })
+                .unwrap_or_default();
             out.push(format!(
-                "  {:>3}  {ending}{exit}{dur}{tokens}{skipped}",
+                "  {:>3}  {ending}{exit}{dur}{tokens}{changed}{skipped}",
                 t.turn
             ));
+            if let Some(e) = t.snapshot.as_ref().and_then(|s| s.error.as_deref()) {
+                out.push(format!("       {}", style.yellow(&one_line(e, 300))));
+            }
+            if let Some(left) = t
+                .snapshot
+                .as_ref()
+                .map(|s| &s.left_out)
+                .filter(|l| !l.is_empty())
+            {
+                let names: Vec<_> = left.iter().map(|f| visible(f).into_owned()).collect();
+                out.push(format!(
+                    "       {}",
+                    style.dim(&format!(
+                        "left out of the snapshots (over 10 MiB): {}",
+                        names.join(", ")
+                    ))
+                ));
+            }
             if let Some(e) = t.error() {
                 out.push(format!("       {}", style.red(&one_line(e, 300))));
             }

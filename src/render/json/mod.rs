@@ -9,8 +9,10 @@ use crate::timefmt::Timestamp;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+mod git;
 mod step;
 mod type_last;
+pub(crate) use git::{ApplyJson, ChangesJson, DiffJson, SnapshotJson, WorktreeJson};
 pub(crate) use step::{step_json, watch_step_json};
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -69,6 +71,8 @@ pub(crate) struct SessionJson<'a> {
     /// Set while the running turn has only retried for longer than
     /// `--stall-after`; null otherwise (and in documents that do not look).
     pub stalled: Option<StallJson>,
+    /// The git worktree zwarm made for the session; null for others.
+    pub worktree: Option<WorktreeJson<'a>>,
 }
 
 #[derive(Serialize)]
@@ -122,6 +126,7 @@ impl<'a> From<&'a Session> for SessionJson<'a> {
                 .find(|m| m.role == "assistant")
                 .map(|m| m.content.as_str()),
             stalled: None,
+            worktree: s.worktree.as_ref().map(Into::into),
         }
     }
 }
@@ -140,6 +145,9 @@ pub(crate) struct TurnJson {
     pub usage: Option<UsageJson>,
     pub final_message: Option<String>,
     pub skipped_lines: u64,
+    /// What the turn changed in the working tree, from its snapshots.
+    pub changes: Option<ChangesJson>,
+    pub snapshot: Option<SnapshotJson>,
 }
 
 impl From<&TurnRecord> for TurnJson {
@@ -163,6 +171,8 @@ impl From<&TurnRecord> for TurnJson {
             usage: t.usage.as_ref().map(Into::into),
             final_message: t.final_message.clone(),
             skipped_lines: t.skipped_lines,
+            changes: t.snapshot.as_ref().and_then(|s| s.changes).map(Into::into),
+            snapshot: t.snapshot.as_ref().map(Into::into),
         }
     }
 }

@@ -7,7 +7,7 @@ use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::model::{
     is_valid_source, Closing, Ending, Message, Session, SessionId, SessionStatus, SettledBy,
-    TurnRecord, Usage,
+    TurnRecord, Usage, WorktreeRecord,
 };
 use crate::process;
 use crate::rights::{self, Record, RightsDir};
@@ -33,6 +33,20 @@ pub(crate) struct StartRequest {
     pub sandbox: Option<String>,
     pub working_dir: PathBuf,
     pub source: String,
+    /// A git worktree of its own for the session (`start --worktree`).
+    pub worktree: Option<WorktreeRequest>,
+    /// Keep each turn's working tree as snapshot commits (where it is in a
+    /// git repository).
+    pub snapshots: bool,
+}
+
+/// `start --worktree[=NAME] [--base REF]`.
+pub(crate) struct WorktreeRequest {
+    /// The branch is `zwarm/<name>`, else `zwarm/<short id>`.
+    pub name: Option<String>,
+    pub base: String,
+    /// A shell command run in the worktree before the agent starts.
+    pub setup: Option<String>,
 }
 
 impl Manager {
@@ -58,6 +72,26 @@ impl Manager {
         }
         let now = Timestamp::now();
         let id = SessionId::random();
+        // The store exists first: the worktree lives in it, and the rights
+        // record names it by the path every later turn finds it at.
+        self.store.sessions(true)?;
+        let made = match &req.worktree {
+            Some(w) => Some(self.make_worktree(&id, &working_dir, w)?),
+            None => None,
+        };
+        let worktree = made.as_ref().map(|m| WorktreeRecord {
+            path: m.path.to_string_lossy().into_owned(),
+            branch: m.branch.clone(),
+            base: m.base.clone(),
+            base_branch: m.base_branch.clone(),
+            repo: m.repo.to_string_lossy().into_owned(),
+            dirty: None,
+            ahead: None,
+        });
+        let working_dir = worktree
+            .as_ref()
+            .map_or(working_dir, |w| PathBuf::from(&w.path));
+        let snapshots = req.snapshots && crate::git::Git::at(&working_dir).toplevel().is_ok();
         let session = Session {
             id: id.clone(),
             task: req.task.clone(),
@@ -78,14 +112,13 @@ impl Manager {
             cost_usd: None,
             agent_session_id: None,
             turns: vec![TurnRecord::open(1, Some(now))],
+            worktree,
+            snapshots,
             other: Default::default(),
         };
         // The settings that decide the agent's rights, kept where it cannot
         // write, before the session exists: a session without its record
         // would be trusted on its meta.json alone.
-        // The store exists first, so that the record names it by the path
-        // every later turn finds it at.
-        self.store.sessions(true)?;
         let rights = self.rights(&id)?;
         let root = self.canonical_root();
         rights
@@ -98,7 +131,47 @@ impl Manager {
         // Created locked: the first turn is launched before anyone may
         // decide anything about the new session.
         let guard = self.store.create(&session)?;
+        if let (Some(made), Some(w)) = (&made, &req.worktree) {
+            let log = self
+                .store
+                .session_dir(&id)
+                .join("turns")
+                .join("turn_1.setup.log");
+            if let Err(failed) = crate::git::setup(made, &made.repo, w.setup.as_deref(), &log) {
+                // No agent runs in a worktree that is not ready.
+                let mut s = guard.load()?;
+                let closing = Closing::now(
+                    Ending::SetupFailed,
+                    SettledBy::Launcher,
+                    Some(failed.to_string()),
+                );
+                s.close_turn(1, closing);
+                guard.save(&mut s)?;
+                return Ok(s);
+            }
+        }
         self.launch(guard, session, 1, &req.task, None)
+    }
+
+    /// Makes the session's git worktree and branch; bad input (no
+    /// repository, a base that names no commit, a branch that exists) is a
+    /// usage error, and then nothing is left behind.
+    fn make_worktree(
+        &self,
+        id: &SessionId,
+        working_dir: &std::path::Path,
+        req: &WorktreeRequest,
+    ) -> Result<crate::git::Worktree> {
+        let root = self.canonical_root();
+        crate::git::create(&crate::git::WorktreeSpec {
+            working_dir,
+            store_root: &root,
+            session_id: id.as_str(),
+            short_id: id.short(),
+            name: req.name.as_deref(),
+            base: &req.base,
+        })
+        .map_err(Error::from)
     }
 
     /// Starts the next turn of a session's conversation. Refuses while a turn

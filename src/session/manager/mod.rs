@@ -15,8 +15,9 @@ use std::time::Duration;
 
 mod launch;
 mod stop;
+mod worktree;
 
-pub(crate) use launch::StartRequest;
+pub(crate) use launch::{StartRequest, WorktreeRequest};
 
 /// How long a command waits for a session's write lock held by someone
 /// else (a turn being launched holds it until its agent runs).

@@ -30,6 +30,7 @@ const KEPT: &[&str] = &[
     "cost_usd",
     "agent_session_id",
     "turns",
+    "worktree",
 ];
 
 /// What the list index keeps of a `meta.json` that

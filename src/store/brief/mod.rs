@@ -4,7 +4,9 @@
 //! from the file where they can be, and the parts `list` never shows are
 //! skipped over rather than built.
 
-use crate::model::{Ending, Message, Session, SessionId, SessionStatus, TurnRecord, Usage};
+use crate::model::{
+    Ending, Message, Session, SessionId, SessionStatus, TurnRecord, Usage, WorktreeRecord,
+};
 use crate::timefmt::Timestamp;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -55,6 +57,8 @@ struct Brief<'a, M> {
     agent_session_id: Option<String>,
     #[serde(default)]
     turns: Vec<BriefTurn>,
+    #[serde(default)]
+    worktree: Option<WorktreeRecord>,
 }
 
 fn first_turn() -> u32 {
@@ -296,6 +300,8 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         cost_usd: b.cost_usd,
         agent_session_id: b.agent_session_id,
         turns,
+        worktree: b.worktree,
+        snapshots: false,
         other: Default::default(),
     })
 }

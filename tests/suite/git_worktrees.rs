@@ -1,0 +1,430 @@
+//! Sessions in git: `start --worktree` gives a session its own worktree and
+//! branch; every turn's working tree is kept as snapshot commits that
+//! `diff` and `apply` read; nothing touches the agent's index, HEAD or
+//! branch, or the main checkout. Real git throughout; the fake agent edits
+//! files the way an agent would.
+
+use crate::support::contract::{decode, ApplyDoc, DiffDoc, ShowDoc};
+use crate::support::fake::transcript;
+use crate::support::output::{has, ANY, EMPTY};
+use crate::support::world::World;
+use std::path::Path;
+use std::process::Command;
+
+/// `git -C dir args...`, which must succeed; its stdout.
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The work dir as a repository with one commit of `a.txt`.
+fn repo(w: &World) -> &Path {
+    let dir = w.work.path();
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.email", "dev@example.com"]);
+    git(dir, &["config", "user.name", "dev"]);
+    std::fs::write(dir.join("a.txt"), "one\ntwo\n").unwrap();
+    git(dir, &["add", "a.txt"]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+    dir
+}
+
+fn show(w: &World, id: &str) -> ShowDoc {
+    let text = w
+        .run(&["--json", "show", id])
+        .expect(0, ANY, EMPTY)
+        .stdout();
+    decode("show --json", &text)
+}
+
+#[test]
+fn a_worktree_session_works_on_its_own_branch_and_leaves_the_checkout_alone() {
+    let w = World::new();
+    let main = repo(&w);
+    let head = git(main, &["rev-parse", "HEAD"]);
+    w.agent
+        .edit(1, "printf 'three\\n' >> a.txt; printf 'new\\n' > new.txt")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["-w", "add a file"]);
+    assert_eq!(w.wait(&id), 0);
+    let doc = show(&w, &id);
+    let wt = doc.worktree.clone().expect("a worktree");
+    let short = &id[..8];
+    assert_eq!(wt.branch, format!("zwarm/{short}"));
+    assert_eq!(wt.base, head.trim());
+    assert_eq!(
+        Path::new(&wt.path),
+        w.state
+            .path()
+            .canonicalize()
+            .unwrap()
+            .join("worktrees")
+            .join(short)
+    );
+    assert_eq!(w.agent.cwd(1), Path::new(&wt.path), "the agent ran there");
+    assert_eq!(doc.working_dir, wt.path);
+    // Locked, naming the session, for as long as zwarm keeps it.
+    let list = git(main, &["worktree", "list", "--porcelain"]);
+    assert!(
+        list.contains(&format!("locked zwarm session {id}")),
+        "{list}"
+    );
+    // The main checkout: not a byte changed, and the store is not in it.
+    assert_eq!(
+        std::fs::read_to_string(main.join("a.txt")).unwrap(),
+        "one\ntwo\n"
+    );
+    assert!(!main.join("new.txt").exists());
+    assert_eq!(git(main, &["status", "--porcelain"]), "");
+    assert_eq!(git(main, &["rev-parse", "HEAD"]), head);
+    // The turn's change, counted and shown.
+    let turn = &doc.turn_records[0];
+    let changes = turn.changes.clone().expect("changes");
+    assert_eq!(
+        (changes.files, changes.insertions, changes.deletions),
+        (2, 2, 0)
+    );
+    assert_eq!(wt.dirty, Some(true), "codex leaves its work uncommitted");
+    assert_eq!(wt.ahead, Some(0));
+    let patch = w.run(&["diff", &id]).expect(0, has("+new"), EMPTY).stdout();
+    assert!(
+        patch.contains("a/a.txt") && patch.contains("+three"),
+        "{patch}"
+    );
+    let stat = w
+        .run(&["diff", "--turn", "1", "--stat", &id])
+        .expect(0, has("new.txt"), EMPTY)
+        .stdout();
+    assert!(stat.contains("2 files changed"), "{stat}");
+    let json: DiffDoc = decode(
+        "diff --json",
+        &w.run(&["--json", "diff", &id])
+            .expect(0, ANY, EMPTY)
+            .stdout(),
+    );
+    assert_eq!((json.from.as_str(), json.changes.files), (head.trim(), 2));
+    // `list` marks it.
+    w.run(&["list"])
+        .expect(0, has(&format!("⎇ zwarm/{short}")), EMPTY);
+}
+
+#[test]
+fn apply_brings_the_change_back_uncommitted_or_changes_nothing_on_a_conflict() {
+    let w = World::new();
+    let main = repo(&w);
+    w.agent
+        .edit(1, "printf 'three\\n' >> a.txt; printf 'new\\n' > new.txt")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["-w", "add a file"]);
+    assert_eq!(w.wait(&id), 0);
+    // A conflicting edit here: nothing is applied, the file is named.
+    std::fs::write(main.join("a.txt"), "one\nTWO\n").unwrap();
+    let before = std::fs::read(main.join("a.txt")).unwrap();
+    let doc: ApplyDoc = decode(
+        "apply --json",
+        &w.run(&["--json", "apply", &id])
+            .expect(1, ANY, has("conflicts"))
+            .stdout(),
+    );
+    assert!(!doc.applied);
+    assert_eq!(doc.files, ["a.txt"]);
+    assert_eq!(std::fs::read(main.join("a.txt")).unwrap(), before);
+    assert!(!main.join("new.txt").exists(), "all or nothing");
+    // Without it, the change arrives as uncommitted changes.
+    git(main, &["checkout", "--", "a.txt"]);
+    w.run(&["apply", &id]).expect(0, has("applied"), EMPTY);
+    assert_eq!(
+        std::fs::read_to_string(main.join("a.txt")).unwrap(),
+        "one\ntwo\nthree\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(main.join("new.txt")).unwrap(),
+        "new\n"
+    );
+    assert_eq!(
+        git(main, &["diff", "--cached", "--name-only"]),
+        "",
+        "nothing staged"
+    );
+}
+
+#[test]
+fn in_a_shared_checkout_each_turn_is_its_own_and_the_agents_git_state_is_untouched() {
+    let w = World::new();
+    let main = repo(&w);
+    // Something staged: the agent's index must stay as it is.
+    std::fs::write(main.join("a.txt"), "one\ntwo\nstaged\n").unwrap();
+    git(main, &["add", "a.txt"]);
+    let index = std::fs::read(main.join(".git/index")).unwrap();
+    w.agent
+        .edit(1, "printf 'agent one\\n' > one.txt")
+        .edit(2, "printf 'agent two\\n' > two.txt")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["first"]);
+    assert_eq!(w.wait(&id), 0);
+    // A person's change between the turns is in neither turn's change.
+    std::fs::write(main.join("person.txt"), "mine\n").unwrap();
+    w.run(&["inject", &id, "second"]).expect(0, ANY, EMPTY);
+    assert_eq!(w.wait(&id), 0);
+    let two = w
+        .run(&["diff", "--turn", "2", "--stat", &id])
+        .expect(0, ANY, EMPTY)
+        .stdout();
+    assert!(
+        two.contains("two.txt") && !two.contains("person.txt") && !two.contains("one.txt"),
+        "{two}"
+    );
+    let all = w
+        .run(&["diff", "--stat", &id])
+        .expect(0, ANY, EMPTY)
+        .stdout();
+    assert!(all.contains("one.txt") && all.contains("two.txt"), "{all}");
+    // Refs per turn, start and end; HEAD, branch and index as they were.
+    let refs = git(
+        main,
+        &[
+            "for-each-ref",
+            "--format=%(refname)",
+            &format!("refs/zwarm/{id}/"),
+        ],
+    );
+    for n in 1..=2 {
+        assert!(
+            refs.contains(&format!("refs/zwarm/{id}/turn-{n}-start\n")),
+            "{refs}"
+        );
+        assert!(
+            refs.contains(&format!("refs/zwarm/{id}/turn-{n}\n")),
+            "{refs}"
+        );
+    }
+    assert_eq!(git(main, &["log", "--oneline"]).lines().count(), 1);
+    assert_eq!(git(main, &["branch", "--show-current"]).trim(), "main");
+    assert_eq!(std::fs::read(main.join(".git/index")).unwrap(), index);
+    w.run(&["show", &id])
+        .expect(0, has("shared checkout"), EMPTY);
+}
+
+#[test]
+fn a_killed_turns_work_is_kept_in_its_snapshot() {
+    let w = World::new();
+    repo(&w);
+    w.agent
+        .edit(1, "printf 'half done\\n' > wip.txt")
+        .turn(1, transcript("codex_sigterm.jsonl"))
+        .hang(1);
+    let id = w.start(&["long job"]);
+    w.agent.wait_hanging(1, std::time::Duration::from_secs(10));
+    w.run(&["kill", &id]).expect(0, ANY, EMPTY);
+    let doc = show(&w, &id);
+    let snap = doc.turn_records[0].snapshot.clone().expect("a snapshot");
+    assert!(snap.end.is_some(), "{snap:?}");
+    assert_eq!(
+        doc.turn_records[0].changes.clone().map(|c| c.files),
+        Some(1)
+    );
+    w.run(&["diff", &id]).expect(0, has("+half done"), EMPTY);
+}
+
+#[test]
+fn bad_worktree_input_is_a_usage_error_and_creates_nothing() {
+    let w = World::new();
+    // Not a repository.
+    w.run(&["start", "-w", "task"])
+        .expect(2, EMPTY, has("not inside a git repository"));
+    let main = repo(&w);
+    git(main, &["branch", "zwarm/taken"]);
+    for (args, says) in [
+        (vec!["start", "--worktree=taken", "task"], "zwarm/taken"),
+        (
+            vec!["start", "-w", "--base", "no-such-ref", "task"],
+            "no-such-ref",
+        ),
+        (vec!["start", "--worktree=bad..name", "task"], "bad..name"),
+    ] {
+        w.run(&args).expect(2, EMPTY, has(says));
+    }
+    assert!(w.json(&["list"])["sessions"].as_array().unwrap().is_empty());
+    assert_eq!(git(main, &["worktree", "list"]).lines().count(), 1);
+    assert_eq!(
+        git(main, &["branch", "--list", "zwarm/*"]).trim(),
+        "zwarm/taken",
+        "the existing branch is left as it was"
+    );
+    // `--base` means nothing without a worktree.
+    w.run(&["start", "--base", "main", "task"])
+        .expect(2, EMPTY, has("--worktree"));
+}
+
+#[test]
+fn without_snapshots_diff_says_so() {
+    let w = World::new();
+    repo(&w);
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["--no-snapshot", "task"]);
+    assert_eq!(w.wait(&id), 0);
+    w.run(&["diff", &id])
+        .expect(1, EMPTY, has("has no snapshots"));
+    let refs = git(w.work.path(), &["for-each-ref", "refs/zwarm/"]);
+    assert_eq!(refs, "");
+    w.run(&["diff", "--turn", "7", &id])
+        .expect(1, EMPTY, has("has no snapshots"));
+}
+
+#[test]
+fn the_worktree_is_set_up_before_the_agent_and_a_failed_setup_runs_no_agent() {
+    let w = World::new();
+    let main = repo(&w);
+    std::fs::write(main.join(".gitignore"), ".env\n").unwrap();
+    std::fs::write(main.join(".worktreeinclude"), ".env\n").unwrap();
+    git(main, &["add", ".gitignore", ".worktreeinclude"]);
+    git(main, &["commit", "-q", "-m", "include"]);
+    std::fs::write(main.join(".env"), "TOKEN=local\n").unwrap();
+    w.agent
+        .edit(1, "cat .env ready > seen.txt")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["-w", "--setup", "echo prepared; printf ok > ready", "task"]);
+    assert_eq!(w.wait(&id), 0);
+    let wt = show(&w, &id).worktree.expect("a worktree");
+    let seen = std::fs::read_to_string(Path::new(&wt.path).join("seen.txt")).unwrap();
+    assert_eq!(seen, "TOKEN=local\nok", "the agent found both");
+    let log = w
+        .state
+        .path()
+        .join("sessions")
+        .join(&id)
+        .join("turns/turn_1.setup.log");
+    assert!(std::fs::read_to_string(log).unwrap().contains("prepared"));
+
+    let calls = w.agent.calls();
+    let out = w.run(&[
+        "--json",
+        "start",
+        "-w",
+        "--setup",
+        "echo broken >&2; exit 3",
+        "task",
+    ]);
+    out.expect(1, ANY, has("setup failed"));
+    let failed = out.json();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["ending"], "setup_failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("broken"),
+        "{failed}"
+    );
+    assert_eq!(w.agent.calls(), calls, "no agent ran");
+}
+
+#[test]
+fn a_worktree_goes_with_its_session_only_when_nothing_in_it_would_be_lost() {
+    let w = World::new();
+    let main = repo(&w);
+    w.agent
+        .edit(1, "printf 'new\\n' > new.txt")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["-w", "task"]);
+    assert_eq!(w.wait(&id), 0);
+    let wt = show(&w, &id).worktree.expect("a worktree");
+    let path = Path::new(&wt.path).to_path_buf();
+    // Work after the last snapshot: refused by rm and by clean, naming it.
+    std::fs::write(path.join("later.txt"), "by hand\n").unwrap();
+    w.run(&["rm", &id]).expect(1, ANY, has("later.txt"));
+    w.run(&["clean", "--older-than", "0s", "--yes"])
+        .expect(1, ANY, has("later.txt"));
+    assert!(path.join("later.txt").exists() && w.json(&["show", &id])["id"] == id.as_str());
+    // Committed on the session's branch (as claude does), the branch is
+    // not merged: it is not deleted, and then nothing is removed.
+    git(&path, &["add", "later.txt"]);
+    git(&path, &["commit", "-q", "-m", "by hand"]);
+    w.run(&["rm", "--force", "--delete-branch", &id])
+        .expect(2, EMPTY, has("not merged"));
+    assert!(path.exists());
+    // --force keeps the work as a ref, then removes the worktree; the
+    // branch and the snapshot refs stay.
+    w.run(&["rm", "--force", &id]).expect(0, ANY, EMPTY);
+    assert!(!path.exists());
+    assert_eq!(
+        git(main, &["show", &format!("refs/zwarm/{id}/final:later.txt")]),
+        "by hand\n"
+    );
+    assert_eq!(
+        git(main, &["show", &format!("refs/zwarm/{id}/turn-1:new.txt")]),
+        "new\n"
+    );
+    assert_eq!(
+        git(main, &["branch", "--list", &wt.branch]).trim(),
+        wt.branch
+    );
+    assert_eq!(git(main, &["worktree", "list"]).lines().count(), 1);
+
+    // A session whose worktree holds nothing new goes at once, and a merged
+    // branch with it when asked.
+    let id = w.start(&["-w", "again"]);
+    assert_eq!(w.wait(&id), 0);
+    let wt = show(&w, &id).worktree.expect("a worktree");
+    w.run(&["rm", "--delete-branch", &id]).expect(0, ANY, EMPTY);
+    assert!(!Path::new(&wt.path).exists());
+    assert_eq!(
+        git(main, &["branch", "--list", &wt.branch]),
+        "",
+        "merged: it had no commits"
+    );
+}
+
+/// The real agent CLIs, asked by their mock model to write a file: in a
+/// worktree session the file lands in the worktree, `diff` shows exactly
+/// it, and the main checkout is untouched.
+fn a_real_agent_writes_in_its_worktree(agent: crate::support::agents::Agent, adapter: &str) {
+    let w = World::with_agents(vec![agent]);
+    let main = repo(&w);
+    let work = main.to_str().unwrap().to_owned();
+    let task = "SCN_CMD printf 'from the agent\\n' > agent.txt";
+    let id = w
+        .run(&["start", "-a", adapter, "-w", "-C", &work, task])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_owned();
+    let (code, s) = w.wait_shown(&id);
+    assert_eq!(code, 0, "{s:#}");
+    let wt = s["worktree"]["path"].as_str().unwrap().to_owned();
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&wt).join("agent.txt")).unwrap(),
+        "from the agent\n"
+    );
+    assert!(!main.join("agent.txt").exists());
+    assert_eq!(git(main, &["status", "--porcelain"]), "");
+    let stat = w
+        .run(&["diff", "--stat", &id])
+        .expect(0, ANY, EMPTY)
+        .stdout();
+    assert_eq!(stat.lines().count(), 2, "one file: {stat}");
+    assert!(stat.contains("agent.txt"), "{stat}");
+    let doc = show(&w, &id);
+    let changes = doc.turn_records[0].changes.clone().expect("changes");
+    assert_eq!((changes.files, changes.insertions), (1, 1));
+}
+
+#[test]
+fn codex_writes_in_its_worktree_and_diff_shows_exactly_that() {
+    let mock = crate::support::mock_responses::MockServer::start();
+    a_real_agent_writes_in_its_worktree(crate::support::e2e::codex(mock.port()), "codex");
+}
+
+#[test]
+fn claude_writes_in_its_worktree_and_diff_shows_exactly_that() {
+    let mock = crate::support::mock_messages::MockServer::start();
+    a_real_agent_writes_in_its_worktree(crate::support::e2e::claude(mock.port()), "claude");
+}

@@ -386,7 +386,7 @@ fn a_worktree_goes_with_its_session_only_when_nothing_in_it_would_be_lost() {
 /// The real agent CLIs, asked by their mock model to write a file: in a
 /// worktree session the file lands in the worktree, `diff` shows exactly
 /// it, and the main checkout is untouched.
-fn a_real_agent_writes_in_its_worktree(agent: crate::support::agents::Agent, adapter: &str) {
+fn a_real_agent_writes_in_its_worktree(agent: crate::support::e2e::Agent, adapter: &str) {
     let w = World::with_agents(vec![agent]);
     let main = repo(&w);
     let work = main.to_str().unwrap().to_owned();

@@ -5,18 +5,19 @@
 
 use crate::git::{self, Git};
 use crate::model::{snapshot_ref, Changes, Session, TurnSnapshot};
+use std::path::Path;
 
 /// The snapshot at the start of `turn`, parented on the latest earlier
 /// one. What a person changes between two turns lies between the one's end
 /// and the other's start, so it is in neither turn's change.
-pub(crate) fn at_start(session: &Session, turn: u32) -> Option<TurnSnapshot> {
+pub(crate) fn at_start(session: &Session, turn: u32, store: &Path) -> Option<TurnSnapshot> {
     if !session.snapshots {
         return None;
     }
     let parent = latest_commit(session, turn);
     let git = Git::at(&session.working_dir);
     let refname = snapshot_ref(&session.id, turn, true);
-    let message = format!("zwarm: session {} turn {turn}, at its start", session.id);
+    let message = message(session, &format!("turn {turn}, at its start"), store);
     Some(
         match git::snapshot(
             &git,
@@ -40,7 +41,7 @@ pub(crate) fn at_start(session: &Session, turn: u32) -> Option<TurnSnapshot> {
 
 /// The snapshot at the end of `turn`, with what the turn changed and, in a
 /// worktree, whether it is dirty and how far its branch is ahead.
-pub(crate) fn at_end(session: &Session, turn: u32) -> Option<TurnSnapshot> {
+pub(crate) fn at_end(session: &Session, turn: u32, store: &Path) -> Option<TurnSnapshot> {
     if !session.snapshots {
         return None;
     }
@@ -54,7 +55,7 @@ pub(crate) fn at_end(session: &Session, turn: u32) -> Option<TurnSnapshot> {
     let git = Git::at(&session.working_dir);
     let parent = snap.start.clone().or_else(|| latest_commit(session, turn));
     let refname = snapshot_ref(&session.id, turn, false);
-    let message = format!("zwarm: session {} turn {turn}, at its end", session.id);
+    let message = message(session, &format!("turn {turn}, at its end"), store);
     match git::snapshot(
         &git,
         parent.as_deref(),
@@ -89,6 +90,26 @@ pub(crate) fn at_end(session: &Session, turn: u32) -> Option<TurnSnapshot> {
     }
     Some(snap)
 }
+
+/// A snapshot's commit message: what it is, and trailers naming the store
+/// (canonical) the session belongs to and its branch, so that `doctor` can
+/// tell the snapshots and branches of this store's gone sessions from those
+/// of another store in the same repository.
+pub(crate) fn message(session: &Session, what: &str, store: &Path) -> String {
+    let mut m = format!(
+        "zwarm: session {} {what}\n\n{STORE_TRAILER}{}\n",
+        session.id,
+        store.display()
+    );
+    if let Some(w) = &session.worktree {
+        m.push_str(&format!("{BRANCH_TRAILER}{}\n", w.branch));
+    }
+    m
+}
+
+/// The trailers of a snapshot's message.
+pub(crate) const STORE_TRAILER: &str = "zwarm-store: ";
+pub(crate) const BRANCH_TRAILER: &str = "zwarm-branch: ";
 
 fn note(snap: &mut TurnSnapshot, why: String) {
     snap.error = Some(match snap.error.take() {

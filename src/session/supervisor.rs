@@ -230,7 +230,7 @@ fn start_agent(
         return Err(format!("turn {turn} is no longer waiting to be launched"));
     }
     // Before the agent can change anything.
-    let snapshot = super::snapshots::at_start(&session, turn);
+    let snapshot = super::snapshots::at_start(&session, turn, &store.canonical_root());
     let turns = store.turns(id, true).map_err(|e| e.to_string())?;
     let open = |which: TurnFile| {
         let name = which.name(turn);
@@ -255,10 +255,7 @@ fn start_agent(
         // strays after the supervisor is gone, and how `kill` knows a
         // recorded pid is this session's before signalling it.
         .env(process::SESSION_ENV, id)
-        .env(
-            process::STORE_ENV,
-            std::fs::canonicalize(store.root()).unwrap_or_else(|_| store.root().to_path_buf()),
-        )
+        .env(process::STORE_ENV, store.canonical_root())
         .env_remove(process::SUPERVISOR_ENV)
         .stdin(stdin)
         .stdout(stdout_file)
@@ -322,7 +319,7 @@ fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
     let snapshot = store
         .load(id)
         .ok()
-        .and_then(|s| super::snapshots::at_end(&s, turn));
+        .and_then(|s| super::snapshots::at_end(&s, turn, &store.canonical_root()));
     let end = TurnEnd {
         exit: Some(exit),
         snapshot,

@@ -84,6 +84,12 @@ impl Store {
         Store { root: root.into() }
     }
 
+    /// The root with links resolved: how records outside the store (rights,
+    /// snapshot messages, marks) name it.
+    pub(crate) fn canonical_root(&self) -> PathBuf {
+        std::fs::canonicalize(&self.root).unwrap_or_else(|_| self.root.clone())
+    }
+
     pub(crate) fn root(&self) -> &Path {
         &self.root
     }

@@ -258,7 +258,11 @@ fn bad_worktree_input_is_a_usage_error_and_creates_nothing() {
     assert!(w.json(&["list"])["sessions"].as_array().unwrap().is_empty());
     assert_eq!(git(main, &["worktree", "list"]).lines().count(), 1);
     assert_eq!(
-        git(main, &["branch", "--list", "zwarm/*"]).trim(),
+        git(
+            main,
+            &["branch", "--format=%(refname:short)", "--list", "zwarm/*"]
+        )
+        .trim(),
         "zwarm/taken",
         "the existing branch is left as it was"
     );
@@ -364,7 +368,11 @@ fn a_worktree_goes_with_its_session_only_when_nothing_in_it_would_be_lost() {
         "new\n"
     );
     assert_eq!(
-        git(main, &["branch", "--list", &wt.branch]).trim(),
+        git(
+            main,
+            &["branch", "--format=%(refname:short)", "--list", &wt.branch]
+        )
+        .trim(),
         wt.branch
     );
     assert_eq!(git(main, &["worktree", "list"]).lines().count(), 1);
@@ -377,7 +385,10 @@ fn a_worktree_goes_with_its_session_only_when_nothing_in_it_would_be_lost() {
     w.run(&["rm", "--delete-branch", &id]).expect(0, ANY, EMPTY);
     assert!(!Path::new(&wt.path).exists());
     assert_eq!(
-        git(main, &["branch", "--list", &wt.branch]),
+        git(
+            main,
+            &["branch", "--format=%(refname:short)", "--list", &wt.branch]
+        ),
         "",
         "merged: it had no commits"
     );
@@ -427,4 +438,63 @@ fn codex_writes_in_its_worktree_and_diff_shows_exactly_that() {
 fn claude_writes_in_its_worktree_and_diff_shows_exactly_that() {
     let mock = crate::support::mock_messages::MockServer::start();
     a_real_agent_writes_in_its_worktree(crate::support::e2e::claude(mock.port()), "claude");
+}
+
+#[test]
+fn doctor_reports_what_git_keeps_for_gone_sessions_and_removes_none_of_it() {
+    let w = World::new();
+    let main = repo(&w);
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    let gone = w.start(&["-w", "gone"]);
+    let vanished = w.start(&["-w", "vanished"]);
+    assert_eq!((w.wait(&gone), w.wait(&vanished)), (0, 0));
+    let gone_wt = show(&w, &gone).worktree.expect("a worktree");
+    let vanished_wt = show(&w, &vanished).worktree.expect("a worktree");
+    // A session removed behind zwarm's back, its worktree left; another
+    // whose worktree was deleted by hand.
+    std::fs::remove_dir_all(w.state.path().join("sessions").join(&gone)).unwrap();
+    std::fs::remove_dir_all(&vanished_wt.path).unwrap();
+    for fix in [false, true] {
+        let args: &[&str] = if fix {
+            &["--json", "doctor", "--fix"]
+        } else {
+            &["--json", "doctor"]
+        };
+        let doc = w.run(args).expect(1, ANY, EMPTY).json();
+        let kinds: Vec<(String, String)> = doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["kind"].as_str().unwrap().to_owned(),
+                    p["session"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        for want in [
+            ("missing_worktree".to_owned(), vanished.clone()),
+            ("orphan_worktree".to_owned(), String::new()),
+            ("orphan_snapshots".to_owned(), gone.clone()),
+            ("orphan_branch".to_owned(), gone.clone()),
+        ] {
+            assert!(kinds.contains(&want), "{want:?} in {kinds:?}");
+        }
+    }
+    // Nothing of it was removed.
+    assert!(Path::new(&gone_wt.path).is_dir());
+    assert_eq!(
+        git(
+            main,
+            &[
+                "branch",
+                "--format=%(refname:short)",
+                "--list",
+                &gone_wt.branch
+            ]
+        )
+        .trim(),
+        gone_wt.branch
+    );
+    assert!(!git(main, &["for-each-ref", &format!("refs/zwarm/{gone}/")]).is_empty());
 }

@@ -8,6 +8,7 @@ mod sessions;
 mod stray;
 #[cfg(test)]
 mod tests;
+mod worktrees;
 
 use super::manager::{Liveness, Manager};
 use crate::store::WriteGuard;
@@ -17,6 +18,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 use stray::{stray_files, stray_index_files, stray_processes};
+use worktrees::worktrees;
 
 /// A session folder without `meta.json` younger than this is being created.
 const CREATING_GRACE_SECS: u64 = 10;
@@ -49,6 +51,14 @@ pub(crate) enum Kind {
     RightsMismatch,
     /// A record of rights whose session is gone from this store.
     OrphanRights,
+    /// A session whose worktree is gone.
+    MissingWorktree,
+    /// A folder under `worktrees/` that no session names.
+    OrphanWorktree,
+    /// Snapshot refs of a session this store no longer has.
+    OrphanSnapshots,
+    /// A `zwarm/` branch no session of this store names.
+    OrphanBranch,
 }
 
 impl Kind {
@@ -66,6 +76,10 @@ impl Kind {
             Kind::ForeignLockHolder => "foreign_lock_holder",
             Kind::RightsMismatch => "rights_mismatch",
             Kind::OrphanRights => "orphan_rights",
+            Kind::MissingWorktree => "missing_worktree",
+            Kind::OrphanWorktree => "orphan_worktree",
+            Kind::OrphanSnapshots => "orphan_snapshots",
+            Kind::OrphanBranch => "orphan_branch",
         }
     }
 }
@@ -136,6 +150,7 @@ pub(crate) fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Ve
 
     stray_processes(manager, &alive, fix, &mut out);
     rights_records(manager, &sessions, fix, &mut out);
+    worktrees(manager, &sessions, &mut out);
     stray_files(store.root(), &store.sessions_dir(), fix, &mut out);
     stray_index_files(store.root(), fix, &mut out);
     out

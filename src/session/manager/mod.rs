@@ -231,7 +231,7 @@ impl Manager {
 
     /// The store's root as the supervisor writes it into its agent's mark.
     pub(crate) fn canonical_root(&self) -> std::path::PathBuf {
-        std::fs::canonicalize(self.store.root()).unwrap_or_else(|_| self.store.root().to_path_buf())
+        self.store.canonical_root()
     }
 
     /// What is behind a session's status, without changing anything.

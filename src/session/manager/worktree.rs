@@ -28,7 +28,11 @@ impl Manager {
         let here = Git::at(&wt.path);
         let last = latest_snapshot(session).unwrap_or_else(|| w.base.clone());
         let refname = format!("refs/zwarm/{}/final", session.id);
-        let message = format!("zwarm: session {}, its worktree when removed", session.id);
+        let message = crate::session::snapshots::message(
+            session,
+            "its worktree when removed",
+            &self.canonical_root(),
+        );
         let fin = git::snapshot(
             &here,
             Some(&last),

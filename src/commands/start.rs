@@ -35,6 +35,18 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
         }),
         snapshots: !a.no_snapshot,
     })?;
+    if s.worktree.is_none() {
+        // Two agents in one checkout overwrite each other's edits, and
+        // their snapshots mix.
+        if let Ok((sessions, _)) = ctx.manager.list() {
+            if let Some(other) = sessions
+                .iter()
+                .find(|o| o.id != s.id && o.status.is_active() && o.working_dir == s.working_dir)
+            {
+                render::warning(&ctx.style(), &human::git::shared(other.short_id()));
+            }
+        }
+    }
     if let Some(w) = &s.worktree {
         // What is uncommitted here is not in the worktree: it starts from
         // the base commit.

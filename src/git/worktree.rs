@@ -236,6 +236,12 @@ pub(crate) fn create(spec: &WorktreeSpec<'_>) -> Result<Worktree, WorktreeError>
         undo(&git, &worktrees, spec.short_id, &path, &branch, &base);
         return Err(e);
     }
+    // git wrote the files and then the index in the same instant, so every
+    // entry reads as possibly changed: each snapshot would hash the whole
+    // tree again until someone refreshed the index. The worktree is still
+    // zwarm's alone (no agent has started), and a refresh changes only the
+    // stat data the index keeps. A failure costs speed, not correctness.
+    let _ = Git::at(&path).output(["update-index", "-q", "--refresh"], None);
     Ok(Worktree {
         path,
         branch,

@@ -498,3 +498,26 @@ fn doctor_reports_what_git_keeps_for_gone_sessions_and_removes_none_of_it() {
     );
     assert!(!git(main, &["for-each-ref", &format!("refs/zwarm/{gone}/")]).is_empty());
 }
+
+#[test]
+fn a_second_agent_in_the_same_checkout_is_warned_about() {
+    let w = World::new();
+    repo(&w);
+    let first = w.start_hanging(&[]);
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    let out = w.run(&["start", "second"]);
+    out.expect(
+        0,
+        ANY,
+        has(&format!(
+            "session {} is running in this checkout too",
+            &first[..8]
+        )),
+    );
+    let second = out.stdout().trim().to_owned();
+    assert_eq!(w.wait(&second), 0);
+    // With a worktree of its own, nothing to warn about.
+    let third = w.start(&["-w", "third"]);
+    assert_eq!(w.wait(&third), 0);
+    w.run(&["kill", &first]).expect(0, ANY, EMPTY);
+}

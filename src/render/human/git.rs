@@ -10,6 +10,13 @@ pub(crate) fn left_behind(branch: &str) -> String {
     )
 }
 
+/// `start` without `--worktree` beside another running session.
+pub(crate) fn shared(other: &str) -> String {
+    format!(
+        "session {other} is running in this checkout too: the agents will change the same files; `zwarm start -w` gives each its own worktree"
+    )
+}
+
 /// `apply` that went through.
 pub(crate) fn applied(short_id: &str, files: &[String]) -> String {
     let names: Vec<_> = files.iter().map(|f| visible(f).into_owned()).collect();

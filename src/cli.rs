@@ -247,6 +247,10 @@ pub(crate) struct StartArgs {
     #[arg(long, value_name = "CMD", requires = "worktree")]
     pub setup: Option<String>,
 
+    /// Commit each turn's result on the session's branch (zwarm commits, outside the agent's sandbox)
+    #[arg(long, requires = "worktree", conflicts_with = "no_snapshot")]
+    pub commit_turns: bool,
+
     /// Keep no snapshots of the working tree's turns
     #[arg(long)]
     pub no_snapshot: bool,

@@ -32,6 +32,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
             name: (!name.is_empty()).then(|| name.clone()),
             base: a.base.clone().unwrap_or_else(|| "HEAD".into()),
             setup: a.setup.clone(),
+            commit_turns: a.commit_turns,
         }),
         snapshots: !a.no_snapshot,
     })?;

@@ -16,7 +16,7 @@ mod worktree;
 
 pub(crate) use patch::{apply, diff, Applied};
 pub(crate) use setup::setup;
-pub(crate) use snapshot::{changes, snapshot, tree_state, SNAPSHOT_SIZE_CAP};
+pub(crate) use snapshot::{changes, commit_snapshot, snapshot, tree_state, SNAPSHOT_SIZE_CAP};
 pub(crate) use worktree::{
     create, delete_branch_if_merged, remove, Leftovers, Worktree, WorktreeError, WorktreeSpec,
 };

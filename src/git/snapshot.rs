@@ -119,6 +119,48 @@ pub(super) fn record(
     })
 }
 
+/// Commits the tree of `snapshot` on the branch checked out in `git`'s
+/// worktree (`start --commit-turns`): zwarm, not the agent, whose sandbox
+/// may keep `.git` read-only, records the turn's result. The branch moves
+/// only from the commit it was on (a compare-and-swap), and the index is
+/// then reset to it, the files left as they are. None when the snapshot
+/// holds nothing the branch does not.
+pub(crate) fn commit_snapshot(
+    git: &Git,
+    snapshot: &str,
+    message: &str,
+) -> Result<Option<String>, GitError> {
+    let branch = git.line(["symbolic-ref", "--quiet", "HEAD"])?;
+    let head = git.commit_of("HEAD")?;
+    let tree = git.line(["rev-parse", "--verify", &format!("{snapshot}^{{tree}}")])?;
+    if git.line(["rev-parse", "--verify", "HEAD^{tree}"])? == tree {
+        return Ok(None);
+    }
+    let args: Vec<OsString> = [
+        "commit-tree",
+        "--no-gpg-sign",
+        "-p",
+        &head,
+        "-m",
+        message,
+        &tree,
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    let commit = as_zwarm(git, &args)?;
+    git.run([
+        "update-ref",
+        "-m",
+        "zwarm: the turn's result",
+        &branch,
+        &commit,
+        &head,
+    ])?;
+    git.run(["reset", "-q", "--no-refresh"])?;
+    Ok(Some(commit))
+}
+
 /// The same repository run from the top of its working tree (paths from
 /// git are then repository-relative), and the path of its real index.
 fn locate(git: &Git) -> Result<(Git, PathBuf), GitError> {

@@ -25,6 +25,9 @@ pub(crate) struct WorktreeRecord {
     /// How many commits its branch was ahead of the base then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ahead: Option<u32>,
+    /// zwarm commits each turn's result on the branch (`--commit-turns`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub commit_turns: bool,
 }
 
 /// How much a turn changed: `git diff --numstat` of its two snapshots.
@@ -55,6 +58,10 @@ pub(crate) struct TurnSnapshot {
     /// For a worktree: commits on its branch beyond the base.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ahead: Option<u32>,
+    /// The commit zwarm made of the turn's result on the session's branch
+    /// (`--commit-turns`), if the turn changed anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
     /// Why a snapshot could not be taken, if one could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,

@@ -55,12 +55,12 @@ pub(crate) fn at_end(session: &Session, turn: u32, store: &Path) -> Option<TurnS
     let git = Git::at(&session.working_dir);
     let parent = snap.start.clone().or_else(|| latest_commit(session, turn));
     let refname = snapshot_ref(&session.id, turn, false);
-    let message = message(session, &format!("turn {turn}, at its end"), store);
+    let text = message(session, &format!("turn {turn}, at its end"), store);
     match git::snapshot(
         &git,
         parent.as_deref(),
         &refname,
-        &message,
+        &text,
         git::SNAPSHOT_SIZE_CAP,
     ) {
         Ok(s) => {
@@ -78,6 +78,15 @@ pub(crate) fn at_end(session: &Session, turn: u32, store: &Path) -> Option<TurnS
             snap.end = Some(s.commit);
         }
         Err(e) => note(&mut snap, format!("no snapshot at the turn's end: {e}")),
+    }
+    if let (Some(w), Some(end)) = (&session.worktree, &snap.end) {
+        if w.commit_turns {
+            let text = message(session, &format!("turn {turn}, its result"), store);
+            match git::commit_snapshot(&git, end, &text) {
+                Ok(commit) => snap.commit = commit,
+                Err(e) => note(&mut snap, format!("cannot commit the turn's result: {e}")),
+            }
+        }
     }
     if let Some(w) = &session.worktree {
         match git::tree_state(&git, &w.base) {

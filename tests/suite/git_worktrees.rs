@@ -521,3 +521,51 @@ fn a_second_agent_in_the_same_checkout_is_warned_about() {
     assert_eq!(w.wait(&third), 0);
     w.run(&["kill", &first]).expect(0, ANY, EMPTY);
 }
+
+#[test]
+fn commit_turns_records_each_turns_result_on_the_branch() {
+    let w = World::new();
+    let main = repo(&w);
+    w.agent
+        .edit(1, "printf 'one\\n' > one.txt")
+        .edit(2, "true")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["-w", "--commit-turns", "task"]);
+    assert_eq!(w.wait(&id), 0);
+    w.run(&["inject", &id, "nothing this time"])
+        .expect(0, ANY, EMPTY);
+    assert_eq!(w.wait(&id), 0);
+    let doc = show(&w, &id);
+    let wt = doc.worktree.clone().expect("a worktree");
+    assert_eq!(
+        (wt.dirty, wt.ahead),
+        (Some(false), Some(1)),
+        "one turn changed something"
+    );
+    let log = git(main, &["log", "--format=%an|%s", &wt.branch]);
+    let first = log.lines().next().unwrap();
+    assert_eq!(
+        first,
+        format!("zwarm|zwarm: session {id} turn 1, its result")
+    );
+    assert_eq!(
+        git(main, &["show", &format!("{}:one.txt", wt.branch)]),
+        "one\n"
+    );
+    assert_eq!(
+        git(Path::new(&wt.path), &["status", "--porcelain"]),
+        "",
+        "index reset to it"
+    );
+    // Nothing beyond its snapshots: it goes; the branch is not merged, so
+    // it stays.
+    w.run(&["rm", &id]).expect(0, ANY, EMPTY);
+    assert!(!Path::new(&wt.path).exists());
+    assert!(!git(
+        main,
+        &["branch", "--format=%(refname:short)", "--list", &wt.branch]
+    )
+    .is_empty());
+    w.run(&["start", "--commit-turns", "task"])
+        .expect(2, EMPTY, has("--worktree"));
+}

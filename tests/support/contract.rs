@@ -135,6 +135,8 @@ pub struct Snapshot {
     pub end: Option<String>,
     pub left_out: Vec<String>,
     #[serde(deserialize_with = "nullable")]
+    pub commit: Option<String>,
+    #[serde(deserialize_with = "nullable")]
     pub error: Option<String>,
 }
 

@@ -49,6 +49,8 @@ pub(crate) struct SnapshotJson {
     pub start: Option<String>,
     pub end: Option<String>,
     pub left_out: Vec<String>,
+    /// The commit of the turn's result on the branch (`--commit-turns`).
+    pub commit: Option<String>,
     pub error: Option<String>,
 }
 
@@ -58,6 +60,7 @@ impl From<&TurnSnapshot> for SnapshotJson {
             start: s.start.clone(),
             end: s.end.clone(),
             left_out: s.left_out.clone(),
+            commit: s.commit.clone(),
             error: s.error.clone(),
         }
     }

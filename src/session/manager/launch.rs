@@ -47,6 +47,8 @@ pub(crate) struct WorktreeRequest {
     pub base: String,
     /// A shell command run in the worktree before the agent starts.
     pub setup: Option<String>,
+    /// zwarm commits each turn's result on the branch.
+    pub commit_turns: bool,
 }
 
 impl Manager {
@@ -87,6 +89,7 @@ impl Manager {
             repo: m.repo.to_string_lossy().into_owned(),
             dirty: None,
             ahead: None,
+            commit_turns: req.worktree.as_ref().is_some_and(|w| w.commit_turns),
         });
         let working_dir = worktree
             .as_ref()

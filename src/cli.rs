@@ -179,7 +179,11 @@ pub(crate) enum Command {
 
     /// Remove finished sessions that ended long ago (a dry run unless --yes)
     #[command(
-        after_help = "Examples:\n  zwarm clean                      # list what would go\n  zwarm clean --older-than 1d --yes"
+        after_help = "A worktree session's worktree goes with it only if it holds nothing its snapshots \
+        do not (as with `rm`); its branch and snapshot refs stay. --snapshots drops the snapshot refs \
+        of sessions removed longer ago than --older-than.\n\n\
+        Examples:\n  zwarm clean                      # list what would go\n  zwarm clean --older-than 1d --yes\n  \
+        zwarm clean --snapshots --older-than 30d --yes"
     )]
     Clean(CleanArgs),
 
@@ -187,7 +191,9 @@ pub(crate) enum Command {
     #[command(
         after_help = "Without --fix, only reports. --fix settles sessions nothing runs behind, \
         stops processes of sessions that are not running, and moves unreadable sessions and \
-        leftover temporary files into .zwarm/quarantine/ (it never deletes them).\n\n\
+        leftover temporary files into .zwarm/quarantine/ (it never deletes them). Worktrees no \
+        session names, sessions whose worktree is gone, and the branches and snapshot refs of \
+        removed sessions are reported and never removed: they may hold the only copy of work.\n\n\
         Exit status: 0 if nothing is wrong (after --fix: nothing is left unfixed), 1 otherwise.\n\n\
         Examples:\n  zwarm doctor\n  zwarm doctor --fix"
     )]
@@ -389,6 +395,9 @@ pub(crate) struct CleanArgs {
     /// Remove them (without it, only list what would be removed)
     #[arg(short, long)]
     pub yes: bool,
+    /// Also drop the snapshot refs of sessions removed longer ago than --older-than
+    #[arg(long)]
+    pub snapshots: bool,
 }
 
 #[derive(Args, Debug)]

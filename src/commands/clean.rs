@@ -5,8 +5,10 @@ use super::{Ctx, Outcome};
 use crate::cli::CleanArgs;
 use crate::model::Session;
 use crate::render::{self, human, json};
+use crate::session::leftovers::{drop_snapshots, gone_snapshots};
 use crate::timefmt::Timestamp;
 use anyhow::Result;
+use std::path::Path;
 use std::time::Duration;
 
 pub(crate) fn run(ctx: &mut Ctx, a: &CleanArgs) -> Result<Outcome> {
@@ -17,7 +19,25 @@ pub(crate) fn run(ctx: &mut Ctx, a: &CleanArgs) -> Result<Outcome> {
     }
     let mut done = Vec::new();
     let mut failed = Vec::new();
-    for s in due(sessions, a.older_than, Timestamp::now()) {
+    let now = Timestamp::now();
+    let gone = if a.snapshots {
+        let root = ctx.manager.canonical_root();
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let cutoff = since_epoch.saturating_sub(a.older_than).as_secs() as i64;
+        gone_snapshots(&root, &ctx.manager.store().repos(), &sessions)
+            .into_iter()
+            .filter(|g| g.newest <= cutoff)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    for s in due(sessions, a.older_than, now) {
+        let worktree = s
+            .worktree
+            .as_ref()
+            .map(|w| worktree_usage(Path::new(&w.path)));
         if a.yes {
             if let Err(e) = ctx.manager.delete(&s.id, false) {
                 // As with `kill` and `rm`: with --json, the document alone
@@ -34,20 +54,76 @@ pub(crate) fn run(ctx: &mut Ctx, a: &CleanArgs) -> Result<Outcome> {
             }
         }
         if !ctx.json() {
-            ctx.p.line(&human::actions::cleaned(&s, a.yes))?;
+            ctx.p.line(&human::actions::cleaned(&s, a.yes, worktree))?;
         }
         done.push(s);
+    }
+    let mut dropped = Vec::new();
+    for g in &gone {
+        if a.yes {
+            if let Err(e) = drop_snapshots(g) {
+                if !ctx.json() {
+                    ctx.p.flush()?;
+                    render::error(
+                        &style,
+                        &human::actions::snapshots_kept(&g.id, &e.to_string()),
+                        None,
+                    );
+                }
+                failed.push(json::ProblemJson {
+                    id: g.id.clone(),
+                    error: e.to_string(),
+                });
+                continue;
+            }
+        }
+        if !ctx.json() {
+            ctx.p.line(&human::actions::snapshots_dropped(
+                &g.id,
+                g.refs.len(),
+                a.yes,
+            ))?;
+        }
+        dropped.push(json::DroppedJson {
+            id: g.id.clone(),
+            repo: g.repo.to_string_lossy().into_owned(),
+            refs: g.refs.clone(),
+        });
     }
     let outcome = outcome(&failed);
     if ctx.json() {
         ctx.p
-            .json_doc(&json::CleanJson::new(!a.yes, &done, failed))?;
-    } else if done.is_empty() && failed.is_empty() {
+            .json_doc(&json::CleanJson::new(!a.yes, &done, failed).with_snapshots(dropped))?;
+    } else if done.is_empty() && failed.is_empty() && dropped.is_empty() {
         render::notice(&style, human::actions::NOTHING_TO_CLEAN);
     } else if !a.yes {
         render::notice(&style, human::actions::DRY_RUN);
     }
     Ok(outcome)
+}
+
+/// A worktree's size in bytes (its files, links not followed) and how long
+/// ago anything in its top folder last changed.
+fn worktree_usage(path: &Path) -> (u64, u64) {
+    fn size(dir: &Path) -> u64 {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => size(&e.path()),
+                Ok(t) if t.is_file() => e.metadata().map_or(0, |m| m.len()),
+                _ => 0,
+            })
+            .sum()
+    }
+    let age = std::fs::symlink_metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .map_or(0, |d| d.as_secs());
+    (size(path), age)
 }
 
 /// The sessions due for removal at `now`: those whose turn has ended, and

@@ -81,6 +81,7 @@ pub(super) fn map(cmd: LegacyCommand, global_dir: Option<PathBuf>) -> (Command, 
             Command::Clean(CleanArgs {
                 older_than: std::time::Duration::from_secs(keep_days * 86400),
                 yes,
+                snapshots: false,
             }),
             dir(project),
         ),

@@ -36,7 +36,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
         }),
         snapshots: !a.no_snapshot,
     })?;
-    if s.worktree.is_none() {
+    if s.worktree.is_none() && Git::at(&s.working_dir).toplevel().is_ok() {
         // Two agents in one checkout overwrite each other's edits, and
         // their snapshots mix.
         if let Ok((sessions, _)) = ctx.manager.list() {

@@ -42,6 +42,8 @@ const RUN_LOCK: &str = "run.lock";
 /// Held for the length of one read-modify-write of `meta.json`.
 const WRITE_LOCK: &str = "meta.lock";
 const SESSIONS: &str = "sessions";
+/// The git repositories this store's sessions keep snapshots in.
+const REPOS: &str = "repos";
 /// A `meta.json` larger than this is not read: zwarm 2.3.5 sessions with long
 /// transcripts reach a few MiB, and a file of gigabytes (sparse, or grown by
 /// a runaway writer) would cost every `list` its size in memory.
@@ -82,6 +84,43 @@ impl Store {
     /// session is.
     pub(crate) fn new(root: impl Into<PathBuf>) -> Self {
         Store { root: root.into() }
+    }
+
+    /// Notes that sessions of this store keep snapshots in the repository
+    /// whose git directory is `common`, so that what git keeps of them is
+    /// found after the sessions are gone (`repos`, one path a line,
+    /// appended to: a line written twice is read once).
+    pub(crate) fn remember_repo(&self, common: &Path) -> Result<()> {
+        if self.repos().iter().any(|r| r == common) {
+            return Ok(());
+        }
+        let root = self.root_dir(true)?;
+        let mut line = common.as_os_str().as_encoded_bytes().to_vec();
+        line.push(b'\n');
+        root.append_file(REPOS, 0o666)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, &line))
+            .map_err(|e| Error::io("write", self.root.join(REPOS), e))
+    }
+
+    /// The repositories [`Store::remember_repo`] noted.
+    pub(crate) fn repos(&self) -> Vec<PathBuf> {
+        let Ok(root) = Dir::open(&self.root) else {
+            return Vec::new();
+        };
+        let Ok(file) = root.read_file(REPOS) else {
+            return Vec::new();
+        };
+        let Ok(Ok(bytes)) = crate::dir::read_bounded(file, 1 << 20) else {
+            return Vec::new();
+        };
+        let mut repos: Vec<PathBuf> = String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| Path::new(l).is_absolute())
+            .map(PathBuf::from)
+            .collect();
+        repos.sort();
+        repos.dedup();
+        repos
     }
 
     /// The root with links resolved: how records outside the store (rights,

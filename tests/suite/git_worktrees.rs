@@ -569,3 +569,41 @@ fn commit_turns_records_each_turns_result_on_the_branch() {
     w.run(&["start", "--commit-turns", "task"])
         .expect(2, EMPTY, has("--worktree"));
 }
+
+#[test]
+fn clean_says_what_a_worktree_holds_and_drops_old_snapshots_only_when_asked() {
+    let w = World::new();
+    let main = repo(&w);
+    w.agent
+        .edit(1, "printf 'x\\n' > x.txt")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = w.start(&["-w", "task"]);
+    assert_eq!(w.wait(&id), 0);
+    let dry = w
+        .run(&["clean", "--older-than", "0s"])
+        .expect(0, has("its worktree"), ANY)
+        .stdout();
+    assert!(dry.contains("MB, last changed"), "{dry}");
+    w.run(&["clean", "--older-than", "0s", "--yes"])
+        .expect(0, ANY, EMPTY);
+    let refs = || {
+        git(
+            main,
+            &[
+                "for-each-ref",
+                "--format=%(refname)",
+                &format!("refs/zwarm/{id}/"),
+            ],
+        )
+    };
+    assert!(!refs().is_empty(), "kept without --snapshots");
+    // Too recent for a day's cut-off; dropped at 0s, and only with --yes.
+    let doc = w.json(&["clean", "--snapshots", "--older-than", "1d"]);
+    assert_eq!(doc["snapshots"], serde_json::json!([]));
+    let doc = w.json(&["clean", "--snapshots", "--older-than", "0s"]);
+    assert_eq!(doc["snapshots"][0]["id"], id.as_str());
+    assert!(!refs().is_empty(), "a dry run drops nothing");
+    w.run(&["clean", "--snapshots", "--older-than", "0s", "--yes"])
+        .expect(0, has("dropped the 3 snapshot refs"), EMPTY);
+    assert_eq!(refs(), "");
+}

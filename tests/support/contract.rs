@@ -297,6 +297,16 @@ pub struct CleanDoc {
     pub dry_run: bool,
     pub sessions: Vec<Session>,
     pub failed: Vec<CleanFailure>,
+    pub snapshots: Vec<DroppedSnapshots>,
+}
+
+/// `clean --snapshots`: the snapshot refs of a removed session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DroppedSnapshots {
+    pub id: String,
+    pub repo: String,
+    pub refs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

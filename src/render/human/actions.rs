@@ -50,10 +50,37 @@ pub(crate) const UNRECORDED_HINT: &str =
 pub(crate) const NO_RUNNING_SESSIONS: &str = "no running sessions";
 
 /// `clean`: a session removed, or with `removed` false, one that would be.
-pub(crate) fn cleaned(s: &Session, removed: bool) -> String {
+pub(crate) fn cleaned(s: &Session, removed: bool, worktree: Option<(u64, u64)>) -> String {
     let verb = if removed { "removed" } else { "would remove" };
     let age = compact_duration(s.ended_at().unwrap_or(s.updated_at).age_seconds());
-    format!("{verb} {} ({}, ended {age} ago)", s.short_id(), s.status)
+    let mut line = format!("{verb} {} ({}, ended {age} ago)", s.short_id(), s.status);
+    if let (Some((bytes, age)), Some(w)) = (worktree, &s.worktree) {
+        line.push_str(&format!(
+            "; its worktree {}: {:.1} MB, last changed {} ago",
+            visible(&w.path),
+            bytes as f64 / 1e6,
+            compact_duration(age as f64)
+        ));
+    }
+    line
+}
+
+/// `clean --snapshots`: the refs of a gone session, dropped or to be.
+pub(crate) fn snapshots_dropped(id: &str, refs: usize, dropped: bool) -> String {
+    let verb = if dropped { "dropped" } else { "would drop" };
+    format!(
+        "{verb} the {refs} snapshot ref{} of removed session {}",
+        if refs == 1 { "" } else { "s" },
+        crate::model::short(id)
+    )
+}
+
+/// `clean --snapshots`: refs that could not be dropped.
+pub(crate) fn snapshots_kept(id: &str, why: &str) -> String {
+    format!(
+        "the snapshots of removed session {} could not be dropped: {why}",
+        crate::model::short(id)
+    )
 }
 
 /// `clean`: a removal that failed.

@@ -366,6 +366,17 @@ pub(crate) struct CleanJson<'a> {
     pub sessions: Vec<SessionJson<'a>>,
     /// Due for removal, but the removal failed.
     pub failed: Vec<ProblemJson>,
+    /// With `--snapshots`: the snapshot refs of removed sessions dropped
+    /// (or with `dry_run`, to be); empty otherwise.
+    pub snapshots: Vec<DroppedJson>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct DroppedJson {
+    pub id: String,
+    /// The repository's git directory.
+    pub repo: String,
+    pub refs: Vec<String>,
 }
 
 impl<'a> CleanJson<'a> {
@@ -375,7 +386,13 @@ impl<'a> CleanJson<'a> {
             dry_run,
             sessions: sessions.iter().map(Into::into).collect(),
             failed,
+            snapshots: Vec::new(),
         }
+    }
+
+    pub(crate) fn with_snapshots(mut self, dropped: Vec<DroppedJson>) -> Self {
+        self.snapshots = dropped;
+        self
     }
 }
 

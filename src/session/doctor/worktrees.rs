@@ -3,16 +3,14 @@
 //! each may hold the only copy of somebody's work.
 
 use super::{Finding, Kind};
-use crate::git::Git;
 use crate::model::Session;
+use crate::session::leftovers::gone_snapshots;
 use crate::session::manager::Manager;
-use crate::session::snapshots::{BRANCH_TRAILER, STORE_TRAILER};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 pub(super) fn worktrees(manager: &Manager, sessions: &[Session], out: &mut Vec<Finding>) {
     let root = manager.canonical_root();
-    let ids: HashSet<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
     let kept: HashSet<PathBuf> = sessions
         .iter()
         .filter_map(|s| s.worktree.as_ref())
@@ -48,71 +46,25 @@ pub(super) fn worktrees(manager: &Manager, sessions: &[Session], out: &mut Vec<F
             }
         }
     }
-    // Snapshot refs and branches of this store's sessions that are gone, in
-    // every repository its sessions work in. Whose they are is read from
-    // the snapshots' messages: another store may share a repository.
-    let repos: BTreeSet<PathBuf> = sessions
-        .iter()
-        .filter(|s| s.snapshots || s.worktree.is_some())
-        .map(|s| match &s.worktree {
-            Some(w) => PathBuf::from(&w.repo),
-            None => PathBuf::from(&s.working_dir),
-        })
-        .chain(root.parent().map(Path::to_path_buf))
-        .filter_map(|dir| Git::at(dir).common_dir().ok())
-        .collect();
-    let store_line = format!("{STORE_TRAILER}{}", root.display());
-    for common in repos {
-        let git = Git::at(&common);
-        for (id, refname) in snapshot_sessions(&git) {
-            if ids.contains(id.as_str()) {
-                continue;
-            }
-            let Ok(message) = git.run(["log", "-1", "--format=%B", &refname, "--"]) else {
-                continue;
-            };
-            let message = String::from_utf8_lossy(&message);
-            if !message.lines().any(|l| l == store_line) {
-                continue;
-            }
+    for gone in gone_snapshots(&root, &manager.store().repos(), sessions) {
+        let id = &gone.id;
+        out.push(Finding::new(
+            Kind::OrphanSnapshots,
+            Some(id),
+            format!(
+                "refs/zwarm/{id}/ in {} keeps the snapshots of a session this store no longer has; they are kept (`zwarm clean --snapshots` drops them once old enough)",
+                gone.repo.display()
+            ),
+        ));
+        if let Some(branch) = &gone.branch {
             out.push(Finding::new(
-                Kind::OrphanSnapshots,
-                Some(&id),
+                Kind::OrphanBranch,
+                Some(id),
                 format!(
-                    "refs/zwarm/{id}/ in {} keeps the snapshots of a session this store no longer has; they are kept (`git for-each-ref --format='delete %(refname)' refs/zwarm/{id}/ | git update-ref --stdin` drops them)",
-                    common.display()
+                    "branch {branch} in {} belongs to a session this store no longer has; it is kept (`git branch -d {branch}` deletes it once merged)",
+                    gone.repo.display()
                 ),
             ));
-            let branch = message.lines().find_map(|l| l.strip_prefix(BRANCH_TRAILER));
-            if let Some(branch) = branch {
-                let full = format!("refs/heads/{branch}");
-                if git.run(["rev-parse", "--verify", "--quiet", &full]).is_ok() {
-                    out.push(Finding::new(
-                        Kind::OrphanBranch,
-                        Some(&id),
-                        format!(
-                            "branch {branch} in {} belongs to a session this store no longer has; it is kept (`git branch -d {branch}` deletes it once merged)",
-                            common.display()
-                        ),
-                    ));
-                }
-            }
         }
     }
-}
-
-/// The sessions that have snapshot refs in a repository, each with one
-/// of its refs.
-fn snapshot_sessions(git: &Git) -> Vec<(String, String)> {
-    let Ok(out) = git.run(["for-each-ref", "--format=%(refname)", "refs/zwarm/"]) else {
-        return Vec::new();
-    };
-    let mut seen = BTreeSet::new();
-    String::from_utf8_lossy(&out)
-        .lines()
-        .filter_map(|r| {
-            let id = r.strip_prefix("refs/zwarm/")?.split('/').next()?.to_owned();
-            seen.insert(id.clone()).then(|| (id, r.to_owned()))
-        })
-        .collect()
 }

@@ -94,7 +94,13 @@ impl Manager {
         let working_dir = worktree
             .as_ref()
             .map_or(working_dir, |w| PathBuf::from(&w.path));
-        let snapshots = req.snapshots && crate::git::Git::at(&working_dir).toplevel().is_ok();
+        let git = crate::git::Git::at(&working_dir);
+        let snapshots = req.snapshots && git.toplevel().is_ok();
+        if snapshots || worktree.is_some() {
+            if let Ok(common) = git.common_dir() {
+                self.store.remember_repo(&common)?;
+            }
+        }
         let session = Session {
             id: id.clone(),
             task: req.task.clone(),

@@ -607,3 +607,40 @@ fn clean_says_what_a_worktree_holds_and_drops_old_snapshots_only_when_asked() {
         .expect(0, has("dropped the 3 snapshot refs"), EMPTY);
     assert_eq!(refs(), "");
 }
+
+#[test]
+fn ten_worktree_sessions_started_at_once_in_one_repository_all_get_their_own() {
+    let w = World::new();
+    let main = repo(&w);
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    let children: Vec<_> = (0..10)
+        .map(|n| {
+            w.cmd(&["start", "-w", &format!("task {n}")])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let ids: Vec<String> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        })
+        .collect();
+    for id in &ids {
+        assert_eq!(w.wait(id), 0);
+    }
+    let branches = git(
+        main,
+        &["branch", "--format=%(refname:short)", "--list", "zwarm/*"],
+    );
+    assert_eq!(branches.lines().count(), 10, "{branches}");
+    assert_eq!(git(main, &["worktree", "list"]).lines().count(), 11);
+}

@@ -232,6 +232,28 @@ mod tests {
         (tmp, git)
     }
 
+    /// The working tree's files and their bytes, outside `.git`, sorted.
+    pub(crate) fn working_files(top: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        fn collect(top: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.file_name() == Some(OsStr::new(".git")) {
+                    continue;
+                }
+                if path.is_dir() {
+                    collect(top, &path, out);
+                } else {
+                    let rel = path.strip_prefix(top).unwrap().to_path_buf();
+                    out.push((rel, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        let mut files = Vec::new();
+        collect(top, top, &mut files);
+        files.sort();
+        files
+    }
+
     #[test]
     fn finds_the_top_the_common_dir_and_commits() {
         let (tmp, git) = repo();

@@ -160,7 +160,6 @@ mod tests {
     use super::super::tests::repo;
     use super::*;
     use std::fs;
-    use std::path::Path;
 
     /// What `apply` may change, or on a conflict must not.
     #[derive(Debug, PartialEq)]
@@ -171,28 +170,11 @@ mod tests {
     }
 
     fn checkout(git: &Git) -> Checkout {
-        let mut files = Vec::new();
-        collect(git.dir(), git.dir(), &mut files);
-        files.sort();
+        let files = crate::git::tests::working_files(git.dir());
         Checkout {
             files,
             index: fs::read(git.dir().join(".git/index")).unwrap(),
             head: git.line(["rev-parse", "HEAD"]).unwrap(),
-        }
-    }
-
-    fn collect(top: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.file_name() == Some(OsStr::new(".git")) {
-                continue;
-            }
-            if path.is_dir() {
-                collect(top, &path, out);
-            } else {
-                let rel = path.strip_prefix(top).unwrap().to_path_buf();
-                out.push((rel, fs::read(&path).unwrap()));
-            }
         }
     }
 

@@ -378,9 +378,7 @@ mod tests {
     }
 
     fn observe(git: &Git, index: &Path) -> Observed {
-        let mut files = Vec::new();
-        collect(git.dir(), git.dir(), &mut files);
-        files.sort();
+        let files = crate::git::tests::working_files(git.dir());
         Observed {
             head: git.line(["rev-parse", "HEAD"]).unwrap(),
             branch: git.line(["symbolic-ref", "HEAD"]).unwrap(),
@@ -391,22 +389,6 @@ mod tests {
             index: fs::read(index).unwrap(),
             index_mtime: fs::metadata(index).unwrap().modified().unwrap(),
             files,
-        }
-    }
-
-    /// The working tree's files and their bytes, outside `.git`.
-    fn collect(top: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.file_name() == Some(OsStr::new(".git")) {
-                continue;
-            }
-            if path.is_dir() {
-                collect(top, &path, out);
-            } else {
-                let rel = path.strip_prefix(top).unwrap().to_path_buf();
-                out.push((rel, fs::read(&path).unwrap()));
-            }
         }
     }
 

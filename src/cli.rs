@@ -78,6 +78,7 @@ pub(crate) enum Command {
         `zwarm apply` read; the agent's index, HEAD and branch are never touched.\n\n\
         Examples:\n  zwarm start \"refactor the parser\"\n  zwarm start -w \"add a --verbose flag\"\n  \
         zwarm start --worktree=verbose --base main \"add a --verbose flag\"\n  \
+        zwarm start --timeout 30m \"run the migration\"   # stopped at 30 minutes: ending timed_out\n  \
         zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\""
     )]
     Start(StartArgs),
@@ -102,7 +103,8 @@ pub(crate) enum Command {
         visible_alias = "continue",
         after_help = "The agent resumes its own conversation (codex thread, claude session), \
         so it keeps the whole context. A message that starts with '-' goes after `--`.\n\n\
-        Examples:\n  zwarm inject 3f2a \"now run the tests\"\n  zwarm inject 3f2a -- \"-v should print more\""
+        Examples:\n  zwarm inject 3f2a \"now run the tests\"\n  zwarm inject 3f2a -- \"-v should print more\"\n  \
+        zwarm inject --timeout 1h 3f2a \"now the slow integration suite\""
     )]
     Inject(InjectArgs),
 
@@ -257,6 +259,10 @@ pub(crate) struct StartArgs {
     #[arg(long, requires = "worktree", conflicts_with = "no_snapshot")]
     pub commit_turns: bool,
 
+    /// Stop a turn whose agent has run this long (e.g. 30m); later turns too, unless `inject --timeout` says otherwise
+    #[arg(long, value_parser = parse_timeout, value_name = "DURATION")]
+    pub timeout: Option<std::time::Duration>,
+
     /// Keep no snapshots of the working tree's turns
     #[arg(long)]
     pub no_snapshot: bool,
@@ -306,6 +312,9 @@ pub(crate) struct InjectArgs {
     /// The message (words are joined with spaces)
     #[arg(required = true, value_name = "MESSAGE")]
     pub message: Vec<String>,
+    /// Stop this turn once its agent has run this long [default: the session's `start --timeout`]
+    #[arg(long, value_parser = parse_timeout, value_name = "DURATION")]
+    pub timeout: Option<std::time::Duration>,
 }
 
 #[derive(Args, Debug)]
@@ -475,6 +484,18 @@ pub(crate) enum LegacyCommand {
 }
 
 /// "90", "90s", "1.5m", "2h", "7d", "250ms".
+/// A `--timeout`: a duration, and not zero.
+fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!(
+            "'{}' is no time at all: a timeout must be longer",
+            s.trim()
+        ));
+    }
+    Ok(d)
+}
+
 pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let split = s

@@ -142,6 +142,21 @@ fn parse_isoformat(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// "42s", "5m", "3h12m", "4d": compact durations for tables.
+/// A duration as a person gives it: `30m`, `2h`, `90s`, `1h30m`.
+pub(crate) fn round_duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let mut out = String::new();
+    for (n, unit) in [(h, "h"), (m, "m"), (s, "s")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    if out.is_empty() {
+        out.push_str("0s");
+    }
+    out
+}
+
 pub(crate) fn compact_duration(secs: f64) -> String {
     let mut out = String::new();
     compact_duration_into(&mut out, secs);

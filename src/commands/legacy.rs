@@ -28,6 +28,7 @@ pub(super) fn map(cmd: LegacyCommand, global_dir: Option<PathBuf>) -> (Command, 
                     base: None,
                     setup: None,
                     commit_turns: false,
+                    timeout: None,
                     no_snapshot: false,
                 }),
                 dir(project),
@@ -62,6 +63,7 @@ pub(super) fn map(cmd: LegacyCommand, global_dir: Option<PathBuf>) -> (Command, 
             Command::Inject(InjectArgs {
                 id,
                 message: vec![message],
+                timeout: None,
             }),
             dir(project),
         ),
@@ -143,7 +145,7 @@ mod tests {
         assert_eq!(dir.as_deref(), Some(Path::new("/p/.zwarm")));
         let (c, _) = mapped(&["session", "inject", "3f2a", "go on"]);
         assert!(
-            matches!(c, Command::Inject(InjectArgs { ref id, ref message }) if id == "3f2a" && message == &["go on"]),
+            matches!(c, Command::Inject(InjectArgs { ref id, ref message, .. }) if id == "3f2a" && message == &["go on"]),
             "{c:?}"
         );
         let (c, _) = mapped(&["session", "kill", "3f2a"]);

@@ -35,6 +35,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
             commit_turns: a.commit_turns,
         }),
         snapshots: !a.no_snapshot,
+        timeout: a.timeout,
     })?;
     if s.worktree.is_none() && Git::at(&s.working_dir).toplevel().is_ok() {
         // Two agents in one checkout overwrite each other's edits, and

@@ -149,6 +149,10 @@ pub(crate) struct Session {
     /// The git worktree zwarm made for the session (`start --worktree`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<WorktreeRecord>,
+    /// The `--timeout` of `start`, in seconds: every turn's unless an
+    /// `inject` gives its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
     /// Whether each turn's working tree is kept as snapshot commits.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub snapshots: bool,

@@ -22,6 +22,8 @@ pub(crate) enum Ending {
     AgentMissing,
     /// The worktree's setup failed, so no agent ran (`start --worktree`).
     SetupFailed,
+    /// The turn ran past its `--timeout` and zwarm stopped it.
+    TimedOut,
 }
 
 impl Ending {
@@ -29,9 +31,11 @@ impl Ending {
         match self {
             Ending::Completed => SessionStatus::Completed,
             Ending::Killed => SessionStatus::Killed,
-            Ending::Failed | Ending::Interrupted | Ending::AgentMissing | Ending::SetupFailed => {
-                SessionStatus::Failed
-            }
+            Ending::Failed
+            | Ending::Interrupted
+            | Ending::AgentMissing
+            | Ending::SetupFailed
+            | Ending::TimedOut => SessionStatus::Failed,
         }
     }
 
@@ -43,6 +47,7 @@ impl Ending {
             Ending::Killed => "killed",
             Ending::AgentMissing => "agent_missing",
             Ending::SetupFailed => "setup_failed",
+            Ending::TimedOut => "timed_out",
         }
     }
 }
@@ -111,6 +116,9 @@ pub(crate) struct TurnRecord {
     pub agent: Option<ProcessRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// How long the agent may run, in seconds, counted from its start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<u64>,
     /// The working tree as commits at the turn's start and end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<TurnSnapshot>,

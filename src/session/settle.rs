@@ -31,6 +31,8 @@ pub(crate) struct TurnEnd {
     /// zwarm stopped the turn, whether or not that could be written down
     /// before the turn ended.
     pub stop_requested: bool,
+    /// The turn ran past its timeout (seconds) and its supervisor stopped it.
+    pub timed_out: Option<u64>,
     /// The turn's snapshots, the one at its end taken once the agent exited.
     pub snapshot: Option<TurnSnapshot>,
 }
@@ -137,6 +139,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
         last_error: summary.last_error.as_deref(),
         stderr_tail: stderr_tail.as_deref(),
         spawn_error: end.spawn_error.as_deref(),
+        timed_out: end.timed_out,
     };
     let decision = decide(&evidence);
     let mut error = decision.error;

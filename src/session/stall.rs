@@ -236,6 +236,7 @@ mod tests {
             turns: vec![TurnRecord::open(1, Some(started))],
             worktree: None,
             snapshots: false,
+            timeout_secs: None,
             other: Default::default(),
         };
         match store.write_lock(&s.id) {

@@ -35,6 +35,8 @@ pub(crate) struct Evidence<'a> {
     pub stderr_tail: Option<&'a str>,
     /// The agent could not be started at all.
     pub spawn_error: Option<&'a str>,
+    /// The turn ran past its timeout (this many seconds) and was stopped.
+    pub timed_out: Option<u64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +52,19 @@ fn decision(ending: Ending, error: Option<String>) -> Decision {
 pub(crate) fn decide(e: &Evidence) -> Decision {
     if let Some(err) = e.spawn_error {
         return decision(Ending::AgentMissing, Some(err.to_string()));
+    }
+    // A turn that finished before the stop took effect finished.
+    if let Some(secs) = e
+        .timed_out
+        .filter(|_| !matches!(e.outcome, Some(Outcome::Completed)))
+    {
+        return decision(
+            Ending::TimedOut,
+            Some(format!(
+                "timed out after {}",
+                crate::timefmt::round_duration(secs)
+            )),
+        );
     }
     match e.outcome {
         Some(Outcome::Completed) => match e.exit {
@@ -128,6 +143,25 @@ mod tests {
             events: 5,
             ..Default::default()
         }
+    }
+
+    #[test]
+    fn a_turn_past_its_timeout_timed_out_unless_it_had_finished() {
+        let d = decide(&Evidence {
+            timed_out: Some(1800),
+            exit: Some(ExitStatus::Signal(15)),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::TimedOut);
+        assert_eq!(d.error.as_deref(), Some("timed out after 30m"));
+        assert_eq!(d.ending.status().as_str(), "failed");
+        let done = Outcome::Completed;
+        let d = decide(&Evidence {
+            timed_out: Some(5),
+            outcome: Some(&done),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Completed);
     }
 
     #[test]

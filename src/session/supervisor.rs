@@ -33,7 +33,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// How long the agent gets to exit after SIGTERM before its group is killed.
@@ -48,6 +48,12 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 
 static AGENT_PGID: AtomicI32 = AtomicI32::new(0);
 static STOPPING: AtomicBool = AtomicBool::new(false);
+/// The turn's timeout is armed on the alarm clock (until it fires or a stop
+/// takes the clock over for its grace period).
+static DEADLINE: AtomicBool = AtomicBool::new(false);
+static TIMED_OUT: AtomicBool = AtomicBool::new(false);
+/// The turn's timeout in seconds, once armed (for the ending's message).
+static TIMEOUT_SECS: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_stop(_: libc::c_int) {
     // Only async-signal-safe calls here: killpg and alarm are.
@@ -62,6 +68,13 @@ extern "C" fn on_stop(_: libc::c_int) {
 }
 
 extern "C" fn on_alarm(_: libc::c_int) {
+    if DEADLINE.swap(false, Ordering::SeqCst) && !STOPPING.load(Ordering::SeqCst) {
+        // The deadline: stopped as `kill` stops a turn, SIGTERM then,
+        // after the grace, SIGKILL.
+        TIMED_OUT.store(true, Ordering::SeqCst);
+        on_stop(libc::SIGALRM);
+        return;
+    }
     let pg = AGENT_PGID.load(Ordering::SeqCst);
     if pg > 0 {
         let _ = killpg(Pid::from_raw(pg), Signal::SIGKILL);
@@ -271,6 +284,14 @@ fn start_agent(
         })?;
     let pid = child.id() as i32;
     AGENT_PGID.store(pid, Ordering::SeqCst);
+    // Counted from the agent's start, not from the launch.
+    let timeout = session.current_turn().and_then(|t| t.timeout_secs);
+    if let Some(secs) = timeout.filter(|s| *s > 0) {
+        TIMEOUT_SECS.store(secs, Ordering::SeqCst);
+        DEADLINE.store(true, Ordering::SeqCst);
+        // SAFETY: alarm only sets a timer.
+        unsafe { libc::alarm(u32::try_from(secs).unwrap_or(u32::MAX)) };
+    }
     if STOPPING.load(Ordering::SeqCst) {
         // A stop arrived before the agent existed.
         let _ = killpg(Pid::from_raw(pid), Signal::SIGTERM);
@@ -311,6 +332,7 @@ fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
     AGENT_PGID.store(0, Ordering::SeqCst);
     let exit = wait_for(pid);
     let stopping = STOPPING.load(Ordering::SeqCst);
+    let timed_out = TIMED_OUT.load(Ordering::SeqCst);
     if stopping {
         kill_leftovers();
     }
@@ -326,7 +348,8 @@ fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
         settled_by: SettledBy::Supervisor,
         // A SIGTERM sent straight to the supervisor asks for a stop as much
         // as `zwarm kill` does: the turn was killed, not interrupted.
-        stop_requested: stopping,
+        stop_requested: stopping && !timed_out,
+        timed_out: timed_out.then(|| TIMEOUT_SECS.load(Ordering::SeqCst)),
         ..Default::default()
     };
     record_end(store, id, turn, end);

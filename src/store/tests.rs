@@ -26,6 +26,7 @@ fn session(id: &str) -> Session {
         turns: vec![],
         worktree: None,
         snapshots: false,
+        timeout_secs: None,
         other: Default::default(),
     }
 }

@@ -41,4 +41,5 @@ mod reliability_concurrency;
 mod reliability_crashes;
 mod reliability_hostile_store;
 mod reliability_hostile_turns;
+mod timeouts;
 mod unknown_agent;

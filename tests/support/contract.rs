@@ -43,6 +43,7 @@ pub enum Ending {
     Killed,
     AgentMissing,
     SetupFailed,
+    TimedOut,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

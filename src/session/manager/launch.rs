@@ -35,6 +35,9 @@ pub(crate) struct StartRequest {
     pub source: String,
     /// A git worktree of its own for the session (`start --worktree`).
     pub worktree: Option<WorktreeRequest>,
+    /// How long each turn's agent may run (`--timeout`), unless an
+    /// `inject` says otherwise.
+    pub timeout: Option<std::time::Duration>,
     /// Keep each turn's working tree as snapshot commits (where it is in a
     /// git repository).
     pub snapshots: bool,
@@ -120,7 +123,12 @@ impl Manager {
             sandbox: req.sandbox.clone(),
             cost_usd: None,
             agent_session_id: None,
-            turns: vec![TurnRecord::open(1, Some(now))],
+            turns: vec![{
+                let mut first = TurnRecord::open(1, Some(now));
+                first.timeout_secs = timeout_secs(req.timeout);
+                first
+            }],
+            timeout_secs: timeout_secs(req.timeout),
             worktree,
             snapshots,
             other: Default::default(),
@@ -185,7 +193,12 @@ impl Manager {
 
     /// Starts the next turn of a session's conversation. Refuses while a turn
     /// runs: agents do not take two writers on one conversation.
-    pub(crate) fn inject(&self, prefix: &str, message: &str) -> Result<Session> {
+    pub(crate) fn inject(
+        &self,
+        prefix: &str,
+        message: &str,
+        timeout: Option<std::time::Duration>,
+    ) -> Result<Session> {
         if message.trim().is_empty() {
             return Err(Error::Usage("the message is empty".into()));
         }
@@ -246,6 +259,7 @@ impl Manager {
         session.messages.push(Message::new("user", message, turn));
         let mut record = TurnRecord::open(turn, Some(now));
         record.resume_id.clone_from(&resume);
+        record.timeout_secs = timeout_secs(timeout).or(session.timeout_secs);
         session.turns.push(record);
         guard.save(&mut session)?;
         self.launch(guard, session, turn, &prompt, resume.as_deref())
@@ -542,4 +556,9 @@ fn read_report(stdout: std::process::ChildStdout, timeout: Duration) -> String {
     let mut line = String::new();
     let _ = BufReader::new(stdout).read_line(&mut line);
     line
+}
+
+/// A `--timeout` in whole seconds, rounded up: the deadline is never early.
+fn timeout_secs(timeout: Option<std::time::Duration>) -> Option<u64> {
+    timeout.map(|t| t.as_secs() + u64::from(t.subsec_nanos() > 0))
 }

@@ -302,6 +302,7 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         turns,
         worktree: b.worktree,
         snapshots: false,
+        timeout_secs: None,
         other: Default::default(),
     })
 }

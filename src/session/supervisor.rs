@@ -242,8 +242,6 @@ fn start_agent(
     if !waiting {
         return Err(format!("turn {turn} is no longer waiting to be launched"));
     }
-    // Before the agent can change anything.
-    let snapshot = super::snapshots::at_start(&session, turn, &store.canonical_root());
     let turns = store.turns(id, true).map_err(|e| e.to_string())?;
     let open = |which: TurnFile| {
         let name = which.name(turn);
@@ -307,7 +305,6 @@ fn start_agent(
         rec.supervisor = process::record(me);
         rec.agent = Some(agent);
         rec.boot_id = process::boot_id();
-        rec.snapshot = snapshot;
     }
     if let Err(e) = write_lock.save(&mut session) {
         // Unrecorded, the agent would run with nothing on disk to show it:

@@ -273,7 +273,7 @@ impl Manager {
     fn launch(
         &self,
         guard: WriteGuard,
-        session: Session,
+        mut session: Session,
         turn: u32,
         prompt: &str,
         resume: Option<&str>,
@@ -284,6 +284,16 @@ impl Manager {
             Ok(p) => p,
             Err(why) => return self.record_launch_failure(&guard, turn, Ending::AgentMissing, why),
         };
+        // The working tree before the agent can change it, taken here and
+        // not by the supervisor: a first snapshot of a large tree may take
+        // longer than a supervisor is given to report.
+        let snapshot = crate::session::snapshots::at_start(&session, turn, &self.canonical_root());
+        if snapshot.is_some() {
+            if let Some(rec) = session.current_turn_mut() {
+                rec.snapshot = snapshot;
+            }
+            guard.save(&mut session)?;
+        }
         let working_dir = PathBuf::from(&session.working_dir);
         // A fresh conversation id for claude when there is nothing to resume
         // after the first turn: reusing zwarm's id would collide.

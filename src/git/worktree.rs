@@ -236,11 +236,20 @@ pub(crate) fn create(spec: &WorktreeSpec<'_>) -> Result<Worktree, WorktreeError>
         undo(&git, &worktrees, spec.short_id, &path, &branch, &base);
         return Err(e);
     }
-    // git wrote the files and then the index in the same instant, so every
-    // entry reads as possibly changed: each snapshot would hash the whole
-    // tree again until someone refreshed the index. The worktree is still
-    // zwarm's alone (no agent has started), and a refresh changes only the
-    // stat data the index keeps. A failure costs speed, not correctness.
+    // git wrote the files and then the index within the same second, the
+    // precision at which it compares them, so it trusts no entry's stat data
+    // and every snapshot would hash the whole tree again, turn after turn
+    // (an agent whose sandbox keeps `.git` read-only never refreshes the
+    // index). Refreshed once the clock has passed that second, the index
+    // is trusted. The worktree is still zwarm's alone (no agent has
+    // started), and a refresh changes only the stat data the index keeps;
+    // a failure costs speed, not correctness.
+    let into_second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    std::thread::sleep(std::time::Duration::from_nanos(
+        u64::from(1_000_000_000 - into_second.min(999_999_999)) + 10_000_000,
+    ));
     let _ = Git::at(&path).output(["update-index", "-q", "--refresh"], None);
     Ok(Worktree {
         path,

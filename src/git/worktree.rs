@@ -184,7 +184,7 @@ pub(crate) fn create(spec: &WorktreeSpec<'_>) -> Result<Worktree, WorktreeError>
     check_short_id(spec.short_id)?;
     let branch = branch_name(&git, spec.name.unwrap_or(spec.short_id))?;
 
-    let _lock = lock_repo(&git)?;
+    let lock = lock_repo(&git)?;
     if branch_tip(&git, &branch)?.is_some() {
         return Err(WorktreeError::BranchExists { branch, repo });
     }
@@ -243,7 +243,9 @@ pub(crate) fn create(spec: &WorktreeSpec<'_>) -> Result<Worktree, WorktreeError>
     // index). Refreshed once the clock has passed that second, the index
     // is trusted. The worktree is still zwarm's alone (no agent has
     // started), and a refresh changes only the stat data the index keeps;
-    // a failure costs speed, not correctness.
+    // a failure costs speed, not correctness. The repository's other
+    // worktrees need not wait for it.
+    drop(lock);
     let into_second = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());

@@ -79,6 +79,7 @@ pub(crate) enum Command {
         Examples:\n  zwarm start \"refactor the parser\"\n  zwarm start -w \"add a --verbose flag\"\n  \
         zwarm start --worktree=verbose --base main \"add a --verbose flag\"\n  \
         zwarm start --timeout 30m \"run the migration\"   # stopped at 30 minutes: ending timed_out\n  \
+        zwarm start --on-end 'notify-send \"$ZWARM_SESSION_ID $ZWARM_STATUS\"' \"fix the test\"\n  \
         zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\""
     )]
     Start(StartArgs),
@@ -263,6 +264,10 @@ pub(crate) struct StartArgs {
     #[arg(long, value_parser = parse_timeout, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
 
+    /// Shell command run after each turn ends (in the working directory, with ZWARM_SESSION_ID, ZWARM_TURN, ZWARM_STATUS, ZWARM_ENDING; 60 s at most)
+    #[arg(long, env = "ZWARM_ON_END", value_name = "CMD")]
+    pub on_end: Option<String>,
+
     /// Keep no snapshots of the working tree's turns
     #[arg(long)]
     pub no_snapshot: bool,
@@ -315,6 +320,9 @@ pub(crate) struct InjectArgs {
     /// Stop this turn once its agent has run this long [default: the session's `start --timeout`]
     #[arg(long, value_parser = parse_timeout, value_name = "DURATION")]
     pub timeout: Option<std::time::Duration>,
+    /// Shell command run after this turn ends [default: the session's `start --on-end`]
+    #[arg(long, value_name = "CMD")]
+    pub on_end: Option<String>,
 }
 
 #[derive(Args, Debug)]

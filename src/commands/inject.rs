@@ -6,6 +6,8 @@ use crate::render::human::launch::Launch;
 use anyhow::Result;
 
 pub(crate) fn run(ctx: &mut Ctx, a: &InjectArgs) -> Result<Outcome> {
-    let s = ctx.manager.inject(&a.id, &a.message.join(" "), a.timeout)?;
+    let s = ctx
+        .manager
+        .inject(&a.id, &a.message.join(" "), a.timeout, a.on_end.as_deref())?;
     launch::report(ctx, &s, Launch::Inject)
 }

@@ -36,6 +36,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
         }),
         snapshots: !a.no_snapshot,
         timeout: a.timeout,
+        on_end: a.on_end.clone(),
     })?;
     if s.worktree.is_none() && Git::at(&s.working_dir).toplevel().is_ok() {
         // Two agents in one checkout overwrite each other's edits, and

@@ -149,6 +149,10 @@ pub(crate) struct Session {
     /// The git worktree zwarm made for the session (`start --worktree`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub worktree: Option<WorktreeRecord>,
+    /// The `--on-end` of `start` (or `ZWARM_ON_END`): every turn's hook
+    /// unless an `inject` gives its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_end: Option<String>,
     /// The `--timeout` of `start`, in seconds: every turn's unless an
     /// `inject` gives its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]

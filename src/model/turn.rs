@@ -116,6 +116,9 @@ pub(crate) struct TurnRecord {
     pub agent: Option<ProcessRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot_id: Option<String>,
+    /// The shell command run once the turn has ended (`--on-end`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_end: Option<String>,
     /// How long the agent may run, in seconds, counted from its start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,

@@ -237,6 +237,7 @@ mod tests {
             worktree: None,
             snapshots: false,
             timeout_secs: None,
+            on_end: None,
             other: Default::default(),
         };
         match store.write_lock(&s.id) {

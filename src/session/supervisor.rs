@@ -204,7 +204,7 @@ pub(crate) fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i3
         Flock::lock(f, FlockArg::LockExclusive)
             .map_err(|(_, e)| Error::io("lock", &run_lock_path, e.into()))
     });
-    let _run_lock = match run_lock {
+    let run_lock = match run_lock {
         Ok(lock) => lock,
         Err(e) => {
             report(&format!("error {e}"));
@@ -216,6 +216,10 @@ pub(crate) fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i3
             report(&format!("ready {} {}", agent.pid, agent.start_time));
             detach_stdout();
             supervise(&store, id, turn, agent.pid);
+            // The turn is over and recorded: readers and `wait` go on, and
+            // the hook may start the next turn.
+            drop(run_lock);
+            super::hook::after_turn(&store, id, turn);
         }
         Err(why) => report(&format!("error {why}")),
     }

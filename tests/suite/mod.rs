@@ -14,6 +14,7 @@ mod e2e_claude;
 mod e2e_codex;
 mod e2e_side_by_side;
 mod git_worktrees;
+mod hooks;
 mod hostile_dir_typo;
 mod hostile_links_session;
 mod hostile_links_store;

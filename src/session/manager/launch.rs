@@ -38,6 +38,9 @@ pub(crate) struct StartRequest {
     /// How long each turn's agent may run (`--timeout`), unless an
     /// `inject` says otherwise.
     pub timeout: Option<std::time::Duration>,
+    /// A shell command run after each turn (`--on-end`), unless an
+    /// `inject` says otherwise.
+    pub on_end: Option<String>,
     /// Keep each turn's working tree as snapshot commits (where it is in a
     /// git repository).
     pub snapshots: bool,
@@ -126,9 +129,11 @@ impl Manager {
             turns: vec![{
                 let mut first = TurnRecord::open(1, Some(now));
                 first.timeout_secs = timeout_secs(req.timeout);
+                first.on_end.clone_from(&req.on_end);
                 first
             }],
             timeout_secs: timeout_secs(req.timeout),
+            on_end: req.on_end.clone(),
             worktree,
             snapshots,
             other: Default::default(),
@@ -198,6 +203,7 @@ impl Manager {
         prefix: &str,
         message: &str,
         timeout: Option<std::time::Duration>,
+        on_end: Option<&str>,
     ) -> Result<Session> {
         if message.trim().is_empty() {
             return Err(Error::Usage("the message is empty".into()));
@@ -260,6 +266,7 @@ impl Manager {
         let mut record = TurnRecord::open(turn, Some(now));
         record.resume_id.clone_from(&resume);
         record.timeout_secs = timeout_secs(timeout).or(session.timeout_secs);
+        record.on_end = on_end.map(str::to_owned).or_else(|| session.on_end.clone());
         session.turns.push(record);
         guard.save(&mut session)?;
         self.launch(guard, session, turn, &prompt, resume.as_deref())

@@ -303,6 +303,7 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         worktree: b.worktree,
         snapshots: false,
         timeout_secs: None,
+        on_end: None,
         other: Default::default(),
     })
 }

@@ -3,6 +3,12 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+mod duration;
+mod legacy;
+pub(crate) use duration::parse_duration;
+use duration::parse_timeout;
+pub(crate) use legacy::{LegacyArgs, LegacyCommand};
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0    success (for `start` and `inject`: the turn is running)
@@ -429,147 +435,9 @@ pub(crate) struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-#[derive(Args, Debug)]
-pub(crate) struct LegacyArgs {
-    #[command(subcommand)]
-    pub command: LegacyCommand,
-}
-
-/// zwarm 2.3.5's `session` commands, mapped onto today's. Their `-d DIR` was
-/// the project directory whose `.zwarm` holds the sessions.
-#[derive(Subcommand, Debug)]
-pub(crate) enum LegacyCommand {
-    Start {
-        task: String,
-        #[arg(short = 'd', value_name = "DIR")]
-        project: Option<PathBuf>,
-        #[arg(short, long)]
-        model: Option<String>,
-        #[arg(short, long, value_enum, default_value_t = AdapterArg::Codex)]
-        adapter: AdapterArg,
-    },
-    Ls {
-        #[arg(short = 'd', value_name = "DIR")]
-        project: Option<PathBuf>,
-        /// Accepted for compatibility: every session is listed
-        #[arg(short, long)]
-        all: bool,
-    },
-    Show {
-        id: String,
-        #[arg(short = 'd', value_name = "DIR")]
-        project: Option<PathBuf>,
-    },
-    Logs {
-        id: String,
-        #[arg(short = 'd', value_name = "DIR")]
-        project: Option<PathBuf>,
-        #[arg(short, long)]
-        turn: Option<u32>,
-        /// Follow the running turn
-        #[arg(short, long)]
-        follow: bool,
-    },
-    Inject {
-        id: String,
-        message: String,
-        #[arg(short = 'd', value_name = "DIR")]
-        project: Option<PathBuf>,
-    },
-    Kill {
-        id: String,
-        #[arg(short = 'd', value_name = "DIR")]
-        project: Option<PathBuf>,
-    },
-    Clean {
-        #[arg(short = 'd', value_name = "DIR")]
-        project: Option<PathBuf>,
-        #[arg(short, long, default_value_t = 7)]
-        keep_days: u64,
-        #[arg(short, long)]
-        yes: bool,
-    },
-}
-
-/// "90", "90s", "1.5m", "2h", "7d", "250ms".
-/// A `--timeout`: a duration, and not zero.
-fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
-    let d = parse_duration(s)?;
-    if d.is_zero() {
-        return Err(format!(
-            "'{}' is no time at all: a timeout must be longer",
-            s.trim()
-        ));
-    }
-    Ok(d)
-}
-
-pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (try 30s, 10m, 2h, 7d)"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" | "secs" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" | "mins" => n * 60.0,
-        "h" | "hr" | "hours" => n * 3600.0,
-        "d" | "days" => n * 86400.0,
-        other => {
-            return Err(format!(
-                "unknown unit '{other}' in '{s}' (use ms, s, m, h or d)"
-            ))
-        }
-    };
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("'{s}' is not a duration"));
-    }
-    // Far beyond any wait or age that means something, and small enough
-    // that adding it to a clock reading cannot overflow.
-    if secs > MAX_DURATION_DAYS * 86400.0 {
-        return Err(format!(
-            "'{s}' is too long a duration (at most {MAX_DURATION_DAYS}d)"
-        ));
-    }
-    Ok(std::time::Duration::from_secs_f64(secs))
-}
-
-const MAX_DURATION_DAYS: f64 = 36500.0;
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
-        assert_eq!(
-            parse_duration("7d").unwrap(),
-            Duration::from_secs(7 * 86400)
-        );
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("5w").is_err());
-        assert_eq!(
-            parse_duration("36500d").unwrap(),
-            Duration::from_secs(36500 * 86400)
-        );
-        for huge in [
-            "36501d",
-            "99999999999999999d",
-            "18446744073709551615s",
-            "1e300",
-        ] {
-            let e = parse_duration(huge).unwrap_err();
-            assert!(e.contains(huge), "{e}");
-        }
-    }
 
     #[test]
     fn the_command_line_is_consistent() {

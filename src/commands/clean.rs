@@ -21,12 +21,11 @@ pub(crate) fn run(ctx: &mut Ctx, a: &CleanArgs) -> Result<Outcome> {
     let mut failed = Vec::new();
     let now = Timestamp::now();
     let gone = if a.snapshots {
-        let root = ctx.manager.canonical_root();
         let since_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
         let cutoff = since_epoch.saturating_sub(a.older_than).as_secs() as i64;
-        gone_snapshots(&root, &ctx.manager.store().repos(), &sessions)
+        gone_snapshots(ctx.manager.store(), &sessions)
             .into_iter()
             .filter(|g| g.newest <= cutoff)
             .collect()

@@ -5,6 +5,7 @@
 use super::snapshots::{BRANCH_TRAILER, STORE_TRAILER};
 use crate::git::Git;
 use crate::model::Session;
+use crate::store::{Store, CREATING};
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -21,14 +22,12 @@ pub(crate) struct GoneSnapshots {
     pub branch: Option<String>,
 }
 
-/// The gone sessions of the store at `root` (canonical) that git still
-/// keeps something of, in every repository its sessions work in, that it
-/// `remembered` (see `Store::remember_repo`), and the one that holds it.
-pub(crate) fn gone_snapshots(
-    root: &Path,
-    remembered: &[PathBuf],
-    sessions: &[Session],
-) -> Vec<GoneSnapshots> {
+/// The gone sessions of `store` that git still keeps something of, in every
+/// repository its sessions work in, that it remembers (see
+/// `Store::remember_repo`), and the one that holds it.
+pub(crate) fn gone_snapshots(store: &Store, sessions: &[Session]) -> Vec<GoneSnapshots> {
+    let root = store.canonical_root();
+    let remembered = store.repos();
     let ids: HashSet<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
     let repos: BTreeSet<PathBuf> = sessions
         .iter()
@@ -46,7 +45,9 @@ pub(crate) fn gone_snapshots(
     for repo in repos {
         let git = Git::at(&repo);
         for (id, refs) in refs_by_session(&git) {
-            if ids.contains(id.as_str()) {
+            // A session's folder exists before its first ref: one listed
+            // after the sessions were read, or being created, is not gone.
+            if ids.contains(id.as_str()) || has_folder(store, &id) {
                 continue;
             }
             let Some((newest, message)) = newest_of(&git, &refs) else {
@@ -78,6 +79,16 @@ pub(crate) fn gone_snapshots(
         }
     }
     out
+}
+
+/// Whether the store still has a folder for session `id`, whole or being
+/// created.
+fn has_folder(store: &Store, id: &str) -> bool {
+    store.session_dir(id).exists()
+        || store
+            .sessions_dir()
+            .join(format!("{CREATING}{id}"))
+            .exists()
 }
 
 /// Drops the snapshot refs of a gone session, each only if it still points

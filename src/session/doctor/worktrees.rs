@@ -46,7 +46,7 @@ pub(super) fn worktrees(manager: &Manager, sessions: &[Session], out: &mut Vec<F
             }
         }
     }
-    for gone in gone_snapshots(&root, &manager.store().repos(), sessions) {
+    for gone in gone_snapshots(manager.store(), sessions) {
         let id = &gone.id;
         out.push(Finding::new(
             Kind::OrphanSnapshots,

@@ -10,7 +10,7 @@ use crate::model::{
     TurnRecord, Usage, WorktreeRecord,
 };
 use crate::process;
-use crate::rights::{self, Record, RightsDir};
+use crate::rights::Record;
 use crate::session::settle::legacy_turn_record;
 use crate::session::supervisor::{LaunchRequest, LOCK_FD};
 use crate::store::WriteGuard;
@@ -154,46 +154,11 @@ impl Manager {
         // decide anything about the new session.
         let guard = self.store.create(&session)?;
         if let (Some(made), Some(w)) = (&made, &req.worktree) {
-            let log = self
-                .store
-                .session_dir(&id)
-                .join("turns")
-                .join("turn_1.setup.log");
-            if let Err(failed) = crate::git::setup(made, &made.repo, w.setup.as_deref(), &log) {
-                // No agent runs in a worktree that is not ready.
-                let mut s = guard.load()?;
-                let closing = Closing::now(
-                    Ending::SetupFailed,
-                    SettledBy::Launcher,
-                    Some(failed.to_string()),
-                );
-                s.close_turn(1, closing);
-                guard.save(&mut s)?;
-                return Ok(s);
+            if let Some(failed) = self.set_up_worktree(&guard, &id, made, w.setup.as_deref())? {
+                return Ok(failed);
             }
         }
         self.launch(guard, session, 1, &req.task, None)
-    }
-
-    /// Makes the session's git worktree and branch; bad input (no
-    /// repository, a base that names no commit, a branch that exists) is a
-    /// usage error, and then nothing is left behind.
-    fn make_worktree(
-        &self,
-        id: &SessionId,
-        working_dir: &std::path::Path,
-        req: &WorktreeRequest,
-    ) -> Result<crate::git::Worktree> {
-        let root = self.canonical_root();
-        crate::git::create(&crate::git::WorktreeSpec {
-            working_dir,
-            store_root: &root,
-            session_id: id.as_str(),
-            short_id: id.short(),
-            name: req.name.as_deref(),
-            base: &req.base,
-        })
-        .map_err(Error::from)
     }
 
     /// Starts the next turn of a session's conversation. Refuses while a turn
@@ -441,58 +406,6 @@ impl Manager {
         }
         guard.save(&mut s)?;
         Ok(s)
-    }
-}
-
-impl Manager {
-    /// Where the rights of sessions are recorded, outside every workspace.
-    fn rights(&self, id: &str) -> Result<RightsDir> {
-        RightsDir::from_env().map_err(|source| Error::Rights {
-            id: id.to_string(),
-            source,
-        })
-    }
-
-    /// Refuses a turn whose meta.json asks for other rights than the session
-    /// was started with (its record), or, for a session from before records
-    /// were kept, values that are not what zwarm ever writes.
-    fn check_rights(&self, session: &Session) -> Result<()> {
-        let id = &session.id;
-        let fail = |source| Error::Rights {
-            id: id.to_string(),
-            source,
-        };
-        let dir = self.rights(id)?;
-        let root = self.canonical_root();
-        match dir.load(id).map_err(fail)? {
-            Some(record) => {
-                rights::check_session(&record, &root, session).map_err(|m| fail(m.into()))
-            }
-            None => {
-                // Without a record, a session is trusted only as one from
-                // before records were kept for this store: its folder must be
-                // older than the first record (a birth time no file edit can
-                // change). One made since was copied or forged into the store.
-                let since = dir.store_since(&root).map_err(fail)?;
-                let born = std::fs::metadata(self.store.session_dir(id))
-                    .and_then(|m| m.created())
-                    .ok()
-                    .filter(|t| *t > std::time::UNIX_EPOCH);
-                if let (Some(since), Some(born)) = (since, born) {
-                    if born >= since {
-                        return Err(Error::Unrecorded { id: id.to_string() });
-                    }
-                }
-                rights::validate_session(session).map_err(|i| fail(i.into()))
-            }
-        }
-    }
-
-    /// Forgets the rights recorded for a removed session.
-    pub(crate) fn forget_rights(&self, id: &str) {
-        if let Ok(rights) = RightsDir::from_env() {
-            let _ = rights.remove(id);
-        }
     }
 }
 

@@ -14,6 +14,8 @@ use nix::fcntl::{Flock, FlockArg};
 use std::time::Duration;
 
 mod launch;
+mod remove;
+mod rights;
 mod stop;
 mod worktree;
 

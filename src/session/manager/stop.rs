@@ -410,48 +410,6 @@ impl Manager {
         wait_until(patience, || !self.supervisor_running(id))
     }
 
-    /// Deletes a finished session; with `force`, stops a running one first.
-    pub(crate) fn remove(&self, prefix: &str, force: bool, delete_branch: bool) -> Result<Session> {
-        let id = self.store.resolve(prefix)?;
-        let mut session = self.refresh(self.store.load(&id)?)?;
-        // Decided before anything is removed: all of it, or nothing.
-        let branch = if delete_branch {
-            Some(self.branch_to_delete(&session)?)
-        } else {
-            None
-        };
-        if session.status.is_active() {
-            if !force {
-                return Err(Error::Busy {
-                    id,
-                    turn: session.turn,
-                });
-            }
-            // Report the session as it was removed (killed), not as it ran.
-            session = self.kill(&id)?.session;
-        }
-        self.delete(&id, force)?;
-        if let Some((wt, into)) = branch {
-            crate::git::delete_branch_if_merged(&wt, &into)?;
-        }
-        Ok(session)
-    }
-
-    /// Removes a session's folder and forgets its recorded rights; a
-    /// worktree of its own goes first, and only if nothing in it would be
-    /// lost (or `force`: it is snapshotted, then removed).
-    pub(crate) fn delete(&self, id: &str, force: bool) -> Result<()> {
-        // A session whose meta.json cannot be read names no worktree.
-        if let Ok(session) = self.store.load(id) {
-            if let Some(w) = &session.worktree {
-                self.retire_worktree(&session, w, force)?;
-            }
-        }
-        self.store.remove(id)?;
-        self.forget_rights(id);
-        Ok(())
-    }
-
     /// The agent is stopped but the store takes no write: the session as
     /// it now stands, settled in memory only, with why it is not recorded.
     fn killed_unrecorded(

@@ -2,12 +2,64 @@
 //! it would be lost.
 
 use super::Manager;
+use super::WorktreeRequest;
 use crate::error::{Error, Result};
 use crate::git::{self, Git, Leftovers, Worktree};
-use crate::model::{Session, WorktreeRecord};
+use crate::model::{Closing, Ending, Session, SessionId, SettledBy, WorktreeRecord};
+use crate::store::WriteGuard;
 use std::path::PathBuf;
 
 impl Manager {
+    /// Makes the session's git worktree and branch; bad input (no
+    /// repository, a base that names no commit, a branch that exists) is a
+    /// usage error, and then nothing is left behind.
+    pub(super) fn make_worktree(
+        &self,
+        id: &SessionId,
+        working_dir: &std::path::Path,
+        req: &WorktreeRequest,
+    ) -> Result<crate::git::Worktree> {
+        let root = self.canonical_root();
+        crate::git::create(&crate::git::WorktreeSpec {
+            working_dir,
+            store_root: &root,
+            session_id: id.as_str(),
+            short_id: id.short(),
+            name: req.name.as_deref(),
+            base: &req.base,
+        })
+        .map_err(Error::from)
+    }
+
+    /// Readies a new worktree before its first turn (see
+    /// [`crate::git::setup`]), its output in `turns/turn_1.setup.log`. On
+    /// failure the turn is closed `setup_failed` and the session, as it
+    /// then stands, returned: no agent runs in a worktree that is not ready.
+    pub(super) fn set_up_worktree(
+        &self,
+        guard: &WriteGuard,
+        id: &SessionId,
+        made: &Worktree,
+        command: Option<&str>,
+    ) -> Result<Option<Session>> {
+        let log = self
+            .store
+            .session_dir(id)
+            .join("turns")
+            .join("turn_1.setup.log");
+        let Err(failed) = git::setup(made, &made.repo, command, &log) else {
+            return Ok(None);
+        };
+        let mut s = guard.load()?;
+        let why = Some(failed.to_string());
+        s.close_turn(
+            1,
+            Closing::now(Ending::SetupFailed, SettledBy::Launcher, why),
+        );
+        guard.save(&mut s)?;
+        Ok(Some(s))
+    }
+
     /// Removes the worktree of `session` (which is not running), keeping its
     /// branch and snapshot refs. First its working tree is snapshotted once
     /// more, under `refs/zwarm/<id>/final`; unless `force`, it is removed

@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 mod duration;
 mod legacy;
+mod queue;
 pub(crate) use duration::parse_duration;
 use duration::parse_timeout;
 pub(crate) use legacy::{LegacyArgs, LegacyCommand};
+use queue::{parse_after_id, parse_group, parse_max_running};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -86,6 +88,9 @@ pub(crate) enum Command {
         zwarm start --worktree=verbose --base main \"add a --verbose flag\"\n  \
         zwarm start --timeout 30m \"run the migration\"   # stopped at 30 minutes: ending timed_out\n  \
         zwarm start --on-end 'notify-send \"$ZWARM_SESSION_ID $ZWARM_STATUS\"' \"fix the test\"\n  \
+        for t in a b c d e f; do zwarm start --max-running 2 \"task $t\"; done   # two at a time, the rest pending\n  \
+        zwarm start --max-running 1 --group db \"migrate the schema\"   # one at a time among --group db\n  \
+        zwarm start --after 3f2a,9b1c \"merge both branches\"   # once both completed; else dependency_failed\n  \
         zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\""
     )]
     Start(StartArgs),
@@ -111,7 +116,8 @@ pub(crate) enum Command {
         after_help = "The agent resumes its own conversation (codex thread, claude session), \
         so it keeps the whole context. A message that starts with '-' goes after `--`.\n\n\
         Examples:\n  zwarm inject 3f2a \"now run the tests\"\n  zwarm inject 3f2a -- \"-v should print more\"\n  \
-        zwarm inject --timeout 1h 3f2a \"now the slow integration suite\""
+        zwarm inject --timeout 1h 3f2a \"now the slow integration suite\"\n  \
+        zwarm inject --max-running 4 3f2a \"and the docs\"   # pending while 4 of its group run"
     )]
     Inject(InjectArgs),
 
@@ -274,6 +280,18 @@ pub(crate) struct StartArgs {
     #[arg(long, env = "ZWARM_ON_END", value_name = "CMD")]
     pub on_end: Option<String>,
 
+    /// Start only while fewer than N turns of the group run; until then the session is pending, in the order sessions were queued. Later turns too, unless `inject --max-running` says otherwise
+    #[arg(long, env = "ZWARM_MAX_RUNNING", value_parser = parse_max_running, value_name = "N")]
+    pub max_running: Option<u32>,
+
+    /// The group whose running turns --max-running counts [default: the store's one group, `default`]
+    #[arg(long, value_parser = parse_group, value_name = "NAME")]
+    pub group: Option<String>,
+
+    /// Start only once these sessions' latest turns have ended, and only if they completed (else the session ends dependency_failed)
+    #[arg(long, value_delimiter = ',', value_parser = parse_after_id, value_name = "ID[,ID...]")]
+    pub after: Vec<String>,
+
     /// Keep no snapshots of the working tree's turns
     #[arg(long)]
     pub no_snapshot: bool,
@@ -329,6 +347,12 @@ pub(crate) struct InjectArgs {
     /// Shell command run after this turn ends [default: the session's `start --on-end`]
     #[arg(long, value_name = "CMD")]
     pub on_end: Option<String>,
+    /// Start this turn only while fewer than N turns of the group run [default: the session's `start --max-running`]
+    #[arg(long, value_parser = parse_max_running, value_name = "N")]
+    pub max_running: Option<u32>,
+    /// The group whose running turns --max-running counts [default: the session's `start --group`]
+    #[arg(long, value_parser = parse_group, value_name = "NAME")]
+    pub group: Option<String>,
 }
 
 #[derive(Args, Debug)]

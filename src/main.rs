@@ -16,6 +16,7 @@ mod error;
 mod git;
 mod model;
 mod process;
+mod queue;
 mod render;
 mod rights;
 mod session;

@@ -3,11 +3,18 @@
 use super::{launch, Ctx, Outcome};
 use crate::cli::InjectArgs;
 use crate::render::human::launch::Launch;
+use crate::session::manager::{QueueOptions, TurnOptions};
 use anyhow::Result;
 
 pub(crate) fn run(ctx: &mut Ctx, a: &InjectArgs) -> Result<Outcome> {
-    let s = ctx
-        .manager
-        .inject(&a.id, &a.message.join(" "), a.timeout, a.on_end.as_deref())?;
+    let options = TurnOptions {
+        timeout: a.timeout,
+        on_end: a.on_end.clone(),
+        queue: QueueOptions {
+            max_running: a.max_running,
+            group: a.group.clone(),
+        },
+    };
+    let s = ctx.manager.inject(&a.id, &a.message.join(" "), &options)?;
     launch::report(ctx, &s, Launch::Inject)
 }

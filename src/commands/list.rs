@@ -14,9 +14,13 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs) -> Result<Outcome> {
         render::warning(&ctx.style(), &human::skipped(&pr.id, &pr.error));
     }
     let stalls: Vec<_> = sessions.iter().map(|s| ctx.manager.stall(s)).collect();
+    let places: Vec<_> = sessions
+        .iter()
+        .map(|s| ctx.manager.queue_place(s))
+        .collect();
     if ctx.json() {
         ctx.p
-            .json_doc(&json::ListJson::new(&sessions, &stalls, &problems))?;
+            .json_doc(&json::ListJson::new(&sessions, &stalls, &places, &problems))?;
     } else {
         // About a terminal line a session: grown once, not doubled a dozen
         // times for thousands of rows.
@@ -25,6 +29,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs) -> Result<Outcome> {
             &ctx.style(),
             &sessions,
             &stalls,
+            &places,
             terminal_width(),
             &mut table,
         );

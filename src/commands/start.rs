@@ -7,7 +7,7 @@ use crate::error::Error;
 use crate::git::Git;
 use crate::render::human::launch::Launch;
 use crate::render::{self, human};
-use crate::session::manager::{StartRequest, WorktreeRequest};
+use crate::session::manager::{QueueOptions, StartRequest, WorktreeRequest};
 use anyhow::{Context, Result};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -37,6 +37,11 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
         snapshots: !a.no_snapshot,
         timeout: a.timeout,
         on_end: a.on_end.clone(),
+        queue: QueueOptions {
+            max_running: a.max_running,
+            group: a.group.clone(),
+        },
+        after: a.after.clone(),
     })?;
     if s.worktree.is_none() && Git::at(&s.working_dir).toplevel().is_ok() {
         // Two agents in one checkout overwrite each other's edits, and

@@ -5,12 +5,14 @@
 mod agent;
 mod git;
 mod id;
+mod queue;
 mod turn;
 mod usage;
 
 pub(crate) use agent::AgentKind;
 pub(crate) use git::{snapshot_ref, Changes, TurnSnapshot, WorktreeRecord};
 pub(crate) use id::{short, InvalidId, SessionId};
+pub(crate) use queue::QueueRecord;
 pub(crate) use turn::{Closing, Ending, ExitStatus, SettledBy, TurnRecord};
 pub(crate) use usage::Usage;
 
@@ -157,6 +159,13 @@ pub(crate) struct Session {
     /// `inject` gives its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// The `--group` of `start`: every turn's unless an `inject` names another.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The `--max-running` of `start`: every turn's unless an `inject`
+    /// gives its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_running: Option<u32>,
     /// Whether each turn's working tree is kept as snapshot commits.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub snapshots: bool,

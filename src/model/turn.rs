@@ -24,6 +24,9 @@ pub(crate) enum Ending {
     SetupFailed,
     /// The turn ran past its `--timeout` and zwarm stopped it.
     TimedOut,
+    /// A session it was to start after (`--after`) did not complete, so no
+    /// agent ran.
+    DependencyFailed,
 }
 
 impl Ending {
@@ -35,7 +38,8 @@ impl Ending {
             | Ending::Interrupted
             | Ending::AgentMissing
             | Ending::SetupFailed
-            | Ending::TimedOut => SessionStatus::Failed,
+            | Ending::TimedOut
+            | Ending::DependencyFailed => SessionStatus::Failed,
         }
     }
 
@@ -48,6 +52,7 @@ impl Ending {
             Ending::AgentMissing => "agent_missing",
             Ending::SetupFailed => "setup_failed",
             Ending::TimedOut => "timed_out",
+            Ending::DependencyFailed => "dependency_failed",
         }
     }
 }
@@ -122,6 +127,10 @@ pub(crate) struct TurnRecord {
     /// How long the agent may run, in seconds, counted from its start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// How the turn waits for its start: its group, limit, dependencies and
+    /// ticket. None: it starts at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<super::QueueRecord>,
     /// The working tree as commits at the turn's start and end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<TurnSnapshot>,

@@ -33,6 +33,9 @@ pub(crate) struct TurnEnd {
     pub stop_requested: bool,
     /// The turn ran past its timeout (seconds) and its supervisor stopped it.
     pub timed_out: Option<u64>,
+    /// The agent was never started, for this reason (a dependency failed,
+    /// the queue could not be waited in): the ending, and why.
+    pub not_started: Option<(Ending, String)>,
     /// The turn's snapshots, the one at its end taken once the agent exited.
     pub snapshot: Option<TurnSnapshot>,
 }
@@ -101,7 +104,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
     let kind = s.agent()?;
     let agent = kind.adapter();
     let id = s.id.clone();
-    let summary = if end.spawn_error.is_some() {
+    let summary = if end.spawn_error.is_some() || end.not_started.is_some() {
         TurnSummary::default()
     } else {
         let path = store.turn_path(&id, turn);
@@ -140,6 +143,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
         stderr_tail: stderr_tail.as_deref(),
         spawn_error: end.spawn_error.as_deref(),
         timed_out: end.timed_out,
+        not_started: end.not_started.as_ref().map(|(e, why)| (*e, why.as_str())),
     };
     let decision = decide(&evidence);
     let mut error = decision.error;

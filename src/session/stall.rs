@@ -238,6 +238,8 @@ mod tests {
             snapshots: false,
             timeout_secs: None,
             on_end: None,
+            group: None,
+            max_running: None,
             other: Default::default(),
         };
         match store.write_lock(&s.id) {

@@ -37,6 +37,8 @@ pub(crate) struct Evidence<'a> {
     pub spawn_error: Option<&'a str>,
     /// The turn ran past its timeout (this many seconds) and was stopped.
     pub timed_out: Option<u64>,
+    /// The agent was never started: the ending that says why, and why.
+    pub not_started: Option<(Ending, &'a str)>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,6 +54,9 @@ fn decision(ending: Ending, error: Option<String>) -> Decision {
 pub(crate) fn decide(e: &Evidence) -> Decision {
     if let Some(err) = e.spawn_error {
         return decision(Ending::AgentMissing, Some(err.to_string()));
+    }
+    if let Some((ending, why)) = e.not_started {
+        return decision(ending, Some(why.to_string()));
     }
     // A turn that finished before the stop took effect finished.
     if let Some(secs) = e

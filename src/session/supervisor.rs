@@ -16,31 +16,24 @@
 //!   is recorded, or `error <message>` if it could not be started.
 
 use crate::error::{Error, Result};
-use crate::model::{ExitStatus, SessionStatus, SettledBy};
+use crate::model::{Ending, ExitStatus, SessionStatus, SettledBy};
 use crate::process;
 use crate::process::ProcessRecord;
+use crate::session::handover::{LaunchRequest, GRACE_SECS, LOCK_FD};
 use crate::session::settle::{settle, TurnEnd};
 use crate::store::{Store, TurnFile, WriteGuard};
 use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::{killpg, sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::Pid;
-use std::ffi::OsString;
+use queued::{Admitted, Plan, Waiting};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::process::CommandExt;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::time::Duration;
-
-/// How long the agent gets to exit after SIGTERM before its group is killed.
-pub(crate) const GRACE_SECS: u32 = 5;
-
-/// The descriptor on which a supervisor receives the session's write lock.
-pub(crate) const LOCK_FD: i32 = 3;
 
 /// The longest pause between attempts to record an ending the store could
 /// not take (a full disk, a read-only remount).
@@ -56,7 +49,8 @@ static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 static TIMEOUT_SECS: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_stop(_: libc::c_int) {
-    // Only async-signal-safe calls here: killpg and alarm are.
+    // Only async-signal-safe calls here: killpg, alarm and write are.
+    crate::queue::wait::notify_stop();
     if !STOPPING.swap(true, Ordering::SeqCst) {
         let pg = AGENT_PGID.load(Ordering::SeqCst);
         if pg > 0 {
@@ -81,7 +75,8 @@ extern "C" fn on_alarm(_: libc::c_int) {
     }
 }
 
-fn install_handlers() -> nix::Result<()> {
+fn install_handlers() -> std::io::Result<()> {
+    crate::queue::wait::install()?;
     // No SA_RESTART: waitpid must return EINTR so the loop sees the signal.
     let stop = SigAction::new(
         SigHandler::Handler(on_stop),
@@ -105,77 +100,6 @@ fn install_handlers() -> nix::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// What a launcher asks of its supervisor.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct LaunchRequest {
-    pub program: OsString,
-    pub args: Vec<OsString>,
-    pub working_dir: PathBuf,
-    /// What the agent reads on its stdin; None: nothing (`/dev/null`).
-    pub stdin: Option<Vec<u8>>,
-}
-
-const REQUEST_MAGIC: &[u8] = b"zwarm-launch 1\n";
-
-impl LaunchRequest {
-    /// Length-prefixed fields: exact for any bytes, no quoting to get wrong.
-    pub(crate) fn encode(&self) -> Vec<u8> {
-        let mut out = REQUEST_MAGIC.to_vec();
-        let mut field = |bytes: &[u8]| {
-            out.extend_from_slice(bytes.len().to_string().as_bytes());
-            out.push(b'\n');
-            out.extend_from_slice(bytes);
-        };
-        field(self.program.as_bytes());
-        field(self.working_dir.as_os_str().as_bytes());
-        field(self.args.len().to_string().as_bytes());
-        for a in &self.args {
-            field(a.as_bytes());
-        }
-        match &self.stdin {
-            Some(bytes) => {
-                field(b"1");
-                field(bytes);
-            }
-            None => field(b"0"),
-        }
-        out
-    }
-
-    pub(crate) fn decode(mut bytes: &[u8]) -> Option<LaunchRequest> {
-        bytes = bytes.strip_prefix(REQUEST_MAGIC)?;
-        let request = {
-            let mut field = || -> Option<Vec<u8>> {
-                let nl = bytes.iter().position(|&b| b == b'\n')?;
-                let len: usize = std::str::from_utf8(&bytes[..nl]).ok()?.parse().ok()?;
-                let value = bytes.get(nl + 1..nl + 1 + len)?.to_vec();
-                bytes = &bytes[nl + 1 + len..];
-                Some(value)
-            };
-            let program = OsString::from_vec(field()?);
-            let working_dir = PathBuf::from(OsString::from_vec(field()?));
-            let argc: usize = String::from_utf8(field()?).ok()?.parse().ok()?;
-            let mut args = Vec::with_capacity(argc.min(1024));
-            for _ in 0..argc {
-                args.push(OsString::from_vec(field()?));
-            }
-            let stdin = match field()?.as_slice() {
-                b"1" => Some(field()?),
-                b"0" => None,
-                _ => return None,
-            };
-            LaunchRequest {
-                program,
-                args,
-                working_dir,
-                stdin,
-            }
-        };
-        // Nothing may follow: a request cut or padded is not the one sent.
-        bytes.is_empty().then_some(request)
-    }
 }
 
 /// Runs the turn; returns the process exit code for the supervisor itself.
@@ -211,19 +135,142 @@ pub(crate) fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i3
             return Ok(1);
         }
     };
-    match start_agent(&store, id, turn, &request, write_lock) {
+    if let Err(e) = install_handlers() {
+        report(&format!("error cannot install signal handlers: {e}"));
+        return Ok(1);
+    }
+    let plan = match write_lock.load() {
+        Ok(session) => Plan::of(&session, turn),
+        Err(e) => {
+            report(&format!("error {e}"));
+            return Ok(1);
+        }
+    };
+    let (write_lock, slot, waited) = match queued::admit(&store, id, turn, &plan) {
+        Admitted::Start(slot) => (write_lock, slot, false),
+        Admitted::DependencyFailed(why) => {
+            let end = not_started(Ending::DependencyFailed, why);
+            match settle(&store, &write_lock, turn, end) {
+                Ok(_) => report("ended"),
+                Err(e) => report(&format!("error {e}")),
+            }
+            return Ok(0);
+        }
+        Admitted::Wait => {
+            let ticket = match enqueue(&store, &write_lock, turn, &plan) {
+                Ok(ticket) => ticket,
+                Err(why) => {
+                    report(&format!("error {why}"));
+                    return Ok(0);
+                }
+            };
+            drop(write_lock);
+            report(&format!("queued {}", std::process::id()));
+            detach_stdout();
+            let waited = queued::wait_turn(&store, id, turn, &plan, ticket);
+            let slot = match waited {
+                Ok(Waiting::Start(slot)) => slot,
+                Ok(Waiting::DependencyFailed(why)) => {
+                    record_end(&store, id, turn, not_started(Ending::DependencyFailed, why));
+                    return Ok(0);
+                }
+                Ok(Waiting::Stopped) => {
+                    let end = TurnEnd {
+                        settled_by: SettledBy::Supervisor,
+                        stop_requested: true,
+                        ..Default::default()
+                    };
+                    record_end(&store, id, turn, end);
+                    return Ok(0);
+                }
+                Err(e) => {
+                    let why = format!("zwarm could not wait in the queue: {e}");
+                    record_end(&store, id, turn, not_started(Ending::Failed, why));
+                    return Ok(0);
+                }
+            };
+            match store.write_lock(id) {
+                Ok(lock) => (lock, slot, true),
+                Err(e) => {
+                    log(&format!(
+                        "cannot take the session's lock to start turn {turn}: {e}"
+                    ));
+                    return Ok(0);
+                }
+            }
+        }
+    };
+    match start_agent(&store, id, turn, &request, write_lock, waited) {
         Ok(agent) => {
             report(&format!("ready {} {}", agent.pid, agent.start_time));
             detach_stdout();
             supervise(&store, id, turn, agent.pid);
-            // The turn is over and recorded: readers and `wait` go on, and
-            // the hook may start the next turn.
+            // The turn is over and recorded: the slot goes to the next in
+            // line, readers and `wait` go on, and the hook may start the
+            // next turn.
+            drop(slot);
             drop(run_lock);
             super::hook::after_turn(&store, id, turn);
+        }
+        // Nobody waits for a report any more: the ending is recorded here.
+        Err(why) if waited => {
+            let end = match why.strip_prefix("missing ") {
+                Some(why) => TurnEnd {
+                    spawn_error: Some(why.to_string()),
+                    settled_by: SettledBy::Supervisor,
+                    ..Default::default()
+                },
+                None => not_started(Ending::Failed, why),
+            };
+            record_end(&store, id, turn, end);
         }
         Err(why) => report(&format!("error {why}")),
     }
     Ok(0)
+}
+
+/// The ending of a turn whose agent never started.
+fn not_started(ending: Ending, why: String) -> TurnEnd {
+    TurnEnd {
+        not_started: Some((ending, why)),
+        settled_by: SettledBy::Supervisor,
+        ..Default::default()
+    }
+}
+
+/// Records the turn pending with this supervisor, and its ticket where a
+/// limit applies, under the launcher's lock.
+fn enqueue(
+    store: &Store,
+    write_lock: &WriteGuard,
+    turn: u32,
+    plan: &Plan,
+) -> std::result::Result<Option<u64>, String> {
+    let mut session = write_lock.load().map_err(|e| e.to_string())?;
+    let ticket = match plan.max_running {
+        Some(_) => Some(
+            crate::queue::Group::open(store.root(), &plan.group)
+                .and_then(|g| g.take_ticket())
+                .map_err(|e| format!("cannot join the queue of group {}: {e}", plan.group))?,
+        ),
+        None => None,
+    };
+    let me = std::process::id() as i32;
+    let Some(rec) = session
+        .current_turn_mut()
+        .filter(|r| r.turn == turn && r.is_open())
+    else {
+        return Err(format!("turn {turn} is no longer waiting to be launched"));
+    };
+    rec.supervisor = process::record(me);
+    rec.boot_id = process::boot_id();
+    if let Some(q) = rec.queue.as_mut() {
+        q.ticket = ticket;
+        q.queued_at = rec.started_at;
+    }
+    session.status = SessionStatus::Pending;
+    write_lock.save(&mut session).map_err(|e| e.to_string())?;
+    Ok(ticket)
 }
 
 /// Starts the agent and records it running, under the write lock the
@@ -234,17 +281,34 @@ fn start_agent(
     turn: u32,
     request: &LaunchRequest,
     write_lock: WriteGuard,
+    waited: bool,
 ) -> std::result::Result<ProcessRecord, String> {
     let mut session = write_lock.load().map_err(|e| e.to_string())?;
+    let me = std::process::id() as i32;
     // Launched once: a turn already settled (by a reader that found its
-    // launcher dead) or already running is not started again.
+    // launcher dead, or a kill while it was queued) or already running is
+    // not started again.
     let waiting = session.turn == turn
         && session.status.is_active()
-        && session
-            .current_turn()
-            .is_some_and(|t| t.is_open() && t.supervisor.is_none());
+        && session.current_turn().is_some_and(|t| {
+            t.is_open()
+                && t.agent.is_none()
+                && t.supervisor.as_ref().is_none_or(|s| waited && s.pid == me)
+        });
     if !waiting {
         return Err(format!("turn {turn} is no longer waiting to be launched"));
+    }
+    if waited {
+        // The tree may have changed while the turn waited (a session it
+        // came after worked in it): its start is now.
+        let root = store.canonical_root();
+        let snap = super::snapshots::at_start(&session, turn, &root);
+        if let Some(rec) = session.current_turn_mut() {
+            rec.started_at = Some(crate::timefmt::Timestamp::now());
+            if snap.is_some() {
+                rec.snapshot = snap;
+            }
+        }
     }
     let turns = store.turns(id, true).map_err(|e| e.to_string())?;
     let open = |which: TurnFile| {
@@ -261,7 +325,6 @@ fn start_agent(
         None => Stdio::null(),
     };
     process::become_subreaper();
-    install_handlers().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let child = Command::new(&request.program)
         .args(&request.args)
         .current_dir(&request.working_dir)
@@ -302,7 +365,6 @@ fn start_agent(
         pid,
         start_time: process::stat(pid).map(|s| s.start_time).unwrap_or(0),
     };
-    let me = std::process::id() as i32;
     session.status = SessionStatus::Running;
     session.pid = Some(me);
     if let Some(rec) = session.current_turn_mut() {
@@ -481,5 +543,4 @@ fn kill_leftovers() {
     }
 }
 
-#[cfg(test)]
-mod tests;
+mod queued;

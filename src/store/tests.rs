@@ -28,6 +28,8 @@ fn session(id: &str) -> Session {
         snapshots: false,
         timeout_secs: None,
         on_end: None,
+        group: None,
+        max_running: None,
         other: Default::default(),
     }
 }

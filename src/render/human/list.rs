@@ -5,6 +5,7 @@ use crate::model::{Session, SessionStatus};
 use crate::render::controls::{push_visible, visible};
 use crate::render::style::{BOLD, CYAN, YELLOW};
 use crate::render::Style;
+use crate::session::manager::QueuePlace;
 use crate::session::stall::Stall;
 use std::fmt::Write as _;
 
@@ -16,20 +17,28 @@ pub(crate) fn list(
     style: &Style,
     sessions: &[Session],
     stalls: &[Option<Stall>],
+    places: &[Option<QueuePlace>],
     width: usize,
     out: &mut String,
 ) {
     let count = |st: SessionStatus| sessions.iter().filter(|s| s.status == st).count();
     let stalled = |i: usize| stalls.get(i).is_some_and(Option::is_some);
     let n_stalled = (0..sessions.len()).filter(|&i| stalled(i)).count();
+    let place = |i: usize| places.get(i).and_then(Option::as_ref);
+    let n_queued = (0..sessions.len()).filter(|&i| place(i).is_some()).count();
     let _ = writeln!(
         out,
-        "{} session{}: {} running{}, {} completed, {} failed, {} killed",
+        "{} session{}: {} running{}{}, {} completed, {} failed, {} killed",
         sessions.len(),
         if sessions.len() == 1 { "" } else { "s" },
-        count(SessionStatus::Running) + count(SessionStatus::Pending),
+        count(SessionStatus::Running) + count(SessionStatus::Pending) - n_queued,
         if n_stalled > 0 {
             format!(" ({n_stalled} stalled)")
+        } else {
+            String::new()
+        },
+        if n_queued > 0 {
+            format!(", {n_queued} queued")
         } else {
             String::new()
         },
@@ -62,6 +71,11 @@ pub(crate) fn list(
         ends.push(cells.len());
         if stalled(i) {
             cells.push_str("◌ stalled");
+        } else if let Some(q) = place(i) {
+            cells.push_str(status_symbol(s.status));
+            cells.push(' ');
+            cells.push_str(s.status.as_str());
+            super::queue::short_into(&mut cells, q);
         } else {
             cells.push_str(status_symbol(s.status));
             cells.push(' ');
@@ -183,6 +197,7 @@ mod tests {
         list(
             &Style { color: false },
             &sessions,
+            &[None, None],
             &[None, None],
             100,
             &mut out,

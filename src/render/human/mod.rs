@@ -11,6 +11,7 @@ pub(crate) mod ending;
 pub(crate) mod git;
 pub(crate) mod launch;
 mod list;
+mod queue;
 mod show;
 
 pub(crate) use list::list;
@@ -75,7 +76,10 @@ fn age_into(out: &mut String, s: &Session) {
             .and_then(|t| t.started_at)
             .unwrap_or(s.created_at);
         compact_duration_into(out, since.age_seconds());
-        out.push_str(" running");
+        out.push_str(match s.status {
+            crate::model::SessionStatus::Pending => " waiting",
+            _ => " running",
+        });
     } else {
         let at = s.ended_at().unwrap_or(s.updated_at);
         compact_duration_into(out, at.age_seconds());

@@ -4,14 +4,23 @@ use super::{age, agent_name, one_line, status_word, thousands};
 use crate::model::Session;
 use crate::render::controls::visible;
 use crate::render::Style;
+use crate::session::manager::QueuePlace;
 use crate::session::stall::Stall;
 use crate::timefmt::compact_duration;
 
-pub(crate) fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<String> {
+pub(crate) fn show(
+    style: &Style,
+    s: &Session,
+    stall: Option<&Stall>,
+    place: Option<&QueuePlace>,
+) -> Vec<String> {
     let mut out = Vec::new();
     let kv = |k: &str, v: String| format!("{} {v}", style.bold(&format!("{k:<10}")));
     out.push(kv("session", style.cyan(&visible(&s.id))));
     out.push(kv("status", status_word(style, s)));
+    if let Some(q) = place {
+        out.push(kv("queued", super::queue::describe(q)));
+    }
     if let Some(st) = stall {
         let mut text = format!(
             "only retrying for {} ({} retries)",

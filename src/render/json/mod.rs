@@ -3,6 +3,7 @@
 
 use crate::model::AgentKind;
 use crate::model::{ExitStatus, Session, TurnRecord, Usage};
+use crate::session::manager::QueuePlace;
 use crate::session::stall::Stall;
 use crate::store::LoadProblem;
 use crate::timefmt::Timestamp;
@@ -73,6 +74,22 @@ pub(crate) struct SessionJson<'a> {
     pub stalled: Option<StallJson>,
     /// The git worktree zwarm made for the session; null for others.
     pub worktree: Option<WorktreeJson<'a>>,
+    /// Where a pending session waits (`--max-running`, `--after`); null
+    /// otherwise (and in documents that do not look).
+    pub queue: Option<QueueJson>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct QueueJson {
+    pub group: String,
+    pub max_running: Option<u32>,
+    /// The group's turns running now.
+    pub running: usize,
+    /// 1-based place among the group's waiting turns; null while it waits
+    /// for the sessions in `after` first.
+    pub position: Option<usize>,
+    /// Ids of the sessions it comes after that have not ended yet.
+    pub after: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -84,6 +101,17 @@ pub(crate) struct StallJson {
 }
 
 impl SessionJson<'_> {
+    pub(crate) fn with_queue(mut self, place: Option<&QueuePlace>) -> Self {
+        self.queue = place.map(|q| QueueJson {
+            group: q.group.clone(),
+            max_running: q.max_running,
+            running: q.running,
+            position: q.position,
+            after: q.after.clone(),
+        });
+        self
+    }
+
     pub(crate) fn with_stall(mut self, stall: Option<&Stall>) -> Self {
         self.stalled = stall.map(|st| StallJson {
             since: st.since.to_string(),
@@ -127,6 +155,7 @@ impl<'a> From<&'a Session> for SessionJson<'a> {
                 .map(|m| m.content.as_str()),
             stalled: None,
             worktree: s.worktree.as_ref().map(Into::into),
+            queue: None,
         }
     }
 }
@@ -196,10 +225,11 @@ pub(crate) struct ShowJson<'a> {
 }
 
 impl<'a> ShowJson<'a> {
-    /// The session and whether its running turn is stalled.
-    pub(crate) fn new(s: &'a Session, stall: Option<&Stall>) -> Self {
+    /// The session, whether its running turn is stalled, and where it
+    /// waits if it is queued.
+    pub(crate) fn new(s: &'a Session, stall: Option<&Stall>, place: Option<&QueuePlace>) -> Self {
         let mut doc = ShowJson::from(s);
-        doc.session = doc.session.with_stall(stall);
+        doc.session = doc.session.with_stall(stall).with_queue(place);
         doc
     }
 }
@@ -256,10 +286,11 @@ pub(crate) struct ListJson<'a> {
 }
 
 impl<'a> ListJson<'a> {
-    /// `stalls` goes with `sessions`, index by index.
+    /// `stalls` and `places` go with `sessions`, index by index.
     pub(crate) fn new(
         sessions: &'a [Session],
         stalls: &[Option<Stall>],
+        places: &[Option<QueuePlace>],
         problems: &[LoadProblem],
     ) -> Self {
         ListJson {
@@ -267,7 +298,12 @@ impl<'a> ListJson<'a> {
             sessions: sessions
                 .iter()
                 .zip(stalls)
-                .map(|(s, st)| SessionJson::from(s).with_stall(st.as_ref()))
+                .zip(places)
+                .map(|((s, st), q)| {
+                    SessionJson::from(s)
+                        .with_stall(st.as_ref())
+                        .with_queue(q.as_ref())
+                })
                 .collect(),
             problems: problems
                 .iter()

@@ -3,6 +3,7 @@
 //! processes, move unreadable sessions aside; never delete a session's data).
 
 mod quarantine;
+mod queue;
 mod rights;
 mod sessions;
 mod stray;
@@ -59,6 +60,8 @@ pub(crate) enum Kind {
     OrphanSnapshots,
     /// A `zwarm/` branch no session of this store names.
     OrphanBranch,
+    /// An entry of a queue's folder whose supervisor is gone.
+    DeadQueueEntry,
 }
 
 impl Kind {
@@ -80,6 +83,7 @@ impl Kind {
             Kind::OrphanWorktree => "orphan_worktree",
             Kind::OrphanSnapshots => "orphan_snapshots",
             Kind::OrphanBranch => "orphan_branch",
+            Kind::DeadQueueEntry => "dead_queue_entry",
         }
     }
 }
@@ -153,6 +157,7 @@ pub(crate) fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Ve
     worktrees(manager, &sessions, &mut out);
     stray_files(store.root(), &store.sessions_dir(), fix, &mut out);
     stray_index_files(store.root(), fix, &mut out);
+    queue::queue_entries(store.root(), fix, &mut out);
     out
 }
 

@@ -6,13 +6,13 @@ use super::Manager;
 use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::model::{
-    is_valid_source, Closing, Ending, Message, Session, SessionId, SessionStatus, SettledBy,
-    TurnRecord, Usage, WorktreeRecord,
+    is_valid_source, Closing, Ending, Message, QueueRecord, Session, SessionId, SessionStatus,
+    SettledBy, TurnRecord, Usage, WorktreeRecord,
 };
 use crate::process;
 use crate::rights::Record;
+use crate::session::handover::{LaunchRequest, LOCK_FD};
 use crate::session::settle::legacy_turn_record;
-use crate::session::supervisor::{LaunchRequest, LOCK_FD};
 use crate::store::WriteGuard;
 use crate::timefmt::Timestamp;
 use nix::sys::signal::Signal;
@@ -44,6 +44,26 @@ pub(crate) struct StartRequest {
     /// Keep each turn's working tree as snapshot commits (where it is in a
     /// git repository).
     pub snapshots: bool,
+    /// `--max-running` and `--group`: defaults for later turns too.
+    pub queue: QueueOptions,
+    /// Sessions whose latest turns must complete first (`--after`), as
+    /// given (ids or prefixes).
+    pub after: Vec<String>,
+}
+
+/// How a turn is queued (`--max-running N`, `--group G`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct QueueOptions {
+    pub max_running: Option<u32>,
+    pub group: Option<String>,
+}
+
+/// What an `inject` may set for its turn, each defaulting to the session's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TurnOptions {
+    pub timeout: Option<std::time::Duration>,
+    pub on_end: Option<String>,
+    pub queue: QueueOptions,
 }
 
 /// `start --worktree[=NAME] [--base REF]`.
@@ -77,6 +97,15 @@ impl Manager {
                 "{} is not a directory",
                 working_dir.display()
             )));
+        }
+        // Every dependency named exists before anything is made: an unknown
+        // one is the caller's mistake, not a session that fails later.
+        let mut after: Vec<String> = Vec::new();
+        for prefix in &req.after {
+            let dep = self.store.resolve(prefix)?;
+            if !after.contains(&dep) {
+                after.push(dep);
+            }
         }
         let now = Timestamp::now();
         let id = SessionId::random();
@@ -130,10 +159,13 @@ impl Manager {
                 let mut first = TurnRecord::open(1, Some(now));
                 first.timeout_secs = timeout_secs(req.timeout);
                 first.on_end.clone_from(&req.on_end);
+                first.queue = queue_record(&req.queue, after);
                 first
             }],
             timeout_secs: timeout_secs(req.timeout),
             on_end: req.on_end.clone(),
+            group: req.queue.group.clone(),
+            max_running: req.queue.max_running,
             worktree,
             snapshots,
             other: Default::default(),
@@ -167,8 +199,7 @@ impl Manager {
         &self,
         prefix: &str,
         message: &str,
-        timeout: Option<std::time::Duration>,
-        on_end: Option<&str>,
+        options: &TurnOptions,
     ) -> Result<Session> {
         if message.trim().is_empty() {
             return Err(Error::Usage("the message is empty".into()));
@@ -230,8 +261,17 @@ impl Manager {
         session.messages.push(Message::new("user", message, turn));
         let mut record = TurnRecord::open(turn, Some(now));
         record.resume_id.clone_from(&resume);
-        record.timeout_secs = timeout_secs(timeout).or(session.timeout_secs);
-        record.on_end = on_end.map(str::to_owned).or_else(|| session.on_end.clone());
+        record.timeout_secs = timeout_secs(options.timeout).or(session.timeout_secs);
+        record.on_end = options.on_end.clone().or_else(|| session.on_end.clone());
+        let queue = QueueOptions {
+            max_running: options.queue.max_running.or(session.max_running),
+            group: options
+                .queue
+                .group
+                .clone()
+                .or_else(|| session.group.clone()),
+        };
+        record.queue = queue_record(&queue, Vec::new());
         session.turns.push(record);
         guard.save(&mut session)?;
         self.launch(guard, session, turn, &prompt, resume.as_deref())
@@ -454,6 +494,15 @@ enum Report {
 
 fn parse_report(line: &str) -> Report {
     let line = line.trim_end();
+    // Recorded pending (it waits for its turn in the queue), or ended
+    // without an agent (a dependency failed): the record says which.
+    if line == "ended"
+        || line
+            .strip_prefix("queued ")
+            .is_some_and(|pid| pid.parse::<i32>().is_ok())
+    {
+        return Report::Ready;
+    }
     if let Some(rest) = line.strip_prefix("ready ") {
         let mut it = rest.split(' ');
         if let (Some(Ok(_pid)), Some(Ok(_start_time))) = (
@@ -486,6 +535,18 @@ fn read_report(stdout: std::process::ChildStdout, timeout: Duration) -> String {
     let mut line = String::new();
     let _ = BufReader::new(stdout).read_line(&mut line);
     line
+}
+
+/// A turn's queue record, if it has anything to wait for or count in.
+fn queue_record(queue: &QueueOptions, after: Vec<String>) -> Option<QueueRecord> {
+    let record = QueueRecord {
+        group: queue.group.clone(),
+        max_running: queue.max_running,
+        after,
+        ticket: None,
+        queued_at: None,
+    };
+    (record != QueueRecord::default()).then_some(record)
 }
 
 /// A `--timeout` in whole seconds, rounded up: the deadline is never early.

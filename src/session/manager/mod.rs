@@ -14,12 +14,14 @@ use nix::fcntl::{Flock, FlockArg};
 use std::time::Duration;
 
 mod launch;
+mod queued;
 mod remove;
 mod rights;
 mod stop;
 mod worktree;
 
-pub(crate) use launch::{StartRequest, WorktreeRequest};
+pub(crate) use launch::{QueueOptions, StartRequest, TurnOptions, WorktreeRequest};
+pub(crate) use queued::QueuePlace;
 
 /// How long a command waits for a session's write lock held by someone
 /// else (a turn being launched holds it until its agent runs).

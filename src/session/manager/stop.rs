@@ -144,7 +144,7 @@ impl Manager {
             // stops it the moment it exists. (A supervisor whose recorded
             // agent is gone is recording the ending, perhaps into a store
             // that cannot take it yet: it is left to, below.)
-            let grace = Duration::from_secs(u64::from(crate::session::supervisor::GRACE_SECS) + 5);
+            let grace = Duration::from_secs(u64::from(crate::session::handover::GRACE_SECS) + 5);
             self.await_run_lock_free(id, grace);
             if process::is_alive(&s) {
                 process::signal_pinned(&s, Signal::SIGKILL, supervises);
@@ -163,7 +163,7 @@ impl Manager {
             // turn's: nothing here may be signalled. It is waited for (the
             // write lock not held meanwhile, which its holder may need).
             let patience =
-                Duration::from_secs(u64::from(crate::session::supervisor::GRACE_SECS) + 10);
+                Duration::from_secs(u64::from(crate::session::handover::GRACE_SECS) + 10);
             if !self.await_run_lock_free(id, patience) {
                 return Err(Error::RunLocked {
                     id: id.to_string(),
@@ -233,7 +233,7 @@ impl Manager {
     /// Waits for the agent's process group to be gone, killing what is left
     /// of it after the grace period; an error if that survives too.
     fn await_group_gone(&self, id: &str, agent: &ProcessRecord, legacy: bool) -> Result<()> {
-        let grace = Duration::from_secs(u64::from(crate::session::supervisor::GRACE_SECS));
+        let grace = Duration::from_secs(u64::from(crate::session::handover::GRACE_SECS));
         if wait_until(grace, || self.remaining(id, agent, legacy).is_empty()) {
             return Ok(());
         }

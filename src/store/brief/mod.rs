@@ -304,6 +304,8 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         snapshots: false,
         timeout_secs: None,
         on_end: None,
+        group: None,
+        max_running: None,
         other: Default::default(),
     })
 }

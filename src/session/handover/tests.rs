@@ -1,4 +1,7 @@
 use super::*;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
 
 #[test]
 fn a_launch_request_survives_any_bytes() {

@@ -1,0 +1,41 @@
+//! A queued session's place, in words.
+
+use crate::model::short;
+use crate::session::manager::QueuePlace;
+use std::fmt::Write as _;
+
+/// After "queued" in `list`'s status cell: ` #3`, or ` after 3f2a1b2c`.
+pub(crate) fn short_into(out: &mut String, q: &QueuePlace) {
+    match (q.after.first(), q.position) {
+        (Some(dep), _) => {
+            let _ = write!(out, " after {}", short(dep));
+            if q.after.len() > 1 {
+                let _ = write!(out, " +{}", q.after.len() - 1);
+            }
+        }
+        (None, Some(n)) => {
+            let _ = write!(out, " #{n}");
+        }
+        (None, None) => {}
+    }
+}
+
+/// `show`'s line: what it waits for.
+pub(crate) fn describe(q: &QueuePlace) -> String {
+    if !q.after.is_empty() {
+        let ids: Vec<&str> = q.after.iter().map(|d| short(d)).collect();
+        return format!("waiting for {} to complete", ids.join(", "));
+    }
+    let group = match q.group.as_str() {
+        crate::queue::DEFAULT_GROUP => String::new(),
+        g => format!(" of group {g}"),
+    };
+    let limit = q
+        .max_running
+        .map(|m| format!(" ({} of at most {m} running)", q.running))
+        .unwrap_or_default();
+    match q.position {
+        Some(n) => format!("#{n} in line{group}{limit}"),
+        None => format!("about to wait in line{group}{limit}"),
+    }
+}

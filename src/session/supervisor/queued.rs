@@ -1,0 +1,224 @@
+//! Before the agent starts: the sessions a turn comes after, and a slot in
+//! its group. A turn that has to wait is recorded pending with its
+//! supervisor, which then sleeps in the kernel (see [`crate::queue`]) with
+//! no lock of the session held, so readers, `kill` and `wait` go on.
+
+use crate::error::{Error, Result};
+use crate::model::{Session, SessionStatus};
+use crate::queue::wait::{self, Waited};
+use crate::queue::{Group, Held};
+use crate::session::manager::Manager;
+use crate::store::Store;
+use nix::fcntl::FlockArg;
+use std::time::{Duration, SystemTime};
+
+/// What a turn waits for, from its record.
+#[derive(Clone, Debug)]
+pub(super) struct Plan {
+    pub group: String,
+    pub max_running: Option<u32>,
+    pub after: Vec<String>,
+}
+
+impl Plan {
+    pub(super) fn of(session: &Session, turn: u32) -> Plan {
+        let q = session
+            .turns
+            .iter()
+            .rev()
+            .find(|t| t.turn == turn)
+            .and_then(|t| t.queue.clone())
+            .unwrap_or_default();
+        Plan {
+            group: q.group_name().to_string(),
+            max_running: q.max_running,
+            after: q.after,
+        }
+    }
+}
+
+/// Where the turn stands once it may no longer start at once.
+#[derive(Debug)]
+pub(super) enum Admitted {
+    /// It may start: the slot it runs in (None where the store's queue
+    /// folder cannot be made, and no limit applies).
+    Start(Option<Held>),
+    /// A session it comes after did not complete: why.
+    DependencyFailed(String),
+    /// It has to wait.
+    Wait,
+}
+
+/// Decided under the session's write lock, at launch: whether the turn
+/// starts now. Nothing waits here.
+pub(super) fn admit(store: &Store, id: &str, turn: u32, plan: &Plan) -> Admitted {
+    let manager = Manager::new(Store::new(store.root()));
+    for dep in &plan.after {
+        match dependency(&manager, dep) {
+            Dep::Completed => {}
+            Dep::Failed(why) => return Admitted::DependencyFailed(why),
+            Dep::Active => return Admitted::Wait,
+        }
+    }
+    let group = match Group::open(store.root(), &plan.group) {
+        Ok(g) => g,
+        // Nothing to count against: an unlimited turn runs uncounted, a
+        // limited one waits for a folder that can be made.
+        Err(_) if plan.max_running.is_none() => return Admitted::Start(None),
+        Err(_) => return Admitted::Wait,
+    };
+    let Some(max) = plan.max_running else {
+        return Admitted::Start(group.claim(id, turn).ok());
+    };
+    let Ok(_gate) = group.gate() else {
+        return Admitted::Wait;
+    };
+    // Nobody waits in line and there is room: no reason to queue.
+    if group.line_is_empty() && group.running_count() < max as usize {
+        if let Ok(slot) = group.claim(id, turn) {
+            return Admitted::Start(Some(slot));
+        }
+    }
+    Admitted::Wait
+}
+
+/// How a wait ended.
+#[derive(Debug)]
+pub(super) enum Waiting {
+    Start(Option<Held>),
+    DependencyFailed(String),
+    Stopped,
+}
+
+/// Waits, with no lock of the session held, for the turn's dependencies
+/// and then its slot.
+pub(super) fn wait_turn(
+    store: &Store,
+    id: &str,
+    turn: u32,
+    plan: &Plan,
+    ticket: Option<u64>,
+) -> Result<Waiting> {
+    let manager = Manager::new(Store::new(store.root()));
+    for dep in &plan.after {
+        match await_dependency(&manager, store, dep)? {
+            Waited::Stopped => return Ok(Waiting::Stopped),
+            Waited::Done(Some(why)) => return Ok(Waiting::DependencyFailed(why)),
+            Waited::Done(None) => {}
+        }
+    }
+    let io = |e: std::io::Error| Error::io("wait in", store.root().join("queue"), e);
+    let group = Group::open(store.root(), &plan.group).map_err(io)?;
+    let (Some(max), Some(ticket)) = (plan.max_running, ticket) else {
+        return Ok(Waiting::Start(group.claim(id, turn).ok()));
+    };
+    match wait_for_slot(&group, ticket, id, turn, max as usize).map_err(io)? {
+        Waited::Done(slot) => Ok(Waiting::Start(Some(slot))),
+        Waited::Stopped => Ok(Waiting::Stopped),
+    }
+}
+
+enum Dep {
+    Completed,
+    Failed(String),
+    Active,
+}
+
+/// A dependency as it stands (settled, if nothing runs it any more).
+fn dependency(manager: &Manager, dep: &str) -> Dep {
+    let short = crate::model::short(dep);
+    match manager.get(dep) {
+        Ok(s) if s.status == SessionStatus::Completed => Dep::Completed,
+        Ok(s) if s.status.is_active() => Dep::Active,
+        Ok(s) => Dep::Failed(match &s.error {
+            Some(e) => format!("dependency {short} ended {}: {e}", s.status),
+            None => format!("dependency {short} ended {}", s.status),
+        }),
+        Err(Error::NotFound(_)) => Dep::Failed(format!("dependency {short} was removed")),
+        Err(e) => Dep::Failed(format!("dependency {short} cannot be read: {e}")),
+    }
+}
+
+/// Sleeps until `dep`'s latest turn has ended: on its run lock while a
+/// supervisor holds it. Done(Some(why)) if it did not complete.
+fn await_dependency(manager: &Manager, store: &Store, dep: &str) -> Result<Waited<Option<String>>> {
+    loop {
+        if wait::stopped() {
+            return Ok(Waited::Stopped);
+        }
+        match dependency(manager, dep) {
+            Dep::Completed => return Ok(Waited::Done(None)),
+            Dep::Failed(why) => return Ok(Waited::Done(Some(why))),
+            Dep::Active => {}
+        }
+        if store.run_lock_held(dep) {
+            // Granted the moment its supervisor lets go, after recording.
+            let file = store.run_lock_file(dep)?;
+            let path = store.run_lock_path(dep);
+            match wait::lock(file, FlockArg::LockShared).map_err(|e| Error::io("lock", &path, e))? {
+                Waited::Stopped => return Ok(Waited::Stopped),
+                Waited::Done(lock) => drop(lock),
+            }
+        } else {
+            // Being launched (its launcher holds the write lock for an
+            // instant), or a zwarm 2.3.5 session whose agent runs with no
+            // supervisor: nothing to sleep on but time.
+            let until = SystemTime::now() + Duration::from_millis(200);
+            if let Waited::Stopped =
+                wait::sleep_until(until).map_err(|e| Error::io("wait for", dep, e))?
+            {
+                return Ok(Waited::Stopped);
+            }
+        }
+    }
+}
+
+/// Waits in the group's line with `ticket` until the turn is at its head
+/// and fewer than `max` of the group's turns run; returns the slot.
+fn wait_for_slot(
+    group: &Group,
+    ticket: u64,
+    id: &str,
+    turn: u32,
+    max: usize,
+) -> std::io::Result<Waited<Held>> {
+    let place = group.join(ticket, id)?;
+    let mut watch: Option<crate::queue::wait::Watch> = None;
+    loop {
+        if wait::stopped() {
+            return Ok(Waited::Stopped);
+        }
+        if let Some(ahead) = group.ahead_of(ticket, id) {
+            // Not at the head: sleep on the lock of the one just ahead,
+            // which it lets go of when it leaves the line (or dies). Only
+            // heads watch the folders.
+            watch = None;
+            if let Ok(file) = group.line_entry(&ahead) {
+                match wait::lock(file, FlockArg::LockShared)? {
+                    Waited::Stopped => return Ok(Waited::Stopped),
+                    Waited::Done(lock) => drop(lock),
+                }
+            }
+            continue;
+        }
+        let w = match watch.take() {
+            Some(w) => w,
+            // Watching before looking: a slot freed after the count below
+            // still wakes this head.
+            None => wait::Watch::new(&group.watched())?,
+        };
+        {
+            let _gate = group.gate()?;
+            if group.ahead_of(ticket, id).is_none() && group.running_count() < max {
+                group.sweep(true);
+                let slot = group.claim(id, turn)?;
+                drop(place);
+                return Ok(Waited::Done(slot));
+            }
+        }
+        match w.next()? {
+            Waited::Stopped => return Ok(Waited::Stopped),
+            Waited::Done(()) => watch = Some(w),
+        }
+    }
+}

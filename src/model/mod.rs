@@ -248,9 +248,12 @@ impl Session {
     /// the supervisor creates only just before it reports the agent running.
     pub(crate) fn turn_may_lack_output(&self, turn: u32) -> bool {
         let record = self.turns.iter().rev().find(|t| t.turn == turn);
-        record
-            .is_some_and(|t| matches!(t.ending(), Some(Ending::AgentMissing | Ending::SetupFailed)))
-            || (self.status.is_active() && turn == self.turn)
+        record.is_some_and(|t| {
+            matches!(
+                t.ending(),
+                Some(Ending::AgentMissing | Ending::SetupFailed | Ending::DependencyFailed)
+            ) || (t.queue.is_some() && t.agent.is_none())
+        }) || (self.status.is_active() && turn == self.turn)
     }
 }
 

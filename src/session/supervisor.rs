@@ -269,6 +269,7 @@ fn enqueue(
         q.queued_at = rec.started_at;
     }
     session.status = SessionStatus::Pending;
+    session.pid = Some(me);
     write_lock.save(&mut session).map_err(|e| e.to_string())?;
     Ok(ticket)
 }

@@ -34,6 +34,7 @@ mod long_task;
 mod mock_agents_claude;
 mod mock_agents_codex;
 mod mock_servers;
+mod queue;
 mod races_foreign_pids;
 mod races_full_disk;
 mod races_launch;

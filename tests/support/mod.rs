@@ -6,6 +6,7 @@
 //! - [`output`]: what a run printed, checked at once ([`output::Ran::expect`]).
 //! - [`fake`]: a scripted fake agent replaying recorded JSONL (or recording
 //!   a real CLI's turns), and one for many sessions at once.
+//! - [`gated`]: an agent whose turns end when a test releases them.
 //! - [`agents`]: where the pinned CLIs are, and their environment against a
 //!   mock.
 //! - [`agent_runs`]: the CLIs run directly, and the processes they leave.
@@ -30,6 +31,7 @@ pub mod disk;
 pub mod e2e;
 pub mod fake;
 pub mod files;
+pub mod gated;
 pub mod http;
 pub mod legacy;
 pub mod live;

@@ -3,8 +3,10 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+mod budget;
 mod duration;
 mod legacy;
+use budget::{parse_max_cost, parse_max_tokens};
 pub(crate) use duration::parse_duration;
 use duration::parse_timeout;
 pub(crate) use legacy::{LegacyArgs, LegacyCommand};
@@ -85,6 +87,8 @@ pub(crate) enum Command {
         Examples:\n  zwarm start \"refactor the parser\"\n  zwarm start -w \"add a --verbose flag\"\n  \
         zwarm start --worktree=verbose --base main \"add a --verbose flag\"\n  \
         zwarm start --timeout 30m \"run the migration\"   # stopped at 30 minutes: ending timed_out\n  \
+        zwarm start --max-tokens 2000000 \"port the tests\"   # stopped at 2M tokens: budget_exceeded\n  \
+        zwarm start -a claude --max-cost 5 \"port the tests\"   # stopped at $5 (claude)\n  \
         zwarm start --on-end 'notify-send \"$ZWARM_SESSION_ID $ZWARM_STATUS\"' \"fix the test\"\n  \
         zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\""
     )]
@@ -111,7 +115,9 @@ pub(crate) enum Command {
         after_help = "The agent resumes its own conversation (codex thread, claude session), \
         so it keeps the whole context. A message that starts with '-' goes after `--`.\n\n\
         Examples:\n  zwarm inject 3f2a \"now run the tests\"\n  zwarm inject 3f2a -- \"-v should print more\"\n  \
-        zwarm inject --timeout 1h 3f2a \"now the slow integration suite\""
+        zwarm inject --timeout 1h 3f2a \"now the slow integration suite\"\n  \
+        zwarm inject --max-tokens 3000000 3f2a \"go on\"   # this turn may take the session to 3M\n  \
+        zwarm inject --max-cost 8 3f2a \"go on\"   # this turn may take the session to $8"
     )]
     Inject(InjectArgs),
 
@@ -274,6 +280,14 @@ pub(crate) struct StartArgs {
     #[arg(long, env = "ZWARM_ON_END", value_name = "CMD")]
     pub on_end: Option<String>,
 
+    /// Stop the session once all its turns together have used this many tokens (input, cached included, and output: the total `show` reports); later turns are refused then, unless `inject --max-tokens` allows more
+    #[arg(long, value_parser = parse_max_tokens, value_name = "N", allow_negative_numbers = true)]
+    pub max_tokens: Option<u64>,
+
+    /// Stop the session once all its turns together have cost this many US dollars (claude: codex reports no cost); later turns are refused then, unless `inject --max-cost` allows more
+    #[arg(long, value_parser = parse_max_cost, value_name = "USD", allow_negative_numbers = true)]
+    pub max_cost: Option<f64>,
+
     /// Keep no snapshots of the working tree's turns
     #[arg(long)]
     pub no_snapshot: bool,
@@ -329,6 +343,12 @@ pub(crate) struct InjectArgs {
     /// Shell command run after this turn ends [default: the session's `start --on-end`]
     #[arg(long, value_name = "CMD")]
     pub on_end: Option<String>,
+    /// The session's token budget for this turn, counted over all its turns [default: the session's `start --max-tokens`]
+    #[arg(long, value_parser = parse_max_tokens, value_name = "N", allow_negative_numbers = true)]
+    pub max_tokens: Option<u64>,
+    /// The session's cost budget in US dollars for this turn, counted over all its turns [default: the session's `start --max-cost`]
+    #[arg(long, value_parser = parse_max_cost, value_name = "USD", allow_negative_numbers = true)]
+    pub max_cost: Option<f64>,
 }
 
 #[derive(Args, Debug)]

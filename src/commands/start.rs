@@ -5,6 +5,7 @@ use crate::agent::AgentKind;
 use crate::cli::{AdapterArg, StartArgs};
 use crate::error::Error;
 use crate::git::Git;
+use crate::model::Budget;
 use crate::render::human::launch::Launch;
 use crate::render::{self, human};
 use crate::session::manager::{StartRequest, WorktreeRequest};
@@ -37,6 +38,10 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
         snapshots: !a.no_snapshot,
         timeout: a.timeout,
         on_end: a.on_end.clone(),
+        budget: Budget {
+            max_tokens: a.max_tokens,
+            max_cost_usd: a.max_cost,
+        },
     })?;
     if s.worktree.is_none() && Git::at(&s.working_dir).toplevel().is_ok() {
         // Two agents in one checkout overwrite each other's edits, and

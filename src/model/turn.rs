@@ -1,7 +1,7 @@
 //! One turn's record: when it ran, what ran it, how it ended.
 
 use super::usage::is_zero;
-use super::{SessionStatus, TurnSnapshot, Usage};
+use super::{Budget, SessionStatus, TurnSnapshot, Usage};
 use crate::process::ProcessRecord;
 use crate::timefmt::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -24,6 +24,9 @@ pub(crate) enum Ending {
     SetupFailed,
     /// The turn ran past its `--timeout` and zwarm stopped it.
     TimedOut,
+    /// The session used up its `--max-tokens` or `--max-cost` budget during
+    /// the turn, and zwarm (or the agent, told the budget) stopped it.
+    BudgetExceeded,
 }
 
 impl Ending {
@@ -35,7 +38,8 @@ impl Ending {
             | Ending::Interrupted
             | Ending::AgentMissing
             | Ending::SetupFailed
-            | Ending::TimedOut => SessionStatus::Failed,
+            | Ending::TimedOut
+            | Ending::BudgetExceeded => SessionStatus::Failed,
         }
     }
 
@@ -48,6 +52,7 @@ impl Ending {
             Ending::AgentMissing => "agent_missing",
             Ending::SetupFailed => "setup_failed",
             Ending::TimedOut => "timed_out",
+            Ending::BudgetExceeded => "budget_exceeded",
         }
     }
 }
@@ -122,6 +127,10 @@ pub(crate) struct TurnRecord {
     /// How long the agent may run, in seconds, counted from its start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// The session's budget as it stood for this turn (an inject's own
+    /// limits, else the start's), counted over all turns.
+    #[serde(flatten)]
+    pub budget: Budget,
     /// The working tree as commits at the turn's start and end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<TurnSnapshot>,

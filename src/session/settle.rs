@@ -7,7 +7,7 @@
 use super::status::{decide, Evidence, Vanished};
 use crate::error::{Error, Result};
 use crate::model::{
-    Closing, Ending, ExitStatus, Message, Session, SessionStatus, SettledBy, TurnRecord,
+    Breach, Closing, Ending, ExitStatus, Message, Session, SessionStatus, SettledBy, TurnRecord,
     TurnSnapshot,
 };
 use crate::store::{Store, TurnFile, WriteGuard};
@@ -33,6 +33,9 @@ pub(crate) struct TurnEnd {
     pub stop_requested: bool,
     /// The turn ran past its timeout (seconds) and its supervisor stopped it.
     pub timed_out: Option<u64>,
+    /// The session reached its token budget during the turn and its
+    /// supervisor stopped it, at these figures.
+    pub over_budget: Option<Breach>,
     /// The turn's snapshots, the one at its end taken once the agent exited.
     pub snapshot: Option<TurnSnapshot>,
 }
@@ -130,6 +133,12 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
     let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) else {
         return Ok(false);
     };
+    let over_budget = super::budget::exceeded(
+        end.over_budget,
+        &summary,
+        rec.budget,
+        agent.session_cost(summary.cost_usd, &earlier),
+    );
     let evidence = Evidence {
         outcome: summary.outcome.as_ref(),
         exit: end.exit,
@@ -140,6 +149,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
         stderr_tail: stderr_tail.as_deref(),
         spawn_error: end.spawn_error.as_deref(),
         timed_out: end.timed_out,
+        over_budget: over_budget.as_deref(),
     };
     let decision = decide(&evidence);
     let mut error = decision.error;

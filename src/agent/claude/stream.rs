@@ -293,6 +293,8 @@ impl ClaudeParser {
                 "budget_exhausted" => format!("budget exhausted: {base}"),
                 _ => base.to_string(),
             };
+            self.summary.budget_exhausted =
+                reason == "budget_exhausted" || subtype == "error_max_budget_usd";
             // The synthetic API-error message already said it.
             if self.summary.last_error.as_deref() != Some(base) {
                 emit(Step {
@@ -317,7 +319,7 @@ impl ClaudeParser {
     }
 }
 
-fn usage(u: &Value) -> Usage {
+pub(super) fn usage(u: &Value) -> Usage {
     let n = |v: &Value| v.as_u64().unwrap_or(0);
     let (input, output) = (n(&u["input_tokens"]), n(&u["output_tokens"]));
     let (read, write) = (

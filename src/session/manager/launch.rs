@@ -6,11 +6,12 @@ use super::Manager;
 use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::model::{
-    is_valid_source, Closing, Ending, Message, Session, SessionId, SessionStatus, SettledBy,
-    TurnRecord, Usage, WorktreeRecord,
+    is_valid_source, Budget, Closing, Ending, Message, Session, SessionId, SessionStatus,
+    SettledBy, TurnRecord, Usage, WorktreeRecord,
 };
 use crate::process;
 use crate::rights::Record;
+use crate::session::budget;
 use crate::session::settle::legacy_turn_record;
 use crate::session::supervisor::{LaunchRequest, LOCK_FD};
 use crate::store::WriteGuard;
@@ -41,6 +42,9 @@ pub(crate) struct StartRequest {
     /// A shell command run after each turn (`--on-end`), unless an
     /// `inject` says otherwise.
     pub on_end: Option<String>,
+    /// What the session may spend in all its turns (`--max-tokens`,
+    /// `--max-cost`), unless an `inject` says otherwise.
+    pub budget: Budget,
     /// Keep each turn's working tree as snapshot commits (where it is in a
     /// git repository).
     pub snapshots: bool,
@@ -70,6 +74,7 @@ impl Manager {
                 req.source.escape_debug()
             )));
         }
+        budget::check_agent(req.agent.adapter(), req.agent.display_name(), &req.budget)?;
         let working_dir = std::fs::canonicalize(&req.working_dir)
             .map_err(|e| Error::io("open", &req.working_dir, e))?;
         if !working_dir.is_dir() {
@@ -130,10 +135,12 @@ impl Manager {
                 let mut first = TurnRecord::open(1, Some(now));
                 first.timeout_secs = timeout_secs(req.timeout);
                 first.on_end.clone_from(&req.on_end);
+                first.budget = req.budget;
                 first
             }],
             timeout_secs: timeout_secs(req.timeout),
             on_end: req.on_end.clone(),
+            budget: req.budget,
             worktree,
             snapshots,
             other: Default::default(),
@@ -169,6 +176,7 @@ impl Manager {
         message: &str,
         timeout: Option<std::time::Duration>,
         on_end: Option<&str>,
+        budget: Budget,
     ) -> Result<Session> {
         if message.trim().is_empty() {
             return Err(Error::Usage("the message is empty".into()));
@@ -180,6 +188,7 @@ impl Manager {
         let guard = self.store.write_lock_within(&id, super::LOCK_PATIENCE)?;
         let session = guard.load()?;
         let agent = agent_of(&session)?;
+        budget::check_agent(agent, agent.program(), &budget)?;
         // Settle a turn that ended unrecorded before deciding it is busy.
         let settled = self.settle_proven(&guard, session)?;
         if let Some(e) = settled.unsaved {
@@ -193,6 +202,8 @@ impl Manager {
             });
         }
         self.check_rights(&session)?;
+        let budget = budget.or(session.budget);
+        budget::refuse_if_spent(&session, &budget)?;
         // Checked here, before anything is written: the supervisor could only
         // report that the agent "cannot start". Sessions copied from another
         // machine (or by zwarm 2.3.5 elsewhere) name folders that may not exist.
@@ -232,6 +243,7 @@ impl Manager {
         record.resume_id.clone_from(&resume);
         record.timeout_secs = timeout_secs(timeout).or(session.timeout_secs);
         record.on_end = on_end.map(str::to_owned).or_else(|| session.on_end.clone());
+        record.budget = budget;
         session.turns.push(record);
         guard.save(&mut session)?;
         self.launch(guard, session, turn, &prompt, resume.as_deref())
@@ -283,6 +295,7 @@ impl Manager {
             working_dir: &working_dir,
             resume,
             session_id: &pinned,
+            max_budget_usd: budget::cost_left(&session),
         };
         let request = LaunchRequest {
             program: program.into_os_string(),

@@ -155,7 +155,8 @@ fn torn_stray_and_mangled_lines() {
 }
 
 /// Stopped at its budget after three responses, claude's result counts two
-/// of them in `usage` and all three in the invocation's per-model figures.
+/// of them in `usage` and all three in the invocation's per-model figures;
+/// the turn is known to have stopped at its budget.
 #[test]
 fn a_budget_stop_counts_every_response_it_paid_for() {
     let response = |id: &str| {
@@ -183,4 +184,9 @@ fn a_budget_stop_counts_every_response_it_paid_for() {
     ];
     let (_, s) = run_bytes(lines.join("\n").as_bytes());
     assert_eq!(s.usage, usage(150, 15, 21, 27));
+    assert!(s.budget_exhausted);
+    let (_, s) = run("claude_error_max_budget.jsonl");
+    assert!(s.budget_exhausted);
+    let (_, s) = run("claude_error_max_turns.jsonl");
+    assert!(!s.budget_exhausted);
 }

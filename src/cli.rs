@@ -3,9 +3,11 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+mod budget;
 mod duration;
 mod legacy;
 mod queue;
+use budget::{parse_max_cost, parse_max_tokens};
 pub(crate) use duration::parse_duration;
 use duration::parse_timeout;
 pub(crate) use legacy::{LegacyArgs, LegacyCommand};
@@ -87,6 +89,8 @@ pub(crate) enum Command {
         Examples:\n  zwarm start \"refactor the parser\"\n  zwarm start -w \"add a --verbose flag\"\n  \
         zwarm start --worktree=verbose --base main \"add a --verbose flag\"\n  \
         zwarm start --timeout 30m \"run the migration\"   # stopped at 30 minutes: ending timed_out\n  \
+        zwarm start --max-tokens 2000000 \"port the tests\"   # stopped at 2M tokens: budget_exceeded\n  \
+        zwarm start -a claude --max-cost 5 \"port the tests\"   # stopped at $5 (claude)\n  \
         zwarm start --on-end 'notify-send \"$ZWARM_SESSION_ID $ZWARM_STATUS\"' \"fix the test\"\n  \
         for t in a b c d e f; do zwarm start --max-running 2 \"task $t\"; done   # two at a time, the rest pending\n  \
         zwarm start --max-running 1 --group db \"migrate the schema\"   # one at a time among --group db\n  \
@@ -117,7 +121,9 @@ pub(crate) enum Command {
         so it keeps the whole context. A message that starts with '-' goes after `--`.\n\n\
         Examples:\n  zwarm inject 3f2a \"now run the tests\"\n  zwarm inject 3f2a -- \"-v should print more\"\n  \
         zwarm inject --timeout 1h 3f2a \"now the slow integration suite\"\n  \
-        zwarm inject --max-running 4 3f2a \"and the docs\"   # pending while 4 of its group run"
+        zwarm inject --max-running 4 3f2a \"and the docs\"   # pending while 4 of its group run\n  \
+        zwarm inject --max-tokens 3000000 3f2a \"go on\"   # this turn may take the session to 3M\n  \
+        zwarm inject --max-cost 8 3f2a \"go on\"   # this turn may take the session to $8"
     )]
     Inject(InjectArgs),
 
@@ -292,6 +298,14 @@ pub(crate) struct StartArgs {
     #[arg(long, value_delimiter = ',', value_parser = parse_after_id, value_name = "ID[,ID...]")]
     pub after: Vec<String>,
 
+    /// Stop the session once all its turns together have used this many tokens (input, cached included, and output: the total `show` reports); later turns are refused then, unless `inject --max-tokens` allows more
+    #[arg(long, value_parser = parse_max_tokens, value_name = "N", allow_negative_numbers = true)]
+    pub max_tokens: Option<u64>,
+
+    /// Stop the session once all its turns together have cost this many US dollars (claude: codex reports no cost); later turns are refused then, unless `inject --max-cost` allows more
+    #[arg(long, value_parser = parse_max_cost, value_name = "USD", allow_negative_numbers = true)]
+    pub max_cost: Option<f64>,
+
     /// Keep no snapshots of the working tree's turns
     #[arg(long)]
     pub no_snapshot: bool,
@@ -353,6 +367,12 @@ pub(crate) struct InjectArgs {
     /// The group whose running turns --max-running counts [default: the session's `start --group`]
     #[arg(long, value_parser = parse_group, value_name = "NAME")]
     pub group: Option<String>,
+    /// The session's token budget for this turn, counted over all its turns [default: the session's `start --max-tokens`]
+    #[arg(long, value_parser = parse_max_tokens, value_name = "N", allow_negative_numbers = true)]
+    pub max_tokens: Option<u64>,
+    /// The session's cost budget in US dollars for this turn, counted over all its turns [default: the session's `start --max-cost`]
+    #[arg(long, value_parser = parse_max_cost, value_name = "USD", allow_negative_numbers = true)]
+    pub max_cost: Option<f64>,
 }
 
 #[derive(Args, Debug)]

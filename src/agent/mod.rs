@@ -5,12 +5,14 @@ pub(crate) mod claude;
 pub(crate) mod codex;
 #[cfg(test)]
 mod fuzz;
+mod meter;
 #[cfg(test)]
 pub(crate) mod test_support;
 
 pub(crate) use crate::model::AgentKind;
 use crate::model::{TurnRecord, Usage};
 use crate::turn::{self, OutputDetail, Step, StreamParser, TurnReader, TurnSummary};
+pub(crate) use meter::UsageMeter;
 use std::ffi::{OsStr, OsString};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -82,6 +84,9 @@ pub(crate) struct TurnSpec<'a> {
     pub resume: Option<&'a str>,
     /// zwarm's session id, which an agent may adopt as its own (claude).
     pub session_id: &'a str,
+    /// What is left of the session's cost budget, for an agent that stops
+    /// itself at a cost it is given (claude); others ignore it.
+    pub max_budget_usd: Option<f64>,
 }
 
 pub(crate) trait Agent: Sync {
@@ -113,6 +118,18 @@ pub(crate) trait Agent: Sync {
 
     /// The session's cost after this turn, where the agent reports one.
     fn session_cost(&self, reported: Option<f64>, earlier: &[TurnRecord]) -> Option<f64>;
+
+    /// Whether the agent reports what it costs: a cost budget needs it.
+    fn reports_cost(&self) -> bool {
+        false
+    }
+
+    /// A meter of the usage a turn adds as its stream grows, for an agent
+    /// that reports usage during the turn; None for one that reports it
+    /// only at the end (codex), whose budget is checked between turns.
+    fn usage_meter(&self) -> Option<Box<dyn UsageMeter>> {
+        None
+    }
 
     /// Finds the program: `$<bin_env>` if set, else the first match on `PATH`.
     fn locate(&self) -> Result<PathBuf, String> {

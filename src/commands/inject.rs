@@ -2,6 +2,7 @@
 
 use super::{launch, Ctx, Outcome};
 use crate::cli::InjectArgs;
+use crate::model::Budget;
 use crate::render::human::launch::Launch;
 use crate::session::manager::{QueueOptions, TurnOptions};
 use anyhow::Result;
@@ -13,6 +14,10 @@ pub(crate) fn run(ctx: &mut Ctx, a: &InjectArgs) -> Result<Outcome> {
         queue: QueueOptions {
             max_running: a.max_running,
             group: a.group.clone(),
+        },
+        budget: Budget {
+            max_tokens: a.max_tokens,
+            max_cost_usd: a.max_cost,
         },
     };
     let s = ctx.manager.inject(&a.id, &a.message.join(" "), &options)?;

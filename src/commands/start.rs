@@ -5,6 +5,7 @@ use crate::agent::AgentKind;
 use crate::cli::{AdapterArg, StartArgs};
 use crate::error::Error;
 use crate::git::Git;
+use crate::model::Budget;
 use crate::render::human::launch::Launch;
 use crate::render::{self, human};
 use crate::session::manager::{QueueOptions, StartRequest, WorktreeRequest};
@@ -42,6 +43,10 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
             group: a.group.clone(),
         },
         after: a.after.clone(),
+        budget: Budget {
+            max_tokens: a.max_tokens,
+            max_cost_usd: a.max_cost,
+        },
     })?;
     if s.worktree.is_none() && Git::at(&s.working_dir).toplevel().is_ok() {
         // Two agents in one checkout overwrite each other's edits, and

@@ -39,6 +39,12 @@ pub(crate) enum Error {
     #[error("session {id} has turn {turn} running")]
     Busy { id: String, turn: u32 },
 
+    #[error("session {} has used up its budget: {breach}", short(id))]
+    OverBudget {
+        id: String,
+        breach: crate::model::Breach,
+    },
+
     #[error("session {id} is not running (it is {status}); nothing to {action}")]
     NotRunning {
         id: String,
@@ -164,6 +170,7 @@ impl Error {
             Error::Worktree(e) if e.is_usage() => exit::USAGE,
             Error::Busy { .. } => exit::BUSY,
             Error::NotRunning { .. }
+            | Error::OverBudget { .. }
             | Error::CorruptMeta { .. }
             | Error::MetaTooLarge { .. }
             | Error::Locked { .. }
@@ -189,6 +196,14 @@ impl Error {
             Error::Busy { id, .. } => Some(format!(
                 "wait for it with `zwarm wait {}`, or stop it with `zwarm kill {}`",
                 short(id),
+                short(id)
+            )),
+            Error::OverBudget { id, breach } => Some(format!(
+                "give the next turn a larger budget: `zwarm inject {} {} MESSAGE`",
+                match breach {
+                    crate::model::Breach::Tokens { .. } => "--max-tokens N",
+                    crate::model::Breach::Cost { .. } => "--max-cost USD",
+                },
                 short(id)
             )),
             Error::Rights {

@@ -3,6 +3,7 @@
 //! `adapter` are ours (2.3.5 ignores them).
 
 mod agent;
+mod budget;
 mod git;
 mod id;
 mod queue;
@@ -10,6 +11,7 @@ mod turn;
 mod usage;
 
 pub(crate) use agent::AgentKind;
+pub(crate) use budget::{Breach, Budget};
 pub(crate) use git::{snapshot_ref, Changes, TurnSnapshot, WorktreeRecord};
 pub(crate) use id::{short, InvalidId, SessionId};
 pub(crate) use queue::QueueRecord;
@@ -166,6 +168,10 @@ pub(crate) struct Session {
     /// gives its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_running: Option<u32>,
+    /// The `--max-tokens`/`--max-cost` of `start`, for all turns together:
+    /// every turn's limits unless an `inject` gives its own.
+    #[serde(flatten)]
+    pub budget: Budget,
     /// Whether each turn's working tree is kept as snapshot commits.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub snapshots: bool,

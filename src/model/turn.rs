@@ -1,7 +1,7 @@
 //! One turn's record: when it ran, what ran it, how it ended.
 
 use super::usage::is_zero;
-use super::{SessionStatus, TurnSnapshot, Usage};
+use super::{Budget, SessionStatus, TurnSnapshot, Usage};
 use crate::process::ProcessRecord;
 use crate::timefmt::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -27,6 +27,9 @@ pub(crate) enum Ending {
     /// A session it was to start after (`--after`) did not complete, so no
     /// agent ran.
     DependencyFailed,
+    /// The session used up its `--max-tokens` or `--max-cost` budget during
+    /// the turn, and zwarm (or the agent, told the budget) stopped it.
+    BudgetExceeded,
 }
 
 impl Ending {
@@ -40,6 +43,7 @@ impl Ending {
             | Ending::SetupFailed
             | Ending::TimedOut
             | Ending::DependencyFailed => SessionStatus::Failed,
+            | Ending::BudgetExceeded => SessionStatus::Failed,
         }
     }
 
@@ -53,6 +57,7 @@ impl Ending {
             Ending::SetupFailed => "setup_failed",
             Ending::TimedOut => "timed_out",
             Ending::DependencyFailed => "dependency_failed",
+            Ending::BudgetExceeded => "budget_exceeded",
         }
     }
 }
@@ -131,6 +136,10 @@ pub(crate) struct TurnRecord {
     /// ticket. None: it starts at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<super::QueueRecord>,
+    /// The session's budget as it stood for this turn (an inject's own
+    /// limits, else the start's), counted over all turns.
+    #[serde(flatten)]
+    pub budget: Budget,
     /// The working tree as commits at the turn's start and end.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<TurnSnapshot>,

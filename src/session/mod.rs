@@ -1,5 +1,6 @@
 //! Sessions: their on-disk model, the status rules, and the domain API.
 
+pub(crate) mod budget;
 pub(crate) mod doctor;
 pub(crate) mod handover;
 pub(crate) mod hook;

@@ -7,7 +7,7 @@
 use super::status::{decide, Evidence, Vanished};
 use crate::error::{Error, Result};
 use crate::model::{
-    Closing, Ending, ExitStatus, Message, Session, SessionStatus, SettledBy, TurnRecord,
+    Breach, Closing, Ending, ExitStatus, Message, Session, SessionStatus, SettledBy, TurnRecord,
     TurnSnapshot,
 };
 use crate::store::{Store, TurnFile, WriteGuard};
@@ -36,6 +36,9 @@ pub(crate) struct TurnEnd {
     /// The agent was never started, for this reason (a dependency failed,
     /// the queue could not be waited in): the ending, and why.
     pub not_started: Option<(Ending, String)>,
+    /// The session reached its token budget during the turn and its
+    /// supervisor stopped it, at these figures.
+    pub over_budget: Option<Breach>,
     /// The turn's snapshots, the one at its end taken once the agent exited.
     pub snapshot: Option<TurnSnapshot>,
 }
@@ -133,6 +136,12 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
     let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) else {
         return Ok(false);
     };
+    let over_budget = super::budget::exceeded(
+        end.over_budget,
+        &summary,
+        rec.budget,
+        agent.session_cost(summary.cost_usd, &earlier),
+    );
     let evidence = Evidence {
         outcome: summary.outcome.as_ref(),
         exit: end.exit,
@@ -144,6 +153,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
         spawn_error: end.spawn_error.as_deref(),
         timed_out: end.timed_out,
         not_started: end.not_started.as_ref().map(|(e, why)| (*e, why.as_str())),
+        over_budget: over_budget.as_deref(),
     };
     let decision = decide(&evidence);
     let mut error = decision.error;

@@ -237,6 +237,7 @@ mod tests {
             worktree: None,
             snapshots: false,
             timeout_secs: None,
+            budget: Default::default(),
             on_end: None,
             group: None,
             max_running: None,

@@ -39,6 +39,9 @@ pub(crate) struct Evidence<'a> {
     pub timed_out: Option<u64>,
     /// The agent was never started: the ending that says why, and why.
     pub not_started: Option<(Ending, &'a str)>,
+    /// The session ran out of its budget during the turn, which was stopped
+    /// (by zwarm or by the agent itself): why, with the figures.
+    pub over_budget: Option<&'a str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +73,12 @@ pub(crate) fn decide(e: &Evidence) -> Decision {
                 crate::timefmt::round_duration(secs)
             )),
         );
+    }
+    if let Some(why) = e
+        .over_budget
+        .filter(|_| !matches!(e.outcome, Some(Outcome::Completed)))
+    {
+        return decision(Ending::BudgetExceeded, Some(why.to_string()));
     }
     match e.outcome {
         Some(Outcome::Completed) => match e.exit {
@@ -163,6 +172,34 @@ mod tests {
         let done = Outcome::Completed;
         let d = decide(&Evidence {
             timed_out: Some(5),
+            outcome: Some(&done),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Completed);
+    }
+
+    #[test]
+    fn a_turn_out_of_budget_ended_so_unless_it_had_finished() {
+        let why = "token budget exceeded: 1,200 of 1,000 tokens";
+        let d = decide(&Evidence {
+            over_budget: Some(why),
+            exit: Some(ExitStatus::Signal(15)),
+            ..ev()
+        });
+        assert_eq!(d, decision(Ending::BudgetExceeded, Some(why.into())));
+        assert_eq!(d.ending.status().as_str(), "failed");
+        // Claude stops itself at its cost budget: a failed result, exit 1.
+        let failed = Outcome::Failed("budget exhausted: Reached maximum budget ($0.1)".into());
+        let d = decide(&Evidence {
+            over_budget: Some("cost budget exceeded: $0.1200 of $0.1000"),
+            outcome: Some(&failed),
+            exit: Some(ExitStatus::Code(1)),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::BudgetExceeded);
+        let done = Outcome::Completed;
+        let d = decide(&Evidence {
+            over_budget: Some(why),
             outcome: Some(&done),
             ..ev()
         });

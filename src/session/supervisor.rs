@@ -49,16 +49,26 @@ static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 static TIMEOUT_SECS: AtomicU64 = AtomicU64::new(0);
 
 extern "C" fn on_stop(_: libc::c_int) {
-    // Only async-signal-safe calls here: killpg, alarm and write are.
+    // Only async-signal-safe calls here: write (waking a queued wait),
+    // killpg and alarm are.
     crate::queue::wait::notify_stop();
-    if !STOPPING.swap(true, Ordering::SeqCst) {
-        let pg = AGENT_PGID.load(Ordering::SeqCst);
-        if pg > 0 {
-            let _ = killpg(Pid::from_raw(pg), Signal::SIGTERM);
-        }
-        // SAFETY: alarm only sets a timer.
-        unsafe { libc::alarm(GRACE_SECS) };
+    begin_stop();
+}
+
+/// SIGTERM to the agent's group now, SIGKILL after the grace; false if a
+/// stop was already under way.
+fn begin_stop() -> bool {
+    // Only async-signal-safe calls here: killpg and alarm are.
+    if STOPPING.swap(true, Ordering::SeqCst) {
+        return false;
     }
+    let pg = AGENT_PGID.load(Ordering::SeqCst);
+    if pg > 0 {
+        let _ = killpg(Pid::from_raw(pg), Signal::SIGTERM);
+    }
+    // SAFETY: alarm only sets a timer.
+    unsafe { libc::alarm(GRACE_SECS) };
+    true
 }
 
 extern "C" fn on_alarm(_: libc::c_int) {
@@ -386,11 +396,14 @@ fn start_agent(
 
 /// Waits for the agent and records how the turn ended.
 fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
+    // Stopped for its budget as a timeout stops it.
+    let budget = super::budget::follow(store, id, turn, begin_stop);
     // The agent is waited for without being reaped: until it is, its pid,
     // the id of its group, cannot be handed to another process, so the
-    // handlers may still signal that group. Once they can no longer fire,
-    // it is reaped.
+    // handlers (and the budget's follower) may still signal that group.
+    // Once they can no longer, it is reaped.
     wait_exited(pid);
+    let over_budget = budget.and_then(super::budget::Follower::finish);
     // SAFETY: alarm only cancels the timer.
     unsafe { libc::alarm(0) };
     AGENT_PGID.store(0, Ordering::SeqCst);
@@ -412,8 +425,9 @@ fn supervise(store: &Store, id: &str, turn: u32, pid: i32) {
         settled_by: SettledBy::Supervisor,
         // A SIGTERM sent straight to the supervisor asks for a stop as much
         // as `zwarm kill` does: the turn was killed, not interrupted.
-        stop_requested: stopping && !timed_out,
+        stop_requested: stopping && !timed_out && over_budget.is_none(),
         timed_out: timed_out.then(|| TIMEOUT_SECS.load(Ordering::SeqCst)),
+        over_budget,
         ..Default::default()
     };
     record_end(store, id, turn, end);

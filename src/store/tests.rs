@@ -27,6 +27,7 @@ fn session(id: &str) -> Session {
         worktree: None,
         snapshots: false,
         timeout_secs: None,
+        budget: Default::default(),
         on_end: None,
         group: None,
         max_running: None,

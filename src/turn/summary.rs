@@ -33,4 +33,7 @@ pub(crate) struct TurnSummary {
     /// whose recent events are all retries is not progressing.
     pub retries_since_progress: u64,
     pub last_retry: Option<String>,
+    /// The agent stopped itself at the cost budget zwarm gave it (claude's
+    /// `--max-budget-usd`).
+    pub budget_exhausted: bool,
 }

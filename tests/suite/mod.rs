@@ -2,6 +2,7 @@
 //! below: `layout` fails on one that is not.
 
 mod agent_argv;
+mod budgets;
 mod cli_argv;
 mod cli_bad_input;
 mod cli_completions;

@@ -44,6 +44,8 @@ pub enum Ending {
     AgentMissing,
     SetupFailed,
     TimedOut,
+    BudgetExceeded,
+    DependencyFailed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -100,8 +102,35 @@ macro_rules! with_session_fields {
             pub stalled: Option<Stall>,
             #[serde(deserialize_with = "nullable")]
             pub worktree: Option<Worktree>,
+            #[serde(deserialize_with = "nullable")]
+            pub queue: Option<Queue>,
+            #[serde(deserialize_with = "nullable")]
+            pub budget: Option<Budget>,
         }
     };
+}
+
+/// Where a pending session waits (`--max-running`, `--after`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    pub group: String,
+    #[serde(deserialize_with = "nullable")]
+    pub max_running: Option<u32>,
+    pub running: u64,
+    #[serde(deserialize_with = "nullable")]
+    pub position: Option<u64>,
+    pub after: Vec<String>,
+}
+
+/// A session's or a turn's budget (`--max-tokens`, `--max-cost`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    #[serde(deserialize_with = "nullable")]
+    pub max_tokens: Option<u64>,
+    #[serde(deserialize_with = "nullable")]
+    pub max_cost_usd: Option<f64>,
 }
 
 /// The git worktree of a `start --worktree` session.
@@ -230,6 +259,8 @@ pub struct TurnRecord {
     pub changes: Option<Changes>,
     #[serde(deserialize_with = "nullable")]
     pub snapshot: Option<Snapshot>,
+    #[serde(deserialize_with = "nullable")]
+    pub budget: Option<Budget>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -3,6 +3,7 @@
 //! result, stream_event), read in `stream`, its tool uses turned into steps
 //! in `tool`.
 
+mod meter;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -10,7 +11,7 @@ mod tool;
 
 pub(crate) use stream::ClaudeParser;
 
-use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec};
+use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec, UsageMeter};
 use crate::model::{TurnRecord, Usage};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -25,7 +26,7 @@ impl Agent for Claude {
         "ZWARM_CLAUDE_BIN"
     }
     /// `-p --output-format=stream-json --verbose [--model=M]
-    /// --permission-mode=MODE`, then `--session-id=ID` for a first turn or
+    /// --permission-mode=MODE [--max-budget-usd=USD]`, then `--session-id=ID` for a first turn or
     /// `--resume=ID` for a later one, then `-- PROMPT`, or nothing when the
     /// prompt is on stdin.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
@@ -45,6 +46,11 @@ impl Agent for Claude {
             _ => "bypassPermissions",
         };
         a.push(long_opt("--permission-mode", mode));
+        // Claude counts this budget over this invocation only, not over the
+        // conversation it resumes: it is given what is left of the session's.
+        if let Some(usd) = spec.max_budget_usd {
+            a.push(long_opt("--max-budget-usd", usd.to_string()));
+        }
         // Pinning the id on a first turn means zwarm knows it before any
         // output. `--resume` takes an optional value: only the `=` form keeps
         // an id that starts with `-` from being read as the next option.
@@ -81,6 +87,15 @@ impl Agent for Claude {
             (r, b) => r.or(b),
         }
     }
+
+    fn reports_cost(&self) -> bool {
+        true
+    }
+
+    /// Each response's usage is in the stream as it arrives.
+    fn usage_meter(&self) -> Option<Box<dyn UsageMeter>> {
+        Some(Box::<meter::ClaudeMeter>::default())
+    }
 }
 
 /// Moves a value out without `IndexMut`, which panics on non-objects.
@@ -105,6 +120,7 @@ mod adapter_tests {
             working_dir: std::path::Path::new("/w"),
             resume,
             session_id: PINNED,
+            max_budget_usd: None,
         }
     }
 
@@ -169,6 +185,7 @@ mod adapter_tests {
             working_dir: std::path::Path::new("/w"),
             resume: Some("--fork-session"),
             session_id: "-c",
+            max_budget_usd: None,
         };
         assert_eq!(
             argv(&Claude, &hostile),
@@ -189,6 +206,25 @@ mod adapter_tests {
             ..hostile
         };
         assert_eq!(argv(&Claude, &first)[5], "--session-id=-c");
+    }
+
+    #[test]
+    fn argv_gives_claude_what_is_left_of_the_cost_budget() {
+        let spec = TurnSpec {
+            max_budget_usd: Some(0.0095936),
+            ..spec(Some(RESUMED), PromptVia::Stdin)
+        };
+        let a = argv(&Claude, &spec);
+        assert_eq!(a[5], "--max-budget-usd=0.0095936");
+        assert_eq!(a[6], format!("--resume={RESUMED}"));
+        // Codex has no such flag: its argv is the same with or without.
+        let codex = |usd| {
+            crate::agent::codex::Codex.args(&TurnSpec {
+                max_budget_usd: usd,
+                ..spec.clone()
+            })
+        };
+        assert_eq!(codex(Some(1.0)), codex(None));
     }
 
     #[test]

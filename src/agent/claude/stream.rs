@@ -245,11 +245,14 @@ impl ClaudeParser {
         self.flush_open(emit);
         if v["usage"].is_object() {
             let reported = usage(&v["usage"]);
-            // A budget stop reports zero usage for the response it paid for.
-            self.summary.usage = Some(if reported.is_empty() && !self.streamed.is_empty() {
-                self.streamed.clone()
-            } else {
-                reported
+            // A budget stop leaves the response it stopped after out of
+            // `usage` (all of it, when it was the first), which the
+            // invocation's per-model figures count.
+            let budget_stop = v["subtype"] == "error_max_budget_usd";
+            self.summary.usage = Some(match invocation_usage(v).filter(|_| budget_stop) {
+                Some(all) => all,
+                None if reported.is_empty() && !self.streamed.is_empty() => self.streamed.clone(),
+                None => reported,
             });
         }
         if let Some(c) = v["total_cost_usd"].as_f64() {
@@ -290,6 +293,8 @@ impl ClaudeParser {
                 "budget_exhausted" => format!("budget exhausted: {base}"),
                 _ => base.to_string(),
             };
+            self.summary.budget_exhausted =
+                reason == "budget_exhausted" || subtype == "error_max_budget_usd";
             // The synthetic API-error message already said it.
             if self.summary.last_error.as_deref() != Some(base) {
                 emit(Step {
@@ -314,7 +319,7 @@ impl ClaudeParser {
     }
 }
 
-fn usage(u: &Value) -> Usage {
+pub(super) fn usage(u: &Value) -> Usage {
     let n = |v: &Value| v.as_u64().unwrap_or(0);
     let (input, output) = (n(&u["input_tokens"]), n(&u["output_tokens"]));
     let (read, write) = (
@@ -332,6 +337,28 @@ fn usage(u: &Value) -> Usage {
         reasoning_output_tokens: n(&u["output_tokens_details"]["thinking_tokens"]),
         ..Default::default()
     }
+}
+
+/// The sum of a result's `model_usage_since_last_result`: what this
+/// invocation used, model by model, every response counted.
+fn invocation_usage(v: &Value) -> Option<Usage> {
+    let models = v["model_usage_since_last_result"].as_object()?;
+    let mut sum = Usage::default();
+    for m in models.values() {
+        let n = |key: &str| m[key].as_u64().unwrap_or(0);
+        let (input, output) = (n("inputTokens"), n("outputTokens"));
+        let (read, write) = (n("cacheReadInputTokens"), n("cacheCreationInputTokens"));
+        sum.add(&Usage {
+            input_tokens: input,
+            output_tokens: output,
+            total_tokens: input + read + write + output,
+            cache_read_input_tokens: read,
+            cache_creation_input_tokens: write,
+            reasoning_output_tokens: n("thinkingTokens"),
+            ..Default::default()
+        });
+    }
+    (!sum.is_empty()).then_some(sum)
 }
 
 /// A decoded line (see [`StreamParser::decode`]): its JSON, if it is JSON.

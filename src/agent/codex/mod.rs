@@ -371,6 +371,7 @@ mod tests {
             working_dir: std::path::Path::new("/w"),
             resume,
             session_id: "z",
+            max_budget_usd: None,
         }
     }
 
@@ -434,6 +435,7 @@ mod tests {
             working_dir: std::path::Path::new("--yolo"),
             resume: Some("-c=x"),
             session_id: "z",
+            max_budget_usd: None,
         };
         assert_eq!(
             argv(&Codex, &hostile),

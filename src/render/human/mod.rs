@@ -6,6 +6,7 @@
 //! [`super::steps`].
 
 pub(crate) mod actions;
+mod budget;
 pub(crate) mod doctor;
 pub(crate) mod ending;
 pub(crate) mod git;

@@ -106,6 +106,9 @@ pub(crate) fn show(
     if let Some(c) = s.cost_usd {
         out.push(kv("cost", format!("${c:.4}")));
     }
+    if let Some(b) = super::budget::used_of(s) {
+        out.push(kv("budget", b));
+    }
     if let Some(e) = &s.error {
         out.push(kv("error", style.red(&visible(e))));
     }

@@ -2,7 +2,7 @@
 //! internal structs, so internals can change without breaking consumers.
 
 use crate::model::AgentKind;
-use crate::model::{ExitStatus, Session, TurnRecord, Usage};
+use crate::model::{Budget, ExitStatus, Session, TurnRecord, Usage};
 use crate::session::manager::QueuePlace;
 use crate::session::stall::Stall;
 use crate::store::LoadProblem;
@@ -17,6 +17,23 @@ pub(crate) use git::{ApplyJson, ChangesJson, DiffJson, SnapshotJson, WorktreeJso
 pub(crate) use step::{step_json, watch_step_json};
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;
+
+/// A budget (`--max-tokens`, `--max-cost`), each limit null when not set;
+/// the whole object null when neither is.
+#[derive(Serialize)]
+pub(crate) struct BudgetJson {
+    pub max_tokens: Option<u64>,
+    pub max_cost_usd: Option<f64>,
+}
+
+impl BudgetJson {
+    fn of(b: &Budget) -> Option<Self> {
+        (!b.is_empty()).then_some(BudgetJson {
+            max_tokens: b.max_tokens,
+            max_cost_usd: b.max_cost_usd,
+        })
+    }
+}
 
 #[derive(Serialize)]
 pub(crate) struct UsageJson {
@@ -77,6 +94,9 @@ pub(crate) struct SessionJson<'a> {
     /// Where a pending session waits (`--max-running`, `--after`); null
     /// otherwise (and in documents that do not look).
     pub queue: Option<QueueJson>,
+    /// What the session may spend in all its turns (`start --max-tokens`,
+    /// `--max-cost`); null without a budget.
+    pub budget: Option<BudgetJson>,
 }
 
 #[derive(Serialize)]
@@ -156,6 +176,7 @@ impl<'a> From<&'a Session> for SessionJson<'a> {
             stalled: None,
             worktree: s.worktree.as_ref().map(Into::into),
             queue: None,
+            budget: BudgetJson::of(&s.budget),
         }
     }
 }
@@ -177,6 +198,9 @@ pub(crate) struct TurnJson {
     /// What the turn changed in the working tree, from its snapshots.
     pub changes: Option<ChangesJson>,
     pub snapshot: Option<SnapshotJson>,
+    /// The session's budget as it stood for this turn (an inject's own
+    /// limits, else the start's); null without one.
+    pub budget: Option<BudgetJson>,
 }
 
 impl From<&TurnRecord> for TurnJson {
@@ -202,6 +226,7 @@ impl From<&TurnRecord> for TurnJson {
             skipped_lines: t.skipped_lines,
             changes: t.snapshot.as_ref().and_then(|s| s.changes).map(Into::into),
             snapshot: t.snapshot.as_ref().map(Into::into),
+            budget: BudgetJson::of(&t.budget),
         }
     }
 }

@@ -6,12 +6,14 @@ use super::Manager;
 use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::model::{
-    is_valid_source, Closing, Ending, Message, QueueRecord, Session, SessionId, SessionStatus,
+    is_valid_source, Budget, Closing, Ending, Message, QueueRecord, Session, SessionId,
+    SessionStatus,
     SettledBy, TurnRecord, Usage, WorktreeRecord,
 };
 use crate::process;
 use crate::rights::Record;
 use crate::session::handover::{LaunchRequest, LOCK_FD};
+use crate::session::budget;
 use crate::session::settle::legacy_turn_record;
 use crate::store::WriteGuard;
 use crate::timefmt::Timestamp;
@@ -41,6 +43,9 @@ pub(crate) struct StartRequest {
     /// A shell command run after each turn (`--on-end`), unless an
     /// `inject` says otherwise.
     pub on_end: Option<String>,
+    /// What the session may spend in all its turns (`--max-tokens`,
+    /// `--max-cost`), unless an `inject` says otherwise.
+    pub budget: Budget,
     /// Keep each turn's working tree as snapshot commits (where it is in a
     /// git repository).
     pub snapshots: bool,
@@ -64,6 +69,8 @@ pub(crate) struct TurnOptions {
     pub timeout: Option<std::time::Duration>,
     pub on_end: Option<String>,
     pub queue: QueueOptions,
+    /// `--max-tokens`/`--max-cost`: the session's budget as of this turn.
+    pub budget: Budget,
 }
 
 /// `start --worktree[=NAME] [--base REF]`.
@@ -90,6 +97,7 @@ impl Manager {
                 req.source.escape_debug()
             )));
         }
+        budget::check_agent(req.agent.adapter(), req.agent.display_name(), &req.budget)?;
         let working_dir = std::fs::canonicalize(&req.working_dir)
             .map_err(|e| Error::io("open", &req.working_dir, e))?;
         if !working_dir.is_dir() {
@@ -160,12 +168,14 @@ impl Manager {
                 first.timeout_secs = timeout_secs(req.timeout);
                 first.on_end.clone_from(&req.on_end);
                 first.queue = queue_record(&req.queue, after);
+                first.budget = req.budget;
                 first
             }],
             timeout_secs: timeout_secs(req.timeout),
             on_end: req.on_end.clone(),
             group: req.queue.group.clone(),
             max_running: req.queue.max_running,
+            budget: req.budget,
             worktree,
             snapshots,
             other: Default::default(),
@@ -211,6 +221,7 @@ impl Manager {
         let guard = self.store.write_lock_within(&id, super::LOCK_PATIENCE)?;
         let session = guard.load()?;
         let agent = agent_of(&session)?;
+        budget::check_agent(agent, agent.program(), &options.budget)?;
         // Settle a turn that ended unrecorded before deciding it is busy.
         let settled = self.settle_proven(&guard, session)?;
         if let Some(e) = settled.unsaved {
@@ -224,6 +235,8 @@ impl Manager {
             });
         }
         self.check_rights(&session)?;
+        let spend = options.budget.or(session.budget);
+        budget::refuse_if_spent(&session, &spend)?;
         // Checked here, before anything is written: the supervisor could only
         // report that the agent "cannot start". Sessions copied from another
         // machine (or by zwarm 2.3.5 elsewhere) name folders that may not exist.
@@ -272,6 +285,7 @@ impl Manager {
                 .or_else(|| session.group.clone()),
         };
         record.queue = queue_record(&queue, Vec::new());
+        record.budget = spend;
         session.turns.push(record);
         guard.save(&mut session)?;
         self.launch(guard, session, turn, &prompt, resume.as_deref())
@@ -323,6 +337,7 @@ impl Manager {
             working_dir: &working_dir,
             resume,
             session_id: &pinned,
+            max_budget_usd: budget::cost_left(&session),
         };
         let request = LaunchRequest {
             program: program.into_os_string(),

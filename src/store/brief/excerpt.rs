@@ -31,6 +31,8 @@ const KEPT: &[&str] = &[
     "agent_session_id",
     "turns",
     "worktree",
+    "max_tokens",
+    "max_cost_usd",
 ];
 
 /// What the list index keeps of a `meta.json` that

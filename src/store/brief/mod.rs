@@ -5,7 +5,7 @@
 //! skipped over rather than built.
 
 use crate::model::{
-    Ending, Message, Session, SessionId, SessionStatus, TurnRecord, Usage, WorktreeRecord,
+    Budget, Ending, Message, Session, SessionId, SessionStatus, TurnRecord, Usage, WorktreeRecord,
 };
 use crate::timefmt::Timestamp;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -59,6 +59,10 @@ struct Brief<'a, M> {
     turns: Vec<BriefTurn>,
     #[serde(default)]
     worktree: Option<WorktreeRecord>,
+    #[serde(default)]
+    max_tokens: Option<u64>,
+    #[serde(default)]
+    max_cost_usd: Option<f64>,
 }
 
 fn first_turn() -> u32 {
@@ -306,6 +310,10 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         on_end: None,
         group: None,
         max_running: None,
+        budget: Budget {
+            max_tokens: b.max_tokens,
+            max_cost_usd: b.max_cost_usd,
+        },
         other: Default::default(),
     })
 }

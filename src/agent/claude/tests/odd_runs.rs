@@ -153,3 +153,40 @@ fn torn_stray_and_mangled_lines() {
         .collect();
     run_bytes(&bytes);
 }
+
+/// Stopped at its budget after three responses, claude's result counts two
+/// of them in `usage` and all three in the invocation's per-model figures;
+/// the turn is known to have stopped at its budget.
+#[test]
+fn a_budget_stop_counts_every_response_it_paid_for() {
+    let response = |id: &str| {
+        json!({"type": "assistant", "message": {"id": id, "content": [],
+            "usage": {"input_tokens": 50, "output_tokens": 1,
+                      "cache_read_input_tokens": 7, "cache_creation_input_tokens": 5}}})
+        .to_string()
+    };
+    let user = r#"{"type":"user","message":{"content":[]}}"#.to_string();
+    let result = json!({"type": "result", "subtype": "error_max_budget_usd", "is_error": true,
+        "terminal_reason": "budget_exhausted", "errors": ["Reached maximum budget ($0.001)"],
+        "total_cost_usd": 0.0012192,
+        "usage": {"input_tokens": 100, "output_tokens": 18,
+                  "cache_read_input_tokens": 14, "cache_creation_input_tokens": 10},
+        "model_usage_since_last_result": {"m": {"inputTokens": 150, "outputTokens": 27,
+            "cacheReadInputTokens": 21, "cacheCreationInputTokens": 15, "costUSD": 0.0012192}}})
+    .to_string();
+    let lines = [
+        response("a"),
+        user.clone(),
+        response("b"),
+        user,
+        response("c"),
+        result,
+    ];
+    let (_, s) = run_bytes(lines.join("\n").as_bytes());
+    assert_eq!(s.usage, usage(150, 15, 21, 27));
+    assert!(s.budget_exhausted);
+    let (_, s) = run("claude_error_max_budget.jsonl");
+    assert!(s.budget_exhausted);
+    let (_, s) = run("claude_error_max_turns.jsonl");
+    assert!(!s.budget_exhausted);
+}

@@ -138,7 +138,7 @@ fn doctor_reports_everything_and_fix_repairs_without_losing_anything() {
     expect(&out, 1);
     let report = stdout(&out);
     assert!(
-        stderr(&out).contains("10 problem(s) found; `zwarm doctor --fix` repairs what it can"),
+        stderr(&out).contains("11 problem(s) found; `zwarm doctor --fix` repairs what it can"),
         "{}\n{report}",
         stderr(&out)
     );
@@ -153,6 +153,8 @@ fn doctor_reports_everything_and_fix_repairs_without_losing_anything() {
         ("temp_file", 1),
         ("interrupted_removal", 1),
         ("foreign_lock_holder", 1),
+        // The running slots of the two supervisors killed outright.
+        ("dead_queue_entry", 1),
     ]
     .into_iter()
     .map(|(k, n)| (k.to_string(), n))
@@ -192,6 +194,7 @@ fn doctor_reports_everything_and_fix_repairs_without_losing_anything() {
             "{}  foreign_lock_holder: its run lock is held by process {me}",
             &locked[..8]
         ),
+        "-         dead_queue_entry: 2 entries in ".to_string(),
     ] {
         assert!(report.contains(&needle), "missing {needle:?} in\n{report}");
     }
@@ -214,11 +217,12 @@ fn doctor_reports_everything_and_fix_repairs_without_losing_anything() {
         "-> moved the session folder to ".to_string(),
         "-> finished the removal".to_string(),
         format!("{}  missing_turn_file: turn 1 has no output file (turns/turn_1.jsonl)\n", &no_turn[..8]),
+        "(counted nowhere)  -> removed 2".to_string(),
     ] {
         assert!(report.contains(&needle), "missing {needle:?} in\n{report}");
     }
     assert!(
-        stderr(&out).contains("10 problem(s) found, 9 fixed"),
+        stderr(&out).contains("11 problem(s) found, 10 fixed"),
         "{}",
         stderr(&out)
     );

@@ -4,7 +4,7 @@
 //! under the session's write lock, that nothing runs for a turn nobody
 //! recorded.
 
-use super::status::{decide, Evidence, Vanished};
+use super::status::{decide, Evidence, Limit, Vanished};
 use crate::error::{Error, Result};
 use crate::model::{
     Closing, Ending, ExitStatus, Message, Session, SessionStatus, SettledBy, TurnRecord,
@@ -130,6 +130,11 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
     let Some(rec) = s.turns.iter_mut().rev().find(|t| t.turn == turn) else {
         return Ok(false);
     };
+    let usage_limit = summary.usage_limit.as_ref().map(|l| Limit {
+        message: &l.message,
+        // A reset given as "5:00 PM" is pinned by when the turn ran.
+        resets_at: l.reset_within(rec.started_at, ended_at),
+    });
     let evidence = Evidence {
         outcome: summary.outcome.as_ref(),
         exit: end.exit,
@@ -140,6 +145,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
         stderr_tail: stderr_tail.as_deref(),
         spawn_error: end.spawn_error.as_deref(),
         timed_out: end.timed_out,
+        usage_limit,
     };
     let decision = decide(&evidence);
     let mut error = decision.error;
@@ -189,6 +195,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
             at: Some(ended_at),
             exit: end.exit,
             error,
+            resets_at: decision.resets_at,
         },
     );
     if let (Some(w), Some(snap)) = (s.worktree.as_mut(), &end.snapshot) {
@@ -258,6 +265,7 @@ pub(crate) fn legacy_turn_record(store: &Store, session: &Session) -> Option<Tur
         at: None,
         exit: None,
         error: None,
+        resets_at: None,
     });
     Some(record)
 }

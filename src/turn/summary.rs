@@ -1,5 +1,6 @@
 //! What a turn's stream says about how it went, beyond its steps.
 
+use super::UsageLimit;
 use crate::model::Usage;
 
 /// How the stream says the turn ended: the terminal line, if there was one.
@@ -33,4 +34,6 @@ pub(crate) struct TurnSummary {
     /// whose recent events are all retries is not progressing.
     pub retries_since_progress: u64,
     pub last_retry: Option<String>,
+    /// The account's usage or rate limit, when that is why the turn failed.
+    pub usage_limit: Option<UsageLimit>,
 }

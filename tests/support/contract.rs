@@ -44,6 +44,7 @@ pub enum Ending {
     AgentMissing,
     SetupFailed,
     TimedOut,
+    RateLimited,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -89,6 +90,8 @@ macro_rules! with_session_fields {
             pub exit_code: Option<i32>,
             #[serde(deserialize_with = "nullable")]
             pub error: Option<String>,
+            #[serde(deserialize_with = "nullable")]
+            pub resets_at: Option<String>,
             #[serde(deserialize_with = "nullable")]
             pub agent_session_id: Option<String>,
             pub usage: Usage,
@@ -217,6 +220,8 @@ pub struct TurnRecord {
     pub signal: Option<i32>,
     #[serde(deserialize_with = "nullable")]
     pub error: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub resets_at: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub agent_session_id: Option<String>,
     #[serde(deserialize_with = "nullable")]
@@ -489,6 +494,8 @@ pub struct WatchEnd {
     pub ending: Ending,
     #[serde(deserialize_with = "nullable")]
     pub error: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub resets_at: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub exit_code: Option<i32>,
 }

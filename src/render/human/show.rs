@@ -1,6 +1,6 @@
 //! `show`: one session in full.
 
-use super::{age, agent_name, one_line, status_word, thousands};
+use super::{age, agent_name, limited_until, one_line, status_word, thousands};
 use crate::model::Session;
 use crate::render::controls::visible;
 use crate::render::Style;
@@ -11,7 +11,11 @@ pub(crate) fn show(style: &Style, s: &Session, stall: Option<&Stall>) -> Vec<Str
     let mut out = Vec::new();
     let kv = |k: &str, v: String| format!("{} {v}", style.bold(&format!("{k:<10}")));
     out.push(kv("session", style.cyan(&visible(&s.id))));
-    out.push(kv("status", status_word(style, s)));
+    let status = match limited_until(s) {
+        Some(limited) => format!("{} ({limited})", status_word(style, s)),
+        None => status_word(style, s),
+    };
+    out.push(kv("status", status));
     if let Some(st) = stall {
         let mut text = format!(
             "only retrying for {} ({} retries)",

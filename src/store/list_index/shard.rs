@@ -15,7 +15,7 @@ use std::ops::Range;
 const MAGIC: &[u8; 17] = b"zwarm list index\n";
 /// Bumped whenever what an entry holds changes meaning; the version of zwarm
 /// that wrote the file must match as well.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// One file's entries, sorted by id and pointing into its bytes.
 #[derive(Default)]

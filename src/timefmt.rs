@@ -38,6 +38,35 @@ impl Timestamp {
     pub(crate) fn age_seconds(&self) -> f64 {
         self.seconds_until(&Timestamp::now())
     }
+
+    /// The local time of a Unix time in seconds; None out of chrono's range.
+    pub(crate) fn from_unix(secs: i64) -> Option<Self> {
+        let t = DateTime::from_timestamp(secs, 0)?;
+        Some(Timestamp(t.with_timezone(&Local).naive_local()))
+    }
+
+    /// `secs` seconds later; None out of chrono's range.
+    pub(crate) fn plus_seconds(&self, secs: u64) -> Option<Self> {
+        let secs = i64::try_from(secs).ok()?;
+        self.0
+            .checked_add_signed(chrono::TimeDelta::try_seconds(secs)?)
+            .map(Timestamp)
+    }
+
+    /// `2026-12-03 17:00`: to the minute, for messages kept on disk.
+    pub(crate) fn minute(&self) -> String {
+        self.0.format("%Y-%m-%d %H:%M").to_string()
+    }
+
+    /// `17:00` on the day of `today`, else `2026-12-04 17:00`: to the
+    /// minute, as a person reads a time of day.
+    pub(crate) fn clock_on(&self, today: &Timestamp) -> String {
+        if self.0.date() == today.0.date() {
+            self.0.format("%H:%M").to_string()
+        } else {
+            self.minute()
+        }
+    }
 }
 
 impl Timestamp {
@@ -271,6 +300,25 @@ mod tests {
         assert!(Timestamp::parse("2026-11-23T19:30:21.5+02:00").is_some());
         assert!(Timestamp::parse("2026-11-23T19:30:21Z").is_some());
         assert!(Timestamp::parse("yesterday").is_none());
+    }
+
+    #[test]
+    fn unix_times_and_minutes() {
+        let t = Timestamp::from_unix(1_796_317_200).unwrap();
+        let utc = DateTime::from_timestamp(1_796_317_200, 0).unwrap();
+        assert_eq!(t.0, utc.with_timezone(&Local).naive_local());
+        assert!(Timestamp::from_unix(i64::MAX).is_none());
+        let t = Timestamp::parse("2026-12-03T17:00:59.5").unwrap();
+        assert_eq!(t.minute(), "2026-12-03 17:00");
+        let same_day = Timestamp::parse("2026-12-03T01:02:03").unwrap();
+        let next_day = Timestamp::parse("2026-12-04T16:00:00").unwrap();
+        assert_eq!(t.clock_on(&same_day), "17:00");
+        assert_eq!(t.clock_on(&next_day), "2026-12-03 17:00");
+        assert_eq!(
+            t.plus_seconds(3600).unwrap(),
+            Timestamp::parse("2026-12-03T18:00:59.5").unwrap()
+        );
+        assert!(t.plus_seconds(u64::MAX).is_none());
     }
 
     #[test]

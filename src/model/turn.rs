@@ -30,6 +30,8 @@ pub(crate) enum Ending {
     /// The session used up its `--max-tokens` or `--max-cost` budget during
     /// the turn, and zwarm (or the agent, told the budget) stopped it.
     BudgetExceeded,
+    /// The account's usage or rate limit stopped the turn.
+    RateLimited,
 }
 
 impl Ending {
@@ -42,8 +44,9 @@ impl Ending {
             | Ending::AgentMissing
             | Ending::SetupFailed
             | Ending::TimedOut
-            | Ending::DependencyFailed => SessionStatus::Failed,
-            | Ending::BudgetExceeded => SessionStatus::Failed,
+            | Ending::DependencyFailed
+            | Ending::BudgetExceeded
+            | Ending::RateLimited => SessionStatus::Failed,
         }
     }
 
@@ -58,6 +61,7 @@ impl Ending {
             Ending::TimedOut => "timed_out",
             Ending::DependencyFailed => "dependency_failed",
             Ending::BudgetExceeded => "budget_exceeded",
+            Ending::RateLimited => "rate_limited",
         }
     }
 }
@@ -97,6 +101,9 @@ pub(crate) struct TurnRecord {
     exit: Option<ExitStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+    /// When the account's limit lifts, for a turn that ended on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resets_at: Option<Timestamp>,
     /// The conversation id we asked the agent to resume.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume_id: Option<String>,
@@ -213,6 +220,8 @@ pub(crate) struct Closing {
     pub at: Option<Timestamp>,
     pub exit: Option<ExitStatus>,
     pub error: Option<String>,
+    /// When the account's limit lifts (a `RateLimited` turn's, if known).
+    pub resets_at: Option<Timestamp>,
 }
 
 impl Closing {
@@ -224,6 +233,7 @@ impl Closing {
             at: Some(Timestamp::now()),
             exit: None,
             error,
+            resets_at: None,
         }
     }
 }
@@ -250,6 +260,11 @@ impl TurnRecord {
         self.error.as_deref()
     }
 
+    /// When the account's limit that ended the turn lifts, if known.
+    pub(crate) fn resets_at(&self) -> Option<Timestamp> {
+        self.resets_at
+    }
+
     /// A turn that starts (or started) at `started_at` and has not ended.
     pub(crate) fn open(turn: u32, started_at: Option<Timestamp>) -> Self {
         TurnRecord {
@@ -265,12 +280,14 @@ impl TurnRecord {
         started_at: Option<Timestamp>,
         ended_at: Option<Timestamp>,
         ending: Option<Ending>,
+        resets_at: Option<Timestamp>,
     ) -> Self {
         TurnRecord {
             turn,
             started_at,
             ended_at,
             ending,
+            resets_at,
             ..Default::default()
         }
     }
@@ -284,11 +301,13 @@ impl TurnRecord {
             at,
             exit,
             error,
+            resets_at,
         } = closing;
         self.ending = Some(ending);
         self.ended_at = at;
         self.exit = exit;
         self.error = error;
+        self.resets_at = resets_at;
         self.settled_by = Some(by);
     }
 }
@@ -311,6 +330,24 @@ mod tests {
     }
 
     #[test]
+    fn a_rate_limited_turn_keeps_its_reset_and_others_write_none() {
+        let reset = Timestamp::parse("2026-12-03T17:00:00").unwrap();
+        let mut t = TurnRecord::open(1, None);
+        assert!(!serde_json::to_string(&t).unwrap().contains("resets_at"));
+        t.close(Closing {
+            resets_at: Some(reset),
+            ..Closing::now(Ending::RateLimited, SettledBy::Supervisor, None)
+        });
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["ending"], "rate_limited");
+        assert_eq!(json["resets_at"], "2026-12-03T17:00:00.000000");
+        let back: TurnRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back.resets_at(), Some(reset));
+        assert_eq!(Ending::RateLimited.status(), SessionStatus::Failed);
+        assert_eq!(Ending::RateLimited.as_str(), "rate_limited");
+    }
+
+    #[test]
     fn closing_sets_every_fact_of_the_end_at_once() {
         let mut t = TurnRecord {
             turn: 2,
@@ -323,6 +360,7 @@ mod tests {
             at: Some(Timestamp::now()),
             exit: Some(ExitStatus::Signal(15)),
             error: Some("stopped".into()),
+            resets_at: None,
         });
         assert!(!t.is_open());
         assert_eq!(t.ending, Some(Ending::Killed));

@@ -4,7 +4,7 @@
 //! under the session's write lock, that nothing runs for a turn nobody
 //! recorded.
 
-use super::status::{decide, Evidence, Vanished};
+use super::status::{decide, Evidence, Limit, Vanished};
 use crate::error::{Error, Result};
 use crate::model::{
     Breach, Closing, Ending, ExitStatus, Message, Session, SessionStatus, SettledBy, TurnRecord,
@@ -142,6 +142,11 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
         rec.budget,
         agent.session_cost(summary.cost_usd, &earlier),
     );
+    let usage_limit = summary.usage_limit.as_ref().map(|l| Limit {
+        message: &l.message,
+        // A reset given as "5:00 PM" is pinned by when the turn ran.
+        resets_at: l.reset_within(rec.started_at, ended_at),
+    });
     let evidence = Evidence {
         outcome: summary.outcome.as_ref(),
         exit: end.exit,
@@ -154,6 +159,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
         timed_out: end.timed_out,
         not_started: end.not_started.as_ref().map(|(e, why)| (*e, why.as_str())),
         over_budget: over_budget.as_deref(),
+        usage_limit,
     };
     let decision = decide(&evidence);
     let mut error = decision.error;
@@ -203,6 +209,7 @@ pub(crate) fn apply(store: &Store, s: &mut Session, turn: u32, end: &TurnEnd) ->
             at: Some(ended_at),
             exit: end.exit,
             error,
+            resets_at: decision.resets_at,
         },
     );
     if let (Some(w), Some(snap)) = (s.worktree.as_mut(), &end.snapshot) {
@@ -272,6 +279,7 @@ pub(crate) fn legacy_turn_record(store: &Store, session: &Session) -> Option<Tur
         at: None,
         exit: None,
         error: None,
+        resets_at: None,
     });
     Some(record)
 }

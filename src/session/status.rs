@@ -3,6 +3,7 @@
 
 use crate::model::{Ending, ExitStatus};
 use crate::process::signal_name;
+use crate::timefmt::Timestamp;
 use crate::turn::Outcome;
 
 /// Why there is no exit record.
@@ -42,16 +43,47 @@ pub(crate) struct Evidence<'a> {
     /// The session ran out of its budget during the turn, which was stopped
     /// (by zwarm or by the agent itself): why, with the figures.
     pub over_budget: Option<&'a str>,
+    /// The account's usage or rate limit, where the stream says that is why
+    /// the turn failed.
+    pub usage_limit: Option<Limit<'a>>,
+}
+
+/// An account's limit as the stream reported it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limit<'a> {
+    /// The agent's words.
+    pub message: &'a str,
+    /// When it lifts, if known.
+    pub resets_at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Decision {
     pub ending: Ending,
     pub error: Option<String>,
+    /// When the limit that ended the turn lifts (`RateLimited` only).
+    pub resets_at: Option<Timestamp>,
 }
 
 fn decision(ending: Ending, error: Option<String>) -> Decision {
-    Decision { ending, error }
+    Decision {
+        ending,
+        error,
+        resets_at: None,
+    }
+}
+
+/// A turn the account's limit ended: the error names the limit, in the
+/// agent's words, and when it lifts.
+fn rate_limited(limit: Limit) -> Decision {
+    let error = match limit.resets_at {
+        Some(at) => format!("rate limited until {}: {}", at.minute(), limit.message),
+        None => format!("rate limited: {}", limit.message),
+    };
+    Decision {
+        resets_at: limit.resets_at,
+        ..decision(Ending::RateLimited, Some(error))
+    }
 }
 
 pub(crate) fn decide(e: &Evidence) -> Decision {
@@ -79,6 +111,16 @@ pub(crate) fn decide(e: &Evidence) -> Decision {
         .filter(|_| !matches!(e.outcome, Some(Outcome::Completed)))
     {
         return decision(Ending::BudgetExceeded, Some(why.to_string()));
+    }
+    // The stream's reason for a failure; not for a turn that finished
+    // anyway, or that zwarm stopped before it said more.
+    let limit = e.usage_limit.filter(|_| match e.outcome {
+        Some(Outcome::Failed(_)) => true,
+        None => !e.stop_requested,
+        _ => false,
+    });
+    if let Some(limit) = limit {
+        return rate_limited(limit);
     }
     match e.outcome {
         Some(Outcome::Completed) => match e.exit {
@@ -317,6 +359,91 @@ mod tests {
             ..ev()
         });
         assert_eq!(d, decision(Ending::Failed, Some("boom".into())));
+    }
+
+    #[test]
+    fn a_failure_at_the_accounts_limit_is_rate_limited() {
+        let reset = Timestamp::parse("2026-12-03T17:00:00").unwrap();
+        let limit = Limit {
+            message: "You’ve hit your usage limit. Try again at 5:00 PM.",
+            resets_at: Some(reset),
+        };
+        let failed = Outcome::Failed(limit.message.into());
+        let d = decide(&Evidence {
+            outcome: Some(&failed),
+            exit: Some(ExitStatus::Code(1)),
+            usage_limit: Some(limit),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::RateLimited);
+        assert_eq!(d.ending.status().as_str(), "failed");
+        assert_eq!(d.resets_at, Some(reset));
+        assert_eq!(
+            d.error.as_deref(),
+            Some("rate limited until 2026-12-03 17:00: You’ve hit your usage limit. Try again at 5:00 PM.")
+        );
+        // The reset unknown.
+        let quota = Limit {
+            message: "Quota exceeded. Check your plan and billing details.",
+            resets_at: None,
+        };
+        let d = decide(&Evidence {
+            outcome: Some(&failed),
+            usage_limit: Some(quota),
+            ..ev()
+        });
+        assert_eq!(
+            (d.ending, d.error.as_deref(), d.resets_at),
+            (
+                Ending::RateLimited,
+                Some("rate limited: Quota exceeded. Check your plan and billing details."),
+                None
+            )
+        );
+        // Said, then the agent died before its terminal line.
+        let d = decide(&Evidence {
+            exit: Some(ExitStatus::Code(1)),
+            last_error: Some(limit.message),
+            usage_limit: Some(limit),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::RateLimited);
+    }
+
+    #[test]
+    fn a_limit_does_not_undo_a_finished_or_stopped_turn() {
+        let limit = Limit {
+            message: "limit",
+            resets_at: None,
+        };
+        let done = Outcome::Completed;
+        let d = decide(&Evidence {
+            outcome: Some(&done),
+            exit: Some(ExitStatus::Code(0)),
+            usage_limit: Some(limit),
+            ..ev()
+        });
+        assert_eq!(d, decision(Ending::Completed, None));
+        let d = decide(&Evidence {
+            exit: Some(ExitStatus::Signal(15)),
+            stop_requested: true,
+            usage_limit: Some(limit),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Killed);
+        let aborted = Outcome::Interrupted("aborted_streaming".into());
+        let d = decide(&Evidence {
+            outcome: Some(&aborted),
+            usage_limit: Some(limit),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::Interrupted);
+        let d = decide(&Evidence {
+            timed_out: Some(60),
+            usage_limit: Some(limit),
+            ..ev()
+        });
+        assert_eq!(d.ending, Ending::TimedOut);
     }
 
     #[test]

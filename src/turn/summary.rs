@@ -1,5 +1,6 @@
 //! What a turn's stream says about how it went, beyond its steps.
 
+use super::UsageLimit;
 use crate::model::Usage;
 
 /// How the stream says the turn ended: the terminal line, if there was one.
@@ -36,4 +37,6 @@ pub(crate) struct TurnSummary {
     /// The agent stopped itself at the cost budget zwarm gave it (claude's
     /// `--max-budget-usd`).
     pub budget_exhausted: bool,
+    /// The account's usage or rate limit, when that is why the turn failed.
+    pub usage_limit: Option<UsageLimit>,
 }

@@ -251,3 +251,40 @@ fn watch_of_a_finished_session_is_ndjson_ending_in_an_end_line() {
         )
     );
 }
+
+#[test]
+fn a_rate_limited_session_documents_when_its_limit_lifts() {
+    let w = World::new();
+    w.agent
+        .turn(1, transcript("codex_usage_limit_next_day.jsonl"))
+        .exit(1, 1);
+    let id = w.start_and_wait(&["task"]);
+    let reset = Some("2026-12-04T17:00:00.000000");
+
+    let show: ShowDoc = decode("show --json", &w.json_any(&["show", &id]).1);
+    assert_eq!(
+        (show.status, show.ending, show.resets_at.as_deref()),
+        (Status::Failed, Some(Ending::RateLimited), reset)
+    );
+    let turn = &show.turn_records[0];
+    assert_eq!(
+        (turn.ending, turn.resets_at.as_deref()),
+        (Some(Ending::RateLimited), reset)
+    );
+    let list: ListDoc = decode("list --json", &w.json_any(&["list"]).1);
+    assert_eq!(list.sessions[0].resets_at.as_deref(), reset);
+    let (code, out) = w.json_any(&["wait", &id]);
+    assert_eq!(code, 4);
+    let wait: WaitDoc = decode("wait --json", &out);
+    assert_eq!(wait.sessions[0].ending, Some(Ending::RateLimited));
+    assert_eq!(wait.sessions[0].resets_at.as_deref(), reset);
+    let (code, out) = w.json_any(&["watch", &id]);
+    assert_eq!(code, 4);
+    let Some(WatchLine::End(end)) = out.lines().map(watch_line).next_back() else {
+        panic!("no end line: {out}")
+    };
+    assert_eq!(
+        (end.ending, end.resets_at.as_deref()),
+        (Ending::RateLimited, reset)
+    );
+}

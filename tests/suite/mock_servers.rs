@@ -108,6 +108,84 @@ fn mock_server_reads_chunked_bodies_and_answers_models() {
 }
 
 #[test]
+fn the_mocks_answer_429_for_limits_as_the_apis_do() {
+    let codex = |text: &str| {
+        let body = json!({"input": [{"type": "message", "role": "user", "content": text}]});
+        mock_responses::respond(&body)
+    };
+    let resp = codex("SCN_USAGE_LIMIT 1796317200");
+    assert_eq!(resp.status, 429);
+    let error = &serde_json::from_slice::<Value>(&resp.body).unwrap()["error"];
+    assert_eq!(error["type"], "usage_limit_reached");
+    assert_eq!(error["resets_at"], 1_796_317_200);
+    assert_eq!(error["plan_type"], "plus");
+    // Without a time, two hours ahead on a whole minute.
+    let resp = codex("SCN_USAGE_LIMIT");
+    let error = &serde_json::from_slice::<Value>(&resp.body).unwrap()["error"];
+    let reset = error["resets_at"].as_u64().unwrap();
+    assert_eq!(reset % 60, 0);
+    assert!((7140..=7200).contains(&error["resets_in_seconds"].as_u64().unwrap()));
+    let resp = codex("SCN_QUOTA");
+    let error = &serde_json::from_slice::<Value>(&resp.body).unwrap()["error"];
+    assert_eq!(
+        (resp.status, &error["type"]),
+        (429, &json!("insufficient_quota"))
+    );
+    let resp = codex("SCN_HTTP429");
+    assert_eq!((resp.status, resp.header("retry-after")), (429, Some("20")));
+
+    let claude = |text: &str| {
+        mock_messages::respond(&json!({"messages": [{"role": "user", "content": text}]}))
+    };
+    let resp = claude("SCN_USAGE_LIMIT 1796317200");
+    assert_eq!(resp.status, 429);
+    let error = &serde_json::from_slice::<Value>(&resp.body).unwrap()["error"];
+    assert_eq!(error["type"], "rate_limit_error");
+    for (name, value) in [
+        ("anthropic-ratelimit-unified-status", "rejected"),
+        ("anthropic-ratelimit-unified-reset", "1796317200"),
+        (
+            "anthropic-ratelimit-unified-representative-claim",
+            "five_hour",
+        ),
+    ] {
+        assert_eq!(resp.header(name), Some(value), "{name}");
+    }
+    for text in ["SCN_HTTP429", "SCN_QUOTA"] {
+        let resp = claude(text);
+        assert_eq!(resp.status, 429);
+        assert_eq!(resp.header("anthropic-ratelimit-unified-status"), None);
+        assert_eq!(resp.header("retry-after"), Some("20"));
+    }
+}
+
+#[test]
+fn the_mocks_send_their_headers() {
+    use std::io::{Read, Write};
+    let mock = mock_messages::MockServer::start();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", mock.port())).unwrap();
+    let body = r#"{"messages":[{"role":"user","content":"SCN_USAGE_LIMIT 1796317200"}]}"#;
+    write!(
+        s,
+        "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, rest) = resp.split_once("\r\n\r\n").unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 429 Too Many Requests\r\n"),
+        "{resp}"
+    );
+    assert!(
+        head.contains("\r\nanthropic-ratelimit-unified-reset: 1796317200\r\n"),
+        "{resp}"
+    );
+    assert!(rest.contains("rate_limit_error"), "{resp}");
+}
+
+#[test]
 fn missing_cli_panics_with_the_install_hint() {
     let empty = agents::target_tempdir("no-agents-");
     let err =

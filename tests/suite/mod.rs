@@ -39,6 +39,7 @@ mod queue;
 mod races_foreign_pids;
 mod races_full_disk;
 mod races_launch;
+mod rate_limits;
 mod reliability_atomicity;
 mod reliability_concurrency;
 mod reliability_crashes;

@@ -123,7 +123,7 @@ fn sessions_started_and_ended_at_once_never_run_more_than_the_limit() {
     assert_eq!(q.agent.starts(), 12);
     let most = q.agent.most_at_once();
     assert!(
-        most <= 3 && most >= 2,
+        (2..=3).contains(&most),
         "{most} at once: {:?}",
         q.agent.log()
     );

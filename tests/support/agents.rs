@@ -93,6 +93,13 @@ impl AgentEnv {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The same environment with `name` set to `value` as well.
+    pub fn with(mut self, name: &str, value: &str) -> AgentEnv {
+        self.vars.retain(|(k, _)| k != name);
+        self.vars.push((name.to_string(), value.to_string()));
+        self
+    }
+
     /// Sets every variable on `cmd`.
     pub fn apply<'a>(&self, cmd: &'a mut Command) -> &'a mut Command {
         cmd.envs(self.vars.iter().map(|(k, v)| (k, v)))
@@ -185,6 +192,17 @@ pub fn claude_env(port: u16) -> AgentEnv {
     }
     vars.extend(common_vars(home.path()));
     AgentEnv { _home: home, vars }
+}
+
+/// An unsigned JWT whose payload is `{"aud":"claude-gateway","sub":"mock",
+/// "exp":4102444800}`: as `ANTHROPIC_AUTH_TOKEN`, it makes claude take its
+/// non-Anthropic base URL for a gateway, and read the unified rate-limit
+/// headers as it does for a subscription (with an API key it ignores them).
+pub const GATEWAY_TOKEN: &str = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJhdWQiOiJjbGF1ZGUtZ2F0ZXdheSIsInN1YiI6Im1vY2siLCJleHAiOjQxMDI0NDQ4MDB9.c2ln";
+
+/// [`claude_env`], signed in to the mock as a gateway ([`GATEWAY_TOKEN`]).
+pub fn claude_gateway_env(port: u16) -> AgentEnv {
+    claude_env(port).with("ANTHROPIC_AUTH_TOKEN", GATEWAY_TOKEN)
 }
 
 /// Environment variables that would point the CLIs elsewhere (real

@@ -46,6 +46,7 @@ pub enum Ending {
     TimedOut,
     BudgetExceeded,
     DependencyFailed,
+    RateLimited,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -91,6 +92,8 @@ macro_rules! with_session_fields {
             pub exit_code: Option<i32>,
             #[serde(deserialize_with = "nullable")]
             pub error: Option<String>,
+            #[serde(deserialize_with = "nullable")]
+            pub resets_at: Option<String>,
             #[serde(deserialize_with = "nullable")]
             pub agent_session_id: Option<String>,
             pub usage: Usage,
@@ -246,6 +249,8 @@ pub struct TurnRecord {
     pub signal: Option<i32>,
     #[serde(deserialize_with = "nullable")]
     pub error: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub resets_at: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub agent_session_id: Option<String>,
     #[serde(deserialize_with = "nullable")]
@@ -520,6 +525,8 @@ pub struct WatchEnd {
     pub ending: Ending,
     #[serde(deserialize_with = "nullable")]
     pub error: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub resets_at: Option<String>,
     #[serde(deserialize_with = "nullable")]
     pub exit_code: Option<i32>,
 }

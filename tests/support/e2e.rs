@@ -31,6 +31,16 @@ pub fn claude(port: u16) -> Agent {
     }
 }
 
+/// The real `claude`, signed in to the Messages mock on `port` as a
+/// gateway, so that it reads the mock's rate-limit headers.
+pub fn claude_gateway(port: u16) -> Agent {
+    Agent {
+        env: agents::claude_gateway_env(port),
+        bin_var: "ZWARM_CLAUDE_BIN",
+        bin: agents::claude_bin(),
+    }
+}
+
 pub fn steps(traj: &Value) -> &Vec<Value> {
     traj["steps"].as_array().expect("steps")
 }

@@ -39,6 +39,8 @@ impl RecordedRequest {
 pub struct HttpResponse {
     pub status: u16,
     pub content_type: String,
+    /// Headers besides the content type, length and connection.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -47,8 +49,23 @@ impl HttpResponse {
         HttpResponse {
             status,
             content_type: "application/json".to_string(),
+            headers: Vec::new(),
             body: body.to_string().into_bytes(),
         }
+    }
+
+    /// The same response with the header `name: value` as well.
+    pub fn with_header(mut self, name: &str, value: impl ToString) -> HttpResponse {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The value of the header `name`, if the response has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// A `text/event-stream` body made of `(event name, data)` pairs.
@@ -64,6 +81,7 @@ impl HttpResponse {
         HttpResponse {
             status: 200,
             content_type: "text/event-stream".to_string(),
+            headers: Vec::new(),
             body: body.into_bytes(),
         }
     }
@@ -191,13 +209,17 @@ fn serve_connection(stream: TcpStream, requests: &Mutex<Vec<RecordedRequest>>, h
         .unwrap_or_else(|e| e.into_inner())
         .push(req.clone());
     let resp = handler(&req);
-    let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n",
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache\r\nConnection: close\r\n",
         resp.status,
         reason(resp.status),
         resp.content_type,
         resp.body.len()
     );
+    for (name, value) in &resp.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
     let _ = writer.write_all(head.as_bytes());
     if req.method != "HEAD" {
         let _ = writer.write_all(&resp.body);
@@ -338,6 +360,15 @@ pub enum Scenario {
     Http500,
     /// `SCN_HTTP400`: HTTP 400 whose error message is `mock: prompt is invalid`.
     Http400,
+    /// `SCN_HTTP429`: HTTP 429, a rate limit with no reset but `retry-after`.
+    Http429,
+    /// `SCN_USAGE_LIMIT [<unix seconds>]`: HTTP 429, the account's usage
+    /// limit reached, lifting at the time given, else at [`default_reset`].
+    UsageLimit(u64),
+    /// `SCN_QUOTA`: HTTP 429, the account's quota spent (the Responses
+    /// API's `insufficient_quota`; the Messages API has no such 429, and
+    /// its mock answers as for `SCN_HTTP429`).
+    Quota,
     /// `SCN_SAY <text>`: no tool call; the final message is exactly `<text>`.
     Say(String),
     /// `SCN_CMD <command>`: one shell call running `<command>` (to end of line).
@@ -351,6 +382,22 @@ pub const HELLO_COMMAND: &str = "echo hello-from-mock";
 pub const SLOW_COMMAND: &str = "for i in $(seq 1 60); do echo tick $i; sleep 1; done";
 pub const HTTP400_MESSAGE: &str = "mock: prompt is invalid";
 pub const HTTP500_MESSAGE: &str = "mock: internal server error";
+/// What `retry-after` says of a `SCN_HTTP429`, in seconds.
+pub const RETRY_AFTER: u64 = 20;
+
+/// The Unix time now, in seconds.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Two hours from now, on a whole minute: the agents show a reset to the
+/// minute.
+pub fn default_reset() -> u64 {
+    (unix_now() / 60 + 120) * 60
+}
 
 impl Scenario {
     pub fn from_text(text: &str) -> Scenario {
@@ -358,6 +405,12 @@ impl Scenario {
             Scenario::Http500
         } else if text.contains("SCN_HTTP400") {
             Scenario::Http400
+        } else if text.contains("SCN_HTTP429") {
+            Scenario::Http429
+        } else if let Some(rest) = after_keyword(text, "SCN_USAGE_LIMIT") {
+            Scenario::UsageLimit(rest.trim().parse().unwrap_or_else(|_| default_reset()))
+        } else if text.contains("SCN_QUOTA") {
+            Scenario::Quota
         } else if let Some(rest) = after_keyword(text, "SCN_SAY") {
             Scenario::Say(rest)
         } else if let Some(rest) = after_keyword(text, "SCN_CMD") {

@@ -12,9 +12,13 @@
 //! message carries a `tool_result`, a final text `done: <output>`. A request
 //! that offers no `Bash` tool (a side request such as a title) gets text.
 
-use super::http::{done_text, unique_id, HttpResponse, ModelMock, RecordedRequest};
 #[allow(unused_imports)]
-pub use super::http::{Scenario, HELLO_COMMAND, HTTP400_MESSAGE, HTTP500_MESSAGE, SLOW_COMMAND};
+pub use super::http::{
+    default_reset, Scenario, HELLO_COMMAND, HTTP400_MESSAGE, HTTP500_MESSAGE, SLOW_COMMAND,
+};
+use super::http::{
+    done_text, unique_id, unix_now, HttpResponse, ModelMock, RecordedRequest, RETRY_AFTER,
+};
 use serde_json::{json, Value};
 
 /// Usage reported for every request.
@@ -88,6 +92,9 @@ pub fn respond(body: &Value) -> HttpResponse {
                 &json!({"type": "error", "error": {"type": "invalid_request_error", "message": HTTP400_MESSAGE}}),
             )
         }
+        Scenario::Http429 | Scenario::UsageLimit(_) | Scenario::Quota => {
+            return limit_reached(&scenario)
+        }
         _ => {}
     }
     let block = if let Some(output) = last_tool_result(body) {
@@ -116,6 +123,33 @@ pub fn respond(body: &Value) -> HttpResponse {
     } else {
         single(&model, &block)
     }
+}
+
+/// The 429 the Messages API answers when a limit is reached: for the
+/// account's usage limit, with the unified limiter's headers of a 5-hour
+/// limit that claude reads when it signs in to a subscription or a gateway
+/// (see [`super::agents::claude_gateway_env`]), and ignores with an API key.
+fn limit_reached(scenario: &Scenario) -> HttpResponse {
+    let resp = HttpResponse::json(
+        429,
+        &json!({"type": "error", "error": {"type": "rate_limit_error",
+            "message": "This request would exceed your account's rate limit. Please try again later."}}),
+    );
+    let resp = match scenario {
+        Scenario::UsageLimit(reset) => resp
+            .with_header("anthropic-ratelimit-unified-status", "rejected")
+            .with_header("anthropic-ratelimit-unified-reset", reset)
+            .with_header(
+                "anthropic-ratelimit-unified-representative-claim",
+                "five_hour",
+            )
+            .with_header("anthropic-ratelimit-unified-5h-status", "rejected")
+            .with_header("anthropic-ratelimit-unified-5h-reset", reset)
+            .with_header("anthropic-ratelimit-unified-5h-utilization", "1.0")
+            .with_header("retry-after", reset.saturating_sub(unix_now())),
+        _ => resp.with_header("retry-after", RETRY_AFTER),
+    };
+    resp.with_header("request-id", "req_mock_1")
 }
 
 fn usage(output_tokens: u64) -> Value {

@@ -10,9 +10,13 @@
 //! last input item is a `function_call_output`, a final message
 //! `done: <output>`. `GET /v1/models` gets `{"data":[],"models":[]}`.
 
-use super::http::{done_text, unique_id, HttpResponse, ModelMock, RecordedRequest};
 #[allow(unused_imports)]
-pub use super::http::{Scenario, HELLO_COMMAND, HTTP400_MESSAGE, HTTP500_MESSAGE, SLOW_COMMAND};
+pub use super::http::{
+    default_reset, Scenario, HELLO_COMMAND, HTTP400_MESSAGE, HTTP500_MESSAGE, SLOW_COMMAND,
+};
+use super::http::{
+    done_text, unique_id, unix_now, HttpResponse, ModelMock, RecordedRequest, RETRY_AFTER,
+};
 use serde_json::{json, Value};
 
 /// The Responses mock (codex's `base_url` is its `base_url()` plus `/v1`). Stops on drop.
@@ -67,6 +71,9 @@ pub fn respond(body: &Value) -> HttpResponse {
                 &json!({"error": {"message": HTTP400_MESSAGE, "type": "invalid_request_error", "code": "bad_request", "param": null}}),
             )
         }
+        Scenario::Http429 | Scenario::UsageLimit(_) | Scenario::Quota => {
+            return limit_reached(&scenario)
+        }
         _ => {}
     }
     let item = if let Some(output) = last_item_tool_output(body) {
@@ -96,6 +103,30 @@ pub fn respond(body: &Value) -> HttpResponse {
         message_item("mock: nothing to do")
     };
     stream(vec![item])
+}
+
+/// The 429 the Responses API answers when a limit is reached.
+fn limit_reached(scenario: &Scenario) -> HttpResponse {
+    let error = match scenario {
+        Scenario::UsageLimit(reset) => json!({
+            "type": "usage_limit_reached", "message": "You've hit your usage limit.",
+            "plan_type": "plus", "resets_at": reset,
+            "resets_in_seconds": reset.saturating_sub(unix_now())
+        }),
+        Scenario::Quota => json!({
+            "type": "insufficient_quota", "code": "insufficient_quota", "param": null,
+            "message": "You exceeded your current quota, please check your plan and billing details."
+        }),
+        _ => json!({
+            "type": "requests", "code": "rate_limit_exceeded", "param": null,
+            "message": "Rate limit reached for mock-model on requests per min (RPM): Limit 3, Used 3, Requested 1. Please try again in 20s."
+        }),
+    };
+    let resp = HttpResponse::json(429, &json!({ "error": error }));
+    match scenario {
+        Scenario::Http429 => resp.with_header("retry-after", RETRY_AFTER),
+        _ => resp,
+    }
 }
 
 /// The SSE stream of one successful response carrying `items`.

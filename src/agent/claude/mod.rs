@@ -1,8 +1,9 @@
 //! Claude Code (`claude -p --output-format stream-json --verbose`): argv for
 //! first and resumed turns, and its message stream (system, assistant, user,
 //! result, stream_event), read in `stream`, its tool uses turned into steps
-//! in `tool`.
+//! in `tool`, its account limits recognised in `limit`.
 
+mod limit;
 mod meter;
 mod stream;
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! Claude's stream-json lines in order: messages, tool uses paired with their
 //! results, usage counted once per response, how the turn ended.
 
+use super::limit;
 use super::take;
 use super::tool::{content_blocks, result_text, tool_step, OpenTool, ToolResult};
 use crate::model::Usage;
+use crate::timefmt::Timestamp;
 use crate::turn::StreamParser;
-use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary};
+use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary, UsageLimit};
 use serde_json::Value;
 
 pub(crate) struct ClaudeParser {
@@ -22,6 +24,9 @@ pub(crate) struct ClaudeParser {
     /// Message ids counted since the last user line: one response's blocks
     /// arrive as several lines repeating the same usage.
     counted: Vec<String>,
+    /// The API's limiter refused the latest request, to lift then if known;
+    /// the `result` says whether that is how the turn ended.
+    refused: Option<Option<Timestamp>>,
 }
 
 impl ClaudeParser {
@@ -42,9 +47,10 @@ impl ClaudeParser {
             "result" => self.result(lineno, &v, emit),
             // Partial messages: the complete assistant lines follow anyway.
             "stream_event" => {}
+            "rate_limit_event" => self.refused = limit::event_reset(&v),
             // Known to exist in 2.1.330, carry nothing a trajectory needs.
-            "rate_limit_event" | "tool_progress" | "auth_status" | "tool_use_summary"
-            | "prompt_suggestion" | "keep_alive" | "control_request" | "control_response" => {}
+            "tool_progress" | "auth_status" | "tool_use_summary" | "prompt_suggestion"
+            | "keep_alive" | "control_request" | "control_response" => {}
             _ => emit(Step {
                 line: lineno,
                 kind: StepKind::Other { kind, raw: v },
@@ -111,6 +117,9 @@ impl ClaudeParser {
             } else {
                 text
             };
+            if let Some(reset) = limit::error_message_reset(v) {
+                self.refused = Some(Some(reset));
+            }
             self.summary.last_error = Some(message.clone());
             emit(Step {
                 line: lineno,
@@ -304,6 +313,12 @@ impl ClaudeParser {
                     },
                 });
             }
+            if limit::is_limit_result(v) {
+                self.summary.usage_limit = Some(UsageLimit {
+                    resets_at: self.refused.flatten(),
+                    ..UsageLimit::new(message.clone())
+                });
+            }
             self.summary.last_error = Some(message.clone());
             self.summary.outcome = Some(Outcome::Failed(message));
         }
@@ -372,6 +387,7 @@ impl ClaudeParser {
             open: Vec::new(),
             streamed: Usage::default(),
             counted: Vec::new(),
+            refused: None,
         }
     }
 }

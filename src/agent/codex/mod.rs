@@ -1,9 +1,10 @@
 //! Codex CLI (`codex exec --json`): argv for first and resumed turns, and its
 //! event stream (thread.*, turn.*, item.*, error), read in `stream` with
-//! the items of `item`.
+//! the items of `item` and the account limits of `limit`.
 
 mod item;
 mod json_scan;
+mod limit;
 mod stream;
 
 pub(crate) use stream::CodexParser;

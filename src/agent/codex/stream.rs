@@ -256,6 +256,7 @@ impl CodexParser {
                         message: message.clone(),
                     }));
                 }
+                self.note_limit(&message);
                 self.summary.last_error = Some(message.clone());
                 self.summary.outcome = Some(Outcome::Failed(message));
                 if let Some(u) = ev.usage {
@@ -267,6 +268,9 @@ impl CodexParser {
                 if is_retry {
                     emit(step(StepKind::Warning { message }));
                 } else {
+                    // Said before `turn.failed`, and all there is if codex
+                    // dies before writing that.
+                    self.note_limit(&message);
                     self.summary.last_error = Some(message.clone());
                     emit(step(StepKind::Error { message }));
                 }
@@ -285,6 +289,13 @@ impl CodexParser {
                 kind: ev.kind.into_owned(),
                 raw: Value::Null,
             })),
+        }
+    }
+
+    /// A fatal message that names the account's limit.
+    fn note_limit(&mut self, message: &str) {
+        if let Some(limit) = super::limit::usage_limit(message) {
+            self.summary.usage_limit = Some(limit);
         }
     }
 

@@ -1,6 +1,9 @@
 //! `list`: the session table.
 
-use super::{age_into, agent_name, one_line_into, status_colour, status_symbol, thousands_into};
+use super::{
+    age_into, agent_name, limited_until, one_line_into, status_colour, status_symbol,
+    thousands_into,
+};
 use crate::model::{Session, SessionStatus};
 use crate::render::controls::{push_visible, visible};
 use crate::render::style::{BOLD, CYAN, YELLOW};
@@ -79,7 +82,11 @@ pub(crate) fn list(
         } else {
             cells.push_str(status_symbol(s.status));
             cells.push(' ');
-            cells.push_str(s.status.as_str());
+            // Failed, and when it may go on: what to know of it at a glance.
+            match limited_until(s) {
+                Some(limited) => cells.push_str(&limited),
+                None => cells.push_str(s.status.as_str()),
+            }
         }
         ends.push(cells.len());
         push_visible(&mut cells, agent_name(s));
@@ -215,5 +222,38 @@ mod tests {
             "{out}"
         );
         assert_eq!(lines[3].chars().count(), 100, "{out}");
+    }
+
+    #[test]
+    fn a_session_at_its_accounts_limit_says_until_when() {
+        let today = crate::timefmt::Timestamp::now().0.date();
+        let session = |resets_at: &str| -> Session {
+            serde_json::from_value(serde_json::json!({
+                "id": "aaaaaaaa-1", "task": "t", "status": "failed", "working_dir": "/w",
+                "created_at": "2025-01-01T00:00:00", "updated_at": "2025-01-01T00:00:00",
+                "turns": [{"turn": 1, "ending": "rate_limited", "resets_at": resets_at}],
+            }))
+            .unwrap()
+        };
+        let sessions = [
+            session(&format!("{today}T17:00:00")),
+            session("2030-01-02T09:05:00"),
+        ];
+        let mut out = String::new();
+        list(
+            &Style { color: false },
+            &sessions,
+            &[None, None],
+            &[None, None],
+            120,
+            &mut out,
+        );
+        assert!(out.contains("2 failed"), "{out}");
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[2].contains("✗ limited until 17:00  "), "{out}");
+        assert!(
+            lines[3].contains("✗ limited until 2030-01-02 09:05  "),
+            "{out}"
+        );
     }
 }

@@ -22,12 +22,22 @@ use super::controls::{is_shown, shown_as};
 use super::style::{BLUE, DIM, GREEN, RED, YELLOW};
 use super::Style;
 use crate::model::AgentKind;
-use crate::model::{Session, SessionStatus};
-use crate::timefmt::compact_duration_into;
+use crate::model::{Ending, Session, SessionStatus, TurnRecord};
+use crate::timefmt::{compact_duration_into, Timestamp};
 use crate::turn::lazy_text::cut_point;
 
 pub(crate) fn status_word(style: &Style, s: &Session) -> String {
     paint_status(style, s.status, s.status.as_str())
+}
+
+/// "limited until 17:00" (with the date when not today) for a session whose
+/// latest turn ended at its account's limit, when the reset is known.
+pub(crate) fn limited_until(s: &Session) -> Option<String> {
+    let at = s
+        .current_turn()
+        .filter(|t| t.ending() == Some(Ending::RateLimited))
+        .and_then(TurnRecord::resets_at)?;
+    Some(format!("limited until {}", at.clock_on(&Timestamp::now())))
 }
 
 pub(crate) fn agent_name(s: &Session) -> &str {

@@ -1,6 +1,6 @@
 //! `show`: one session in full.
 
-use super::{age, agent_name, one_line, status_word, thousands};
+use super::{age, agent_name, limited_until, one_line, status_word, thousands};
 use crate::model::Session;
 use crate::render::controls::visible;
 use crate::render::Style;
@@ -17,7 +17,11 @@ pub(crate) fn show(
     let mut out = Vec::new();
     let kv = |k: &str, v: String| format!("{} {v}", style.bold(&format!("{k:<10}")));
     out.push(kv("session", style.cyan(&visible(&s.id))));
-    out.push(kv("status", status_word(style, s)));
+    let status = match limited_until(s) {
+        Some(limited) => format!("{} ({limited})", status_word(style, s)),
+        None => status_word(style, s),
+    };
+    out.push(kv("status", status));
     if let Some(q) = place {
         out.push(kv("queued", super::queue::describe(q)));
     }

@@ -68,7 +68,8 @@ pub(crate) struct SessionJson<'a> {
     pub short_id: &'a str,
     pub status: &'static str,
     /// How the latest turn ended: completed, failed, interrupted, killed,
-    /// agent_missing; null while it runs or for sessions without turn records.
+    /// agent_missing, ...; null while it runs or for sessions without turn
+    /// records.
     pub ending: Option<&'static str>,
     pub adapter: &'a str,
     pub model: &'a str,
@@ -82,6 +83,8 @@ pub(crate) struct SessionJson<'a> {
     pub pid: Option<i32>,
     pub exit_code: Option<i32>,
     pub error: Option<&'a str>,
+    /// When the account's limit that ended the latest turn lifts, if known.
+    pub resets_at: Option<Timestamp>,
     pub agent_session_id: Option<&'a str>,
     pub usage: UsageJson,
     pub cost_usd: Option<f64>,
@@ -164,6 +167,7 @@ impl<'a> From<&'a Session> for SessionJson<'a> {
             pid: s.pid,
             exit_code: s.exit_code,
             error: s.error.as_deref(),
+            resets_at: s.current_turn().and_then(TurnRecord::resets_at),
             agent_session_id: s.agent_session_id.as_deref(),
             usage: (&s.token_usage).into(),
             cost_usd: s.cost_usd,
@@ -190,6 +194,7 @@ pub(crate) struct TurnJson {
     pub exit_code: Option<i32>,
     pub signal: Option<i32>,
     pub error: Option<String>,
+    pub resets_at: Option<String>,
     pub agent_session_id: Option<String>,
     pub reported_model: Option<String>,
     pub usage: Option<UsageJson>,
@@ -219,6 +224,7 @@ impl From<&TurnRecord> for TurnJson {
                 _ => None,
             },
             error: t.error().map(str::to_owned),
+            resets_at: t.resets_at().map(|x| x.to_string()),
             agent_session_id: t.agent_session_id.clone(),
             reported_model: t.reported_model.clone(),
             usage: t.usage.as_ref().map(Into::into),
@@ -469,6 +475,8 @@ pub(crate) struct WatchEndJson {
     pub status: &'static str,
     pub ending: &'static str,
     pub error: Option<String>,
+    /// When the account's limit that ended the turn lifts, if known.
+    pub resets_at: Option<Timestamp>,
     pub exit_code: Option<i32>,
 }
 
@@ -483,6 +491,7 @@ impl WatchEndJson {
             status: s.status.as_str(),
             ending,
             error: s.error.clone(),
+            resets_at: s.current_turn().and_then(TurnRecord::resets_at),
             exit_code: s.exit_code,
         }
     }

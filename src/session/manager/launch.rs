@@ -7,13 +7,12 @@ use crate::agent::{AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::model::{
     is_valid_source, Budget, Closing, Ending, Message, QueueRecord, Session, SessionId,
-    SessionStatus,
-    SettledBy, TurnRecord, Usage, WorktreeRecord,
+    SessionStatus, SettledBy, TurnRecord, Usage, WorktreeRecord,
 };
 use crate::process;
 use crate::rights::Record;
-use crate::session::handover::{LaunchRequest, LOCK_FD};
 use crate::session::budget;
+use crate::session::handover::{LaunchRequest, LOCK_FD};
 use crate::session::settle::legacy_turn_record;
 use crate::store::WriteGuard;
 use crate::timefmt::Timestamp;

@@ -72,7 +72,7 @@ pub(crate) fn excerpt(bytes: &[u8], turn: u32) -> Option<Vec<u8>> {
 /// The keys of [`BriefTurn`] and of [`BriefUsage`]: all `parse` reads of a
 /// turn record and of the usage, so all an excerpt keeps of them. A test
 /// checks that they are the structs' own.
-const TURN_KEPT: &[&str] = &["turn", "started_at", "ended_at", "ending"];
+const TURN_KEPT: &[&str] = &["turn", "started_at", "ended_at", "ending", "resets_at"];
 const USAGE_KEPT: &[&str] = &[
     "input_tokens",
     "output_tokens",

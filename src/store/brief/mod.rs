@@ -89,8 +89,8 @@ struct BriefUsage {
     cache_creation_input_tokens: u64,
 }
 
-/// When a turn started and how it ended; its process records, usage and
-/// messages are skipped.
+/// When a turn started and how it ended (and when an account's limit that
+/// ended it lifts); its process records, usage and messages are skipped.
 #[derive(Deserialize)]
 struct BriefTurn {
     turn: u32,
@@ -99,6 +99,8 @@ struct BriefTurn {
     ended_at: Option<Timestamp>,
     #[serde(default)]
     ending: Option<Ending>,
+    #[serde(default)]
+    resets_at: Option<Timestamp>,
 }
 
 /// Whether a message is the agent's, and then its content. The content of
@@ -252,7 +254,7 @@ pub(crate) fn agent_message(content: String) -> Message {
 
 /// A [`Session`] holding what `list` shows: `messages` has only the last
 /// agent message (with `last_message`, else none), `turns` only the latest
-/// turn's start, end and ending, and keys zwarm does not know are left out.
+/// turn's start, end, ending and reset, and keys zwarm does not know are left out.
 /// For display only: never save it.
 pub(crate) fn parse(bytes: &[u8], last_message: bool) -> Result<Session, String> {
     // UTF-8 checked once, with SIMD, rather than string by string.
@@ -271,7 +273,7 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         .into_iter()
         .rev()
         .find(|t| t.turn == b.turn)
-        .map(|t| TurnRecord::listed(t.turn, t.started_at, t.ended_at, t.ending))
+        .map(|t| TurnRecord::listed(t.turn, t.started_at, t.ended_at, t.ending, t.resets_at))
         .into_iter()
         .collect();
     Ok(Session {
@@ -342,7 +344,8 @@ mod tests {
             "turns":[{"turn":1,"started_at":"2026-11-23T19:30:21","ended_at":"2026-11-23T19:30:40",
               "ending":"completed","usage":{"input_tokens":1},"supervisor":{"pid":1,"start_time":2}},
               {"turn":2,"started_at":"2026-11-23T19:30:50","ended_at":"2026-11-23T19:31:00",
-              "ending":"failed","exit":{"code":1},"error":"boom"}]}"#,
+              "ending":"rate_limited","resets_at":"2026-11-23T22:00:00","exit":{"code":1},
+              "error":"boom"}]}"#,
         )
         .unwrap()
     }

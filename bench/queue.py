@@ -17,7 +17,7 @@ Not part of `cargo test`. Rerun:
     python3 bench/queue.py            # about a minute
     N=50 TURN=0.5 python3 bench/queue.py
 """
-import os, statistics, subprocess, sys, tempfile, threading, time
+import json, os, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N = int(os.environ.get("N", "200"))
@@ -51,18 +51,22 @@ def main():
     stop = threading.Event()
 
     def sample():
+        # An agent is its process group (the shell forks for `$(date)`, and
+        # the fork carries the same command line).
         while not stop.is_set():
-            n = 0
+            groups = set()
             for pid in os.listdir("/proc"):
                 if not pid.isdigit():
                     continue
                 try:
                     with open(f"/proc/{pid}/cmdline", "rb") as f:
-                        if agent.encode() in f.read():
-                            n += 1
+                        if agent.encode() not in f.read():
+                            continue
+                    with open(f"/proc/{pid}/stat") as f:
+                        groups.add(f.read().rsplit(")", 1)[1].split()[2])
                 except OSError:
                     pass
-            alive_max[0] = max(alive_max[0], n)
+            alive_max[0] = max(alive_max[0], len(groups))
             time.sleep(0.005)
 
     sampler = threading.Thread(target=sample)
@@ -80,16 +84,15 @@ def main():
     pending = []
     for sid in ids[-20:]:
         meta = os.path.join(store, "sessions", sid, "meta.json")
-        import json
         with open(meta) as f:
             m = json.load(f)
         if m["status"] == "pending" and m.get("pid"):
             pending.append(m["pid"])
 
-    def rss_kib(pid):
+    def status_kib(pid, key):
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(key + ":"):
                     return int(line.split()[1])
         return 0
 
@@ -98,7 +101,8 @@ def main():
             rest = f.read().rsplit(")", 1)[1].split()
         return int(rest[11]) + int(rest[12])
 
-    rss = [rss_kib(p) for p in pending]
+    rss = [status_kib(p, "VmRSS") for p in pending]
+    anon = [status_kib(p, "RssAnon") for p in pending]
     cpu0 = [cpu_ticks(p) for p in pending]
     time.sleep(1.0)
     cpu1 = [cpu_ticks(p) for p in pending if os.path.exists(f"/proc/{p}")]
@@ -128,10 +132,11 @@ def main():
     print(f"queued in: {queued_in:.1f} s ({queued_in / N * 1000:.1f} ms a start); all done in {total:.1f} s")
     print(f"handoff (agent end -> next agent start): median {statistics.median(handoff):.1f} ms, "
           f"p90 {sorted(handoff)[int(len(handoff) * 0.9)]:.1f} ms, max {max(handoff):.1f} ms")
-    print(f"most at once: {most} by the log, {alive_max[0]} agents alive by /proc sampling")
+    print(f"most at once: {most} by the log, {alive_max[0]} agents alive by /proc sampling every 5 ms")
     if rss:
         print(f"waiting supervisor VmRSS: median {statistics.median(rss)} KiB, max {max(rss)} KiB "
-              f"({len(rss)} sampled)")
+              f"({len(rss)} sampled); of it private (RssAnon): median {statistics.median(anon)} KiB, "
+              f"max {max(anon)} KiB")
         print(f"waiting supervisors' CPU over 1 s: {sum(cpu1) - sum(cpu0[:len(cpu1)])} ticks in total")
     subprocess.run(["rm", "-rf", tmp])
 

@@ -432,6 +432,23 @@ pub(crate) struct SuperviseArgs {
     pub turn: u32,
 }
 
+/// `zwarm __supervise <store> <id> <turn>`, exactly as a launcher writes
+/// it; None for anything else (which the full parser then judges).
+pub(crate) fn supervise_args() -> Option<SuperviseArgs> {
+    let mut args = std::env::args_os().skip(1);
+    if args.next()? != "__supervise" {
+        return None;
+    }
+    let state_dir = PathBuf::from(args.next()?);
+    let id = args.next()?.into_string().ok()?;
+    let turn = args.next()?.into_string().ok()?.parse().ok()?;
+    args.next().is_none().then_some(SuperviseArgs {
+        state_dir,
+        id,
+        turn,
+    })
+}
+
 #[derive(Args, Debug)]
 pub(crate) struct WatchArgs {
     /// Session id or a unique prefix of it

@@ -32,6 +32,20 @@ use render::Style;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // A supervisor is started for every turn and may then wait in a queue
+    // for hours: it is read straight from its argv, without building the
+    // whole command line's parser, whose code and tables would otherwise
+    // stay in every waiting supervisor's memory.
+    if let Some(a) = cli::supervise_args() {
+        let code = match session::supervisor::run(&a.state_dir, &a.id, a.turn) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("zwarm supervisor: {e}");
+                exit::FAILURE
+            }
+        };
+        return ExitCode::from(code.clamp(0, 255) as u8);
+    }
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {

@@ -127,6 +127,17 @@ pub(crate) enum Command {
     )]
     Inject(InjectArgs),
 
+    /// Send the latest turn's message again, as a new turn (after a usage limit, say)
+    #[command(
+        after_help = "The agent resumes its own conversation, as with `inject`. Without --at-reset \
+        the turn starts now, and zwarm stops holding pending sessions of that agent back for its \
+        account limit. With --at-reset the turn is pending until the reset time the latest turn \
+        reported (its `resets_at`), then starts.\n\n\
+        Examples:\n  zwarm retry 3f2a\n  zwarm retry --at-reset 3f2a   # when its usage limit lifts\n  \
+        zwarm --json ls --status failed | jq -r '.sessions[] | select(.ending == \"rate_limited\") | .id' | xargs -n1 zwarm retry --at-reset"
+    )]
+    Retry(RetryArgs),
+
     /// Stop running sessions and their whole process trees
     #[command(
         after_help = "The agent's process group gets SIGTERM, then SIGKILL after 5 s; everything it \
@@ -373,6 +384,15 @@ pub(crate) struct InjectArgs {
     /// The session's cost budget in US dollars for this turn, counted over all its turns [default: the session's `start --max-cost`]
     #[arg(long, value_parser = parse_max_cost, value_name = "USD", allow_negative_numbers = true)]
     pub max_cost: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RetryArgs {
+    /// Session id or a unique prefix of it
+    pub id: String,
+    /// Wait until the account limit the latest turn met lifts (its `resets_at`)
+    #[arg(long)]
+    pub at_reset: bool,
 }
 
 #[derive(Args, Debug)]

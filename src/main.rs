@@ -40,7 +40,11 @@ fn main() -> ExitCode {
         let code = match session::supervisor::run(&a.state_dir, &a.id, a.turn) {
             Ok(code) => code,
             Err(e) => {
-                eprintln!("zwarm supervisor: {e}");
+                // Its stderr is the session's supervisor.log.
+                let _ = std::io::Write::write_fmt(
+                    &mut std::io::stderr(),
+                    format_args!("zwarm supervisor: {e}\n"),
+                );
                 exit::FAILURE
             }
         };

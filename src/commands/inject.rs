@@ -9,6 +9,7 @@ use anyhow::Result;
 
 pub(crate) fn run(ctx: &mut Ctx, a: &InjectArgs) -> Result<Outcome> {
     let options = TurnOptions {
+        not_before: None,
         timeout: a.timeout,
         on_end: a.on_end.clone(),
         queue: QueueOptions {

@@ -12,7 +12,10 @@ use anyhow::Result;
 pub(super) fn report(ctx: &mut Ctx, s: &Session, launch: Launch) -> Result<Outcome> {
     let outcome = outcome(s.status);
     if ctx.json() {
-        ctx.p.json_doc(&json::SessionDoc::from(s))?;
+        let place = ctx.manager.queue_place(s);
+        let mut doc = json::SessionDoc::from(s);
+        doc.session = doc.session.with_queue(place.as_ref());
+        ctx.p.json_doc(&doc)?;
     } else if outcome == Outcome::OK {
         ctx.p.line(&human::launch::launched(s, launch))?;
     }

@@ -16,6 +16,7 @@ mod launch;
 mod legacy;
 mod list;
 mod output;
+mod retry;
 mod rm;
 mod show;
 mod start;
@@ -129,6 +130,7 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Outcome> {
         Command::List(a) => list::run(ctx, a),
         Command::Show(a) => show::run(ctx, a),
         Command::Inject(a) => inject::run(ctx, a),
+        Command::Retry(a) => retry::run(ctx, a),
         Command::Kill(a) => kill::run(ctx, a),
         Command::Rm(a) => rm::run(ctx, a),
         Command::Trajectory(a) => trajectory::run(ctx, a),

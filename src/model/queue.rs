@@ -20,6 +20,9 @@ pub(crate) struct QueueRecord {
     /// Handed out when the turn was queued; lower goes first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<u64>,
+    /// Not before this time (`retry --at-reset`: the limit's reset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Timestamp>,
     /// When the turn began to wait; its `started_at` is when its agent
     /// started.
     #[serde(default, skip_serializing_if = "Option::is_none")]

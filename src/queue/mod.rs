@@ -22,6 +22,7 @@
 //! whoever sees it so removes it.
 
 mod entries;
+pub(crate) mod limits;
 pub(crate) mod wait;
 
 use crate::dir::Dir;
@@ -174,6 +175,10 @@ impl Group {
     /// Opens a waiter's line entry to wait on its lock.
     pub(crate) fn line_entry(&self, name: &str) -> io::Result<std::fs::File> {
         self.line.read_file(name)
+    }
+
+    pub(crate) fn line_dir(&self) -> &Dir {
+        &self.line
     }
 
     /// The folders a head of the line watches: a slot freed, a waiter gone.

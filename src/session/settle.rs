@@ -68,7 +68,36 @@ pub(crate) fn settle(
             unsaved: None,
         });
     }
+    note_limit(store, &session, turn);
     save(guard, session)
+}
+
+/// What a turn's ending says of its agent's account limit, kept for the
+/// queue: met (pending sessions of the agent wait for the reset), or
+/// lifted (a turn completed).
+fn note_limit(store: &Store, s: &Session, turn: u32) {
+    use crate::queue::limits::{Limit, Limits};
+    let Some(rec) = s.turns.iter().rev().find(|t| t.turn == turn) else {
+        return;
+    };
+    match rec.ending() {
+        Some(Ending::RateLimited) => {
+            let limit = Limit {
+                resets_at: rec.resets_at(),
+                session: s.id.to_string(),
+                recorded_at: Timestamp::now(),
+            };
+            if let Ok(limits) = Limits::open(store.root(), true) {
+                let _ = limits.record(&s.adapter, &limit);
+            }
+        }
+        Some(Ending::Completed) => {
+            if let Ok(limits) = Limits::open(store.root(), false) {
+                limits.clear(&s.adapter, false);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Writes a settled session; a store that cannot take the write leaves the

@@ -36,6 +36,7 @@ mod mock_agents_claude;
 mod mock_agents_codex;
 mod mock_servers;
 mod queue;
+mod queue_limits;
 mod races_foreign_pids;
 mod races_full_disk;
 mod races_launch;

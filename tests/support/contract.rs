@@ -124,6 +124,9 @@ pub struct Queue {
     #[serde(deserialize_with = "nullable")]
     pub position: Option<u64>,
     pub after: Vec<String>,
+    pub limited: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub waits_until: Option<String>,
 }
 
 /// A session's or a turn's budget (`--max-tokens`, `--max-cost`).

@@ -2,10 +2,20 @@
 
 use crate::model::short;
 use crate::session::manager::QueuePlace;
+use crate::timefmt::Timestamp;
 use std::fmt::Write as _;
 
 /// After "queued" in `list`'s status cell: ` #3`, or ` after 3f2a1b2c`.
 pub(crate) fn short_into(out: &mut String, q: &QueuePlace) {
+    if q.after.is_empty() && (q.limited || q.waits_until.is_some()) {
+        match q.waits_until {
+            Some(t) => {
+                let _ = write!(out, " until {}", t.clock_on(&Timestamp::now()));
+            }
+            None => out.push_str(" limited"),
+        }
+        return;
+    }
     match (q.after.first(), q.position) {
         (Some(dep), _) => {
             let _ = write!(out, " after {}", short(dep));
@@ -25,6 +35,19 @@ pub(crate) fn describe(q: &QueuePlace) -> String {
     if !q.after.is_empty() {
         let ids: Vec<&str> = q.after.iter().map(|d| short(d)).collect();
         return format!("waiting for {} to complete", ids.join(", "));
+    }
+    match (q.limited, q.waits_until) {
+        (true, Some(t)) => {
+            return format!(
+                "waiting for its agent's usage limit to lift at {}",
+                t.clock_on(&Timestamp::now())
+            )
+        }
+        (true, None) => {
+            return "waiting for its agent's usage limit to lift (when is unknown: `zwarm retry` or a start by hand tries again)".into()
+        }
+        (false, Some(t)) => return format!("waiting until {}", t.clock_on(&Timestamp::now())),
+        (false, None) => {}
     }
     let group = match q.group.as_str() {
         crate::queue::DEFAULT_GROUP => String::new(),

@@ -113,6 +113,10 @@ pub(crate) struct QueueJson {
     pub position: Option<usize>,
     /// Ids of the sessions it comes after that have not ended yet.
     pub after: Vec<String>,
+    /// Its agent's account limit holds it back.
+    pub limited: bool,
+    /// It starts no earlier: its agent's limit's reset, or `retry --at-reset`.
+    pub waits_until: Option<Timestamp>,
 }
 
 #[derive(Serialize)]
@@ -131,6 +135,8 @@ impl SessionJson<'_> {
             running: q.running,
             position: q.position,
             after: q.after.clone(),
+            limited: q.limited,
+            waits_until: q.waits_until,
         });
         self
     }

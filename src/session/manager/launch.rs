@@ -65,6 +65,8 @@ pub(crate) struct QueueOptions {
 /// What an `inject` may set for its turn, each defaulting to the session's.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TurnOptions {
+    /// The turn starts no earlier (`retry --at-reset`).
+    pub not_before: Option<Timestamp>,
     pub timeout: Option<std::time::Duration>,
     pub on_end: Option<String>,
     pub queue: QueueOptions,
@@ -284,10 +286,60 @@ impl Manager {
                 .or_else(|| session.group.clone()),
         };
         record.queue = queue_record(&queue, Vec::new());
+        if let Some(t) = options.not_before {
+            record
+                .queue
+                .get_or_insert_with(QueueRecord::default)
+                .not_before = Some(t);
+        }
         record.budget = spend;
         session.turns.push(record);
         guard.save(&mut session)?;
         self.launch(guard, session, turn, &prompt, resume.as_deref())
+    }
+
+    /// Runs the last turn's message again as a new turn of the same
+    /// conversation: at once (lifting the agent's limit as far as this
+    /// store knows it), or with `at_reset`, pending until the reset its
+    /// last turn reported.
+    pub(crate) fn retry(
+        &self,
+        prefix: &str,
+        at_reset: bool,
+        options: &TurnOptions,
+    ) -> Result<Session> {
+        let session = self.get(prefix)?;
+        if session.status.is_active() {
+            return Err(Error::Busy {
+                id: session.id.to_string(),
+                turn: session.turn,
+            });
+        }
+        let message = session
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(|m| m.content.clone())
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "session {} has no message to send again",
+                    session.short_id()
+                ))
+            })?;
+        let mut options = options.clone();
+        if at_reset {
+            let reset = session.current_turn().and_then(|t| t.resets_at()).ok_or_else(|| {
+                Error::Usage(format!(
+                    "session {} has no reset time to wait for: its latest turn did not end rate_limited with one (retry without --at-reset)",
+                    session.short_id()
+                ))
+            })?;
+            options.not_before = Some(reset);
+        } else if let Ok(limits) = crate::queue::limits::Limits::open(self.store.root(), false) {
+            limits.clear(&session.adapter, false);
+        }
+        self.inject(&session.id, &message, &options)
     }
 
     /// Spawns the supervisor for `turn`, handing it the write lock, and
@@ -305,6 +357,19 @@ impl Manager {
     ) -> Result<Session> {
         let id = session.id.clone();
         let agent = agent_of(&session)?;
+        let waits = session
+            .current_turn()
+            .and_then(|t| t.queue.as_ref())
+            .is_some_and(|q| {
+                q.max_running.is_some() || !q.after.is_empty() || q.not_before.is_some()
+            });
+        if !waits {
+            // Started by hand: an account limit nobody knows the end of is
+            // tried again (the queue waits out only known resets then).
+            if let Ok(limits) = crate::queue::limits::Limits::open(self.store.root(), false) {
+                limits.clear(&session.adapter, true);
+            }
+        }
         let program = match agent.locate() {
             Ok(p) => p,
             Err(why) => return self.record_launch_failure(&guard, turn, Ending::AgentMissing, why),
@@ -559,6 +624,7 @@ fn queue_record(queue: &QueueOptions, after: Vec<String>) -> Option<QueueRecord>
         after,
         ticket: None,
         queued_at: None,
+        not_before: None,
     };
     (record != QueueRecord::default()).then_some(record)
 }

@@ -5,6 +5,7 @@
 use super::Manager;
 use crate::model::{Session, SessionStatus};
 use crate::queue::Group;
+use crate::timefmt::Timestamp;
 
 /// A queued turn's place, as `list` and `show` give it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -18,6 +19,11 @@ pub(crate) struct QueuePlace {
     pub position: Option<usize>,
     /// The sessions it comes after that have not ended yet.
     pub after: Vec<String>,
+    /// Its agent's account limit holds it back.
+    pub limited: bool,
+    /// It will not start before then: the limit's reset, or the time
+    /// `retry --at-reset` gave it.
+    pub waits_until: Option<Timestamp>,
 }
 
 impl Manager {
@@ -39,7 +45,13 @@ impl Manager {
             .filter(|dep| self.store.load(dep).is_ok_and(|d| d.status.is_active()))
             .cloned()
             .collect();
+        let limit = crate::queue::limits::Limits::open(self.store.root(), false)
+            .ok()
+            .and_then(|l| l.current(&s.adapter));
+        let not_before = q.not_before.filter(|t| *t > Timestamp::now());
         Some(QueuePlace {
+            limited: limit.is_some(),
+            waits_until: not_before.max(limit.and_then(|l| l.resets_at)),
             group: q.group_name().to_string(),
             max_running: q.max_running,
             running: group.as_ref().map_or(0, Group::running_count),

@@ -5,10 +5,12 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Session, SessionStatus};
+use crate::queue::limits::Limits;
 use crate::queue::wait::{self, Waited};
 use crate::queue::{Group, Held};
 use crate::session::manager::Manager;
 use crate::store::Store;
+use crate::timefmt::Timestamp;
 use nix::fcntl::FlockArg;
 use std::time::{Duration, SystemTime};
 
@@ -18,6 +20,11 @@ pub(super) struct Plan {
     pub group: String,
     pub max_running: Option<u32>,
     pub after: Vec<String>,
+    /// The agent (as `meta.json` names it), whose account limit it waits out.
+    pub agent: String,
+    pub not_before: Option<Timestamp>,
+    /// Anything to wait for at all: a plain turn starts at once.
+    pub queued: bool,
 }
 
 impl Plan {
@@ -31,8 +38,11 @@ impl Plan {
             .unwrap_or_default();
         Plan {
             group: q.group_name().to_string(),
+            queued: q.max_running.is_some() || !q.after.is_empty() || q.not_before.is_some(),
             max_running: q.max_running,
             after: q.after,
+            agent: session.adapter.clone(),
+            not_before: q.not_before,
         }
     }
 }
@@ -59,6 +69,9 @@ pub(super) fn admit(store: &Store, id: &str, turn: u32, plan: &Plan) -> Admitted
             Dep::Failed(why) => return Admitted::DependencyFailed(why),
             Dep::Active => return Admitted::Wait,
         }
+    }
+    if plan.queued && held_until(store, plan).is_some() {
+        return Admitted::Wait;
     }
     let group = match Group::open(store.root(), &plan.group) {
         Ok(g) => g,
@@ -107,6 +120,11 @@ pub(super) fn wait_turn(
             Waited::Done(None) => {}
         }
     }
+    if plan.queued {
+        if let Waited::Stopped = wait_out_limit(store, id, plan)? {
+            return Ok(Waiting::Stopped);
+        }
+    }
     let io = |e: std::io::Error| Error::io("wait in", store.root().join("queue"), e);
     let group = Group::open(store.root(), &plan.group).map_err(io)?;
     let (Some(max), Some(ticket)) = (plan.max_running, ticket) else {
@@ -115,6 +133,73 @@ pub(super) fn wait_turn(
     match wait_for_slot(&group, ticket, id, turn, max as usize).map_err(io)? {
         Waited::Done(slot) => Ok(Waiting::Start(Some(slot))),
         Waited::Stopped => Ok(Waiting::Stopped),
+    }
+}
+
+/// What holds a queued turn back before its slot: its `not_before`, or its
+/// agent's account limit (Some(None): a limit whose reset nobody knows).
+fn held_until(store: &Store, plan: &Plan) -> Option<Option<Timestamp>> {
+    if let Some(t) = plan.not_before.filter(|t| *t > Timestamp::now()) {
+        return Some(Some(t));
+    }
+    let limits = Limits::open(store.root(), false).ok()?;
+    limits.current(&plan.agent).map(|l| l.resets_at)
+}
+
+/// Sleeps until the turn may meet its agent again: past its `not_before`
+/// and its agent's limit. A limit whose reset is unknown is waited out in
+/// a line of its own, whose head watches for the limit to be lifted (a
+/// session of the agent completed, or was started or retried by hand).
+fn wait_out_limit(store: &Store, id: &str, plan: &Plan) -> Result<Waited<()>> {
+    let io = |e: std::io::Error| Error::io("wait in", store.root().join("limits"), e);
+    loop {
+        match held_until(store, plan) {
+            None => return Ok(Waited::Done(())),
+            Some(Some(t)) => {
+                let left = Timestamp::now().seconds_until(&t).max(0.0);
+                let until = SystemTime::now() + Duration::from_secs_f64(left);
+                if let Waited::Stopped = wait::sleep_until(until).map_err(io)? {
+                    return Ok(Waited::Stopped);
+                }
+            }
+            Some(None) => {
+                if let Waited::Stopped = wait_for_lift(store, id, plan).map_err(io)? {
+                    return Ok(Waited::Stopped);
+                }
+            }
+        }
+    }
+}
+
+/// Waits in the line of the agent's limit until the limit is lifted.
+fn wait_for_lift(store: &Store, id: &str, plan: &Plan) -> std::io::Result<Waited<()>> {
+    let limits = Limits::open(store.root(), true)?;
+    let line = Group::open(store.root(), &format!("limit.{}", plan.agent))?;
+    let ticket = line.take_ticket()?;
+    let _place = line.join(ticket, id)?;
+    loop {
+        if wait::stopped() {
+            return Ok(Waited::Stopped);
+        }
+        if let Some(ahead) = line.ahead_of(ticket, id) {
+            if let Ok(file) = line.line_entry(&ahead) {
+                match wait::lock(file, FlockArg::LockShared)? {
+                    Waited::Stopped => return Ok(Waited::Stopped),
+                    Waited::Done(lock) => drop(lock),
+                }
+            }
+            continue;
+        }
+        let watch = wait::Watch::new(&[line.line_dir(), limits.dir()])?;
+        match limits.current(&plan.agent) {
+            // Lifted, or now with a reset time to sleep until.
+            None => return Ok(Waited::Done(())),
+            Some(l) if l.resets_at.is_some() => return Ok(Waited::Done(())),
+            Some(_) => {}
+        }
+        if let Waited::Stopped = watch.next()? {
+            return Ok(Waited::Stopped);
+        }
     }
 }
 

@@ -95,7 +95,9 @@ pub(crate) enum Command {
         for t in a b c d e f; do zwarm start --max-running 2 \"task $t\"; done   # two at a time, the rest pending\n  \
         zwarm start --max-running 1 --group db \"migrate the schema\"   # one at a time among --group db\n  \
         zwarm start --after 3f2a,9b1c \"merge both branches\"   # once both completed; else dependency_failed\n  \
-        zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\""
+        zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\"\n\n\
+        An agent's own `zwarm start` is bounded: its sessions run at ZWARM_DEPTH one more than it, and \
+        none starts deeper than ZWARM_MAX_DEPTH (default 2; lowered along the chain, never raised)."
     )]
     Start(StartArgs),
 

@@ -45,6 +45,9 @@ pub(crate) enum Error {
         breach: crate::model::Breach,
     },
 
+    #[error("no session started: this caller is at depth {depth} and ZWARM_MAX_DEPTH is {max}, so the sessions it starts may not start sessions of their own")]
+    TooDeep { depth: u32, max: u32 },
+
     #[error("session {id} is not running (it is {status}); nothing to {action}")]
     NotRunning {
         id: String,
@@ -170,6 +173,7 @@ impl Error {
             Error::Worktree(e) if e.is_usage() => exit::USAGE,
             Error::Busy { .. } => exit::BUSY,
             Error::NotRunning { .. }
+            | Error::TooDeep { .. }
             | Error::OverBudget { .. }
             | Error::CorruptMeta { .. }
             | Error::MetaTooLarge { .. }
@@ -193,6 +197,9 @@ impl Error {
         match self {
             Error::NotFound(_) => Some("`zwarm list` shows the sessions in this store".into()),
             Error::Ambiguous { .. } => Some("give more characters of the id".into()),
+            Error::TooDeep { .. } => Some(
+                "do the work in this session instead; a person may raise the bound with ZWARM_MAX_DEPTH where the chain starts".into(),
+            ),
             Error::Busy { id, .. } => Some(format!(
                 "wait for it with `zwarm wait {}`, or stop it with `zwarm kill {}`",
                 short(id),

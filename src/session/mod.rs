@@ -1,6 +1,7 @@
 //! Sessions: their on-disk model, the status rules, and the domain API.
 
 pub(crate) mod budget;
+pub(crate) mod depth;
 pub(crate) mod doctor;
 pub(crate) mod handover;
 pub(crate) mod hook;

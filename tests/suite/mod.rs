@@ -10,6 +10,7 @@ mod cli_control_chars;
 mod cli_exit_codes;
 mod cli_rm_kill;
 mod cli_status;
+mod depth;
 mod doctor;
 mod e2e_claude;
 mod e2e_codex;

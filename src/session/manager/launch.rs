@@ -12,6 +12,7 @@ use crate::model::{
 use crate::process;
 use crate::rights::Record;
 use crate::session::budget;
+use crate::session::depth::{Depth, DEPTH_ENV, MAX_DEPTH_ENV};
 use crate::session::handover::{LaunchRequest, LOCK_FD};
 use crate::session::settle::legacy_turn_record;
 use crate::store::WriteGuard;
@@ -91,6 +92,13 @@ impl Manager {
     pub(crate) fn start(&self, req: StartRequest) -> Result<Session> {
         if req.task.trim().is_empty() {
             return Err(Error::Usage("the task is empty".into()));
+        }
+        let depth = Depth::of_caller();
+        if !depth.may_start() {
+            return Err(Error::TooDeep {
+                depth: depth.depth,
+                max: depth.max,
+            });
         }
         if !is_valid_source(&req.source) {
             return Err(Error::Usage(format!(
@@ -421,6 +429,7 @@ impl Manager {
                 return Err(Error::io("open", &log_path, std::io::Error::other(why)));
             }
         };
+        let depth = Depth::of_caller();
         let mut cmd = Command::new(exe);
         cmd.arg("__supervise")
             .arg(self.store.root())
@@ -432,6 +441,9 @@ impl Manager {
             // which is how `kill` knows it before signalling it.
             .env_remove(process::SESSION_ENV)
             .env(process::SUPERVISOR_ENV, id.as_str())
+            // Inherited by the agent and all it starts: see `session::depth`.
+            .env(DEPTH_ENV, depth.child().to_string())
+            .env(MAX_DEPTH_ENV, depth.max.to_string())
             .env(process::STORE_ENV, self.canonical_root())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -51,7 +51,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
     if s.worktree.is_none() && Git::at(&s.working_dir).toplevel().is_ok() {
         // Two agents in one checkout overwrite each other's edits, and
         // their snapshots mix.
-        if let Ok((sessions, _)) = ctx.manager.list() {
+        if let Ok((sessions, _)) = ctx.manager.list_brief(false) {
             if let Some(other) = sessions
                 .iter()
                 .find(|o| o.id != s.id && o.status.is_active() && o.working_dir == s.working_dir)

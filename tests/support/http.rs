@@ -373,6 +373,10 @@ pub enum Scenario {
     Say(String),
     /// `SCN_CMD <command>`: one shell call running `<command>` (to end of line).
     Cmd(String),
+    /// `SCN_ORCHESTRATE <task>`: zwarm's MCP tools called in turn (see
+    /// [`super::orchestrate`]): `start` with `<task>`, `wait`, `show`, then
+    /// an answer quoting the child's final message.
+    Orchestrate(String),
 }
 
 pub const HELLO_COMMAND: &str = "echo hello-from-mock";
@@ -411,6 +415,8 @@ impl Scenario {
             Scenario::UsageLimit(rest.trim().parse().unwrap_or_else(|_| default_reset()))
         } else if text.contains("SCN_QUOTA") {
             Scenario::Quota
+        } else if let Some(rest) = after_keyword(text, "SCN_ORCHESTRATE") {
+            Scenario::Orchestrate(rest)
         } else if let Some(rest) = after_keyword(text, "SCN_SAY") {
             Scenario::Say(rest)
         } else if let Some(rest) = after_keyword(text, "SCN_CMD") {

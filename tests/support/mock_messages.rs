@@ -73,7 +73,16 @@ fn handle(req: &RecordedRequest) -> HttpResponse {
 #[derive(Debug, Clone)]
 enum Block {
     Text(String),
-    Bash { id: String, command: String },
+    Bash {
+        id: String,
+        command: String,
+    },
+    /// A call of another tool (zwarm's MCP tools: `mcp__zwarm__<name>`).
+    Tool {
+        id: String,
+        name: String,
+        input: Value,
+    },
 }
 
 /// The answer to one `POST /v1/messages` body.
@@ -97,7 +106,16 @@ pub fn respond(body: &Value) -> HttpResponse {
         }
         _ => {}
     }
-    let block = if let Some(output) = last_tool_result(body) {
+    let block = if let Scenario::Orchestrate(task) = &scenario {
+        match super::orchestrate::next(task, &tool_results(body)) {
+            super::orchestrate::Next::Call { tool, args } => Block::Tool {
+                id: unique_id("toolu"),
+                name: format!("mcp__zwarm__{tool}"),
+                input: args,
+            },
+            super::orchestrate::Next::Answer(text) => Block::Text(text),
+        }
+    } else if let Some(output) = last_tool_result(body) {
         Block::Text(done_text(&output))
     } else if let Scenario::Say(text) = &scenario {
         Block::Text(text.clone())
@@ -164,7 +182,7 @@ fn usage(output_tokens: u64) -> Value {
 fn stop_reason(block: &Block) -> &'static str {
     match block {
         Block::Text(_) => "end_turn",
-        Block::Bash { .. } => "tool_use",
+        Block::Bash { .. } | Block::Tool { .. } => "tool_use",
     }
 }
 
@@ -179,6 +197,10 @@ fn stream(model: &str, block: &Block) -> HttpResponse {
             json!({"type": "tool_use", "id": id, "name": "Bash", "input": {}}),
             json!({"type": "input_json_delta",
                    "partial_json": json!({"command": command, "description": "Run a shell command"}).to_string()}),
+        ),
+        Block::Tool { id, name, input } => (
+            json!({"type": "tool_use", "id": id, "name": name, "input": {}}),
+            json!({"type": "input_json_delta", "partial_json": input.to_string()}),
         ),
     };
     let ev = |name: &str, data: Value| (name.to_string(), data);
@@ -217,6 +239,9 @@ fn single(model: &str, block: &Block) -> HttpResponse {
         Block::Text(text) => json!({"type": "text", "text": text}),
         Block::Bash { id, command } => {
             json!({"type": "tool_use", "id": id, "name": "Bash", "input": {"command": command}})
+        }
+        Block::Tool { id, name, input } => {
+            json!({"type": "tool_use", "id": id, "name": name, "input": input})
         }
     };
     HttpResponse::json(

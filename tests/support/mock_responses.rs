@@ -76,7 +76,20 @@ pub fn respond(body: &Value) -> HttpResponse {
         }
         _ => {}
     }
-    let item = if let Some(output) = last_item_tool_output(body) {
+    let item = if let Scenario::Orchestrate(task) = &scenario {
+        match super::orchestrate::next(task, &function_call_outputs(body)) {
+            super::orchestrate::Next::Call { tool, args } => json!({
+                "type": "function_call",
+                "id": unique_id("fc"),
+                "call_id": unique_id("call"),
+                "namespace": "mcp__zwarm",
+                "name": tool,
+                "arguments": args.to_string(),
+                "status": "completed"
+            }),
+            super::orchestrate::Next::Answer(text) => message_item(&text),
+        }
+    } else if let Some(output) = last_item_tool_output(body) {
         // `exec_command` yields after `yield_time_ms` (at most 30 s) with
         // "Process running with session ID N": keep waiting for the command
         // through `write_stdin`, so a long command (SCN_SLOW) keeps the turn

@@ -15,6 +15,8 @@
 //! - [`mock_messages`]: a mock Anthropic Messages API server for claude.
 //! - [`http`]: the std-only HTTP server and the scenario keywords both mocks
 //!   share.
+//! - [`orchestrate`]: a mock model's moves as an orchestrator calling zwarm's
+//!   MCP tools.
 //! - [`legacy`]: the store zwarm 2.3.5 wrote, as a fixture.
 //! - [`live`]: a zwarm run followed line by line as it prints.
 //! - [`contract`]: the consumer's types for the `--json` documents.
@@ -37,6 +39,7 @@ pub mod legacy;
 pub mod live;
 pub mod mock_messages;
 pub mod mock_responses;
+pub mod orchestrate;
 pub mod output;
 pub mod poll;
 pub mod procs;

@@ -91,7 +91,7 @@ mod tests {
         // As codex hands a structured result back to the model.
         let started = format!("Wall time: 0.0 seconds\nOutput:\n{{\"schema_version\":1,\"id\":\"{id}\",\"status\":\"running\"}}");
         assert_eq!(
-            next("child", &[started.clone()]),
+            next("child", std::slice::from_ref(&started)),
             Next::Call {
                 tool: "wait",
                 args: json!({"ids": [id], "timeout_s": 60})

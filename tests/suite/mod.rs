@@ -32,6 +32,7 @@ mod legacy_write;
 mod live_wait;
 mod live_watch;
 mod long_task;
+mod mcp;
 mod mock_agents_claude;
 mod mock_agents_codex;
 mod mock_servers;

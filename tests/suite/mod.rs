@@ -33,6 +33,7 @@ mod live_wait;
 mod live_watch;
 mod long_task;
 mod mcp;
+mod mcp_inspector;
 mod mock_agents_claude;
 mod mock_agents_codex;
 mod mock_servers;

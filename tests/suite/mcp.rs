@@ -128,6 +128,13 @@ fn start_wait_show_list_trajectory_and_inject() {
     let waited = mcp.ok("wait", json!({"ids": [id]}));
     assert_eq!(waited["sessions"][0]["status"], "completed");
     assert_eq!(w.agent.calls(), 2);
+
+    // A prefix two sessions share names neither.
+    let twin = format!("{}0000-0000-4000-8000-000000000000", &id[..8]);
+    w.clone_session_as(&id, &twin);
+    let text = mcp.refused("show", json!({"id": &id[..8]}));
+    assert!(text.contains("matches 2 sessions"), "{text}");
+    assert!(text.contains("give more characters"), "{text}");
 }
 
 #[test]

@@ -183,6 +183,11 @@ fn wait_returns_what_still_runs_with_progress_and_kill_stops_it() {
     let w = World::new();
     let mut mcp = Mcp::start_with(&w, &[], &[("ZWARM_TEST_PROGRESS_MS", "150")]);
     let id = hanging(&w, &mut mcp, json!({"task": "hang"}));
+    // The supervisor is the same binary, yet runs no async runtime: one
+    // thread, whoever started it.
+    let threads = std::fs::read_to_string(format!("/proc/{}/status", w.supervisor_of(&id)))
+        .expect("the supervisor's status");
+    assert!(threads.lines().any(|l| l == "Threads:\t1"), "{threads}");
     let t0 = Instant::now();
     let r = mcp.request(
         "tools/call",
@@ -252,6 +257,12 @@ fn a_cancelled_wait_stops_waiting_and_the_session_runs_on() {
     let shown = mcp.ok("show", json!({"id": id}));
     assert_eq!(shown["status"], "running");
     std::thread::sleep(Duration::from_millis(300));
+    mcp.ok("list", json!({}));
+    assert!(
+        !mcp.notes.iter().any(|n| n["id"] == json!(wait)),
+        "a cancelled request is not answered: {:?}",
+        mcp.notes
+    );
     assert!(alive(agent));
     assert_eq!(status(&w, &id), "running");
     w.run(&["kill", &id]);

@@ -528,7 +528,7 @@ pub(crate) struct DoctorArgs {
 #[derive(Args, Debug)]
 pub(crate) struct McpArgs {
     /// Sessions started by this server that may be running (or pending) at once
-    #[arg(long, value_name = "N", default_value_t = 32)]
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_sessions: u32,
 
     /// The most a `start` may ask for (read-only < workspace-write < danger-full-access)

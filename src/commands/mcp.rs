@@ -2,6 +2,7 @@
 
 use super::{Ctx, Outcome};
 use crate::cli::McpArgs;
+use crate::error::Error;
 use crate::mcp::{self, Limits};
 use anyhow::{Context, Result};
 
@@ -15,8 +16,12 @@ pub(crate) fn run(ctx: &mut Ctx, a: &McpArgs) -> Result<Outcome> {
     // judged by where it really is.
     let roots = roots
         .iter()
-        .map(|r| std::fs::canonicalize(r).with_context(|| format!("--root {}", r.display())))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|r| {
+            // A root that is not there is the user's mistake, as `--cd` is.
+            std::fs::canonicalize(r)
+                .map_err(|e| Error::Usage(format!("--root {}: {e}", r.display())))
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
     let limits = Limits {
         max_sessions: a.max_sessions,
         max_sandbox: a.max_sandbox.clone(),

@@ -5,6 +5,7 @@
 
 use crate::support::fake::transcript;
 use crate::support::mcp::{Mcp, ANSWER};
+use crate::support::output::{has, EMPTY};
 use crate::support::poll::eventually;
 use crate::support::procs::alive;
 use crate::support::world::{World, STARTED};
@@ -347,4 +348,18 @@ fn sessions_work_only_under_the_roots() {
     let s = mcp.ok("start", json!({"task": "t"}));
     mcp.ok("wait", json!({"ids": [s["id"]]}));
     assert_eq!(w.agent.cwd(1), std::fs::canonicalize(&sub).unwrap());
+}
+
+#[test]
+fn bad_caps_are_usage_errors_before_any_protocol() {
+    let w = World::new();
+    w.run(&["mcp", "--max-sessions", "0"])
+        .expect(2, EMPTY, has("--max-sessions"));
+    w.run(&["mcp", "--max-sandbox", "yolo"])
+        .expect(2, EMPTY, has("--max-sandbox"));
+    w.run(&["mcp", "--root", "/nonexistent/zwarm-root"]).expect(
+        2,
+        EMPTY,
+        has("--root /nonexistent/zwarm-root"),
+    );
 }

@@ -282,6 +282,10 @@ fn a_client_that_leaves_mid_call_ends_the_server_not_the_sessions() {
     std::thread::sleep(Duration::from_millis(200));
     let st = mcp.close(Duration::from_secs(10));
     assert_eq!(st.code(), Some(0));
+    assert!(
+        mcp.stdout_ends(Duration::from_secs(5)),
+        "something still holds its stdout"
+    );
     std::thread::sleep(Duration::from_millis(200));
     assert!(alive(agent));
     assert_eq!(status(&w, &id), "running");

@@ -163,9 +163,23 @@ impl Mcp {
         text
     }
 
+    /// Whether the server's stdout reached its end within `within`: no
+    /// process it started (a supervisor, an agent) kept it open.
+    pub fn stdout_ends(&mut self, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(v) => self.notes.push(v),
+                Err(RecvTimeoutError::Disconnected) => return true,
+                Err(RecvTimeoutError::Timeout) => return false,
+            }
+        }
+    }
+
     /// Closes stdin and waits for the server to exit.
     #[track_caller]
-    pub fn close(mut self, within: Duration) -> ExitStatus {
+    pub fn close(&mut self, within: Duration) -> ExitStatus {
         drop(self.stdin.take());
         let deadline = Instant::now() + within;
         loop {

@@ -3,14 +3,18 @@
 # git-ignored folder .agents/ at the repository root:
 #   @openai/codex@0.169.0            -> .agents/node_modules/.bin/codex
 #   @anthropic-ai/claude-code@2.1.330 -> .agents/node_modules/.bin/claude
-# Needs only Node/npm and the npm registry. Idempotent: when both pinned
-# versions are already installed and run, it does nothing but check them.
+#   @modelcontextprotocol/inspector-cli@1.0.3 -> .agents/node_modules/.bin/mcp-inspector-cli
+#     (the MCP Inspector's command line, an independent client of `zwarm mcp`)
+# Needs only Node/npm and the npm registry. Idempotent: when every pinned
+# version is already installed and runs, it does nothing but check them.
 set -euo pipefail
 
 CODEX_PKG="@openai/codex"
 CODEX_VERSION="0.169.0"
 CLAUDE_PKG="@anthropic-ai/claude-code"
 CLAUDE_VERSION="2.1.330"
+INSPECTOR_PKG="@modelcontextprotocol/inspector-cli"
+INSPECTOR_VERSION="1.0.3"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 AGENTS="$ROOT/.agents"
@@ -36,10 +40,12 @@ installed_version() {
     node -e 'try { process.stdout.write(String(require(process.argv[1]).version || "")) } catch (e) {}' "$manifest"
 }
 
-# Succeeds when both CLIs are installed at the pinned versions and run.
+# Succeeds when every CLI is installed at its pinned version and runs.
 agents_ok() {
     [ "$(installed_version "$CODEX_PKG")" = "$CODEX_VERSION" ] || return 1
     [ "$(installed_version "$CLAUDE_PKG")" = "$CLAUDE_VERSION" ] || return 1
+    [ "$(installed_version "$INSPECTOR_PKG")" = "$INSPECTOR_VERSION" ] || return 1
+    "$BIN/mcp-inspector-cli" --help </dev/null >/dev/null 2>&1 || return 1
     "$BIN/codex" --version </dev/null >/dev/null 2>&1 || return 1
     "$BIN/claude" --version </dev/null >/dev/null 2>&1 || return 1
 }
@@ -47,7 +53,7 @@ agents_ok() {
 if agents_ok; then
     echo "install-agents.sh: pinned agent CLIs already installed in .agents/"
 else
-    echo "install-agents.sh: installing $CODEX_PKG@$CODEX_VERSION and $CLAUDE_PKG@$CLAUDE_VERSION into .agents/"
+    echo "install-agents.sh: installing $CODEX_PKG@$CODEX_VERSION, $CLAUDE_PKG@$CLAUDE_VERSION and $INSPECTOR_PKG@$INSPECTOR_VERSION into .agents/"
     mkdir -p "$AGENTS"
     cat >"$AGENTS/package.json" <<EOF
 {
@@ -56,7 +62,8 @@ else
   "description": "Pinned agent CLIs for the zwarm end-to-end tests (written by scripts/install-agents.sh)",
   "dependencies": {
     "$CODEX_PKG": "$CODEX_VERSION",
-    "$CLAUDE_PKG": "$CLAUDE_VERSION"
+    "$CLAUDE_PKG": "$CLAUDE_VERSION",
+    "$INSPECTOR_PKG": "$INSPECTOR_VERSION"
   }
 }
 EOF
@@ -96,6 +103,13 @@ claude_installed="$(installed_version "$CLAUDE_PKG")"
     die "$CLAUDE_PKG is '${claude_installed:-missing}', expected $CLAUDE_VERSION in $AGENTS/node_modules"
 [ -e "$BIN/codex" ] || die "$BIN/codex is missing after npm install"
 [ -e "$BIN/claude" ] || die "$BIN/claude is missing after npm install"
+inspector_installed="$(installed_version "$INSPECTOR_PKG")"
+[ "$inspector_installed" = "$INSPECTOR_VERSION" ] ||
+    die "$INSPECTOR_PKG is '${inspector_installed:-missing}', expected $INSPECTOR_VERSION in $AGENTS/node_modules"
+[ -e "$BIN/mcp-inspector-cli" ] || die "$BIN/mcp-inspector-cli is missing after npm install"
+if ! "$BIN/mcp-inspector-cli" --help </dev/null >/dev/null 2>&1; then
+    die "'$BIN/mcp-inspector-cli --help' failed"
+fi
 
 if ! codex_out="$("$BIN/codex" --version </dev/null 2>&1)"; then
     die "'$BIN/codex --version' failed: $codex_out"
@@ -105,3 +119,4 @@ if ! claude_out="$("$BIN/claude" --version </dev/null 2>&1)"; then
 fi
 echo "codex:  $codex_out  ($BIN/codex)"
 echo "claude: $claude_out  ($BIN/claude)"
+echo "inspector-cli: $inspector_installed  ($BIN/mcp-inspector-cli)"

@@ -240,6 +240,20 @@ pub(crate) enum Command {
     )]
     Completions(CompletionsArgs),
 
+    /// Serve zwarm's verbs as MCP tools over stdio, for an orchestrating agent
+    #[command(
+        after_help = "Speaks the Model Context Protocol on stdin and stdout (diagnostics go to \
+        stderr). Its tools are start, list, show, trajectory, wait, inject and kill, each the same \
+        code as the verb of that name, returning the same JSON documents. Sessions it starts say \
+        `source: orchestrator:<client name>`. The server ends when its client closes stdin; the \
+        sessions it started keep running.\n\n\
+        Examples:\n  claude mcp add zwarm -- zwarm mcp\n  \
+        zwarm mcp --max-sessions 8 --root ~/src/project\n  \
+        zwarm mcp --max-sandbox read-only   # agents may only read\n  \
+        zwarm --dir /srv/zwarm-store mcp --root /srv/checkouts --root /tmp/scratch"
+    )]
+    Mcp(McpArgs),
+
     /// zwarm 2.3.5's spellings: `zwarm session start|ls|show|logs|inject|kill|clean`
     #[command(hide = true)]
     Session(LegacyArgs),
@@ -511,6 +525,21 @@ pub(crate) struct DoctorArgs {
     /// Repair what can be repaired without losing anything
     #[arg(long)]
     pub fix: bool,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct McpArgs {
+    /// Sessions started by this server that may be running (or pending) at once
+    #[arg(long, value_name = "N", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions: u32,
+
+    /// The most a `start` may ask for (read-only < workspace-write < danger-full-access)
+    #[arg(long, value_name = "MODE", default_value = "workspace-write", value_parser = ["read-only", "workspace-write", "danger-full-access"])]
+    pub max_sandbox: String,
+
+    /// A directory sessions may work in, with all below it (repeatable) [default: the current directory]
+    #[arg(long = "root", value_name = "DIR")]
+    pub roots: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -15,6 +15,7 @@ mod kill;
 mod launch;
 mod legacy;
 mod list;
+mod mcp;
 mod output;
 mod retry;
 mod rm;
@@ -141,6 +142,7 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Outcome> {
         Command::Wait(a) => wait::run(ctx, a),
         Command::Clean(a) => clean::run(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
+        Command::Mcp(a) => mcp::run(ctx, a),
         Command::Completions(_) | Command::Session(_) | Command::Supervise(_) => {
             unreachable!("handled in run")
         }

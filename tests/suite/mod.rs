@@ -33,6 +33,8 @@ mod legacy_write;
 mod live_wait;
 mod live_watch;
 mod long_task;
+mod mcp;
+mod mcp_inspector;
 mod mock_agents_claude;
 mod mock_agents_codex;
 mod mock_servers;

@@ -54,6 +54,16 @@ pub fn claude_bin() -> PathBuf {
     locate("claude", "@anthropic-ai/claude-code@2.1.330")
 }
 
+/// `.agents/node_modules/.bin/mcp-inspector-cli`, the MCP Inspector's
+/// command line (an MCP client that is not ours); panics with "run
+/// scripts/install-agents.sh" when absent.
+pub fn inspector_cli_bin() -> PathBuf {
+    locate(
+        "mcp-inspector-cli",
+        "@modelcontextprotocol/inspector-cli@1.0.3",
+    )
+}
+
 /// A fresh temporary directory under cargo's `target/tmp` (inside the repo,
 /// not under /tmp). Good for agent homes, NOT for agent working
 /// directories (those should be outside the repository: see [`work_dir`]).

@@ -19,6 +19,7 @@
 //!   MCP tools.
 //! - [`legacy`]: the store zwarm 2.3.5 wrote, as a fixture.
 //! - [`live`]: a zwarm run followed line by line as it prints.
+//! - [`mcp`]: a small MCP client of `zwarm mcp` over stdio.
 //! - [`contract`]: the consumer's types for the `--json` documents.
 //! - [`poll`]: [`poll::eventually`], instead of deadline loops.
 //! - [`procs`]: processes seen through `/proc`, and signals.
@@ -37,6 +38,7 @@ pub mod gated;
 pub mod http;
 pub mod legacy;
 pub mod live;
+pub mod mcp;
 pub mod mock_messages;
 pub mod mock_responses;
 pub mod orchestrate;

@@ -17,7 +17,7 @@ pub(super) fn fresh(id: &str, n: u64) -> Fresh {
         id: id.into(),
         key: key(n),
         brief: format!("{{\"id\":\"{id}\"}}").into_bytes(),
-        message: (n % 2 == 0).then(|| format!("message {n}")),
+        message: n.is_multiple_of(2).then(|| format!("message {n}")),
     }
 }
 

@@ -200,12 +200,14 @@ impl ServerHandler for Server {
         let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
         let r = match request.name.as_ref() {
             "start" => {
-                let source = caps::source(
-                    ctx.peer
-                        .peer_info()
-                        .as_deref()
-                        .map(|i| i.client_info.name.as_str()),
-                );
+                // A client of the stateless protocol (claude's `server/discover`)
+                // never sends `initialize`: its name comes with every request.
+                let name = ctx
+                    .peer
+                    .peer_info()
+                    .map(|i| i.client_info.name.clone())
+                    .or_else(|| ctx.meta.client_info().map(|i| i.name));
+                let source = caps::source(name.as_deref());
                 self.blocking(move |t| t.start(tools::args(&arguments)?, source))
                     .await
             }

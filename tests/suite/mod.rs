@@ -35,6 +35,7 @@ mod live_watch;
 mod long_task;
 mod mcp;
 mod mcp_inspector;
+mod mcp_orchestrators;
 mod mock_agents_claude;
 mod mock_agents_codex;
 mod mock_servers;

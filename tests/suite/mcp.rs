@@ -367,3 +367,20 @@ fn bad_caps_are_usage_errors_before_any_protocol() {
         has("--root /nonexistent/zwarm-root"),
     );
 }
+
+#[test]
+fn a_server_started_at_the_depth_bound_refuses_to_start_sessions() {
+    let w = World::new();
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    // As an agent at depth 2 (the default bound) would run it.
+    let mut mcp = Mcp::start_with(&w, &[], &[("ZWARM_DEPTH", "2")]);
+    let text = mcp.refused("start", json!({"task": "too deep"}));
+    assert!(text.contains("ZWARM_MAX_DEPTH is 2"), "{text}");
+    assert!(w.session_ids().is_empty());
+    // One level up, it may; its child runs one deeper.
+    let mut mcp = Mcp::start_with(&w, &[], &[("ZWARM_DEPTH", "1")]);
+    let s = mcp.ok("start", json!({"task": "deep enough"}));
+    mcp.ok("wait", json!({"ids": [s["id"]]}));
+    let env = std::fs::read_to_string(w.agent.program().parent().unwrap().join("env-1")).unwrap();
+    assert!(env.contains("ZWARM_DEPTH=2\n"), "{env}");
+}

@@ -156,6 +156,36 @@ pub(crate) fn tools() -> Vec<Value> {
             "annotations": {"readOnlyHint": true, "openWorldHint": false}
         }),
         json!({
+            "name": "diff",
+            "title": "What a session changed",
+            "description": "The change a session (or one of its turns) made to its working tree, from the snapshots zwarm keeps of each turn in git: the files, their counts, and the patch within a size budget (or git's --stat).",
+            "inputSchema": {
+                "type": "object",
+                "properties": {
+                    "id": id_prop(),
+                    "turn": {"type": "integer", "minimum": 1, "description": "Only this turn's change (default: the whole session's)"},
+                    "stat": {"type": "boolean", "default": false, "description": "git's --stat instead of the patch"},
+                    "max_chars": {"type": "integer", "minimum": 1, "default": TRAJECTORY_BUDGET, "description": "At most this many characters of patch"}
+                },
+                "required": ["id"]
+            },
+            "outputSchema": {
+                "type": "object",
+                "properties": {
+                    "schema_version": {"type": "integer"},
+                    "id": {"type": "string"},
+                    "from": {"type": "string"},
+                    "to": {"type": "string"},
+                    "changes": {"type": "object"},
+                    "patch": {"type": "string"},
+                    "stat": {"type": "string"},
+                    "omitted_chars": {"type": "integer", "description": "Characters of the patch left out for the budget"}
+                },
+                "required": ["schema_version", "id", "from", "to", "changes", "omitted_chars"]
+            },
+            "annotations": {"readOnlyHint": true, "openWorldHint": false}
+        }),
+        json!({
             "name": "wait",
             "title": "Wait for sessions",
             "description": format!("Wait until the sessions' current turns end (or one of them, with any), at most timeout_s seconds (default {WAIT_DEFAULT_S}, at most {WAIT_MAX_S}). Sessions still running are not an error: they are listed in running; call wait again."),

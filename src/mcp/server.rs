@@ -223,6 +223,10 @@ impl ServerHandler for Server {
                 self.blocking(move |t| t.trajectory(tools::args(&arguments)?))
                     .await
             }
+            "diff" => {
+                self.blocking(move |t| t.diff(tools::args(&arguments)?))
+                    .await
+            }
             "inject" => {
                 self.blocking(move |t| t.inject(tools::args(&arguments)?))
                     .await

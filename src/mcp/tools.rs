@@ -110,6 +110,15 @@ pub(crate) struct TrajectoryArgs {
 }
 
 #[derive(Deserialize)]
+pub(crate) struct DiffArgs {
+    id: String,
+    turn: Option<u32>,
+    #[serde(default)]
+    stat: bool,
+    max_chars: Option<usize>,
+}
+
+#[derive(Deserialize)]
 pub(crate) struct InjectArgs {
     id: String,
     message: String,
@@ -267,6 +276,61 @@ impl Tools {
                 .unwrap_or_default()
         );
         Ok(Reply { doc: d, summary })
+    }
+
+    pub(crate) fn diff(&self, a: DiffArgs) -> Result<Reply, ToolError> {
+        use crate::session::snapshots::{span, Span};
+        let s = self.manager().get(&a.id)?;
+        let Span {
+            from,
+            to,
+            repo,
+            changes,
+        } = span(&s, a.turn).map_err(|e| ToolError::Refused(e.to_string()))?;
+        let git = crate::git::Git::at(&repo);
+        let failed = |e: crate::git::GitError| ToolError::Refused(e.to_string());
+        let bytes = crate::git::diff(&git, &from, &to, a.stat).map_err(failed)?;
+        let changes = match changes {
+            Some(c) => c,
+            None => crate::git::changes(&git, &from, &to).map_err(failed)?,
+        };
+        let files = changes.files;
+        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        // A patch can be as large as the work: the orchestrator's context
+        // gets what fits, and is told how much did not.
+        let budget = a.max_chars.unwrap_or(TRAJECTORY_BUDGET);
+        let omitted = match text.char_indices().nth(budget) {
+            Some((at, _)) => {
+                let left = text[at..].chars().count();
+                text.truncate(at);
+                left
+            }
+            None => 0,
+        };
+        let mut d = doc(&json::DiffJson {
+            schema_version: json::SCHEMA_VERSION,
+            id: &s.id,
+            turn: a.turn,
+            from: &from,
+            to: &to,
+            changes: changes.into(),
+            patch: (!a.stat).then(|| text.clone()),
+            stat: a.stat.then_some(text),
+        })?;
+        d["omitted_chars"] = json!(omitted);
+        let scope = match a.turn {
+            Some(t) => format!("turn {t} of session {}", s.short_id()),
+            None => format!("session {}", s.short_id()),
+        };
+        let cut = if omitted > 0 {
+            format!("; {omitted} characters of it left out (raise max_chars)")
+        } else {
+            String::new()
+        };
+        Ok(Reply {
+            doc: d,
+            summary: format!("{scope} changed {files} file(s){cut}"),
+        })
     }
 
     pub(crate) fn trajectory(&self, a: TrajectoryArgs) -> Result<Reply, ToolError> {

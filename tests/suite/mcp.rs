@@ -12,11 +12,12 @@ use crate::support::world::{World, STARTED};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
-const TOOLS: [&str; 7] = [
+const TOOLS: [&str; 8] = [
     "start",
     "list",
     "show",
     "trajectory",
+    "diff",
     "wait",
     "inject",
     "kill",
@@ -54,7 +55,7 @@ fn initialize_and_the_tools_with_object_schemas() {
         }
         assert!(t["description"].as_str().is_some_and(|d| !d.is_empty()));
         let read_only =
-            ["list", "show", "trajectory", "wait"].contains(&t["name"].as_str().unwrap());
+            ["list", "show", "trajectory", "diff", "wait"].contains(&t["name"].as_str().unwrap());
         assert_eq!(t["annotations"]["readOnlyHint"], read_only, "{}", t["name"]);
     }
     let kill = tools.iter().find(|t| t["name"] == "kill").unwrap();
@@ -383,4 +384,54 @@ fn a_server_started_at_the_depth_bound_refuses_to_start_sessions() {
     mcp.ok("wait", json!({"ids": [s["id"]]}));
     let env = std::fs::read_to_string(w.agent.program().parent().unwrap().join("env-1")).unwrap();
     assert!(env.contains("ZWARM_DEPTH=2\n"), "{env}");
+}
+
+#[test]
+fn diff_gives_the_change_within_its_budget() {
+    let w = World::new();
+    let dir = w.work.path();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q", "-b", "main"]);
+    git(&[
+        "-c",
+        "user.email=dev@example.com",
+        "-c",
+        "user.name=dev",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "first",
+    ]);
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    w.agent.edit(1, "seq 1 2000 > numbers.txt");
+    let mut mcp = Mcp::start(&w, &[]);
+    let s = mcp.ok("start", json!({"task": "count"}));
+    mcp.ok("wait", json!({"ids": [s["id"]]}));
+    let d = mcp.ok("diff", json!({"id": s["id"], "max_chars": 300}));
+    let patch = d["patch"].as_str().unwrap();
+    assert!(patch.contains("numbers.txt"), "{d}");
+    assert_eq!(patch.chars().count(), 300);
+    assert!(d["omitted_chars"].as_u64().unwrap() > 5000, "{d}");
+    assert_eq!(d["changes"]["files"], 1, "{d}");
+    let whole = mcp.ok("diff", json!({"id": s["id"], "turn": 1, "stat": true}));
+    assert!(
+        whole["stat"].as_str().unwrap().contains("numbers.txt"),
+        "{whole}"
+    );
+    assert_eq!(whole["omitted_chars"], 0);
+    let text = mcp.refused("diff", json!({"id": s["id"], "turn": 9}));
+    assert!(text.contains('9'), "{text}");
 }

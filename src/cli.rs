@@ -243,7 +243,7 @@ pub(crate) enum Command {
     /// Serve zwarm's verbs as MCP tools over stdio, for an orchestrating agent
     #[command(
         after_help = "Speaks the Model Context Protocol on stdin and stdout (diagnostics go to \
-        stderr). Its tools are start, list, show, trajectory, wait, inject and kill, each the same \
+        stderr). Its tools are start, list, show, trajectory, diff, wait, inject and kill, each the same \
         code as the verb of that name, returning the same JSON documents. Sessions it starts say \
         `source: orchestrator:<client name>`. The server ends when its client closes stdin; the \
         sessions it started keep running.\n\n\

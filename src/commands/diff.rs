@@ -3,41 +3,33 @@
 use super::{Ctx, Outcome};
 use crate::cli::DiffArgs;
 use crate::error::Error;
-use crate::git::{self, Git};
 use crate::render::json;
-use crate::session::snapshots::{span, NoSpan, Span};
+use crate::session::snapshots::{change, NoChange, NoSpan};
 use anyhow::Result;
 
 pub(crate) fn run(ctx: &mut Ctx, a: &DiffArgs) -> Result<Outcome> {
     let s = ctx.manager.get(&a.id)?;
-    let Span {
-        from,
-        to,
-        repo,
-        changes,
-    } = span(&s, a.turn).map_err(usage_or_failure)?;
-    let git = Git::at(&repo);
-    let bytes = git::diff(&git, &from, &to, a.stat)?;
-    if ctx.json() {
-        let changes = match changes {
-            Some(c) => c,
-            None => git::changes(&git, &from, &to)?,
-        };
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        ctx.p.json_doc(&json::DiffJson {
-            schema_version: json::SCHEMA_VERSION,
-            id: &s.id,
-            turn: a.turn,
-            from: &from,
-            to: &to,
-            changes: changes.into(),
-            patch: (!a.stat).then(|| text.clone()),
-            stat: a.stat.then_some(text),
-        })?;
-    } else {
+    let c = change(&s, a.turn, a.stat, ctx.json()).map_err(|e| match e {
+        NoChange::Span(e) => usage_or_failure(e),
+        e => e.into(),
+    })?;
+    match c.changes {
+        Some(changes) => {
+            let text = String::from_utf8_lossy(&c.text).into_owned();
+            ctx.p.json_doc(&json::DiffJson {
+                schema_version: json::SCHEMA_VERSION,
+                id: &s.id,
+                turn: a.turn,
+                from: &c.from,
+                to: &c.to,
+                changes: changes.into(),
+                patch: (!a.stat).then(|| text.clone()),
+                stat: a.stat.then_some(text),
+            })?;
+        }
         // git's own output, byte for byte: a patch is data, and `git apply`
         // must be able to take it back.
-        std::io::Write::write_all(ctx.p.out(), &bytes)?;
+        None => std::io::Write::write_all(ctx.p.out(), &c.text)?,
     }
     Ok(Outcome::OK)
 }

@@ -279,23 +279,15 @@ impl Tools {
     }
 
     pub(crate) fn diff(&self, a: DiffArgs) -> Result<Reply, ToolError> {
-        use crate::session::snapshots::{span, Span};
+        use crate::session::snapshots::{change, NoChange};
         let s = self.manager().get(&a.id)?;
-        let Span {
-            from,
-            to,
-            repo,
-            changes,
-        } = span(&s, a.turn).map_err(|e| ToolError::Refused(e.to_string()))?;
-        let git = crate::git::Git::at(&repo);
-        let failed = |e: crate::git::GitError| ToolError::Refused(e.to_string());
-        let bytes = crate::git::diff(&git, &from, &to, a.stat).map_err(failed)?;
-        let changes = match changes {
-            Some(c) => c,
-            None => crate::git::changes(&git, &from, &to).map_err(failed)?,
-        };
+        let c = change(&s, a.turn, a.stat, true).map_err(|e| match e {
+            NoChange::Span(e) => ToolError::Refused(e.to_string()),
+            NoChange::Git(e) => ToolError::Refused(e.to_string()),
+        })?;
+        let changes = c.changes.unwrap_or_default();
         let files = changes.files;
-        let mut text = String::from_utf8_lossy(&bytes).into_owned();
+        let mut text = String::from_utf8_lossy(&c.text).into_owned();
         // A patch can be as large as the work: the orchestrator's context
         // gets what fits, and is told how much did not.
         let budget = a.max_chars.unwrap_or(TRAJECTORY_BUDGET);
@@ -311,8 +303,8 @@ impl Tools {
             schema_version: json::SCHEMA_VERSION,
             id: &s.id,
             turn: a.turn,
-            from: &from,
-            to: &to,
+            from: &c.from,
+            to: &c.to,
             changes: changes.into(),
             patch: (!a.stat).then(|| text.clone()),
             stat: a.stat.then_some(text),

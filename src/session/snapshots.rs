@@ -165,6 +165,55 @@ pub(crate) enum NoSpan {
     },
 }
 
+/// A session's (or one turn's) change, as git tells it between its
+/// snapshots: for `diff` and its MCP tool alike.
+#[derive(Debug)]
+pub(crate) struct Change {
+    pub from: String,
+    pub to: String,
+    /// The files and line counts, when asked for.
+    pub changes: Option<Changes>,
+    /// `git diff --binary`, or `--stat` with `stat`: git's bytes.
+    pub text: Vec<u8>,
+}
+
+/// Why a change could not be told.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum NoChange {
+    #[error(transparent)]
+    Span(#[from] NoSpan),
+    #[error(transparent)]
+    Git(#[from] git::GitError),
+}
+
+/// The change of `turn` (or the whole session), with its counts if `counts`.
+pub(crate) fn change(
+    session: &Session,
+    turn: Option<u32>,
+    stat: bool,
+    counts: bool,
+) -> Result<Change, NoChange> {
+    let Span {
+        from,
+        to,
+        repo,
+        changes,
+    } = span(session, turn)?;
+    let g = Git::at(&repo);
+    let text = git::diff(&g, &from, &to, stat)?;
+    let changes = match (counts, changes) {
+        (false, _) => None,
+        (true, Some(c)) => Some(c),
+        (true, None) => Some(git::changes(&g, &from, &to)?),
+    };
+    Ok(Change {
+        from,
+        to,
+        changes,
+        text,
+    })
+}
+
 /// The change of turn `turn` (its start → its end), or of the whole
 /// session (its base → its latest snapshot).
 pub(crate) fn span(session: &Session, turn: Option<u32>) -> Result<Span, NoSpan> {

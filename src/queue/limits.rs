@@ -60,6 +60,31 @@ impl Limits {
             .filter(Limit::in_force)
     }
 
+    /// The records that cannot be read as a limit (garbled, not a regular
+    /// file): they hold nothing back, and say nothing.
+    pub(crate) fn unreadable(&self) -> Vec<String> {
+        let Ok(entries) = self.dir.entries() else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| !n.starts_with('.'))
+            .filter(|n| {
+                let read = self
+                    .dir
+                    .read_file(n)
+                    .ok()
+                    .and_then(|f| crate::dir::read_bounded(f, 64 * 1024).ok()?.ok());
+                !read.is_some_and(|b| serde_json::from_slice::<Limit>(&b).is_ok())
+            })
+            .collect()
+    }
+
+    pub(crate) fn remove(&self, name: &str) -> io::Result<()> {
+        self.dir.remove_file(name)
+    }
+
     pub(crate) fn record(&self, agent: &str, limit: &Limit) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(limit).map_err(io::Error::other)?;
         self.dir.write_atomic(&file_name(agent), &bytes, 0o666)
@@ -129,5 +154,23 @@ mod tests {
         assert!(limits.current("claude").is_some());
         limits.clear("claude", true);
         assert_eq!(limits.current("claude"), None);
+    }
+
+    #[test]
+    fn a_garbled_record_is_found_and_holds_nothing_back() {
+        let root = tempfile::tempdir().unwrap();
+        let limits = Limits::open(root.path(), true).unwrap();
+        let limit = Limit {
+            resets_at: None,
+            session: "s1".into(),
+            recorded_at: Timestamp::now(),
+        };
+        limits.record("codex", &limit).unwrap();
+        std::fs::write(root.path().join("limits/claude.json"), "{not json").unwrap();
+        assert_eq!(limits.unreadable(), ["claude.json"]);
+        assert_eq!(limits.current("claude"), None);
+        limits.remove("claude.json").unwrap();
+        assert!(limits.unreadable().is_empty());
+        assert!(limits.current("codex").is_some());
     }
 }

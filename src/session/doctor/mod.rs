@@ -62,6 +62,8 @@ pub(crate) enum Kind {
     OrphanBranch,
     /// An entry of a queue's folder whose supervisor is gone.
     DeadQueueEntry,
+    /// A file under `limits/` that is no record of an account limit.
+    UnreadableLimit,
 }
 
 impl Kind {
@@ -84,6 +86,7 @@ impl Kind {
             Kind::OrphanSnapshots => "orphan_snapshots",
             Kind::OrphanBranch => "orphan_branch",
             Kind::DeadQueueEntry => "dead_queue_entry",
+            Kind::UnreadableLimit => "unreadable_limit",
         }
     }
 }
@@ -158,6 +161,7 @@ pub(crate) fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Ve
     stray_files(store.root(), &store.sessions_dir(), fix, &mut out);
     stray_index_files(store.root(), fix, &mut out);
     queue::queue_entries(store.root(), fix, &mut out);
+    queue::limit_records(store.root(), fix, &mut out);
     out
 }
 

@@ -4,6 +4,31 @@ use super::{Finding, Kind};
 use crate::queue::Group;
 use std::path::Path;
 
+/// A record of an account limit that cannot be read holds no session
+/// back; it is reported, and `--fix` removes it.
+pub(super) fn limit_records(root: &Path, fix: bool, out: &mut Vec<Finding>) {
+    let Ok(limits) = crate::queue::limits::Limits::open(root, false) else {
+        return;
+    };
+    for name in limits.unreadable() {
+        let mut f = Finding::new(
+            Kind::UnreadableLimit,
+            None,
+            format!(
+                "{} is not a record of an account limit zwarm can read",
+                root.join("limits").join(&name).display()
+            ),
+        );
+        if fix {
+            match limits.remove(&name) {
+                Ok(()) => f.done("removed".into()),
+                Err(e) => f.failed(format!("cannot remove it: {e}")),
+            }
+        }
+        out.push(f);
+    }
+}
+
 /// An entry nobody holds any more (its supervisor was killed outright)
 /// counts nowhere: it is reported, and `--fix` removes it.
 pub(super) fn queue_entries(root: &Path, fix: bool, out: &mut Vec<Finding>) {

@@ -76,7 +76,7 @@ impl Limits {
                     .read_file(n)
                     .ok()
                     .and_then(|f| crate::dir::read_bounded(f, 64 * 1024).ok()?.ok());
-                !read.is_some_and(|b| serde_json::from_slice::<Limit>(&b).is_ok())
+                read.is_none_or(|b| serde_json::from_slice::<Limit>(&b).is_err())
             })
             .collect()
     }

@@ -64,6 +64,7 @@ fn the_inspector_lists_the_tools_and_runs_a_session() {
             "list",
             "show",
             "trajectory",
+            "diff",
             "wait",
             "inject",
             "kill"

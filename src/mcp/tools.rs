@@ -395,7 +395,23 @@ impl Tools {
 
     pub(crate) fn inject(&self, a: InjectArgs) -> Result<Reply, ToolError> {
         let m = self.manager();
-        let s = m.inject(&a.id, &a.message, &TurnOptions::default())?;
+        // A session started elsewhere keeps the rights it was started with:
+        // continuing one with more than this server allows, or outside its
+        // roots, would let the orchestrator out of its own caps.
+        let target = m.get(&a.id)?;
+        let agent_default = match target.agent().map_err(crate::error::Error::from)? {
+            AgentKind::Codex => "workspace-write",
+            AgentKind::Claude => "danger-full-access",
+        };
+        let runs_with = target.sandbox.as_deref().unwrap_or(agent_default);
+        caps::sandbox(Some(runs_with), agent_default, &self.limits.max_sandbox)
+            .map_err(|why| ToolError::Refused(format!("session {}: {why}", target.short_id())))?;
+        caps::within_roots(
+            std::path::Path::new(&target.working_dir),
+            &self.limits.roots,
+        )
+        .map_err(|why| ToolError::Refused(format!("session {}: {why}", target.short_id())))?;
+        let s = m.inject(&target.id, &a.message, &TurnOptions::default())?;
         self.launched(&m, &s, Launch::Inject)
     }
 

@@ -435,3 +435,25 @@ fn diff_gives_the_change_within_its_budget() {
     let text = mcp.refused("diff", json!({"id": s["id"], "turn": 9}));
     assert!(text.contains('9'), "{text}");
 }
+
+#[test]
+fn an_inject_cannot_lift_the_server_s_caps() {
+    let w = World::new();
+    w.agent.every_turn(&transcript("codex_first_turn.jsonl"));
+    // Started by a person with more than the server allows.
+    let wide = w.start(&["-s", "danger-full-access", "wide"]);
+    assert_eq!(w.wait(&wide), 0);
+    let plain = w.start(&["plain"]);
+    assert_eq!(w.wait(&plain), 0);
+    let mut mcp = Mcp::start(&w, &[]);
+    let text = mcp.refused("inject", json!({"id": wide, "message": "go on"}));
+    assert!(text.contains("--max-sandbox workspace-write"), "{text}");
+    mcp.ok("inject", json!({"id": plain, "message": "go on"}));
+    mcp.ok("wait", json!({"ids": [plain]}));
+    // Outside the server's roots.
+    let elsewhere = crate::support::agents::work_dir();
+    let mut mcp = Mcp::start(&w, &["--root", elsewhere.path().to_str().unwrap()]);
+    let text = mcp.refused("inject", json!({"id": plain, "message": "again"}));
+    assert!(text.contains("outside this server's roots"), "{text}");
+    assert_eq!(w.json(&["show", &plain])["turns"], 2);
+}

@@ -167,7 +167,7 @@ pub(crate) fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i3
             return Ok(0);
         }
         Admitted::Wait => {
-            let ticket = match enqueue(&store, &write_lock, turn, &plan) {
+            let ticket = match queued::enqueue(&store, &write_lock, turn, &plan) {
                 Ok(ticket) => ticket,
                 Err(why) => {
                     report(&format!("error {why}"));
@@ -246,42 +246,6 @@ fn not_started(ending: Ending, why: String) -> TurnEnd {
         settled_by: SettledBy::Supervisor,
         ..Default::default()
     }
-}
-
-/// Records the turn pending with this supervisor, and its ticket where a
-/// limit applies, under the launcher's lock.
-fn enqueue(
-    store: &Store,
-    write_lock: &WriteGuard,
-    turn: u32,
-    plan: &Plan,
-) -> std::result::Result<Option<u64>, String> {
-    let mut session = write_lock.load().map_err(|e| e.to_string())?;
-    let ticket = match plan.max_running {
-        Some(_) => Some(
-            crate::queue::Group::open(store.root(), &plan.group)
-                .and_then(|g| g.take_ticket())
-                .map_err(|e| format!("cannot join the queue of group {}: {e}", plan.group))?,
-        ),
-        None => None,
-    };
-    let me = std::process::id() as i32;
-    let Some(rec) = session
-        .current_turn_mut()
-        .filter(|r| r.turn == turn && r.is_open())
-    else {
-        return Err(format!("turn {turn} is no longer waiting to be launched"));
-    };
-    rec.supervisor = process::record(me);
-    rec.boot_id = process::boot_id();
-    if let Some(q) = rec.queue.as_mut() {
-        q.ticket = ticket;
-        q.queued_at = rec.started_at;
-    }
-    session.status = SessionStatus::Pending;
-    session.pid = Some(me);
-    write_lock.save(&mut session).map_err(|e| e.to_string())?;
-    Ok(ticket)
 }
 
 /// Starts the agent and records it running, under the write lock the

@@ -16,6 +16,7 @@ use std::time::Duration;
 mod launch;
 mod queued;
 mod remove;
+mod retry;
 mod rights;
 mod stop;
 mod worktree;

@@ -5,11 +5,12 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Session, SessionStatus};
+use crate::process;
 use crate::queue::limits::Limits;
 use crate::queue::wait::{self, Waited};
 use crate::queue::{Group, Held};
 use crate::session::manager::Manager;
-use crate::store::Store;
+use crate::store::{Store, WriteGuard};
 use crate::timefmt::Timestamp;
 use nix::fcntl::FlockArg;
 use std::time::{Duration, SystemTime};
@@ -306,4 +307,40 @@ fn wait_for_slot(
             Waited::Done(()) => watch = Some(w),
         }
     }
+}
+
+/// Records the turn pending with this supervisor, and its ticket where a
+/// limit applies, under the launcher's lock.
+pub(super) fn enqueue(
+    store: &Store,
+    write_lock: &WriteGuard,
+    turn: u32,
+    plan: &Plan,
+) -> std::result::Result<Option<u64>, String> {
+    let mut session = write_lock.load().map_err(|e| e.to_string())?;
+    let ticket = match plan.max_running {
+        Some(_) => Some(
+            crate::queue::Group::open(store.root(), &plan.group)
+                .and_then(|g| g.take_ticket())
+                .map_err(|e| format!("cannot join the queue of group {}: {e}", plan.group))?,
+        ),
+        None => None,
+    };
+    let me = std::process::id() as i32;
+    let Some(rec) = session
+        .current_turn_mut()
+        .filter(|r| r.turn == turn && r.is_open())
+    else {
+        return Err(format!("turn {turn} is no longer waiting to be launched"));
+    };
+    rec.supervisor = process::record(me);
+    rec.boot_id = process::boot_id();
+    if let Some(q) = rec.queue.as_mut() {
+        q.ticket = ticket;
+        q.queued_at = rec.started_at;
+    }
+    session.status = SessionStatus::Pending;
+    session.pid = Some(me);
+    write_lock.save(&mut session).map_err(|e| e.to_string())?;
+    Ok(ticket)
 }

@@ -80,14 +80,23 @@ fn a_limit_with_no_known_reset_holds_the_queue_until_a_retry() {
     assert_eq!(w.wait(&other), 0);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(status(&w, &b), "pending");
-    // Retried by hand: its message again, now; the held sessions follow.
+    // Retried by hand: its message again, now; the held sessions follow
+    // (released as the limit is lifted, they may start before it).
     w.run(&["retry", &a]).expect(0, ANY, EMPTY);
     assert_eq!(w.wait(&a), 0);
-    let argv = w.agent.argv(3);
-    assert_eq!(argv.last().map(String::as_str), Some("a"), "{argv:?}");
-    assert_eq!(w.json(&["show", &a])["turns"], 2);
     assert_eq!(w.wait(&b), 0);
     assert_eq!(w.wait(&c), 0);
+    assert_eq!(w.json(&["show", &a])["turns"], 2);
+    let resumed: Vec<Vec<String>> = (3..=5)
+        .map(|k| w.agent.argv(k))
+        .filter(|argv| argv.iter().any(|x| x.starts_with("--resume")))
+        .collect();
+    assert_eq!(resumed.len(), 1, "{resumed:?}");
+    assert_eq!(
+        resumed[0].last().map(String::as_str),
+        Some("a"),
+        "{resumed:?}"
+    );
 }
 
 #[test]

@@ -58,8 +58,10 @@ pub fn transcript_lines(name: &str, range: std::ops::Range<usize>) -> String {
 /// What every fake agent does first: count the turn and record it.
 const RECORD: &str = r#"#!/bin/sh
 d='@DIR@'
-k=$(( $(cat "$d/count" 2>/dev/null || echo 0) + 1 ))
-printf '%s' "$k" > "$d/count"
+# Each invocation claims the lowest free number with mkdir, which only one
+# of several agents started at once can win.
+k=1
+while ! mkdir "$d/call-$k" 2>/dev/null; do k=$((k + 1)); done
 : > "$d/argv-$k"
 for a in "$@"; do printf '%s\n' "$a" >> "$d/argv-$k"; done
 readlink /proc/self/fd/0 > "$d/stdin-$k" 2>/dev/null
@@ -167,9 +169,12 @@ impl FakeAgent {
 
     /// How many times the agent was started.
     pub fn calls(&self) -> usize {
-        std::fs::read_to_string(self.dir.path().join("count"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
+        std::fs::read_dir(self.dir.path())
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("call-"))
+                    .count()
+            })
             .unwrap_or(0)
     }
 
@@ -230,7 +235,8 @@ exit 0
 "#;
 
 /// A fake agent for many sessions at once. [`FakeAgent`] numbers its turns
-/// with a shared counter, which concurrent starts would race on; this one
+/// in the order they claim a number, which agents started at once take in
+/// any order; this one
 /// chooses what to do from the first word of its task or message (its last
 /// argument) and logs every invocation as `<session id> <pid> <last arg>`.
 pub struct TaskAgent {

@@ -5,6 +5,7 @@
 pub(crate) enum AgentKind {
     Codex,
     Claude,
+    Gemini,
 }
 
 impl AgentKind {
@@ -13,6 +14,7 @@ impl AgentKind {
         match self {
             AgentKind::Codex => "codex",
             AgentKind::Claude => "claude_code",
+            AgentKind::Gemini => "gemini",
         }
     }
 
@@ -21,6 +23,7 @@ impl AgentKind {
         match self {
             AgentKind::Codex => "codex",
             AgentKind::Claude => "claude",
+            AgentKind::Gemini => "gemini",
         }
     }
 
@@ -28,6 +31,7 @@ impl AgentKind {
         match name {
             "codex" => Some(AgentKind::Codex),
             "claude_code" | "claude" => Some(AgentKind::Claude),
+            "gemini" => Some(AgentKind::Gemini),
             _ => None,
         }
     }

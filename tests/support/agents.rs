@@ -54,6 +54,12 @@ pub fn claude_bin() -> PathBuf {
     locate("claude", "@anthropic-ai/claude-code@2.1.330")
 }
 
+/// `.agents/node_modules/.bin/gemini` (a Node script); panics with "run
+/// scripts/install-agents.sh" when absent.
+pub fn gemini_bin() -> PathBuf {
+    locate("gemini", "@google/gemini-cli@0.61.0")
+}
+
 /// `.agents/node_modules/.bin/mcp-inspector-cli`, the MCP Inspector's
 /// command line (an MCP client that is not ours); panics with "run
 /// scripts/install-agents.sh" when absent.
@@ -204,6 +210,41 @@ pub fn claude_env(port: u16) -> AgentEnv {
     AgentEnv { _home: home, vars }
 }
 
+/// The `~/.gemini/settings.json` gemini runs headless with against a
+/// mock: an API key for auth (headless, it refuses to run without an auth
+/// choice), no folder-trust prompt, and nothing sent or fetched elsewhere.
+pub const GEMINI_SETTINGS: &str = r#"{
+  "security": {"auth": {"selectedType": "gemini-api-key"}, "folderTrust": {"enabled": false}},
+  "general": {"enableAutoUpdate": false, "enableAutoUpdateNotification": false},
+  "privacy": {"usageStatisticsEnabled": false},
+  "telemetry": {"enabled": false}
+}
+"#;
+
+/// A private HOME (under `target/tmp`) holding only [`GEMINI_SETTINGS`],
+/// and the variables that point gemini at the Gemini API mock on `port`:
+/// `GOOGLE_GEMINI_BASE_URL`, `GEMINI_API_KEY`, `TMPDIR` (gemini writes its
+/// error reports and shell scratch files there), and `NO_PROXY`.
+pub fn gemini_env(port: u16) -> AgentEnv {
+    let home = target_tempdir("gemini-home-");
+    let mut vars: Vec<(String, String)> = vec![
+        (
+            "GOOGLE_GEMINI_BASE_URL".to_string(),
+            format!("http://127.0.0.1:{port}"),
+        ),
+        ("GEMINI_API_KEY".to_string(), "mock-key".to_string()),
+    ];
+    vars.extend(common_vars(home.path()));
+    let user_home = home.path().join("user-home");
+    std::fs::create_dir_all(user_home.join(".gemini")).expect("create ~/.gemini");
+    std::fs::write(user_home.join(".gemini/settings.json"), GEMINI_SETTINGS)
+        .expect("write ~/.gemini/settings.json");
+    let tmp = home.path().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("create TMPDIR");
+    vars.push(("TMPDIR".to_string(), tmp.display().to_string()));
+    AgentEnv { _home: home, vars }
+}
+
 /// An unsigned JWT whose payload is `{"aud":"claude-gateway","sub":"mock",
 /// "exp":4102444800}`: as `ANTHROPIC_AUTH_TOKEN`, it makes claude take its
 /// non-Anthropic base URL for a gateway, and read the unified rate-limit
@@ -226,6 +267,11 @@ pub const HOSTILE_VARS: &[&str] = &[
     "CLAUDE_CODE_USE_BEDROCK",
     "CLAUDE_CODE_USE_VERTEX",
     "CLAUDE_CODE_OAUTH_TOKEN",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GENAI_USE_VERTEXAI",
+    "GOOGLE_GENAI_USE_GCA",
+    "GOOGLE_CLOUD_PROJECT",
+    "GEMINI_MODEL",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -245,6 +291,7 @@ pub fn zwarm_command(state: &Path, cwd: &Path) -> Command {
         "ZWARM_DIR",
         "ZWARM_CODEX_BIN",
         "ZWARM_CLAUDE_BIN",
+        "ZWARM_GEMINI_BIN",
         "ZWARM_STALL_AFTER",
         "CLICOLOR_FORCE",
     ]) {

@@ -31,6 +31,15 @@ pub fn claude(port: u16) -> Agent {
     }
 }
 
+/// The real `gemini` against the Gemini API mock on `port`.
+pub fn gemini(port: u16) -> Agent {
+    Agent {
+        env: agents::gemini_env(port),
+        bin_var: "ZWARM_GEMINI_BIN",
+        bin: agents::gemini_bin(),
+    }
+}
+
 /// The real `claude`, signed in to the Messages mock on `port` as a
 /// gateway, so that it reads the mock's rate-limit headers.
 pub fn claude_gateway(port: u16) -> Agent {

@@ -223,8 +223,11 @@ pub const GEMINI_SETTINGS: &str = r#"{
 
 /// A private HOME (under `target/tmp`) holding only [`GEMINI_SETTINGS`],
 /// and the variables that point gemini at the Gemini API mock on `port`:
-/// `GOOGLE_GEMINI_BASE_URL`, `GEMINI_API_KEY`, `TMPDIR` (gemini writes its
-/// error reports and shell scratch files there), and `NO_PROXY`.
+/// `GOOGLE_GEMINI_BASE_URL`, `GEMINI_API_KEY`, `GEMINI_CLI_HOME` (where
+/// gemini looks for `.gemini/` before `HOME`: the same folder, so that it
+/// holds when another agent's environment sets `HOME` after this one),
+/// `TMPDIR` (gemini writes its error reports and shell scratch files
+/// there), and `NO_PROXY`.
 pub fn gemini_env(port: u16) -> AgentEnv {
     let home = target_tempdir("gemini-home-");
     let mut vars: Vec<(String, String)> = vec![
@@ -239,6 +242,10 @@ pub fn gemini_env(port: u16) -> AgentEnv {
     std::fs::create_dir_all(user_home.join(".gemini")).expect("create ~/.gemini");
     std::fs::write(user_home.join(".gemini/settings.json"), GEMINI_SETTINGS)
         .expect("write ~/.gemini/settings.json");
+    vars.push((
+        "GEMINI_CLI_HOME".to_string(),
+        user_home.display().to_string(),
+    ));
     let tmp = home.path().join("tmp");
     std::fs::create_dir_all(&tmp).expect("create TMPDIR");
     vars.push(("TMPDIR".to_string(), tmp.display().to_string()));
@@ -272,6 +279,7 @@ pub const HOSTILE_VARS: &[&str] = &[
     "GOOGLE_GENAI_USE_GCA",
     "GOOGLE_CLOUD_PROJECT",
     "GEMINI_MODEL",
+    "GEMINI_CLI_HOME",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",

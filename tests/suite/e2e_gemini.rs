@@ -4,6 +4,7 @@
 
 use crate::support::agent_runs;
 use crate::support::e2e::{self, find_step};
+use crate::support::legacy;
 use crate::support::mock_gemini::{self, MockServer, HELLO_COMMAND, HTTP400_MESSAGE};
 use crate::support::poll::eventually;
 use crate::support::world::World;
@@ -97,6 +98,8 @@ fn start_completes_with_the_command_and_its_output_in_the_trajectory() {
     assert_eq!(w.turn_lines(&id, 1)[0]["session_id"], id.as_str());
     assert_eq!(s["adapter"], "gemini");
     assert_eq!(w.meta(&id)["adapter"], "gemini");
+    // zwarm 2.3.5 reads `adapter` as any string: the session stays its.
+    legacy::assert_235_format(&id, w.meta(&id).as_object().unwrap());
     assert_eq!(s["model"], MODEL);
     // The model the API said served it.
     assert_eq!(

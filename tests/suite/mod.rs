@@ -39,6 +39,7 @@ mod mcp_inspector;
 mod mcp_orchestrators;
 mod mock_agents_claude;
 mod mock_agents_codex;
+mod mock_agents_gemini;
 mod mock_servers;
 mod queue;
 mod queue_limits;

@@ -36,8 +36,8 @@ Examples:
 #[command(
     name = "zwarm",
     version,
-    about = "Run coding agents (Codex CLI, Claude Code) as background sessions",
-    long_about = "Run coding agents (Codex CLI, Claude Code) as background sessions.\n\n\
+    about = "Run coding agents (Codex CLI, Claude Code, Gemini CLI) as background sessions",
+    long_about = "Run coding agents (Codex CLI, Claude Code, Gemini CLI) as background sessions.\n\n\
         Each session lives on disk under .zwarm/sessions/<id>/; every command reads that state.\n\
         Session ids may be shortened to any unique prefix.",
     after_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"),
@@ -96,7 +96,8 @@ pub(crate) enum Command {
         for t in a b c d e f; do zwarm start --max-running 2 \"task $t\"; done   # two at a time, the rest pending\n  \
         zwarm start --max-running 1 --group db \"migrate the schema\"   # one at a time among --group db\n  \
         zwarm start --after 3f2a,9b1c \"merge both branches\"   # once both completed; else dependency_failed\n  \
-        zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\"\n\n\
+        zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\"\n  \
+        zwarm start -a gemini -m gemini-2.5-flash \"write a README\"\n\n\
         An agent's own `zwarm start` is bounded: its sessions run at ZWARM_DEPTH one more than it, and \
         none starts deeper than ZWARM_MAX_DEPTH (default 2; lowered along the chain, never raised)."
     )]
@@ -282,7 +283,7 @@ pub(crate) struct StartArgs {
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
     pub cd: Option<PathBuf>,
 
-    /// What the agent may do [default: codex workspace-write; claude every tool (bypassPermissions)]
+    /// What the agent may do [default: codex workspace-write; claude every tool (bypassPermissions); gemini every tool (yolo)]
     #[arg(short, long, value_name = "MODE", value_parser = ["read-only", "workspace-write", "danger-full-access"])]
     pub sandbox: Option<String>,
 

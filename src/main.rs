@@ -1,4 +1,4 @@
-//! zwarm: run coding agents (Codex CLI, Claude Code) as background sessions.
+//! zwarm: run coding agents (Codex CLI, Claude Code, Gemini CLI) as background sessions.
 //!
 //! Data flows one way: `cli` parses, a `commands` verb calls the
 //! [`session::manager`], which uses the [`store`], the

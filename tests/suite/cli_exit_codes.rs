@@ -34,7 +34,7 @@ fn exit_codes_start() {
     let out = w.run(&["start", "the task"]);
     expect(&out, 0);
     assert!(uuid_like(stdout(&out).trim()));
-    expect(&w.run(&["start", "-a", "gemini", "the task"]), 2);
+    expect(&w.run(&["start", "-a", "aider", "the task"]), 2);
     expect(&w.run(&["start", "-s", "yolo", "the task"]), 2);
     let out = w.run(&["start", "-C", "no/such/dir", "the task"]);
     expect(&out, 2);

@@ -5,19 +5,19 @@
 use crate::support::output::{has, ANY, EMPTY};
 use crate::support::world::World;
 
-const REFUSAL: &str = "runs the agent 'gemini', which this version of zwarm does not know";
+const REFUSAL: &str = "runs the agent 'aider', which this version of zwarm does not know";
 
 #[test]
 fn list_and_show_show_it_and_the_verbs_that_need_the_agent_refuse_it_alike() {
     let w = World::new();
     let id = w.completed(&[]);
-    w.edit_meta(&id, |m| m["adapter"] = "gemini".into());
+    w.edit_meta(&id, |m| m["adapter"] = "aider".into());
     let before = w.meta_bytes(&id);
 
-    w.run(&["list"]).expect(0, has("gemini"), EMPTY);
-    w.run(&["show", &id]).expect(0, has("gemini"), EMPTY);
-    assert_eq!(w.json(&["show", &id])["adapter"], "gemini");
-    assert_eq!(w.json(&["list"])["sessions"][0]["adapter"], "gemini");
+    w.run(&["list"]).expect(0, has("aider"), EMPTY);
+    w.run(&["show", &id]).expect(0, has("aider"), EMPTY);
+    assert_eq!(w.json(&["show", &id])["adapter"], "aider");
+    assert_eq!(w.json(&["list"])["sessions"][0]["adapter"], "aider");
 
     for verb in [
         vec!["trajectory", id.as_str()],

@@ -56,10 +56,14 @@ pub(crate) fn step(style: &Style, step: &Step, full: bool, out: &mut String) {
             style.paint_into(out, CYAN, "$");
             out.push(' ');
             one_line_into(out, command, cut(200));
-            out.push(' ');
+            // No exit code (gemini never reports one): no trailing space.
             match exit_code {
-                Some(0) => style.paint_into(out, DIM, "(exit 0)"),
+                Some(0) => {
+                    out.push(' ');
+                    style.paint_into(out, DIM, "(exit 0)");
+                }
                 Some(c) => {
+                    out.push(' ');
                     style.start(out, RED);
                     let _ = write!(out, "(exit {c})");
                     style.end(out);
@@ -281,6 +285,31 @@ mod tests {
         out.clear();
         super::step(&Style { color: false }, &step, false, &mut out);
         assert_eq!(out, "$ ls -l (exit 2) (failed)\n    a\n    b\n");
+    }
+
+    #[test]
+    fn a_command_without_an_exit_code_ends_at_its_status() {
+        let out = |status| {
+            let kind = StepKind::Command {
+                command: "echo hi".into(),
+                output: "hi\n".into(),
+                exit_code: None,
+                status,
+            };
+            let mut out = String::new();
+            super::step(
+                &Style { color: false },
+                &Step { line: 1, kind },
+                false,
+                &mut out,
+            );
+            out
+        };
+        assert_eq!(out(ItemStatus::Completed), "$ echo hi\n    hi\n");
+        assert_eq!(
+            out(ItemStatus::InProgress),
+            "$ echo hi (did not finish)\n    hi\n"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::tool::{tool_step, OpenTool};
 use crate::model::Usage;
 use crate::turn::StreamParser;
-use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary};
+use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary, UsageLimit};
 use serde_json::Value;
 
 pub(crate) struct GeminiParser {
@@ -141,7 +141,11 @@ impl GeminiParser {
             self.summary.outcome = Some(Outcome::Completed);
             return;
         }
-        let message = error_message(&v["error"]);
+        let (message, rate_limited) = api_error(&v["error"]);
+        if rate_limited {
+            // Gemini gives no reset time: it has retried for minutes already.
+            self.summary.usage_limit = Some(UsageLimit::new(message.clone()));
+        }
         emit(Step {
             line: lineno,
             kind: StepKind::Error {
@@ -192,25 +196,38 @@ fn served_model(stats: &Value) -> Option<String> {
     }
 }
 
-/// A failed result's error in words: an API error comes as `[API Error:
-/// <the API's JSON body>]`, of which the API's own message is what a
-/// person can act on.
-pub(super) fn error_message(error: &Value) -> String {
+/// What gemini appends to an API error, and only to one with HTTP status
+/// 429, once its retries are spent (which one depends on the auth type).
+const RATE_LIMIT_ADVICE: [&str; 2] = [
+    "Please wait and try again later.",
+    "Possible quota limitations in place",
+];
+
+/// A failed result's error in words, and whether it is the API's 429. An
+/// API error comes as `[API Error: <the API's JSON body, or its message>]`,
+/// of which the API's own message is what a person can act on, followed on
+/// a line of its own by gemini's advice for a 429.
+pub(super) fn api_error(error: &Value) -> (String, bool) {
     let text = error["message"].as_str().unwrap_or_default().trim();
     if text.is_empty() {
-        return error["type"].as_str().unwrap_or("failed").to_string();
+        return (
+            error["type"].as_str().unwrap_or("failed").to_string(),
+            false,
+        );
     }
-    let inner = text
-        .strip_prefix("[API Error: ")
-        .and_then(|t| t.strip_suffix(']'));
-    let api = inner
-        .and_then(|t| serde_json::from_str::<Value>(t).ok())
-        .and_then(|body| body["error"]["message"].as_str().map(str::to_string));
-    match (api, inner) {
-        (Some(m), _) if !m.trim().is_empty() => m,
-        (_, Some(t)) => t.to_string(),
-        _ => text.to_string(),
-    }
+    let Some(rest) = text.strip_prefix("[API Error: ") else {
+        return (text.to_string(), false);
+    };
+    let (inner, advice) = match rest.rfind("]\n") {
+        Some(at) => (&rest[..at], rest[at + 2..].trim()),
+        None => (rest.strip_suffix(']').unwrap_or(rest), ""),
+    };
+    let limited = RATE_LIMIT_ADVICE.iter().any(|a| advice.starts_with(a));
+    let api = serde_json::from_str::<Value>(inner)
+        .ok()
+        .and_then(|body| body["error"]["message"].as_str().map(str::to_string))
+        .filter(|m| !m.trim().is_empty());
+    (api.unwrap_or_else(|| inner.to_string()), limited)
 }
 
 impl Default for GeminiParser {

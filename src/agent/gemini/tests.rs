@@ -255,16 +255,31 @@ fn failed_tools_warnings_errors_and_unknown_lines_are_all_kept() {
 
 #[test]
 fn error_messages_unwrap_the_apis_body_when_there_is_one() {
-    let m = |message: &str| stream::error_message(&json!({"type": "x", "message": message}));
+    let m = |message: &str| stream::api_error(&json!({"type": "x", "message": message}));
+    let plain = |m: &str| (m.to_string(), false);
     assert_eq!(
-        m(r#"[API Error: {"error":{"code":429,"message":"quota","status":"RESOURCE_EXHAUSTED"}}]"#),
-        "quota"
+        m(r#"[API Error: {"error":{"code":400,"message":"bad","status":"INVALID_ARGUMENT"}}]"#),
+        plain("bad")
     );
-    assert_eq!(m("[API Error: fetch failed]"), "fetch failed");
-    assert_eq!(m("Operation cancelled."), "Operation cancelled.");
+    assert_eq!(m("[API Error: fetch failed]"), plain("fetch failed"));
     assert_eq!(
-        stream::error_message(&json!({"type": "FatalTurnLimitedError"})),
-        "FatalTurnLimitedError"
+        m("[API Error: slow (Status: UNAVAILABLE)]"),
+        plain("slow (Status: UNAVAILABLE)")
     );
-    assert_eq!(stream::error_message(&json!(null)), "failed");
+    assert_eq!(m("Operation cancelled."), plain("Operation cancelled."));
+    let limited = |advice: &str| m(&format!("[API Error: quota]\n{advice} and more"));
+    assert_eq!(
+        limited("Please wait and try again later. To increase your limits, ..."),
+        ("quota".to_string(), true)
+    );
+    assert_eq!(
+        limited("Possible quota limitations in place or slow response times detected."),
+        ("quota".to_string(), true)
+    );
+    assert_eq!(limited("Something else"), plain("quota"));
+    assert_eq!(
+        stream::api_error(&json!({"type": "FatalTurnLimitedError"})),
+        plain("FatalTurnLimitedError")
+    );
+    assert_eq!(stream::api_error(&json!(null)), plain("failed"));
 }

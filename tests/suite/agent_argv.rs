@@ -7,7 +7,7 @@
 
 use crate::support::e2e;
 use crate::support::world::World;
-use crate::support::{mock_messages, mock_responses};
+use crate::support::{mock_gemini, mock_messages, mock_responses};
 use serde_json::Value;
 
 /// What an agent's stdin is when zwarm hands it the prompt.
@@ -168,4 +168,32 @@ fn claude_takes_a_long_prompt_on_stdin_in_first_and_resumed_turns() {
     completed(&w, &id, 3, "\"result\"", "claude-short");
     let reqs = mock.model_requests();
     assert!(mock_messages::last_user_text(&reqs[2].body).contains(short));
+}
+
+#[test]
+fn gemini_takes_a_long_prompt_on_stdin_then_a_short_one_as_its_prompt_option() {
+    let mock = mock_gemini::MockServer::start();
+    let w = World::recording(e2e::gemini(mock.port()));
+
+    // zwarm pins gemini's session id to its own.
+    let prompt = long_prompt("gemini-long-1");
+    let id = start(&w, "gemini", &prompt);
+    prompt_on_stdin(&w, 1);
+    completed(&w, &id, 1, "\"result\"", "gemini-long-1");
+    assert_eq!(first_of(&w.turn_lines(&id, 1), "session_id"), id);
+    let reqs = mock.model_requests();
+    let seen = mock_gemini::last_user_text(&reqs[0].body);
+    assert!(seen.ends_with(&prompt), "{} bytes seen", seen.len());
+
+    // A short prompt, which starts with a dash, in `--prompt=`; stdin empty.
+    let short = "-SCN_SAY gemini-short";
+    inject(&w, &id, short);
+    assert_eq!(w.agent.stdin(2), "/dev/null");
+    let argv = w.agent.argv(2);
+    assert_eq!(argv.last(), Some(&format!("--prompt={short}")), "{argv:?}");
+    assert!(argv.contains(&format!("--resume={id}")), "{argv:?}");
+    completed(&w, &id, 2, "\"result\"", "gemini-short");
+    let reqs = mock.model_requests();
+    assert_eq!(reqs.len(), 2);
+    assert_eq!(mock_gemini::last_user_text(&reqs[1].body), short);
 }

@@ -123,7 +123,7 @@ impl FakeAgent {
         FakeAgent { dir }
     }
 
-    /// The executable to point `ZWARM_CODEX_BIN` / `ZWARM_CLAUDE_BIN` at.
+    /// The executable to point `ZWARM_CODEX_BIN` / `ZWARM_CLAUDE_BIN` / `ZWARM_GEMINI_BIN` at.
     pub fn program(&self) -> PathBuf {
         self.dir.path().join("agent")
     }

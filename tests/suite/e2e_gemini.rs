@@ -134,6 +134,11 @@ fn start_completes_with_the_command_and_its_output_in_the_trajectory() {
         human.contains(HELLO_COMMAND) && human.contains("done: hello-from-mock"),
         "{human}"
     );
+    let watched = w.ok(&["watch", &id[..8]]);
+    assert!(
+        watched.contains(HELLO_COMMAND) && watched.contains("turn 1 completed"),
+        "{watched}"
+    );
     let table = w.ok(&["list"]);
     assert!(
         table.contains(&id[..8]) && table.contains("gemini"),

@@ -23,11 +23,17 @@ impl Agent for Gemini {
     fn bin_env(&self) -> &'static str {
         "ZWARM_GEMINI_BIN"
     }
-    /// `--output-format=stream-json [--model=M] --approval-mode=MODE`, then
+    /// `--output-format=stream-json --skip-trust [--model=M]
+    /// --approval-mode=MODE`, then
     /// `--session-id=ID` for a first turn or `--resume=ID` for a later one,
     /// then `--prompt=PROMPT`, or nothing when the prompt is on stdin.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
-        let mut a = vec![OsString::from("--output-format=stream-json")];
+        // Headless in a folder the user never trusted, gemini refuses to
+        // start (exit 55) unless told to trust it for this run, as a person
+        // who runs it there would: nobody can answer its question.
+        let mut a: Vec<OsString> = ["--output-format=stream-json", "--skip-trust"]
+            .map(OsString::from)
+            .to_vec();
         if let Some(m) = spec.model.filter(|m| !m.is_empty()) {
             a.push(long_opt("--model", m));
         }
@@ -98,6 +104,7 @@ mod adapter_tests {
     fn argv_for_first_and_resumed_turns_with_the_prompt_as_argument_or_on_stdin() {
         let head = [
             "--output-format=stream-json",
+            "--skip-trust",
             "--model=m",
             "--approval-mode=yolo",
         ];
@@ -132,7 +139,7 @@ mod adapter_tests {
                 model: None,
                 ..spec(None, PromptVia::Stdin)
             };
-            argv(&Gemini, &spec)[1].clone()
+            argv(&Gemini, &spec)[2].clone()
         };
         assert_eq!(mode(Some("read-only")), "--approval-mode=plan");
         assert_eq!(mode(Some("workspace-write")), "--approval-mode=auto_edit");
@@ -152,6 +159,7 @@ mod adapter_tests {
             argv(&Gemini, &hostile),
             [
                 "--output-format=stream-json",
+                "--skip-trust",
                 "--model=--sandbox",
                 "--approval-mode=yolo",
                 "--resume=latest",

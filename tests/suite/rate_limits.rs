@@ -129,6 +129,22 @@ fn a_claude_turn_at_its_usage_limit_is_rate_limited_until_the_reset_it_reported(
     assert_rate_limited(&w, &id, Some(local(1_796_317_200 + 3 * 86400)));
 }
 
+#[test]
+fn a_gemini_turn_answered_429_until_its_retries_were_spent_is_rate_limited() {
+    // The real CLI retries for minutes before it says so: its transcript.
+    let w = World::new();
+    w.agent
+        .turn(1, transcript("gemini_rate_limited.jsonl"))
+        .exit(1, 429 % 256);
+    let id = w.start(&["-a", "gemini", "the task"]);
+    assert_eq!(w.wait(&id), 4);
+    assert_rate_limited(&w, &id, None);
+    assert_eq!(
+        w.json(&["show", &id])["error"],
+        "rate limited: mock: quota exceeded"
+    );
+}
+
 /// The real agent against a mock that answers `task` with a 429: `wait`
 /// exits 4 and the session is `rate_limited`, until `resets_at` if given.
 fn a_real_agent_is_rate_limited(agent: Agent, adapter: &str, task: &str, resets_at: Option<i64>) {

@@ -283,3 +283,19 @@ fn error_messages_unwrap_the_apis_body_when_there_is_one() {
     );
     assert_eq!(stream::api_error(&json!(null)), plain("failed"));
 }
+
+#[test]
+fn a_429_once_the_retries_are_spent_is_a_rate_limit_without_a_reset() {
+    let (steps, s) = run("gemini_rate_limited.jsonl");
+    assert_eq!(steps, vec![err(3, "mock: quota exceeded")]);
+    assert_eq!(
+        s.outcome,
+        Some(Outcome::Failed("mock: quota exceeded".into()))
+    );
+    assert_eq!(
+        s.usage_limit,
+        Some(crate::turn::UsageLimit::new("mock: quota exceeded"))
+    );
+    // A 400 is no rate limit.
+    assert_eq!(run("gemini_api_error_400.jsonl").1.usage_limit, None);
+}

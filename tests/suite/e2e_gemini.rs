@@ -279,4 +279,26 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process() {
     assert_eq!(commands.len(), 1, "{traj:#}");
     assert_eq!(commands[0]["command"], mock_gemini::SLOW_COMMAND);
     assert_eq!(commands[0]["status"], "in_progress");
+
+    // It resumes: the killed turn's prompt is in the conversation, its
+    // unfinished tool call is not, and its usage was never reported.
+    let before = w.mock.model_requests().len();
+    w.inject(&id, "SCN_SAY back again");
+    let (code, s) = w.wait_shown(&id);
+    assert_eq!(code, 0, "{s:#}");
+    assert_eq!(s["turn_records"][0]["ending"], "killed");
+    assert!(s["turn_records"][0]["usage"].is_null(), "{s:#}");
+    assert_eq!(s["turn_records"][1]["agent_session_id"], id.as_str());
+    assert_eq!(s["last_message"], "back again");
+    let requests = w.mock.model_requests();
+    assert_eq!(requests.len(), before + 1);
+    let body = &requests[before].body;
+    assert!(body.to_string().contains("SCN_SLOW keep busy"), "{body:#}");
+    assert!(!body.to_string().contains("functionCall"), "{body:#}");
+    assert!(mock_gemini::function_outputs(body).is_empty(), "{body:#}");
+    assert_eq!(
+        usage_of(&s["usage"])[0],
+        mock_gemini::USAGE_PROMPT,
+        "only the resumed turn's request counts: {s:#}"
+    );
 }

@@ -30,7 +30,7 @@ pub const USAGE_TOTAL: u64 = USAGE_PROMPT + USAGE_CANDIDATES + USAGE_THOUGHTS;
 /// substitution detected").
 pub const SLOW_COMMAND: &str = "echo tick; sleep 60; echo tock";
 
-/// The Gemini API mock (its `base_url()` is the value for
+/// The Gemini API mock (`http://127.0.0.1:<port>` is the value for
 /// `GOOGLE_GEMINI_BASE_URL`). Stops on drop.
 pub struct MockServer(ModelMock);
 

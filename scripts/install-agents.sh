@@ -25,6 +25,9 @@ BIN="$AGENTS/node_modules/.bin"
 # `codex --version` creates $CODEX_HOME/tmp; keep that out of ~/.codex.
 export CODEX_HOME="$AGENTS/codex-home"
 mkdir -p "$CODEX_HOME"
+# `gemini --version` writes $GEMINI_CLI_HOME/.gemini (else ~/.gemini).
+export GEMINI_CLI_HOME="$AGENTS/gemini-home"
+mkdir -p "$GEMINI_CLI_HOME"
 
 die() {
     echo "" >&2

@@ -18,7 +18,11 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How often, while sessions run, the store is read again for stalls
+/// (retries in a turn file the dashboard does not follow).
+const STALL_RECHECK: Duration = Duration::from_secs(5);
 
 /// What woke the loop.
 enum Wake {
@@ -43,8 +47,10 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<()> {
     let mut app = App::default();
     let mut preview = Preview::default();
     let mut rows_stale = true;
+    let mut read_at = Instant::now();
     loop {
         if rows_stale {
+            read_at = Instant::now();
             if watcher.sessions_dir.is_none() {
                 watcher.watch_sessions_dir(manager);
             }
@@ -63,9 +69,10 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<()> {
             .context("cannot draw on the terminal")?;
         let first = match next_wake(&rx, app.has_clock()) {
             Some(w) => w,
-            // The clock: runtimes and stall timers move on.
+            // The clock: runtimes move on with the time drawn; a stall is
+            // found by reading, now and then.
             None => {
-                rows_stale = true;
+                rows_stale = read_at.elapsed() >= STALL_RECHECK;
                 continue;
             }
         };

@@ -159,7 +159,13 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect, now: Timestamp, paint: P
     ];
     let mut head = vec!["", "ID", "STATUS", "AGENT"];
     if wide {
-        widths.push(Constraint::Length(14));
+        let model_width = window
+            .iter()
+            .map(|r| r.model.chars().count())
+            .max()
+            .unwrap_or(5)
+            .clamp(5, 20);
+        widths.push(Constraint::Length(model_width as u16));
         head.push("MODEL");
     }
     widths.extend([
@@ -271,7 +277,7 @@ fn footer(app: &App, paint: Paint) -> Line<'static> {
 }
 
 fn draw_help(frame: &mut Frame, area: Rect) {
-    let width = 64.min(area.width);
+    let width = 70.min(area.width);
     let height = (KEYS.len() as u16 + 2).min(area.height);
     let at = Rect {
         x: area.x + (area.width - width) / 2,
@@ -377,8 +383,7 @@ mod tests {
     fn redacted(name: &str, screen: &str) {
         let mut settings = insta::Settings::clone_current();
         settings.add_filter(r"\b[0-9a-f]{8}\b", "[id]");
-        settings.add_filter(r"\b\d+[hms](\d+[ms])?\b", "[time]");
-        settings.add_filter(r"\b\d+d\b", "[time]");
+        settings.add_filter(r"(?P<pre>\s)\d+[dhms](\d+[hms])?\b", "${pre}[time]");
         settings.bind(|| insta::assert_snapshot!(name, screen));
     }
 

@@ -19,6 +19,17 @@ pub(crate) type Term = Terminal<CrosstermBackend<Stdout>>;
 /// The dashboard's terminal; restored when dropped.
 pub(crate) struct Screen {
     pub term: Term,
+    _restore: Restore,
+}
+
+/// Gives the terminal back when dropped: made as soon as raw mode is on,
+/// so that a failure further on in setting up gives it back too.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        restore();
+    }
 }
 
 impl Screen {
@@ -32,18 +43,12 @@ impl Screen {
             }));
         });
         enable_raw_mode()?;
-        // From here on a failure must still give the terminal back.
-        let screen = Screen {
-            term: Terminal::new(CrosstermBackend::new(io::stdout()))?,
-        };
+        let restore = Restore;
         execute!(io::stdout(), EnterAlternateScreen, Hide)?;
-        Ok(screen)
-    }
-}
-
-impl Drop for Screen {
-    fn drop(&mut self) {
-        restore();
+        Ok(Screen {
+            term: Terminal::new(CrosstermBackend::new(io::stdout()))?,
+            _restore: restore,
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! key asks of the sessions comes back as an [`Action`] for the event loop
 //! to carry out with the session manager.
 
-use super::rows::{Counts, Row, StatusFilter};
+use super::rows::{order, Counts, Row, StatusFilter};
 
 /// A key, as the dashboard tells keys apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +118,23 @@ impl App {
     pub(crate) fn set_rows(&mut self, rows: Vec<Row>) {
         self.counts = Counts::of(&rows);
         self.rows = rows;
+        self.apply_filters();
+    }
+
+    /// Rows read again, each in place of its session's (or added): the
+    /// order and the counts follow.
+    pub(crate) fn replace_rows(&mut self, new: Vec<Row>) {
+        if new.is_empty() {
+            return;
+        }
+        for row in new {
+            match self.rows.iter_mut().find(|r| r.id == row.id) {
+                Some(slot) => *slot = row,
+                None => self.rows.push(row),
+            }
+        }
+        order(&mut self.rows);
+        self.counts = Counts::of(&self.rows);
         self.apply_filters();
     }
 
@@ -288,7 +305,6 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::super::rows::tests::{now, session};
-    use super::super::rows::{order, Row};
     use super::*;
 
     fn app() -> App {
@@ -362,6 +378,22 @@ mod tests {
         app.set_rows(vec![]);
         assert_eq!(app.selected(), None);
         assert_eq!(app.on_key(Key::Down), Action::Nothing);
+    }
+
+    #[test]
+    fn a_row_read_again_takes_its_place_in_the_order() {
+        let mut app = app();
+        assert_eq!(selected(&app), "cc000003");
+        // The failed session runs again: it moves among the running ones.
+        app.replace_rows(vec![Row::new(
+            &session("cc000003", "running", "", "11:50:00", ""),
+            false,
+            now(),
+        )]);
+        let ids: Vec<&str> = app.shown().map(|r| r.id.as_str()).collect();
+        assert_eq!(ids, ["aa000001", "cc000003", "bb000002"]);
+        assert_eq!(selected(&app), "cc000003");
+        assert_eq!((app.counts.running, app.counts.failed), (2, 0));
     }
 
     #[test]

@@ -47,8 +47,21 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<()> {
     let mut app = App::default();
     let mut preview = Preview::default();
     let mut rows_stale = true;
+    // Sessions whose own folder changed: only they are read again.
+    let mut changed: Vec<String> = Vec::new();
     let mut read_at = Instant::now();
     loop {
+        if !rows_stale && !changed.is_empty() {
+            changed.sort_unstable();
+            changed.dedup();
+            // One that cannot be read (removed, or broken) sends the whole
+            // store to be read again, which says what it could not read.
+            match changed.iter().map(|id| load_row(manager, id)).collect() {
+                Ok(rows) => app.replace_rows(rows),
+                Err(_) => rows_stale = true,
+            }
+        }
+        changed.clear();
         if rows_stale {
             read_at = Instant::now();
             if watcher.sessions_dir.is_none() {
@@ -88,9 +101,14 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<()> {
                 },
                 Wake::Resize => {}
                 Wake::Files(wds) => {
-                    // Only the turn file's own folder: the steps grow, the
-                    // table has not changed.
-                    rows_stale |= wds.iter().any(|wd| Some(*wd) != watcher.turn_wd());
+                    for wd in wds {
+                        match watcher.what(wd) {
+                            // The steps grow; the table has not changed.
+                            Watched::Turn => {}
+                            Watched::Session(id) => changed.push(id.to_string()),
+                            Watched::Store => rows_stale = true,
+                        }
+                    }
                 }
                 Wake::Signal | Wake::InputGone => return Ok(()),
             }
@@ -141,6 +159,13 @@ fn load_rows(manager: &Manager, app: &mut App) -> Vec<Row> {
         .collect();
     order(&mut rows);
     rows
+}
+
+/// One session's row read again (its `meta.json` was replaced).
+fn load_row(manager: &Manager, id: &str) -> crate::error::Result<Row> {
+    let s = manager.refresh(manager.store().load(id)?)?;
+    let stalled = s.status.is_active() && manager.stall(&s).is_some();
+    Ok(Row::new(&s, stalled, Timestamp::now()))
 }
 
 /// Carries out what a key asked, with the same manager calls as the verbs
@@ -241,8 +266,20 @@ struct Watcher {
     inotify: Arc<Inotify>,
     root: std::path::PathBuf,
     sessions_dir: Option<WatchDescriptor>,
+    /// Each session's folder, by id, and the id of each watch.
     sessions: HashMap<String, WatchDescriptor>,
+    ids: HashMap<WatchDescriptor, String>,
     turn: Option<(String, WatchDescriptor)>,
+}
+
+/// What a watch is on.
+enum Watched<'a> {
+    /// The selected session's `turns/`.
+    Turn,
+    /// One session's folder.
+    Session(&'a str),
+    /// The sessions folder, or the state directory.
+    Store,
 }
 
 impl Watcher {
@@ -268,6 +305,7 @@ impl Watcher {
             root: manager.store().root().to_path_buf(),
             sessions_dir: None,
             sessions: HashMap::new(),
+            ids: HashMap::new(),
             turn: None,
         };
         w.watch_sessions_dir(manager);
@@ -290,9 +328,12 @@ impl Watcher {
         }
     }
 
-    /// Watches the folders of `ids` not yet watched.
+    /// Watches the folders of `ids` not yet watched, and forgets those of
+    /// sessions no longer there.
     fn sessions<'a>(&mut self, manager: &Manager, ids: impl Iterator<Item = &'a str>) {
+        let mut present = std::collections::HashSet::new();
         for id in ids {
+            present.insert(id);
             if self.sessions.contains_key(id) {
                 continue;
             }
@@ -304,7 +345,18 @@ impl Watcher {
                 .add_watch(&manager.store().session_dir(id), flags)
             {
                 self.sessions.insert(id.to_string(), wd);
+                self.ids.insert(wd, id.to_string());
             }
+        }
+        if present.len() < self.sessions.len() {
+            let ids = &mut self.ids;
+            self.sessions.retain(|id, wd| {
+                let keep = present.contains(id.as_str());
+                if !keep {
+                    ids.remove(wd);
+                }
+                keep
+            });
         }
     }
 
@@ -329,7 +381,13 @@ impl Watcher {
         }
     }
 
-    fn turn_wd(&self) -> Option<WatchDescriptor> {
-        self.turn.as_ref().map(|t| t.1)
+    fn what(&self, wd: WatchDescriptor) -> Watched<'_> {
+        if self.turn.as_ref().is_some_and(|t| t.1 == wd) {
+            return Watched::Turn;
+        }
+        match self.ids.get(&wd) {
+            Some(id) => Watched::Session(id),
+            None => Watched::Store,
+        }
     }
 }

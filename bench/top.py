@@ -3,7 +3,9 @@
 finished sessions (bench/gen_corpus.py), on a pseudo-terminal of 120x40:
 
 - first frame: from starting `zwarm top` to its header ("1000 sessions")
-  on the terminal (median and max of RUNS, default 10);
+  on the terminal (median and max of RUNS, default 10), beside `zwarm list`
+  of the same store as a whole process, in the same run (on a shared
+  machine, the one tells how busy it was for the other);
 - a frame after a change: a session's meta.json replaced (its task, as a
   rename, as zwarm writes) until the new task is on the terminal; the
   session is picked with `/` so its row is on screen (median and max of
@@ -144,6 +146,14 @@ def main():
     # The list index is built by the first reader, as after any `list`.
     subprocess.run([zwarm, "--dir", store, "list"], env=env, cwd=work, check=True,
                    stdout=subprocess.DEVNULL)
+
+    lists = []
+    for _ in range(RUNS):
+        t0 = time.monotonic()
+        subprocess.run([zwarm, "--dir", store, "list"], env=env, cwd=work, check=True,
+                       stdout=subprocess.DEVNULL)
+        lists.append(time.monotonic() - t0)
+    print(f"`zwarm list` of the same 1,000, whole process: {ms(lists)}")
 
     firsts = []
     for _ in range(RUNS):

@@ -216,3 +216,27 @@ fn diff(s: &Session) -> Vec<String> {
         Err(e) => vec![visible(&format!("no diff: {e}")).into_owned()],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::rows::tests::session;
+    use super::*;
+
+    #[test]
+    fn the_final_message_is_shown_made_visible_or_why_there_is_none() {
+        let mut done = session("aa000001", "completed", "completed", "10:00:00", "10:05:00");
+        done.turns[0].final_message = Some("All done.\nTests \x1b[32mpass\x1b[0m.".into());
+        assert_eq!(
+            final_message(&done),
+            ["All done.", "Tests ^[[32mpass^[[0m."]
+        );
+        let running = session("aa000002", "running", "", "10:00:00", "");
+        assert_eq!(final_message(&running), ["(the turn is still running)"]);
+        let mut failed = session("aa000003", "failed", "failed", "10:00:00", "10:05:00");
+        failed.error = Some("agent exited \u{202e}1".into());
+        assert_eq!(
+            final_message(&failed),
+            ["(no final message)", "agent exited <U+202E>1"]
+        );
+    }
+}

@@ -451,6 +451,24 @@ mod tests {
     }
 
     #[test]
+    fn colours_only_when_asked() {
+        let app = app();
+        let coloured = |color: bool| {
+            let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+            let preview = preview();
+            term.draw(|f| draw(f, &app, &preview, now(), color))
+                .unwrap();
+            let buf = term.backend().buffer().clone();
+            buf.content()
+                .iter()
+                .filter(|c| c.fg != Color::Reset)
+                .count()
+        };
+        assert_eq!(coloured(false), 0);
+        assert!(coloured(true) > 0);
+    }
+
+    #[test]
     fn an_empty_store_says_how_to_start() {
         let s = screen(&App::default(), 80, 24);
         assert!(s.starts_with("0 sessions"), "{s}");

@@ -95,6 +95,16 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<()> {
                     Action::Nothing => {}
                     Action::Quit => return Ok(()),
                     action => {
+                        // A kill may take seconds (the agent's grace):
+                        // say so before.
+                        if let Action::Kill { id } = &action {
+                            app.say(false, format!("killing {}…", crate::model::short(id)));
+                            let now = Timestamp::now();
+                            screen
+                                .term
+                                .draw(|f| view::draw(f, &app, &preview, now, color))
+                                .context("cannot draw on the terminal")?;
+                        }
                         act(manager, &mut app, action);
                         rows_stale = true;
                     }

@@ -256,6 +256,21 @@ pub(crate) enum Command {
     )]
     Mcp(McpArgs),
 
+    /// A live dashboard of every session: attention first, the selected one's steps, and keys to act
+    #[command(
+        after_help = "Sessions that failed (a limit, a timeout, a budget) or stalled in the last 24 hours \
+        come first, then running ones (the longest first), pending ones, then the rest (newest first). \
+        The pane below follows the selected session's latest turn as `watch` does; `v` shows its final \
+        message, its raw output, its diff. It is woken by changes in the store, never polls, and redraws \
+        once a second only while a session runs. It needs a terminal (stdout), and has no --json.\n\n\
+        Keys:\n  ↑ ↓  j k       select a session\n  Enter  v       preview: steps, final message, raw output, diff\n  \
+        d              preview the diff\n  i              inject a message into the session (Enter sends)\n  \
+        K              kill the session (y confirms)\n  /              filter by text\n  \
+        s              cycle the status filter\n  ?              the keys\n  q  Esc         quit\n\n\
+        Examples:\n  zwarm top\n  zwarm --dir ~/src/api/.zwarm top\n  NO_COLOR=1 zwarm top"
+    )]
+    Top,
+
     /// zwarm 2.3.5's spellings: `zwarm session start|ls|show|logs|inject|kill|clean`
     #[command(hide = true)]
     Session(LegacyArgs),

@@ -25,6 +25,7 @@ mod store;
 #[cfg(test)]
 mod testing;
 mod timefmt;
+mod top;
 mod turn;
 
 use clap::Parser;

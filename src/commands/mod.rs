@@ -21,6 +21,7 @@ mod retry;
 mod rm;
 mod show;
 mod start;
+mod top;
 mod trajectory;
 mod wait;
 mod watch;
@@ -143,6 +144,7 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Outcome> {
         Command::Clean(a) => clean::run(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
         Command::Mcp(a) => mcp::run(ctx, a),
+        Command::Top => top::run(ctx),
         Command::Completions(_) | Command::Session(_) | Command::Supervise(_) => {
             unreachable!("handled in run")
         }

@@ -35,6 +35,7 @@ fn completions_for_bash_zsh_and_fish() {
             "watch",
             "wait",
             "clean",
+            "top",
             "completions",
         ] {
             assert!(script.contains(sub), "{shell} completes `{sub}`");

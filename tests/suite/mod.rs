@@ -53,4 +53,5 @@ mod reliability_crashes;
 mod reliability_hostile_store;
 mod reliability_hostile_turns;
 mod timeouts;
+mod top;
 mod unknown_agent;

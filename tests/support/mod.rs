@@ -27,6 +27,7 @@
 //! - [`files`]: snapshots of folders, locks held, files written whole.
 //! - [`disk`]: a small tmpfs for a full disk.
 //! - [`rng`]: seeded random choices.
+//! - [`tmux`]: a real terminal (a private tmux server) for `zwarm top`.
 
 pub mod agent_runs;
 pub mod agents;
@@ -48,4 +49,5 @@ pub mod output;
 pub mod poll;
 pub mod procs;
 pub mod rng;
+pub mod tmux;
 pub mod world;

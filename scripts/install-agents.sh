@@ -3,6 +3,7 @@
 # git-ignored folder .agents/ at the repository root:
 #   @openai/codex@0.169.0            -> .agents/node_modules/.bin/codex
 #   @anthropic-ai/claude-code@2.1.330 -> .agents/node_modules/.bin/claude
+#   @qwen-code/qwen-code@0.24.4       -> .agents/node_modules/.bin/qwen
 #   @modelcontextprotocol/inspector-cli@1.0.3 -> .agents/node_modules/.bin/mcp-inspector-cli
 #     (the MCP Inspector's command line, an independent client of `zwarm mcp`)
 # Needs only Node/npm and the npm registry. Idempotent: when every pinned
@@ -13,6 +14,8 @@ CODEX_PKG="@openai/codex"
 CODEX_VERSION="0.169.0"
 CLAUDE_PKG="@anthropic-ai/claude-code"
 CLAUDE_VERSION="2.1.330"
+QWEN_PKG="@qwen-code/qwen-code"
+QWEN_VERSION="0.24.4"
 INSPECTOR_PKG="@modelcontextprotocol/inspector-cli"
 INSPECTOR_VERSION="1.0.3"
 
@@ -44,16 +47,18 @@ installed_version() {
 agents_ok() {
     [ "$(installed_version "$CODEX_PKG")" = "$CODEX_VERSION" ] || return 1
     [ "$(installed_version "$CLAUDE_PKG")" = "$CLAUDE_VERSION" ] || return 1
+    [ "$(installed_version "$QWEN_PKG")" = "$QWEN_VERSION" ] || return 1
     [ "$(installed_version "$INSPECTOR_PKG")" = "$INSPECTOR_VERSION" ] || return 1
     "$BIN/mcp-inspector-cli" --help </dev/null >/dev/null 2>&1 || return 1
     "$BIN/codex" --version </dev/null >/dev/null 2>&1 || return 1
     "$BIN/claude" --version </dev/null >/dev/null 2>&1 || return 1
+    "$BIN/qwen" --version </dev/null >/dev/null 2>&1 || return 1
 }
 
 if agents_ok; then
     echo "install-agents.sh: pinned agent CLIs already installed in .agents/"
 else
-    echo "install-agents.sh: installing $CODEX_PKG@$CODEX_VERSION, $CLAUDE_PKG@$CLAUDE_VERSION and $INSPECTOR_PKG@$INSPECTOR_VERSION into .agents/"
+    echo "install-agents.sh: installing $CODEX_PKG@$CODEX_VERSION, $CLAUDE_PKG@$CLAUDE_VERSION, $QWEN_PKG@$QWEN_VERSION and $INSPECTOR_PKG@$INSPECTOR_VERSION into .agents/"
     mkdir -p "$AGENTS"
     cat >"$AGENTS/package.json" <<EOF
 {
@@ -63,6 +68,7 @@ else
   "dependencies": {
     "$CODEX_PKG": "$CODEX_VERSION",
     "$CLAUDE_PKG": "$CLAUDE_VERSION",
+    "$QWEN_PKG": "$QWEN_VERSION",
     "$INSPECTOR_PKG": "$INSPECTOR_VERSION"
   }
 }
@@ -103,6 +109,10 @@ claude_installed="$(installed_version "$CLAUDE_PKG")"
     die "$CLAUDE_PKG is '${claude_installed:-missing}', expected $CLAUDE_VERSION in $AGENTS/node_modules"
 [ -e "$BIN/codex" ] || die "$BIN/codex is missing after npm install"
 [ -e "$BIN/claude" ] || die "$BIN/claude is missing after npm install"
+qwen_installed="$(installed_version "$QWEN_PKG")"
+[ "$qwen_installed" = "$QWEN_VERSION" ] ||
+    die "$QWEN_PKG is '${qwen_installed:-missing}', expected $QWEN_VERSION in $AGENTS/node_modules"
+[ -e "$BIN/qwen" ] || die "$BIN/qwen is missing after npm install"
 inspector_installed="$(installed_version "$INSPECTOR_PKG")"
 [ "$inspector_installed" = "$INSPECTOR_VERSION" ] ||
     die "$INSPECTOR_PKG is '${inspector_installed:-missing}', expected $INSPECTOR_VERSION in $AGENTS/node_modules"
@@ -117,6 +127,11 @@ fi
 if ! claude_out="$("$BIN/claude" --version </dev/null 2>&1)"; then
     die "'$BIN/claude --version' failed: $claude_out"
 fi
+# Qwen Code declares Node >= 22 but runs headless on Node 20.
+if ! qwen_out="$("$BIN/qwen" --version </dev/null 2>&1)"; then
+    die "'$BIN/qwen --version' failed: $qwen_out"
+fi
 echo "codex:  $codex_out  ($BIN/codex)"
 echo "claude: $claude_out  ($BIN/claude)"
+echo "qwen:   $qwen_out  ($BIN/qwen)"
 echo "inspector-cli: $inspector_installed  ($BIN/mcp-inspector-cli)"

@@ -13,6 +13,7 @@
 //! - [`e2e`]: the real CLIs in a world, and what their trajectories hold.
 //! - [`mock_responses`]: a mock OpenAI Responses API server for codex.
 //! - [`mock_messages`]: a mock Anthropic Messages API server for claude.
+//! - [`mock_chat`]: a mock OpenAI Chat Completions API server for qwen.
 //! - [`http`]: the std-only HTTP server and the scenario keywords both mocks
 //!   share.
 //! - [`orchestrate`]: a mock model's moves as an orchestrator calling zwarm's
@@ -39,6 +40,7 @@ pub mod http;
 pub mod legacy;
 pub mod live;
 pub mod mcp;
+pub mod mock_chat;
 pub mod mock_messages;
 pub mod mock_responses;
 pub mod orchestrate;

@@ -75,6 +75,7 @@ pub(crate) enum AdapterArg {
     Codex,
     #[value(alias = "claude_code", alias = "claude-code")]
     Claude,
+    Qwen,
 }
 
 #[derive(Subcommand, Debug)]

@@ -3,6 +3,7 @@
 
 pub(crate) mod claude;
 pub(crate) mod codex;
+pub(crate) mod qwen;
 #[cfg(test)]
 mod fuzz;
 mod meter;
@@ -22,6 +23,7 @@ impl AgentKind {
         match self {
             AgentKind::Codex => &codex::Codex,
             AgentKind::Claude => &claude::Claude,
+            AgentKind::Qwen => &qwen::Qwen,
         }
     }
 
@@ -31,6 +33,7 @@ impl AgentKind {
         match self {
             AgentKind::Codex => Parser::Codex(codex::CodexParser::new(detail)),
             AgentKind::Claude => Parser::Claude(claude::ClaudeParser::new(detail)),
+            AgentKind::Qwen => Parser::Qwen(qwen::QwenParser::new(detail)),
         }
     }
 }
@@ -161,6 +164,7 @@ pub(crate) trait Agent: Sync {
 pub(crate) enum Parser {
     Codex(codex::CodexParser),
     Claude(claude::ClaudeParser),
+    Qwen(qwen::QwenParser),
 }
 
 /// `$body` with `$p` bound to the parser inside `$parser`, whichever it is.
@@ -169,6 +173,7 @@ macro_rules! with_parser {
         match $parser {
             Parser::Codex($p) => $body,
             Parser::Claude($p) => $body,
+            Parser::Qwen($p) => $body,
         }
     };
 }
@@ -310,12 +315,12 @@ mod tests {
             chunk in 1u64..300,
             workers in 1usize..4,
             complete in proptest::prelude::any::<bool>(),
-            claude in proptest::prelude::any::<bool>(),
+            agent in 0..3u8,
         ) {
-            let names: &[&str] = if claude {
-                &["claude_rich.jsonl", "claude_first_turn.jsonl"]
-            } else {
-                &["codex_rich.jsonl", "codex_mcp.jsonl"]
+            let (kind, names): (AgentKind, &[&str]) = match agent {
+                0 => (AgentKind::Claude, &["claude_rich.jsonl", "claude_first_turn.jsonl"]),
+                1 => (AgentKind::Qwen, &["qwen_first_turn.jsonl", "qwen_failed_command.jsonl"]),
+                _ => (AgentKind::Codex, &["codex_rich.jsonl", "codex_mcp.jsonl"]),
             };
             let all: Vec<String> = names
                 .iter()
@@ -340,7 +345,6 @@ mod tests {
             let path = dir.path().join("turn_1.jsonl");
             std::fs::write(&path, &bytes).unwrap();
             let detail = OutputDetail::Preview { lines: 3, width: 20 };
-            let kind = if claude { AgentKind::Claude } else { AgentKind::Codex };
             let read = |chunked: bool| {
                 let mut parser = kind.parser(detail);
                 let mut steps = Vec::new();
@@ -351,6 +355,9 @@ mod tests {
                         turn::read_in_chunks(file, p, complete, workers, chunk, &mut emit).unwrap()
                     }
                     (Parser::Claude(p), true) => {
+                        turn::read_in_chunks(file, p, complete, workers, chunk, &mut emit).unwrap()
+                    }
+                    (Parser::Qwen(p), true) => {
                         turn::read_in_chunks(file, p, complete, workers, chunk, &mut emit).unwrap()
                     }
                     (p, false) => p.read_more(&mut TurnReader::new(&path), complete, &mut emit).unwrap(),

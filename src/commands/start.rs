@@ -17,6 +17,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
     let agent = match a.adapter {
         AdapterArg::Codex => AgentKind::Codex,
         AdapterArg::Claude => AgentKind::Claude,
+        AdapterArg::Qwen => AgentKind::Qwen,
     };
     let working_dir = match &a.cd {
         Some(d) => cd_dir(d)?,

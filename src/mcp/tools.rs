@@ -162,15 +162,16 @@ impl Tools {
         let agent = match a.agent.as_deref().unwrap_or("codex") {
             "codex" => AgentKind::Codex,
             "claude" => AgentKind::Claude,
+            "qwen" => AgentKind::Qwen,
             other => {
                 return Err(ToolError::Refused(format!(
-                    "unknown agent {other:?}: codex or claude"
+                    "unknown agent {other:?}: codex, claude or qwen"
                 )))
             }
         };
         let agent_default = match agent {
             AgentKind::Codex => "workspace-write",
-            AgentKind::Claude => "danger-full-access",
+            AgentKind::Claude | AgentKind::Qwen => "danger-full-access",
         };
         let sandbox = caps::sandbox(
             a.sandbox.as_deref(),
@@ -401,7 +402,7 @@ impl Tools {
         let target = m.get(&a.id)?;
         let agent_default = match target.agent().map_err(crate::error::Error::from)? {
             AgentKind::Codex => "workspace-write",
-            AgentKind::Claude => "danger-full-access",
+            AgentKind::Claude | AgentKind::Qwen => "danger-full-access",
         };
         let runs_with = target.sandbox.as_deref().unwrap_or(agent_default);
         caps::sandbox(Some(runs_with), agent_default, &self.limits.max_sandbox)

@@ -5,6 +5,7 @@
 pub(crate) enum AgentKind {
     Codex,
     Claude,
+    Qwen,
 }
 
 impl AgentKind {
@@ -13,6 +14,7 @@ impl AgentKind {
         match self {
             AgentKind::Codex => "codex",
             AgentKind::Claude => "claude_code",
+            AgentKind::Qwen => "qwen",
         }
     }
 
@@ -21,6 +23,7 @@ impl AgentKind {
         match self {
             AgentKind::Codex => "codex",
             AgentKind::Claude => "claude",
+            AgentKind::Qwen => "qwen",
         }
     }
 
@@ -28,6 +31,7 @@ impl AgentKind {
         match name {
             "codex" => Some(AgentKind::Codex),
             "claude_code" | "claude" => Some(AgentKind::Claude),
+            "qwen" => Some(AgentKind::Qwen),
             _ => None,
         }
     }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub(crate) const SANDBOXES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
 
 /// The values of `adapter`: 2.3.5's names, and the short one for claude.
-pub(crate) const ADAPTERS: [&str; 3] = ["codex", "claude_code", "claude"];
+pub(crate) const ADAPTERS: [&str; 4] = ["codex", "claude_code", "claude", "qwen"];
 
 /// What a session was started with, as far as its agent's rights go.
 /// Later keys must have serde defaults, so that the records of earlier
@@ -154,7 +154,7 @@ pub(crate) fn validate(
         return invalid(
             Key::Adapter,
             adapter,
-            "the agent is one of codex, claude_code, claude",
+            "the agent is one of codex, claude_code, claude, qwen",
         );
     }
     if let Some(s) = no_empty(sandbox).filter(|s| !SANDBOXES.contains(s)) {

@@ -8,7 +8,7 @@ mod meter;
 mod stream;
 #[cfg(test)]
 mod tests;
-mod tool;
+pub(crate) mod tool;
 
 pub(crate) use stream::ClaudeParser;
 
@@ -100,7 +100,7 @@ impl Agent for Claude {
 }
 
 /// Moves a value out without `IndexMut`, which panics on non-objects.
-fn take(v: &mut Value, pointer: &str) -> Value {
+pub(crate) fn take(v: &mut Value, pointer: &str) -> Value {
     v.pointer_mut(pointer).map(Value::take).unwrap_or_default()
 }
 

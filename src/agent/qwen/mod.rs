@@ -1,0 +1,82 @@
+//! Qwen Code (`qwen --output-format stream-json`): argv for first and
+//! resumed turns, and its message stream, shaped like claude's (system,
+//! assistant, user, result), read in `stream`, its tools turned into steps
+//! in `tool`.
+
+mod stream;
+#[cfg(test)]
+mod tests;
+mod tool;
+
+pub(crate) use stream::QwenParser;
+
+use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec};
+use crate::model::{TurnRecord, Usage};
+use std::ffi::OsString;
+
+pub(crate) struct Qwen;
+
+impl Agent for Qwen {
+    fn program(&self) -> &'static str {
+        "qwen"
+    }
+    fn bin_env(&self) -> &'static str {
+        "ZWARM_QWEN_BIN"
+    }
+    /// `--output-format=stream-json [--model=M] --approval-mode=MODE`, then
+    /// `--session-id=ID` for a first turn or `--resume=ID` for a later one,
+    /// then `--prompt=PROMPT`, or nothing when the prompt is on stdin.
+    fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
+        let mut a = vec![OsString::from("--output-format=stream-json")];
+        if let Some(m) = spec.model.filter(|m| !m.is_empty()) {
+            a.push(long_opt("--model", m));
+        }
+        // Nobody can answer an approval prompt in a detached run. zwarm's
+        // sandbox words map onto qwen's approval modes as onto claude's
+        // permission modes; without one, tools are allowed.
+        let mode = match spec.sandbox {
+            Some("read-only") => "plan",
+            Some("workspace-write") => "auto-edit",
+            _ => "yolo",
+        };
+        a.push(long_opt("--approval-mode", mode));
+        a.push(match spec.resume {
+            Some(id) => long_opt("--resume", id),
+            None => long_opt("--session-id", spec.session_id),
+        });
+        // qwen ignores a prompt after `--` (it then looks for one on stdin),
+        // so the prompt is the value of `--prompt`, where nothing in it can
+        // be read as an option. Without it, qwen reads the prompt on stdin.
+        if spec.prompt_via == PromptVia::Argument {
+            a.push(long_opt("--prompt", spec.prompt));
+        }
+        a
+    }
+
+    /// Session ids are UUIDs, the only form `--session-id` accepts.
+    fn valid_conversation_id(&self, id: &str) -> bool {
+        is_uuid(id)
+    }
+
+    /// `result.usage` is the running total of the qwen session, resumes
+    /// included, and counts the requests of turns cut short too (they are
+    /// in the session's saved history). What earlier turns of the same
+    /// session were given is taken off; a turn cut short reports nothing of
+    /// its own (see [`QwenParser`]), so its requests land in the next turn.
+    fn turn_usage(&self, reported: &Usage, session: Option<&str>, earlier: &[TurnRecord]) -> Usage {
+        let mut before = Usage::default();
+        for t in earlier {
+            if session.is_some() && t.agent_session_id.as_deref() == session {
+                if let Some(u) = &t.usage {
+                    before.add(u);
+                }
+            }
+        }
+        reported.since(&before)
+    }
+
+    /// Qwen reports no cost.
+    fn session_cost(&self, _reported: Option<f64>, _earlier: &[TurnRecord]) -> Option<f64> {
+        None
+    }
+}

@@ -14,6 +14,7 @@ mod depth;
 mod doctor;
 mod e2e_claude;
 mod e2e_codex;
+mod e2e_qwen;
 mod e2e_side_by_side;
 mod git_worktrees;
 mod hooks;

@@ -116,7 +116,8 @@ impl World {
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut cmd = agents::zwarm_command(self.state.path(), self.work.path());
         cmd.env("ZWARM_CODEX_BIN", self.agent.program())
-            .env("ZWARM_CLAUDE_BIN", self.agent.program());
+            .env("ZWARM_CLAUDE_BIN", self.agent.program())
+            .env("ZWARM_QWEN_BIN", self.agent.program());
         for a in &self.real {
             a.env.apply(&mut cmd);
             cmd.env(a.bin_var, &a.bin);
@@ -132,7 +133,8 @@ impl World {
     pub fn cmd_with(&self, agent: &Path, args: &[&str]) -> Command {
         let mut cmd = self.cmd(args);
         cmd.env("ZWARM_CODEX_BIN", agent)
-            .env("ZWARM_CLAUDE_BIN", agent);
+            .env("ZWARM_CLAUDE_BIN", agent)
+            .env("ZWARM_QWEN_BIN", agent);
         cmd
     }
 

@@ -3,6 +3,7 @@
 //! assistant, user, result), read in `stream`, its tools turned into steps
 //! in `tool`.
 
+mod meter;
 mod stream;
 #[cfg(test)]
 mod tests;
@@ -10,7 +11,7 @@ mod tool;
 
 pub(crate) use stream::QwenParser;
 
-use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec};
+use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec, UsageMeter};
 use crate::model::{TurnRecord, Usage};
 use std::ffi::OsString;
 
@@ -58,25 +59,20 @@ impl Agent for Qwen {
         is_uuid(id)
     }
 
-    /// `result.usage` is the running total of the qwen session, resumes
-    /// included, and counts the requests of turns cut short too (they are
-    /// in the session's saved history). What earlier turns of the same
-    /// session were given is taken off; a turn cut short reports nothing of
-    /// its own (see [`QwenParser`]), so its requests land in the next turn.
-    fn turn_usage(&self, reported: &Usage, session: Option<&str>, earlier: &[TurnRecord]) -> Usage {
-        let mut before = Usage::default();
-        for t in earlier {
-            if session.is_some() && t.agent_session_id.as_deref() == session {
-                if let Some(u) = &t.usage {
-                    before.add(u);
-                }
-            }
-        }
-        reported.since(&before)
+    /// The parser sums the invocation's responses, which is one turn: qwen's
+    /// `result.usage` (the running total of the session's saved history)
+    /// is not used, see [`QwenParser`].
+    fn turn_usage(&self, reported: &Usage, _s: Option<&str>, _earlier: &[TurnRecord]) -> Usage {
+        reported.clone()
     }
 
     /// Qwen reports no cost.
     fn session_cost(&self, _reported: Option<f64>, _earlier: &[TurnRecord]) -> Option<f64> {
         None
+    }
+
+    /// Each response's usage is in the stream as it ends.
+    fn usage_meter(&self) -> Option<Box<dyn UsageMeter>> {
+        Some(Box::<meter::QwenMeter>::default())
     }
 }

@@ -2,6 +2,7 @@
 //! results, the session's usage, how the turn ended. The lines are claude's
 //! shapes, so its readers of message content are reused; what qwen says
 //! differently (tool names, usage, API errors, `goal_state`) is read here.
+//! Usage is counted per response, from the assistant lines.
 
 use super::tool::{tool_step, OpenTool};
 use crate::agent::claude::take;
@@ -18,6 +19,12 @@ pub(crate) struct QwenParser {
     summary: TurnSummary,
     /// Tool uses waiting for their result, in the order they started.
     open: Vec<OpenTool>,
+    /// What this invocation's responses used: each response's usage is on
+    /// its last assistant line (the lines before it, when a response is
+    /// split by block type, carry zeros).
+    used: Usage,
+    /// Whether any line carried usage.
+    metered: bool,
 }
 
 impl QwenParser {
@@ -26,6 +33,8 @@ impl QwenParser {
             detail,
             summary: TurnSummary::default(),
             open: Vec::new(),
+            used: Usage::default(),
+            metered: false,
         }
     }
 
@@ -77,6 +86,11 @@ impl QwenParser {
         let parent = v["parent_tool_use_id"].as_str().map(str::to_string);
         if self.summary.model.is_none() {
             self.summary.model = v["message"]["model"].as_str().map(str::to_string);
+        }
+        if v["message"]["usage"].is_object() {
+            self.used.add(&usage(&v["message"]["usage"]));
+            self.metered = true;
+            self.summary.usage = Some(self.used.clone());
         }
         for block in content_blocks(take(v, "/message/content")) {
             let step = |kind| Step { line: lineno, kind };
@@ -153,8 +167,11 @@ impl QwenParser {
 
     fn result(&mut self, lineno: u64, v: &Value, emit: &mut dyn FnMut(Step)) {
         self.flush_open(emit);
-        if v["usage"].is_object() {
-            self.summary.usage = Some(usage(&v["usage"]));
+        // `result.usage` is the running total of the session's saved
+        // history, which after a kill may or may not hold the killed turn's
+        // responses: the turn's own usage is the sum of its responses.
+        if v["usage"].is_object() || self.metered {
+            self.summary.usage = Some(self.used.clone());
         }
         let failed = v["is_error"]
             .as_bool()
@@ -204,7 +221,7 @@ impl QwenParser {
 
 /// Qwen's usage, from an OpenAI-compatible API: `input_tokens` counts the
 /// cached part too (`cache_read_input_tokens`), as codex's does.
-pub(super) fn usage(u: &Value) -> Usage {
+pub(crate) fn usage(u: &Value) -> Usage {
     let n = |v: &Value| v.as_u64().unwrap_or(0);
     let (input, output) = (n(&u["input_tokens"]), n(&u["output_tokens"]));
     Usage {
@@ -248,8 +265,6 @@ impl StreamParser for QwenParser {
         }
     }
 
-    /// A turn cut short has no `result`, so no usage: qwen counts its
-    /// requests in the next turn's running total instead.
     fn finish(&mut self, emit: &mut dyn FnMut(Step)) {
         self.flush_open(emit);
     }

@@ -75,14 +75,15 @@ fn a_failed_command_keeps_its_output_and_exit_code() {
 }
 
 #[test]
-fn resumed_turns_report_the_sessions_running_total() {
+fn a_resumed_turn_counts_its_own_responses_not_qwens_running_total() {
     let (steps, s) = run("qwen_resume.jsonl");
     assert_eq!(steps, [msg(3, "resumed answer")]);
-    // One request, but the total of both invocations so far.
-    assert_eq!(s.usage, Some(usage(120, 20, 16)));
+    // One request; the result's usage (120) is the session's running total.
+    assert_eq!(s.usage, Some(usage(60, 10, 8)));
     let (steps, s) = run("qwen_resume_2.jsonl");
     assert_eq!(steps.len(), 2);
-    assert_eq!(s.usage, Some(usage(240, 40, 32)));
+    // Two requests; the result says 240, all four of the session.
+    assert_eq!(s.usage, Some(usage(120, 20, 16)));
     assert_eq!(
         s.agent_session_id.as_deref(),
         Some("a1b2c3d4-0000-4000-8000-000000000001")
@@ -90,25 +91,31 @@ fn resumed_turns_report_the_sessions_running_total() {
 }
 
 #[test]
-fn turn_usage_takes_off_what_earlier_turns_of_the_session_were_given() {
+fn a_turns_usage_is_what_its_stream_counted() {
     let id = "a1b2c3d4-0000-4000-8000-000000000001";
-    let turn = |n, usage: Option<Usage>, session: &str| {
-        let mut r = TurnRecord::open(n, None);
-        r.agent_session_id = Some(session.to_string());
-        r.usage = usage;
-        r
-    };
-    // Turn 1: one request. Turn 2 was killed: no usage of its own, so its
-    // request lands in turn 3, whose total counts it.
-    let earlier = [
-        turn(1, Some(usage(60, 10, 8)), id),
-        turn(2, None, id),
-        turn(3, Some(usage(1000, 0, 1)), "other-session"),
-    ];
-    let own = Qwen.turn_usage(&usage(240, 40, 32), Some(id), &earlier);
-    assert_eq!(own, usage(180, 30, 24));
-    assert_eq!(Qwen.turn_usage(&usage(60, 10, 8), Some(id), &[]), usage(60, 10, 8));
+    let mut earlier = TurnRecord::open(1, None);
+    earlier.agent_session_id = Some(id.into());
+    earlier.usage = Some(usage(60, 10, 8));
+    earlier.reported_usage = earlier.usage.clone();
+    let own = Qwen.turn_usage(&usage(120, 20, 16), Some(id), &[earlier]);
+    assert_eq!(own, usage(120, 20, 16));
     assert_eq!(Qwen.session_cost(Some(1.0), &[]), None);
+}
+
+#[test]
+fn a_response_split_by_block_type_counts_once() {
+    // qwen starts a new assistant line when the block type changes; only
+    // the response's last line carries its usage.
+    let lines = [
+        r#"{"type":"assistant","session_id":"s","parent_tool_use_id":null,"message":{"content":[{"type":"thinking","thinking":"plan"}],"usage":{"input_tokens":0,"output_tokens":0}}}"#,
+        r#"{"type":"assistant","session_id":"s","parent_tool_use_id":null,"message":{"content":[{"type":"text","text":"hi"}],"usage":{"input_tokens":60,"output_tokens":8,"cache_read_input_tokens":10,"total_tokens":68}}}"#,
+        r#"{"type":"result","subtype":"success","session_id":"s","is_error":false,"result":"hi","usage":{"input_tokens":600,"output_tokens":80,"total_tokens":680}}"#,
+    ]
+    .join("\n");
+    let (steps, s) = crate::agent::test_support::run_bytes(QwenParser::default(), lines.as_bytes());
+    assert_eq!(steps.len(), 2);
+    assert_eq!(s.usage, Some(usage(60, 10, 8)));
+    assert_eq!(s.messages, ["hi"]);
 }
 
 #[test]
@@ -140,8 +147,8 @@ fn a_killed_turn_has_its_command_cancelled_and_no_outcome() {
                 && output.whole().is_some_and(|t| t.to_str().starts_with("[Operation Cancelled]"))
     ), "{steps:?}");
     assert_eq!(s.outcome, None);
-    // Counted by qwen in the next turn's total instead.
-    assert_eq!(s.usage, None);
+    // The response that asked for the command was paid for.
+    assert_eq!(s.usage, Some(usage(60, 10, 8)));
 }
 
 #[test]
@@ -202,7 +209,8 @@ fn nothing_is_dropped_of_lines_this_version_does_not_know() {
         s.outcome,
         Some(Outcome::Failed("Reached max session turns".into()))
     );
-    assert_eq!(s.usage, Some(usage(5, 0, 1)));
+    // No line carried usage but the result, which is a running total.
+    assert_eq!(s.usage, Some(Usage::default()));
 }
 
 const PINNED: &str = "52afcdf0-2eae-495a-b1bf-ee9cec877555";

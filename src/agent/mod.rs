@@ -1,18 +1,20 @@
 //! The adapter contract: how to start and resume an agent, and how to read its
 //! stream. Only the adapters know an agent's event vocabulary.
 
+pub(crate) mod agent_args;
 pub(crate) mod claude;
 pub(crate) mod codex;
-pub(crate) mod qwen;
 #[cfg(test)]
 mod fuzz;
 mod meter;
+pub(crate) mod qwen;
 #[cfg(test)]
 pub(crate) mod test_support;
 
 pub(crate) use crate::model::AgentKind;
 use crate::model::{TurnRecord, Usage};
 use crate::turn::{self, OutputDetail, Step, StreamParser, TurnReader, TurnSummary};
+pub(crate) use agent_args::Reserved;
 pub(crate) use meter::UsageMeter;
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -90,6 +92,10 @@ pub(crate) struct TurnSpec<'a> {
     /// What is left of the session's cost budget, for an agent that stops
     /// itself at a cost it is given (claude); others ignore it.
     pub max_budget_usd: Option<f64>,
+    /// `--agent-arg`s, as given: after the options zwarm sets, before the
+    /// conversation to resume and the prompt. None of them is one of the
+    /// agent's `reserved_options` (see [`agent_args::check`]).
+    pub agent_args: &'a [String],
 }
 
 pub(crate) trait Agent: Sync {
@@ -104,6 +110,11 @@ pub(crate) trait Agent: Sync {
     /// prompt) is attached to its option (`--opt=value`) or placed after
     /// `--`, so that no value can be read as an option of its own.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString>;
+
+    /// The options `args` sets from the session (output format, resume,
+    /// session id, sandbox, working directory, model, budget, prompt), and
+    /// those that would override them: `--agent-arg` may not name them.
+    fn reserved_options(&self) -> &'static [Reserved];
 
     /// Whether `id` has the form of this agent's conversation ids. A stored
     /// id that does not must never be passed to the agent: it comes from a

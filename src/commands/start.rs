@@ -44,6 +44,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
             group: a.group.clone(),
         },
         after: a.after.clone(),
+        agent_args: a.agent_args.clone(),
         budget: Budget {
             max_tokens: a.max_tokens,
             max_cost_usd: a.max_cost,

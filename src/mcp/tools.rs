@@ -230,6 +230,9 @@ impl Tools {
                 max_tokens: a.max_tokens,
                 max_cost_usd: a.max_cost_usd,
             },
+            // An orchestrator's options could widen what its caps allow:
+            // it passes none.
+            agent_args: Vec::new(),
         })?;
         started.push(s.id.to_string());
         drop(started);

@@ -6,8 +6,8 @@
 use crate::support::agent_runs;
 use crate::support::e2e::{self, find_step};
 use crate::support::mock_chat::{
-    self, MockServer, HELLO_COMMAND, HTTP400_MESSAGE, SLOW_COMMAND, USAGE_CACHED,
-    USAGE_COMPLETION, USAGE_PROMPT,
+    self, MockServer, HELLO_COMMAND, HTTP400_MESSAGE, SLOW_COMMAND, USAGE_CACHED, USAGE_COMPLETION,
+    USAGE_PROMPT,
 };
 use crate::support::poll::eventually;
 use crate::support::world::World;
@@ -29,6 +29,14 @@ impl Qwen {
 
     fn start(&self, task: &str) -> String {
         self.w.start_with(Some("qwen"), task)
+    }
+
+    /// `zwarm start -a qwen -C <work> args...`: the new id.
+    fn start_args(&self, args: &[&str]) -> String {
+        let work = self.w.work.path().to_str().unwrap();
+        let mut all = vec!["-a", "qwen", "-C", work];
+        all.extend_from_slice(args);
+        self.w.start(&all)
     }
 
     /// The private `HOME` qwen runs with: every process it starts has it.
@@ -81,7 +89,10 @@ fn start_completes_with_the_command_and_its_output_in_the_trajectory() {
     // zwarm pins qwen's session id to its own on the first turn.
     assert_eq!(s["agent_session_id"], id.as_str());
     assert_eq!(s["adapter"], "qwen");
-    assert_eq!(w.meta(&id)["adapter"], "qwen");
+    let meta = w.meta(&id);
+    assert_eq!(meta["adapter"], "qwen");
+    // zwarm 2.3.5 reads `adapter` as any string: such a session loads there.
+    crate::support::legacy::assert_235_format(&id, meta.as_object().unwrap());
     let list = w.json(&["list"]);
     let listed = list["sessions"]
         .as_array()
@@ -115,7 +126,10 @@ fn start_completes_with_the_command_and_its_output_in_the_trajectory() {
         "{human}"
     );
     let table = w.ok(&["list"]);
-    assert!(table.contains(&id[..8]) && table.contains("qwen"), "{table}");
+    assert!(
+        table.contains(&id[..8]) && table.contains("qwen"),
+        "{table}"
+    );
 
     // A tool call, then the answer: two requests, and the usage is what the
     // mock served for them.
@@ -188,7 +202,10 @@ fn an_api_error_fails_with_the_apis_message() {
     let id = w.start("SCN_HTTP400 please fail");
     let (code, s) = w.wait_shown(&id);
     assert_eq!(code, 4, "wait exits 4 for a failed session: {s:#}");
-    assert_eq!((&s["status"], &s["ending"]), (&"failed".into(), &"failed".into()));
+    assert_eq!(
+        (&s["status"], &s["ending"]),
+        (&"failed".into(), &"failed".into())
+    );
     assert_eq!(s["exit_code"], 1);
     let error = s["error"].as_str().expect("an error");
     assert!(error.contains(HTTP400_MESSAGE), "{error}");
@@ -215,11 +232,18 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process_and_the_next_turn_resumes() 
     assert!(agent_runs::processes_with_env("HOME", &home).len() >= 3);
     let t = Instant::now();
     let out = w.run(&["kill", &id[..8]]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let took = t.elapsed();
     assert!(took < Duration::from_secs(15), "kill took {took:?}");
     let s = w.json(&["show", &id]);
-    assert_eq!((&s["status"], &s["ending"]), (&"killed".into(), &"killed".into()));
+    assert_eq!(
+        (&s["status"], &s["ending"]),
+        (&"killed".into(), &"killed".into())
+    );
     let left = agent_runs::processes_with_env("HOME", &home);
     assert!(left.is_empty(), "qwen processes left behind: {left:?}");
     let (code, _) = w.wait_shown(&id);
@@ -240,4 +264,34 @@ fn kill_of_a_slow_turn_leaves_killed_and_no_process_and_the_next_turn_resumes() 
     let killed = usage_of(&s["turn_records"][0]["usage"]);
     assert_eq!(killed[0], USAGE_PROMPT, "{s:#}");
     assert_eq!(usage_of(&s["usage"]), w.served(), "{s:#}");
+}
+
+#[test]
+fn an_agent_arg_reaches_qwen() {
+    // An option zwarm does not model: qwen stops at its first tool call,
+    // says why on stderr and exits 55.
+    let w = Qwen::new();
+    let id = w.start_args(&["--agent-arg=--max-tool-calls=0", "run the command"]);
+    let (code, s) = w.wait_shown(&id);
+    assert_eq!(code, 4, "{s:#}");
+    assert_eq!(
+        (&s["status"], &s["exit_code"]),
+        (&"failed".into(), &55.into())
+    );
+    assert_eq!(s["ending"], "interrupted", "{s:#}");
+    let error = s["error"].as_str().unwrap();
+    assert!(error.contains("exited with code 55"), "{error}");
+    let stderr = w.ok(&["output", "--stderr", &id]);
+    assert!(
+        stderr.contains("tool-call budget of 0 exceeded (--max-tool-calls)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        s["turn_records"][0]["agent_args"],
+        serde_json::json!(["--max-tool-calls=0"])
+    );
+    let traj = w.json(&["trajectory", &id]);
+    let commands = find_step(&traj, "command", 1);
+    assert_eq!(commands.len(), 1, "{traj:#}");
+    assert_eq!(commands[0]["status"], "in_progress", "never ran: {traj:#}");
 }

@@ -1,6 +1,7 @@
 //! The suites, one file per subject. Every file here must be declared
 //! below: `layout` fails on one that is not.
 
+mod agent_args;
 mod agent_argv;
 mod budgets;
 mod cli_argv;

@@ -40,11 +40,6 @@ impl MockServer {
     pub fn start() -> MockServer {
         MockServer(ModelMock::start(handle, is_model_request))
     }
-
-    /// The value for `OPENAI_BASE_URL`.
-    pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}/v1", self.port())
-    }
 }
 
 impl std::ops::Deref for MockServer {
@@ -200,12 +195,12 @@ fn offers_shell(body: &Value) -> bool {
     !subagent
         && body
             .get("tools")
-        .and_then(Value::as_array)
-        .is_some_and(|tools| {
-            tools
-                .iter()
-                .any(|t| t.pointer("/function/name").and_then(Value::as_str) == Some(SHELL_TOOL))
-        })
+            .and_then(Value::as_array)
+            .is_some_and(|tools| {
+                tools.iter().any(|t| {
+                    t.pointer("/function/name").and_then(Value::as_str) == Some(SHELL_TOOL)
+                })
+            })
 }
 
 fn messages(body: &Value) -> &[Value] {

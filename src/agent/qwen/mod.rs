@@ -11,7 +11,8 @@ mod tool;
 
 pub(crate) use stream::QwenParser;
 
-use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec, UsageMeter};
+use super::agent_args::{CD, MODEL, OUTPUT, RESUME, SANDBOX, SESSION_ID, TASK};
+use super::{is_uuid, long_opt, Agent, PromptVia, Reserved, TurnSpec, UsageMeter};
 use crate::model::{TurnRecord, Usage};
 use std::ffi::OsString;
 
@@ -24,7 +25,8 @@ impl Agent for Qwen {
     fn bin_env(&self) -> &'static str {
         "ZWARM_QWEN_BIN"
     }
-    /// `--output-format=stream-json [--model=M] --approval-mode=MODE`, then
+    /// `--output-format=stream-json [--model=M] --approval-mode=MODE
+    /// [AGENT_ARGS]`, then
     /// `--session-id=ID` for a first turn or `--resume=ID` for a later one,
     /// then `--prompt=PROMPT`, or nothing when the prompt is on stdin.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
@@ -41,6 +43,7 @@ impl Agent for Qwen {
             _ => "yolo",
         };
         a.push(long_opt("--approval-mode", mode));
+        a.extend(spec.agent_args.iter().map(OsString::from));
         a.push(match spec.resume {
             Some(id) => long_opt("--resume", id),
             None => long_opt("--session-id", spec.session_id),
@@ -52,6 +55,24 @@ impl Agent for Qwen {
             a.push(long_opt("--prompt", spec.prompt));
         }
         a
+    }
+
+    fn reserved_options(&self) -> &'static [Reserved] {
+        const R: &[Reserved] = &[
+            Reserved::new("--output-format", Some("-o"), OUTPUT),
+            Reserved::new("--input-format", None, OUTPUT),
+            Reserved::new("--model", Some("-m"), MODEL),
+            Reserved::new("--approval-mode", None, SANDBOX),
+            Reserved::new("--yolo", Some("-y"), SANDBOX),
+            Reserved::new("--worktree", None, CD),
+            Reserved::new("--session-id", None, SESSION_ID),
+            Reserved::new("--resume", Some("-r"), RESUME),
+            Reserved::new("--continue", Some("-c"), RESUME),
+            Reserved::new("--fork-session", None, RESUME),
+            Reserved::new("--prompt", Some("-p"), TASK),
+            Reserved::new("--prompt-interactive", Some("-i"), TASK),
+        ];
+        R
     }
 
     /// Session ids are UUIDs, the only form `--session-id` accepts.

@@ -173,9 +173,7 @@ impl QwenParser {
         if v["usage"].is_object() || self.metered {
             self.summary.usage = Some(self.used.clone());
         }
-        let failed = v["is_error"]
-            .as_bool()
-            .unwrap_or(v["subtype"] != "success");
+        let failed = v["is_error"].as_bool().unwrap_or(v["subtype"] != "success");
         if !failed {
             self.summary.outcome = Some(Outcome::Completed);
             let text = v["result"].as_str().filter(|t| !t.trim().is_empty());

@@ -120,7 +120,10 @@ fn a_response_split_by_block_type_counts_once() {
 
 #[test]
 fn an_api_error_fails_the_turn_with_the_apis_message() {
-    for name in ["qwen_api_error_400.jsonl", "qwen_api_error_500_retries.jsonl"] {
+    for name in [
+        "qwen_api_error_400.jsonl",
+        "qwen_api_error_500_retries.jsonl",
+    ] {
         let (steps, s) = run(name);
         let message = if name.contains("400") {
             "[API Error: 400 mock: prompt is invalid]"
@@ -140,15 +143,34 @@ fn a_killed_turn_has_its_command_cancelled_and_no_outcome() {
     let (steps, s) = run("qwen_sigterm.jsonl");
     assert_eq!(steps.len(), 1);
     // SIGTERM cancels the tool call, and qwen says so before it exits.
-    assert!(matches!(
-        &steps[0].kind,
-        StepKind::Command { status: ItemStatus::Failed, command, exit_code: None, output }
-            if command.contains("tick")
-                && output.whole().is_some_and(|t| t.to_str().starts_with("[Operation Cancelled]"))
-    ), "{steps:?}");
+    assert!(
+        matches!(
+            &steps[0].kind,
+            StepKind::Command { status: ItemStatus::Failed, command, exit_code: None, output }
+                if command.contains("tick")
+                    && output.whole().is_some_and(|t| t.to_str().starts_with("[Operation Cancelled]"))
+        ),
+        "{steps:?}"
+    );
     assert_eq!(s.outcome, None);
     // The response that asked for the command was paid for.
     assert_eq!(s.usage, Some(usage(60, 10, 8)));
+}
+
+#[test]
+fn a_run_aborted_by_its_tool_call_budget_leaves_the_call_unrun() {
+    let (steps, s) = run("qwen_max_tool_calls.jsonl");
+    assert_eq!(
+        steps,
+        [cmd(
+            3,
+            "echo hello-from-mock",
+            "",
+            None,
+            ItemStatus::InProgress
+        )]
+    );
+    assert_eq!((s.outcome, s.usage), (None, Some(usage(60, 10, 8))));
 }
 
 #[test]
@@ -226,6 +248,7 @@ fn spec<'a>(resume: Option<&'a str>, prompt_via: PromptVia) -> TurnSpec<'a> {
         resume,
         session_id: PINNED,
         max_budget_usd: None,
+        agent_args: &[],
     }
 }
 
@@ -236,9 +259,8 @@ fn argv_for_first_and_resumed_turns_with_the_prompt_as_argument_or_on_stdin() {
         "--model=m",
         "--approval-mode=yolo",
     ];
-    let with = |tail: &[&str]| -> Vec<String> {
-        head.iter().chain(tail).map(|a| a.to_string()).collect()
-    };
+    let with =
+        |tail: &[&str]| -> Vec<String> { head.iter().chain(tail).map(|a| a.to_string()).collect() };
     let first = format!("--session-id={PINNED}");
     let resume = format!("--resume={RESUMED}");
     assert_eq!(
@@ -279,6 +301,7 @@ fn argv_modes_and_values_that_look_like_options() {
         resume: Some("--continue"),
         session_id: "-c",
         max_budget_usd: Some(1.0),
+        agent_args: &[],
     };
     assert_eq!(
         argv(&Qwen, &hostile),

@@ -47,7 +47,12 @@ pub(super) fn tool_step(
                     .or(input["notebook_path"].as_str())
                     .unwrap_or_default()
                     .into(),
-                kind: if name == "write_file" { "write" } else { "update" }.into(),
+                kind: if name == "write_file" {
+                    "write"
+                } else {
+                    "update"
+                }
+                .into(),
             }],
             status,
         },

@@ -36,16 +36,35 @@ impl Reserved {
     }
 }
 
-/// The option an argument names: `--name` of `--name=value`, `-x` of
-/// `-xvalue`, or the argument itself when it is not an option.
-fn named(arg: &str) -> &str {
+/// A long option's name as a command-line parser may also read it: yargs
+/// (qwen) takes `--approvalMode` and `--approval_mode` for
+/// `--approval-mode`, so case, `-` and `_` do not tell names apart here.
+fn folded(name: &str) -> String {
+    name.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether `arg` names `r`: `--name` or `--name=value` (in any spelling
+/// [`folded`] equates), one of the letters of `-xyz` or `-xyz=value`
+/// (short options may be grouped, so each letter may be an option; a
+/// short option's value goes in an `--agent-arg` of its own), or the
+/// argument itself for a subcommand.
+fn names(arg: &str, r: &Reserved) -> bool {
     if let Some(long) = arg.strip_prefix("--") {
         let name = long.split('=').next().unwrap_or(long);
-        &arg[..2 + name.len()]
-    } else if arg.len() > 1 && arg.starts_with('-') {
-        arg.char_indices().nth(2).map_or(arg, |(at, _)| &arg[..at])
+        r.option.starts_with("--") && folded(name) == folded(r.option)
+    } else if let Some(letters) = arg.strip_prefix('-').filter(|l| !l.is_empty()) {
+        let letters = letters.split('=').next().unwrap_or(letters);
+        r.short.is_some_and(|s| {
+            let s = s.trim_start_matches('-');
+            letters
+                .char_indices()
+                .any(|(at, c)| letters[at..at + c.len_utf8()] == *s)
+        })
     } else {
-        arg
+        arg == r.option
     }
 }
 
@@ -59,11 +78,7 @@ pub(crate) fn check(agent: &dyn Agent, agent_name: &str, args: &[String]) -> Res
                 "--agent-arg '--' would end {agent_name}'s options: zwarm puts the task after it"
             ));
         }
-        let name = named(arg);
-        let hit = agent
-            .reserved_options()
-            .iter()
-            .find(|r| r.option == name || r.short == Some(name));
+        let hit = agent.reserved_options().iter().find(|r| names(arg, r));
         if let Some(r) = hit {
             let spelled = match r.short {
                 Some(s) => format!("{s}/{}", r.option),
@@ -149,14 +164,28 @@ mod tests {
     }
 
     #[test]
-    fn an_option_is_named_by_what_comes_before_its_value() {
-        assert_eq!(named("--model=o3"), "--model");
-        assert_eq!(named("--model"), "--model");
-        assert_eq!(named("-mo3"), "-m");
-        assert_eq!(named("-m"), "-m");
-        assert_eq!(named("-"), "-");
-        assert_eq!(named("resume"), "resume");
-        assert_eq!(named("-\u{e9}x"), "-\u{e9}");
+    fn an_option_is_named_in_every_spelling_its_parser_reads() {
+        let model = Reserved::new("--model", Some("-m"), MODEL);
+        for arg in [
+            "--model",
+            "--model=o3",
+            "--Model=x",
+            "--mo_del",
+            "-m",
+            "-mo3",
+            "-dm",
+            "-xm=1",
+        ] {
+            assert!(names(arg, &model), "{arg}");
+        }
+        for arg in [
+            "--models", "--mode", "-c", "-", "model", "-C=/m", "--", "--\u{e9}",
+        ] {
+            assert!(!names(arg, &model), "{arg}");
+        }
+        let resume = Reserved::new("resume", None, RESUME);
+        assert!(names("resume", &resume));
+        assert!(!names("--resume", &resume) && !names("-r", &resume));
     }
 
     #[test]
@@ -191,6 +220,8 @@ mod tests {
             "--agent-arg '--model=o3' collides with codex's -m/--model, which zwarm sets itself (its --model)"
         );
         assert!(refused(AgentKind::Codex, "-mo3").contains("codex's -m/--model"));
+        assert!(refused(AgentKind::Qwen, "--approvalMode=yolo").contains("qwen's --approval-mode"));
+        assert!(refused(AgentKind::Qwen, "-dy").contains("qwen's -y/--yolo"));
         for (kind, arg, by) in [
             (AgentKind::Codex, "--json", OUTPUT),
             (AgentKind::Codex, "resume", RESUME),

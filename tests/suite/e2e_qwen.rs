@@ -117,6 +117,8 @@ fn start_completes_with_the_command_and_its_output_in_the_trajectory() {
         human.contains(HELLO_COMMAND) && human.contains("hello-from-mock"),
         "{human}"
     );
+    let watched = w.ok(&["watch", &id[..8]]);
+    assert!(watched.contains("hello-from-mock"), "{watched}");
     let table = w.ok(&["list"]);
     assert!(
         table.contains(&id[..8]) && table.contains("qwen"),

@@ -100,7 +100,13 @@ EOF
     fi
 fi
 
-# Verify: exact versions, and both CLIs actually run.
+# Qwen Code's package ships its bundled ripgrep without the execute bit;
+# qwen then says so on stderr at every run and falls back to a slower grep.
+for rg in "$AGENTS/node_modules/$QWEN_PKG"/vendor/ripgrep/*-linux/rg; do
+    if [ -f "$rg" ]; then chmod +x "$rg"; fi
+done
+
+# Verify: exact versions, and the CLIs actually run.
 codex_installed="$(installed_version "$CODEX_PKG")"
 claude_installed="$(installed_version "$CLAUDE_PKG")"
 [ "$codex_installed" = "$CODEX_VERSION" ] ||

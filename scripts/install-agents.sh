@@ -4,6 +4,7 @@
 #   @openai/codex@0.169.0            -> .agents/node_modules/.bin/codex
 #   @anthropic-ai/claude-code@2.1.330 -> .agents/node_modules/.bin/claude
 #   @google/gemini-cli@0.61.0         -> .agents/node_modules/.bin/gemini
+#   @qwen-code/qwen-code@0.24.4       -> .agents/node_modules/.bin/qwen
 #   @modelcontextprotocol/inspector-cli@1.0.3 -> .agents/node_modules/.bin/mcp-inspector-cli
 #     (the MCP Inspector's command line, an independent client of `zwarm mcp`)
 # Needs only Node/npm and the npm registry. Idempotent: when every pinned
@@ -16,6 +17,8 @@ CLAUDE_PKG="@anthropic-ai/claude-code"
 CLAUDE_VERSION="2.1.330"
 GEMINI_PKG="@google/gemini-cli"
 GEMINI_VERSION="0.61.0"
+QWEN_PKG="@qwen-code/qwen-code"
+QWEN_VERSION="0.24.4"
 INSPECTOR_PKG="@modelcontextprotocol/inspector-cli"
 INSPECTOR_VERSION="1.0.3"
 
@@ -51,17 +54,19 @@ agents_ok() {
     [ "$(installed_version "$CODEX_PKG")" = "$CODEX_VERSION" ] || return 1
     [ "$(installed_version "$CLAUDE_PKG")" = "$CLAUDE_VERSION" ] || return 1
     [ "$(installed_version "$GEMINI_PKG")" = "$GEMINI_VERSION" ] || return 1
+    [ "$(installed_version "$QWEN_PKG")" = "$QWEN_VERSION" ] || return 1
     [ "$(installed_version "$INSPECTOR_PKG")" = "$INSPECTOR_VERSION" ] || return 1
     "$BIN/mcp-inspector-cli" --help </dev/null >/dev/null 2>&1 || return 1
     "$BIN/codex" --version </dev/null >/dev/null 2>&1 || return 1
     "$BIN/claude" --version </dev/null >/dev/null 2>&1 || return 1
     "$BIN/gemini" --version </dev/null >/dev/null 2>&1 || return 1
+    "$BIN/qwen" --version </dev/null >/dev/null 2>&1 || return 1
 }
 
 if agents_ok; then
     echo "install-agents.sh: pinned agent CLIs already installed in .agents/"
 else
-    echo "install-agents.sh: installing $CODEX_PKG@$CODEX_VERSION, $CLAUDE_PKG@$CLAUDE_VERSION, $GEMINI_PKG@$GEMINI_VERSION and $INSPECTOR_PKG@$INSPECTOR_VERSION into .agents/"
+    echo "install-agents.sh: installing $CODEX_PKG@$CODEX_VERSION, $CLAUDE_PKG@$CLAUDE_VERSION, $GEMINI_PKG@$GEMINI_VERSION, $QWEN_PKG@$QWEN_VERSION and $INSPECTOR_PKG@$INSPECTOR_VERSION into .agents/"
     mkdir -p "$AGENTS"
     cat >"$AGENTS/package.json" <<EOF
 {
@@ -72,6 +77,7 @@ else
     "$CODEX_PKG": "$CODEX_VERSION",
     "$CLAUDE_PKG": "$CLAUDE_VERSION",
     "$GEMINI_PKG": "$GEMINI_VERSION",
+    "$QWEN_PKG": "$QWEN_VERSION",
     "$INSPECTOR_PKG": "$INSPECTOR_VERSION"
   }
 }
@@ -103,7 +109,13 @@ EOF
     fi
 fi
 
-# Verify: exact versions, and both CLIs actually run.
+# Qwen Code's package ships its bundled ripgrep without the execute bit;
+# qwen then says so on stderr at every run and falls back to a slower grep.
+for rg in "$AGENTS/node_modules/$QWEN_PKG"/vendor/ripgrep/*-linux/rg; do
+    if [ -f "$rg" ]; then chmod +x "$rg"; fi
+done
+
+# Verify: exact versions, and the CLIs actually run.
 codex_installed="$(installed_version "$CODEX_PKG")"
 claude_installed="$(installed_version "$CLAUDE_PKG")"
 [ "$codex_installed" = "$CODEX_VERSION" ] ||
@@ -116,6 +128,10 @@ gemini_installed="$(installed_version "$GEMINI_PKG")"
 [ "$gemini_installed" = "$GEMINI_VERSION" ] ||
     die "$GEMINI_PKG is '${gemini_installed:-missing}', expected $GEMINI_VERSION in $AGENTS/node_modules"
 [ -e "$BIN/gemini" ] || die "$BIN/gemini is missing after npm install"
+qwen_installed="$(installed_version "$QWEN_PKG")"
+[ "$qwen_installed" = "$QWEN_VERSION" ] ||
+    die "$QWEN_PKG is '${qwen_installed:-missing}', expected $QWEN_VERSION in $AGENTS/node_modules"
+[ -e "$BIN/qwen" ] || die "$BIN/qwen is missing after npm install"
 inspector_installed="$(installed_version "$INSPECTOR_PKG")"
 [ "$inspector_installed" = "$INSPECTOR_VERSION" ] ||
     die "$INSPECTOR_PKG is '${inspector_installed:-missing}', expected $INSPECTOR_VERSION in $AGENTS/node_modules"
@@ -134,7 +150,12 @@ fi
 if ! gemini_out="$("$BIN/gemini" --version </dev/null 2>&1)"; then
     die "'$BIN/gemini --version' failed: $gemini_out"
 fi
+# Qwen Code declares Node >= 22 but runs headless on Node 20.
+if ! qwen_out="$("$BIN/qwen" --version </dev/null 2>&1)"; then
+    die "'$BIN/qwen --version' failed: $qwen_out"
+fi
 echo "codex:  $codex_out  ($BIN/codex)"
 echo "claude: $claude_out  ($BIN/claude)"
 echo "gemini: $gemini_out  ($BIN/gemini)"
+echo "qwen:   $qwen_out  ($BIN/qwen)"
 echo "inspector-cli: $inspector_installed  ($BIN/mcp-inspector-cli)"

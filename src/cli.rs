@@ -36,8 +36,8 @@ Examples:
 #[command(
     name = "zwarm",
     version,
-    about = "Run coding agents (Codex CLI, Claude Code, Gemini CLI) as background sessions",
-    long_about = "Run coding agents (Codex CLI, Claude Code, Gemini CLI) as background sessions.\n\n\
+    about = "Run coding agents (Codex CLI, Claude Code, Gemini CLI, Qwen Code) as background sessions",
+    long_about = "Run coding agents (Codex CLI, Claude Code, Gemini CLI, Qwen Code) as background sessions.\n\n\
         Each session lives on disk under .zwarm/sessions/<id>/; every command reads that state.\n\
         Session ids may be shortened to any unique prefix.",
     after_help = format!("{EXAMPLES}\n\n{EXIT_CODES}"),
@@ -76,6 +76,7 @@ pub(crate) enum AdapterArg {
     #[value(alias = "claude_code", alias = "claude-code")]
     Claude,
     Gemini,
+    Qwen,
 }
 
 #[derive(Subcommand, Debug)]
@@ -97,7 +98,10 @@ pub(crate) enum Command {
         zwarm start --max-running 1 --group db \"migrate the schema\"   # one at a time among --group db\n  \
         zwarm start --after 3f2a,9b1c \"merge both branches\"   # once both completed; else dependency_failed\n  \
         zwarm start -s danger-full-access -- \"-v flag: add it\"\n  zwarm start --json -a claude \"write a README\"\n  \
-        zwarm start -a gemini -m gemini-2.5-flash \"write a README\"\n\n\
+        zwarm start -a gemini -m gemini-2.5-flash \"write a README\"\n  \
+        zwarm start -a qwen -m qwen3-coder-plus \"port the tests\"\n  \
+        zwarm start --agent-arg -c --agent-arg model_reasoning_effort=high \"tune the cache\"   # codex -c key=value\n  \
+        zwarm start -a claude --agent-arg=--max-turns=5 \"fix the lint\"   # an option zwarm does not model\n\n\
         An agent's own `zwarm start` is bounded: its sessions run at ZWARM_DEPTH one more than it, and \
         none starts deeper than ZWARM_MAX_DEPTH (default 2; lowered along the chain, never raised)."
     )]
@@ -121,13 +125,14 @@ pub(crate) enum Command {
     /// Send the next message of a session's conversation (a new turn)
     #[command(
         visible_alias = "continue",
-        after_help = "The agent resumes its own conversation (codex thread, claude session), \
+        after_help = "The agent resumes its own conversation (codex thread, claude or qwen session), \
         so it keeps the whole context. A message that starts with '-' goes after `--`.\n\n\
         Examples:\n  zwarm inject 3f2a \"now run the tests\"\n  zwarm inject 3f2a -- \"-v should print more\"\n  \
         zwarm inject --timeout 1h 3f2a \"now the slow integration suite\"\n  \
         zwarm inject --max-running 4 3f2a \"and the docs\"   # pending while 4 of its group run\n  \
         zwarm inject --max-tokens 3000000 3f2a \"go on\"   # this turn may take the session to 3M\n  \
-        zwarm inject --max-cost 8 3f2a \"go on\"   # this turn may take the session to $8"
+        zwarm inject --max-cost 8 3f2a \"go on\"   # this turn may take the session to $8\n  \
+        zwarm inject --agent-arg=--max-turns=20 3f2a \"finish it\"   # this turn's own agent options"
     )]
     Inject(InjectArgs),
 
@@ -298,7 +303,7 @@ pub(crate) struct StartArgs {
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
     pub cd: Option<PathBuf>,
 
-    /// What the agent may do [default: codex workspace-write; claude every tool (bypassPermissions); gemini every tool (yolo)]
+    /// What the agent may do [default: codex workspace-write; claude, gemini and qwen every tool (bypassPermissions, yolo)]
     #[arg(short, long, value_name = "MODE", value_parser = ["read-only", "workspace-write", "danger-full-access"])]
     pub sandbox: Option<String>,
 
@@ -353,6 +358,10 @@ pub(crate) struct StartArgs {
     /// Keep no snapshots of the working tree's turns
     #[arg(long)]
     pub no_snapshot: bool,
+
+    /// An option for the agent, as it is (repeatable; it may start with `-`): added after the options zwarm sets, on every turn unless `inject --agent-arg` gives others. One zwarm sets itself (model, sandbox, directory, output, resume) is refused
+    #[arg(long = "agent-arg", value_name = "ARG", allow_hyphen_values = true, action = clap::ArgAction::Append)]
+    pub agent_args: Vec<String>,
 }
 
 #[derive(Args, Debug)]
@@ -417,6 +426,9 @@ pub(crate) struct InjectArgs {
     /// The session's cost budget in US dollars for this turn, counted over all its turns [default: the session's `start --max-cost`]
     #[arg(long, value_parser = parse_max_cost, value_name = "USD", allow_negative_numbers = true)]
     pub max_cost: Option<f64>,
+    /// An option for the agent on this turn (repeatable; it may start with `-`), instead of the start's `--agent-arg`s [default: the start's]
+    #[arg(long = "agent-arg", value_name = "ARG", allow_hyphen_values = true, action = clap::ArgAction::Append)]
+    pub agent_args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

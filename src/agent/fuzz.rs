@@ -25,7 +25,12 @@ proptest! {
     /// Every line is either an event or counted as skipped, for both agents.
     #[test]
     fn parsers_account_for_every_line(lines in prop::collection::vec(line(), 0..40)) {
-        for kind in [AgentKind::Codex, AgentKind::Claude, AgentKind::Gemini] {
+        for kind in [
+            AgentKind::Codex,
+            AgentKind::Claude,
+            AgentKind::Gemini,
+            AgentKind::Qwen,
+        ] {
             let (_, events, skipped) = steps_of(kind, &lines);
             prop_assert_eq!(events + skipped, lines.len() as u64);
         }

@@ -1,18 +1,21 @@
 //! The adapter contract: how to start and resume an agent, and how to read its
 //! stream. Only the adapters know an agent's event vocabulary.
 
+pub(crate) mod agent_args;
 pub(crate) mod claude;
 pub(crate) mod codex;
 #[cfg(test)]
 mod fuzz;
 pub(crate) mod gemini;
 mod meter;
+pub(crate) mod qwen;
 #[cfg(test)]
 pub(crate) mod test_support;
 
 pub(crate) use crate::model::AgentKind;
 use crate::model::{TurnRecord, Usage};
 use crate::turn::{self, OutputDetail, Step, StreamParser, TurnReader, TurnSummary};
+pub(crate) use agent_args::Reserved;
 pub(crate) use meter::UsageMeter;
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -24,6 +27,7 @@ impl AgentKind {
             AgentKind::Codex => &codex::Codex,
             AgentKind::Claude => &claude::Claude,
             AgentKind::Gemini => &gemini::Gemini,
+            AgentKind::Qwen => &qwen::Qwen,
         }
     }
 
@@ -34,6 +38,7 @@ impl AgentKind {
             AgentKind::Codex => Parser::Codex(codex::CodexParser::new(detail)),
             AgentKind::Claude => Parser::Claude(claude::ClaudeParser::new(detail)),
             AgentKind::Gemini => Parser::Gemini(gemini::GeminiParser::new(detail)),
+            AgentKind::Qwen => Parser::Qwen(qwen::QwenParser::new(detail)),
         }
     }
 }
@@ -90,6 +95,10 @@ pub(crate) struct TurnSpec<'a> {
     /// What is left of the session's cost budget, for an agent that stops
     /// itself at a cost it is given (claude); others ignore it.
     pub max_budget_usd: Option<f64>,
+    /// `--agent-arg`s, as given: after the options zwarm sets, before the
+    /// conversation to resume and the prompt. None of them is one of the
+    /// agent's `reserved_options` (see [`agent_args::check`]).
+    pub agent_args: &'a [String],
 }
 
 pub(crate) trait Agent: Sync {
@@ -104,6 +113,11 @@ pub(crate) trait Agent: Sync {
     /// prompt) is attached to its option (`--opt=value`) or placed after
     /// `--`, so that no value can be read as an option of its own.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString>;
+
+    /// The options `args` sets from the session (output format, resume,
+    /// session id, sandbox, working directory, model, budget, prompt), and
+    /// those that would override them: `--agent-arg` may not name them.
+    fn reserved_options(&self) -> &'static [Reserved];
 
     /// Whether `id` has the form of this agent's conversation ids. A stored
     /// id that does not must never be passed to the agent: it comes from a
@@ -165,6 +179,7 @@ pub(crate) enum Parser {
     Codex(codex::CodexParser),
     Claude(claude::ClaudeParser),
     Gemini(gemini::GeminiParser),
+    Qwen(qwen::QwenParser),
 }
 
 /// `$body` with `$p` bound to the parser inside `$parser`, whichever it is.
@@ -174,6 +189,7 @@ macro_rules! with_parser {
             Parser::Codex($p) => $body,
             Parser::Claude($p) => $body,
             Parser::Gemini($p) => $body,
+            Parser::Qwen($p) => $body,
         }
     };
 }
@@ -315,11 +331,12 @@ mod tests {
             chunk in 1u64..300,
             workers in 1usize..4,
             complete in proptest::prelude::any::<bool>(),
-            agent in 0..3u8,
+            agent in 0..4u8,
         ) {
             let (kind, names): (AgentKind, &[&str]) = match agent {
                 0 => (AgentKind::Claude, &["claude_rich.jsonl", "claude_first_turn.jsonl"]),
                 1 => (AgentKind::Gemini, &["gemini_first_turn.jsonl", "gemini_command_exit_3.jsonl"]),
+                2 => (AgentKind::Qwen, &["qwen_first_turn.jsonl", "qwen_failed_command.jsonl"]),
                 _ => (AgentKind::Codex, &["codex_rich.jsonl", "codex_mcp.jsonl"]),
             };
             let all: Vec<String> = names
@@ -358,6 +375,9 @@ mod tests {
                         turn::read_in_chunks(file, p, complete, workers, chunk, &mut emit).unwrap()
                     }
                     (Parser::Gemini(p), true) => {
+                        turn::read_in_chunks(file, p, complete, workers, chunk, &mut emit).unwrap()
+                    }
+                    (Parser::Qwen(p), true) => {
                         turn::read_in_chunks(file, p, complete, workers, chunk, &mut emit).unwrap()
                     }
                     (p, false) => p.read_more(&mut TurnReader::new(&path), complete, &mut emit).unwrap(),

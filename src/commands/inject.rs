@@ -20,6 +20,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &InjectArgs) -> Result<Outcome> {
             max_tokens: a.max_tokens,
             max_cost_usd: a.max_cost,
         },
+        agent_args: (!a.agent_args.is_empty()).then(|| a.agent_args.clone()),
     };
     let s = ctx.manager.inject(&a.id, &a.message.join(" "), &options)?;
     launch::report(ctx, &s, Launch::Inject)

@@ -18,6 +18,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
         AdapterArg::Codex => AgentKind::Codex,
         AdapterArg::Claude => AgentKind::Claude,
         AdapterArg::Gemini => AgentKind::Gemini,
+        AdapterArg::Qwen => AgentKind::Qwen,
     };
     let working_dir = match &a.cd {
         Some(d) => cd_dir(d)?,
@@ -44,6 +45,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
             group: a.group.clone(),
         },
         after: a.after.clone(),
+        agent_args: a.agent_args.clone(),
         budget: Budget {
             max_tokens: a.max_tokens,
             max_cost_usd: a.max_cost,

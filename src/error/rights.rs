@@ -12,6 +12,7 @@ pub(crate) enum Key {
     Adapter,
     Sandbox,
     WorkingDir,
+    AgentArgs,
 }
 
 impl Key {
@@ -21,6 +22,7 @@ impl Key {
             Key::Adapter => "adapter",
             Key::Sandbox => "sandbox",
             Key::WorkingDir => "working_dir",
+            Key::AgentArgs => "agent_args",
         }
     }
 }

@@ -63,12 +63,12 @@ pub(crate) fn tools() -> Vec<Value> {
         json!({
             "name": "start",
             "title": "Start a session",
-            "description": "Start a coding agent (codex, claude or gemini) on a task in the background. Returns at once with the session (status pending or running); use wait, show and trajectory to follow it.",
+            "description": "Start a coding agent (codex, claude, gemini or qwen) on a task in the background. Returns at once with the session (status pending or running); use wait, show and trajectory to follow it.",
             "inputSchema": {
                 "type": "object",
                 "properties": {
                     "task": {"type": "string", "description": "What the agent should do"},
-                    "agent": {"type": "string", "enum": ["codex", "claude", "gemini"], "default": "codex"},
+                    "agent": {"type": "string", "enum": ["codex", "claude", "gemini", "qwen"], "default": "codex"},
                     "model": {"type": "string", "description": "Model to ask the agent for [default: the agent's own]"},
                     "working_dir": {"type": "string", "description": "Directory the agent works in, under the server's roots [default: the server's first root]"},
                     "sandbox": {"type": "string", "enum": ["read-only", "workspace-write", "danger-full-access"], "description": "What the agent may do, up to the server's --max-sandbox"},

@@ -163,15 +163,16 @@ impl Tools {
             "codex" => AgentKind::Codex,
             "claude" => AgentKind::Claude,
             "gemini" => AgentKind::Gemini,
+            "qwen" => AgentKind::Qwen,
             other => {
                 return Err(ToolError::Refused(format!(
-                    "unknown agent {other:?}: codex, claude or gemini"
+                    "unknown agent {other:?}: codex, claude, gemini or qwen"
                 )))
             }
         };
         let agent_default = match agent {
             AgentKind::Codex => "workspace-write",
-            AgentKind::Claude | AgentKind::Gemini => "danger-full-access",
+            AgentKind::Claude | AgentKind::Gemini | AgentKind::Qwen => "danger-full-access",
         };
         let sandbox = caps::sandbox(
             a.sandbox.as_deref(),
@@ -230,6 +231,9 @@ impl Tools {
                 max_tokens: a.max_tokens,
                 max_cost_usd: a.max_cost_usd,
             },
+            // An orchestrator's options could widen what its caps allow:
+            // it passes none.
+            agent_args: Vec::new(),
         })?;
         started.push(s.id.to_string());
         drop(started);
@@ -402,7 +406,7 @@ impl Tools {
         let target = m.get(&a.id)?;
         let agent_default = match target.agent().map_err(crate::error::Error::from)? {
             AgentKind::Codex => "workspace-write",
-            AgentKind::Claude | AgentKind::Gemini => "danger-full-access",
+            AgentKind::Claude | AgentKind::Gemini | AgentKind::Qwen => "danger-full-access",
         };
         let runs_with = target.sandbox.as_deref().unwrap_or(agent_default);
         caps::sandbox(Some(runs_with), agent_default, &self.limits.max_sandbox)

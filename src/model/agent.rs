@@ -6,6 +6,7 @@ pub(crate) enum AgentKind {
     Codex,
     Claude,
     Gemini,
+    Qwen,
 }
 
 impl AgentKind {
@@ -15,6 +16,7 @@ impl AgentKind {
             AgentKind::Codex => "codex",
             AgentKind::Claude => "claude_code",
             AgentKind::Gemini => "gemini",
+            AgentKind::Qwen => "qwen",
         }
     }
 
@@ -24,6 +26,7 @@ impl AgentKind {
             AgentKind::Codex => "codex",
             AgentKind::Claude => "claude",
             AgentKind::Gemini => "gemini",
+            AgentKind::Qwen => "qwen",
         }
     }
 
@@ -32,6 +35,7 @@ impl AgentKind {
             "codex" => Some(AgentKind::Codex),
             "claude_code" | "claude" => Some(AgentKind::Claude),
             "gemini" => Some(AgentKind::Gemini),
+            "qwen" => Some(AgentKind::Qwen),
             _ => None,
         }
     }

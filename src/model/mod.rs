@@ -161,6 +161,10 @@ pub(crate) struct Session {
     /// `inject` gives its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// The `--agent-arg`s of `start`: every turn's unless an `inject` gives
+    /// its own. Recorded with the session's rights too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agent_args: Vec<String>,
     /// The `--group` of `start`: every turn's unless an `inject` names another.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,

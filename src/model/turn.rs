@@ -139,6 +139,10 @@ pub(crate) struct TurnRecord {
     /// How long the agent may run, in seconds, counted from its start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<u64>,
+    /// The options given to the agent as they are (`--agent-arg`): an
+    /// inject's own, else the start's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agent_args: Vec<String>,
     /// How the turn waits for its start: its group, limit, dependencies and
     /// ticket. None: it starts at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]

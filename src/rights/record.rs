@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub(crate) const SANDBOXES: [&str; 3] = ["read-only", "workspace-write", "danger-full-access"];
 
 /// The values of `adapter`: 2.3.5's names, and the short one for claude.
-pub(crate) const ADAPTERS: [&str; 4] = ["codex", "claude_code", "claude", "gemini"];
+pub(crate) const ADAPTERS: [&str; 5] = ["codex", "claude_code", "claude", "gemini", "qwen"];
 
 /// What a session was started with, as far as its agent's rights go.
 /// Later keys must have serde defaults, so that the records of earlier
@@ -31,6 +31,10 @@ pub(crate) struct Record {
     #[serde(default)]
     pub sandbox: Option<String>,
     pub working_dir: String,
+    /// The `--agent-arg`s of `start`, which every later turn is given
+    /// unless its `inject` says otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agent_args: Vec<String>,
     pub written_at: Timestamp,
     /// Keys written by later versions, kept on a read-modify-write.
     #[serde(flatten)]
@@ -52,6 +56,7 @@ impl Record {
             adapter: adapter.into(),
             sandbox: no_empty(sandbox).map(Into::into),
             working_dir: working_dir.into(),
+            agent_args: Vec::new(),
             written_at: Timestamp::now(),
             other: Map::new(),
         }
@@ -60,13 +65,16 @@ impl Record {
     /// The record of `session`, which lives in the store at `store`
     /// (canonical).
     pub(crate) fn of(session: &Session, store: &Path) -> Self {
-        Record::new(
-            &session.id,
-            store,
-            &session.adapter,
-            session.sandbox.as_deref(),
-            &session.working_dir,
-        )
+        Record {
+            agent_args: session.agent_args.clone(),
+            ..Record::new(
+                &session.id,
+                store,
+                &session.adapter,
+                session.sandbox.as_deref(),
+                &session.working_dir,
+            )
+        }
     }
 }
 
@@ -117,7 +125,9 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// [`check`] for a session as loaded from the store at `store` (canonical).
+/// [`check`] for a session as loaded from the store at `store` (canonical),
+/// and then its `agent_args`: options an agent could add to its own next
+/// turn's command line.
 pub(crate) fn check_session(
     record: &Record,
     store: &Path,
@@ -129,7 +139,19 @@ pub(crate) fn check_session(
         &session.adapter,
         session.sandbox.as_deref(),
         &session.working_dir,
-    )
+    )?;
+    if session.agent_args != record.agent_args {
+        return Err(Mismatch {
+            key: Key::AgentArgs,
+            stored: Some(shown_args(&session.agent_args)),
+            recorded: Some(shown_args(&record.agent_args)),
+        });
+    }
+    Ok(())
+}
+
+fn shown_args(args: &[String]) -> String {
+    serde_json::to_string(args).unwrap_or_default()
 }
 
 fn same_adapter(a: &str, b: &str) -> bool {
@@ -154,7 +176,7 @@ pub(crate) fn validate(
         return invalid(
             Key::Adapter,
             adapter,
-            "the agent is one of codex, claude_code, claude, gemini",
+            "the agent is one of codex, claude_code, claude, gemini, qwen",
         );
     }
     if let Some(s) = no_empty(sandbox).filter(|s| !SANDBOXES.contains(s)) {
@@ -170,13 +192,22 @@ pub(crate) fn validate(
     Ok(())
 }
 
-/// [`validate`] for a session.
+/// [`validate`] for a session; a session from before records were kept
+/// was never given `--agent-arg`s.
 pub(crate) fn validate_session(session: &Session) -> Result<(), Invalid> {
     validate(
         &session.adapter,
         session.sandbox.as_deref(),
         &session.working_dir,
-    )
+    )?;
+    if !session.agent_args.is_empty() {
+        return Err(Invalid {
+            key: Key::AgentArgs,
+            value: shown_args(&session.agent_args),
+            why: "a session without a record of its rights has none",
+        });
+    }
+    Ok(())
 }
 
 fn bad_working_dir(dir: &str) -> Option<&'static str> {

@@ -409,3 +409,36 @@ fn validate_says_what_is_wrong() {
     );
     assert!(wrong("codex", None, "/w/../x").to_string().contains("`..`"));
 }
+
+#[test]
+fn agent_args_are_recorded_and_checked_like_the_rights() {
+    let mut session: Session = serde_json::from_str(
+        r#"{"id":"ab","task":"t","status":"completed","working_dir":"/w",
+        "created_at":"2026-01-01T00:00:00","updated_at":"2026-01-01T00:00:00",
+        "adapter":"qwen","agent_args":["--max-session-turns=3"]}"#,
+    )
+    .unwrap();
+    let store = Path::new("/s/.zwarm");
+    let r = Record::of(&session, store);
+    assert_eq!(r.agent_args, ["--max-session-turns=3"]);
+    assert_eq!(check_session(&r, store, &session), Ok(()));
+    session.agent_args.push("--yolo".into());
+    let m = check_session(&r, store, &session).unwrap_err();
+    assert_eq!(m.key, Key::AgentArgs);
+    let why = m.to_string();
+    assert!(
+        why.starts_with("meta.json's `agent_args` is") && why.contains("--yolo"),
+        "{why}"
+    );
+    // Without a record (a session from before records), none is trusted.
+    assert_eq!(validate_session(&session).unwrap_err().key, Key::AgentArgs);
+    session.agent_args.clear();
+    assert_eq!(validate_session(&session), Ok(()));
+    // A record written before agent args existed reads as having none.
+    let old: Record = serde_json::from_str(
+        r#"{"id":"ab","store":"/s/.zwarm","adapter":"qwen","sandbox":null,"working_dir":"/w","written_at":"2026-01-01T00:00:00"}"#,
+    )
+    .unwrap();
+    assert!(old.agent_args.is_empty());
+    assert_eq!(check_session(&old, store, &session), Ok(()));
+}

@@ -239,6 +239,7 @@ mod tests {
             timeout_secs: None,
             budget: Default::default(),
             on_end: None,
+            agent_args: Vec::new(),
             group: None,
             max_running: None,
             other: Default::default(),

@@ -29,6 +29,7 @@ fn session(id: &str) -> Session {
         timeout_secs: None,
         budget: Default::default(),
         on_end: None,
+        agent_args: Vec::new(),
         group: None,
         max_running: None,
         other: Default::default(),

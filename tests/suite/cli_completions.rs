@@ -40,6 +40,9 @@ fn completions_for_bash_zsh_and_fish() {
         ] {
             assert!(script.contains(sub), "{shell} completes `{sub}`");
         }
+        for word in ["--agent-arg", "qwen"] {
+            assert!(script.contains(word), "{shell} completes `{word}`");
+        }
         assert!(
             !script.contains("__supervise"),
             "{shell}: the internal command is not offered"

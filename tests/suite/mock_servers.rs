@@ -3,7 +3,7 @@
 
 use crate::support::agents;
 use crate::support::http::HttpResponse;
-use crate::support::{mock_messages, mock_responses};
+use crate::support::{mock_chat, mock_messages, mock_responses};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -71,6 +71,50 @@ fn messages_mock_non_streaming_and_tool_result() {
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
     let msg: Value = serde_json::from_slice(&mock_messages::respond(&body).body).unwrap();
     assert_eq!(msg["content"][0]["type"], "text");
+}
+
+#[test]
+fn chat_mock_calls_qwens_shell_for_the_main_agent_only() {
+    let main = json!({"role": "system", "content": "You are Qwen Code, an agent"});
+    let shell = json!([{"type": "function", "function": {"name": "run_shell_command"}}]);
+    let body = json!({"model": "m", "stream": true, "tools": shell, "messages": [
+        main, {"role": "user", "content": [{"type": "text", "text": "SCN_CMD ls -1"}]}]});
+    let resp = mock_chat::respond(&body);
+    assert!(String::from_utf8_lossy(&resp.body).ends_with("data: [DONE]\n\n"));
+    let chunks = sse_items(&resp);
+    let call = &chunks[0]["choices"][0]["delta"]["tool_calls"][0];
+    assert_eq!(call["function"]["name"], "run_shell_command");
+    let args: Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    assert_eq!(args["command"], "ls -1");
+    assert_eq!(chunks[1]["choices"][0]["finish_reason"], "tool_calls");
+    assert_eq!(chunks[2]["usage"]["prompt_tokens"], mock_chat::USAGE_PROMPT);
+    assert_eq!(chunks[2]["choices"], json!([]));
+    // The tool's output comes back: the answer quotes it.
+    let body = json!({"model": "m", "tools": shell, "messages": [
+        main, {"role": "user", "content": "go"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function",
+            "function": {"name": "run_shell_command", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "c", "content": "out"}]});
+    let done: Value = serde_json::from_slice(&mock_chat::respond(&body).body).unwrap();
+    assert_eq!(done["choices"][0]["message"]["content"], "done: out");
+    // A subagent of qwen's own (its system prompt is not the main one) gets text.
+    let body = json!({"model": "m", "tools": shell, "messages": [
+        {"role": "system", "content": "You are now acting as the managed memory extraction subagent"},
+        {"role": "user", "content": "hi"}]});
+    let side: Value = serde_json::from_slice(&mock_chat::respond(&body).body).unwrap();
+    assert!(
+        side["choices"][0]["message"]["content"].is_string(),
+        "{side}"
+    );
+    // An API error, as the OpenAI API shapes it.
+    let body = json!({"messages": [{"role": "user", "content": "SCN_HTTP400"}]});
+    let resp = mock_chat::respond(&body);
+    let err: Value = serde_json::from_slice(&resp.body).unwrap();
+    assert_eq!(
+        (resp.status, &err["error"]["message"]),
+        (400, &json!(mock_chat::HTTP400_MESSAGE))
+    );
 }
 
 #[test]

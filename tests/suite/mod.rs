@@ -1,6 +1,7 @@
 //! The suites, one file per subject. Every file here must be declared
 //! below: `layout` fails on one that is not.
 
+mod agent_args;
 mod agent_argv;
 mod budgets;
 mod cli_argv;
@@ -15,6 +16,7 @@ mod doctor;
 mod e2e_claude;
 mod e2e_codex;
 mod e2e_gemini;
+mod e2e_qwen;
 mod e2e_side_by_side;
 mod git_worktrees;
 mod hooks;

@@ -60,6 +60,13 @@ pub fn gemini_bin() -> PathBuf {
     locate("gemini", "@google/gemini-cli@0.61.0")
 }
 
+/// `.agents/node_modules/.bin/qwen` (a Node script; Qwen Code declares Node
+/// 22 but runs headless on 20); panics with "run scripts/install-agents.sh"
+/// when absent.
+pub fn qwen_bin() -> PathBuf {
+    locate("qwen", "@qwen-code/qwen-code@0.24.4")
+}
+
 /// `.agents/node_modules/.bin/mcp-inspector-cli`, the MCP Inspector's
 /// command line (an MCP client that is not ours); panics with "run
 /// scripts/install-agents.sh" when absent.
@@ -252,6 +259,43 @@ pub fn gemini_env(port: u16) -> AgentEnv {
     AgentEnv { _home: home, vars }
 }
 
+/// The `~/.qwen/settings.json` the qwen tests run with: the OpenAI-compatible
+/// auth (without an auth type qwen refuses to run headless), and none of
+/// the extra requests a turn would make otherwise: no managed-memory
+/// extraction after each turn (a subagent's requests to the mock), no
+/// usage statistics, no update check.
+pub const QWEN_SETTINGS: &str = r#"{
+  "security": {"auth": {"selectedType": "openai"}},
+  "memory": {"enableManagedAutoMemory": false},
+  "privacy": {"usageStatisticsEnabled": false},
+  "general": {"enableAutoUpdate": false}
+}
+"#;
+
+/// A private `HOME` (under `target/tmp`) holding only `~/.qwen/settings.json`
+/// ([`QWEN_SETTINGS`]), and the variables that point qwen at the Chat
+/// Completions mock on `port`: `OPENAI_BASE_URL`, `OPENAI_API_KEY` (plus
+/// `NO_PROXY`). Qwen keeps its sessions under that `HOME`, so keep this
+/// alive across resumes.
+pub fn qwen_env(port: u16) -> AgentEnv {
+    let home = target_tempdir("qwen-home-");
+    let mut vars: Vec<(String, String)> = [
+        ("OPENAI_BASE_URL", format!("http://127.0.0.1:{port}/v1")),
+        ("OPENAI_API_KEY", "mock-key".to_string()),
+        // The warning qwen prints on stderr at every turn run in yolo mode.
+        ("QWEN_CODE_SUPPRESS_YOLO_WARNING", "1".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    vars.extend(common_vars(home.path()));
+    let settings = home.path().join("user-home").join(".qwen");
+    std::fs::create_dir_all(&settings).expect("create ~/.qwen");
+    std::fs::write(settings.join("settings.json"), QWEN_SETTINGS)
+        .expect("write ~/.qwen/settings.json");
+    AgentEnv { _home: home, vars }
+}
+
 /// An unsigned JWT whose payload is `{"aud":"claude-gateway","sub":"mock",
 /// "exp":4102444800}`: as `ANTHROPIC_AUTH_TOKEN`, it makes claude take its
 /// non-Anthropic base URL for a gateway, and read the unified rate-limit
@@ -280,6 +324,8 @@ pub const HOSTILE_VARS: &[&str] = &[
     "GOOGLE_CLOUD_PROJECT",
     "GEMINI_MODEL",
     "GEMINI_CLI_HOME",
+    "QWEN_MODEL",
+    "DASHSCOPE_API_KEY",
     "HTTP_PROXY",
     "HTTPS_PROXY",
     "ALL_PROXY",
@@ -300,6 +346,7 @@ pub fn zwarm_command(state: &Path, cwd: &Path) -> Command {
         "ZWARM_CODEX_BIN",
         "ZWARM_CLAUDE_BIN",
         "ZWARM_GEMINI_BIN",
+        "ZWARM_QWEN_BIN",
         "ZWARM_STALL_AFTER",
         "CLICOLOR_FORCE",
     ]) {

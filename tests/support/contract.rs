@@ -269,6 +269,7 @@ pub struct TurnRecord {
     pub snapshot: Option<Snapshot>,
     #[serde(deserialize_with = "nullable")]
     pub budget: Option<Budget>,
+    pub agent_args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -40,6 +40,15 @@ pub fn gemini(port: u16) -> Agent {
     }
 }
 
+/// The real `qwen` against the Chat Completions mock on `port`.
+pub fn qwen(port: u16) -> Agent {
+    Agent {
+        env: agents::qwen_env(port),
+        bin_var: "ZWARM_QWEN_BIN",
+        bin: agents::qwen_bin(),
+    }
+}
+
 /// The real `claude`, signed in to the Messages mock on `port` as a
 /// gateway, so that it reads the mock's rate-limit headers.
 pub fn claude_gateway(port: u16) -> Agent {

@@ -87,6 +87,26 @@ impl HttpResponse {
     }
 }
 
+impl HttpResponse {
+    /// A `text/event-stream` body of unnamed events, one `data:` line each,
+    /// ending in `data: [DONE]` (the OpenAI Chat Completions framing).
+    pub fn sse_data(events: &[Value]) -> HttpResponse {
+        let mut body = String::new();
+        for data in events {
+            body.push_str("data: ");
+            body.push_str(&data.to_string());
+            body.push_str("\n\n");
+        }
+        body.push_str("data: [DONE]\n\n");
+        HttpResponse {
+            status: 200,
+            content_type: "text/event-stream".to_string(),
+            headers: Vec::new(),
+            body: body.into_bytes(),
+        }
+    }
+}
+
 /// Turns a recorded request into a response.
 pub type Handler = dyn Fn(&RecordedRequest) -> HttpResponse + Send + Sync + 'static;
 

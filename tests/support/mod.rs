@@ -14,7 +14,8 @@
 //! - [`mock_responses`]: a mock OpenAI Responses API server for codex.
 //! - [`mock_messages`]: a mock Anthropic Messages API server for claude.
 //! - [`mock_gemini`]: a mock Gemini API server for gemini.
-//! - [`http`]: the std-only HTTP server and the scenario keywords both mocks
+//! - [`mock_chat`]: a mock OpenAI Chat Completions API server for qwen.
+//! - [`http`]: the std-only HTTP server and the scenario keywords the mocks
 //!   share.
 //! - [`orchestrate`]: a mock model's moves as an orchestrator calling zwarm's
 //!   MCP tools.
@@ -41,6 +42,7 @@ pub mod http;
 pub mod legacy;
 pub mod live;
 pub mod mcp;
+pub mod mock_chat;
 pub mod mock_gemini;
 pub mod mock_messages;
 pub mod mock_responses;

@@ -117,7 +117,8 @@ impl World {
         let mut cmd = agents::zwarm_command(self.state.path(), self.work.path());
         cmd.env("ZWARM_CODEX_BIN", self.agent.program())
             .env("ZWARM_CLAUDE_BIN", self.agent.program())
-            .env("ZWARM_GEMINI_BIN", self.agent.program());
+            .env("ZWARM_GEMINI_BIN", self.agent.program())
+            .env("ZWARM_QWEN_BIN", self.agent.program());
         for a in &self.real {
             a.env.apply(&mut cmd);
             cmd.env(a.bin_var, &a.bin);
@@ -134,7 +135,8 @@ impl World {
         let mut cmd = self.cmd(args);
         cmd.env("ZWARM_CODEX_BIN", agent)
             .env("ZWARM_CLAUDE_BIN", agent)
-            .env("ZWARM_GEMINI_BIN", agent);
+            .env("ZWARM_GEMINI_BIN", agent)
+            .env("ZWARM_QWEN_BIN", agent);
         cmd
     }
 

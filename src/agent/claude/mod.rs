@@ -8,11 +8,12 @@ mod meter;
 mod stream;
 #[cfg(test)]
 mod tests;
-mod tool;
+pub(crate) mod tool;
 
 pub(crate) use stream::ClaudeParser;
 
-use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec, UsageMeter};
+use super::agent_args::{MAX_COST, MODEL, OUTPUT, RESUME, SANDBOX, SESSION_ID};
+use super::{is_uuid, long_opt, Agent, PromptVia, Reserved, TurnSpec, UsageMeter};
 use crate::model::{TurnRecord, Usage};
 use serde_json::Value;
 use std::ffi::OsString;
@@ -27,7 +28,7 @@ impl Agent for Claude {
         "ZWARM_CLAUDE_BIN"
     }
     /// `-p --output-format=stream-json --verbose [--model=M]
-    /// --permission-mode=MODE [--max-budget-usd=USD]`, then `--session-id=ID` for a first turn or
+    /// --permission-mode=MODE [--max-budget-usd=USD] [AGENT_ARGS]`, then `--session-id=ID` for a first turn or
     /// `--resume=ID` for a later one, then `-- PROMPT`, or nothing when the
     /// prompt is on stdin.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
@@ -52,6 +53,7 @@ impl Agent for Claude {
         if let Some(usd) = spec.max_budget_usd {
             a.push(long_opt("--max-budget-usd", usd.to_string()));
         }
+        a.extend(spec.agent_args.iter().map(OsString::from));
         // Pinning the id on a first turn means zwarm knows it before any
         // output. `--resume` takes an optional value: only the `=` form keeps
         // an id that starts with `-` from being read as the next option.
@@ -66,6 +68,25 @@ impl Agent for Claude {
             a.extend(["--".into(), spec.prompt.into()]);
         }
         a
+    }
+
+    fn reserved_options(&self) -> &'static [Reserved] {
+        const R: &[Reserved] = &[
+            Reserved::new("--print", Some("-p"), OUTPUT),
+            Reserved::new("--output-format", None, OUTPUT),
+            Reserved::new("--input-format", None, OUTPUT),
+            Reserved::new("--verbose", None, OUTPUT),
+            Reserved::new("--model", None, MODEL),
+            Reserved::new("--permission-mode", None, SANDBOX),
+            Reserved::new("--dangerously-skip-permissions", None, SANDBOX),
+            Reserved::new("--allow-dangerously-skip-permissions", None, SANDBOX),
+            Reserved::new("--max-budget-usd", None, MAX_COST),
+            Reserved::new("--session-id", None, SESSION_ID),
+            Reserved::new("--resume", Some("-r"), RESUME),
+            Reserved::new("--continue", Some("-c"), RESUME),
+            Reserved::new("--fork-session", None, RESUME),
+        ];
+        R
     }
 
     /// Session ids are UUIDs, the only form `--session-id` accepts.
@@ -100,7 +121,7 @@ impl Agent for Claude {
 }
 
 /// Moves a value out without `IndexMut`, which panics on non-objects.
-fn take(v: &mut Value, pointer: &str) -> Value {
+pub(crate) fn take(v: &mut Value, pointer: &str) -> Value {
     v.pointer_mut(pointer).map(Value::take).unwrap_or_default()
 }
 
@@ -122,6 +143,7 @@ mod adapter_tests {
             resume,
             session_id: PINNED,
             max_budget_usd: None,
+            agent_args: &[],
         }
     }
 
@@ -187,6 +209,7 @@ mod adapter_tests {
             resume: Some("--fork-session"),
             session_id: "-c",
             max_budget_usd: None,
+            agent_args: &[],
         };
         assert_eq!(
             argv(&Claude, &hostile),

@@ -22,7 +22,7 @@ pub(super) struct ToolResult {
 }
 
 /// Message content is an array of blocks, or a bare string for plain text.
-pub(super) fn content_blocks(content: Value) -> Vec<Value> {
+pub(crate) fn content_blocks(content: Value) -> Vec<Value> {
     match content {
         Value::Array(blocks) => blocks,
         Value::String(text) => vec![serde_json::json!({"type": "text", "text": text})],
@@ -31,7 +31,7 @@ pub(super) fn content_blocks(content: Value) -> Vec<Value> {
 }
 
 /// A tool_result's content: a string, or blocks of which only text is readable.
-pub(super) fn result_text(content: &Value) -> String {
+pub(crate) fn result_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
         Value::Array(blocks) => {

@@ -9,7 +9,8 @@ mod stream;
 
 pub(crate) use stream::CodexParser;
 
-use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec};
+use super::agent_args::{CD, MODEL, OUTPUT, RESUME, SANDBOX};
+use super::{is_uuid, long_opt, Agent, PromptVia, Reserved, TurnSpec};
 use crate::model::{TurnRecord, Usage};
 use std::ffi::OsString;
 
@@ -24,9 +25,9 @@ impl Agent for Codex {
         "ZWARM_CODEX_BIN"
     }
 
-    /// `exec --json --skip-git-repo-check [--model=M] --sandbox=S --cd=DIR`,
-    /// then `-- PROMPT` for a first turn or `resume -- THREAD PROMPT` for a
-    /// later one, where PROMPT is `-` when the prompt is on stdin.
+    /// `exec --json --skip-git-repo-check [--model=M] --sandbox=S --cd=DIR
+    /// [AGENT_ARGS]`, then `-- PROMPT` for a first turn or `resume -- THREAD
+    /// PROMPT` for a later one, where PROMPT is `-` when the prompt is on stdin.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
         let mut a: Vec<OsString> = vec![
             "exec".into(),
@@ -45,6 +46,7 @@ impl Agent for Codex {
             .unwrap_or("workspace-write");
         a.push(long_opt("--sandbox", sandbox));
         a.push(long_opt("--cd", spec.working_dir));
+        a.extend(spec.agent_args.iter().map(OsString::from));
         // Positionals only after `--`: the thread id, then the prompt.
         match spec.resume {
             Some(thread) => a.extend(["resume".into(), "--".into(), thread.into()]),
@@ -56,6 +58,22 @@ impl Agent for Codex {
             PromptVia::Stdin => "-".into(),
         });
         a
+    }
+
+    fn reserved_options(&self) -> &'static [Reserved] {
+        const R: &[Reserved] = &[
+            Reserved::new("--json", None, OUTPUT),
+            Reserved::new("--experimental-json", None, OUTPUT),
+            Reserved::new("--skip-git-repo-check", None, OUTPUT),
+            Reserved::new("--model", Some("-m"), MODEL),
+            Reserved::new("--sandbox", Some("-s"), SANDBOX),
+            Reserved::new("--full-auto", None, SANDBOX),
+            Reserved::new("--dangerously-bypass-approvals-and-sandbox", None, SANDBOX),
+            Reserved::new("--yolo", None, SANDBOX),
+            Reserved::new("--cd", Some("-C"), CD),
+            Reserved::new("resume", None, RESUME),
+        ];
+        R
     }
 
     /// Thread ids are UUIDs (version 7 in 0.169; any version passes).
@@ -373,6 +391,7 @@ mod tests {
             resume,
             session_id: "z",
             max_budget_usd: None,
+            agent_args: &[],
         }
     }
 
@@ -437,6 +456,7 @@ mod tests {
             resume: Some("-c=x"),
             session_id: "z",
             max_budget_usd: None,
+            agent_args: &[],
         };
         assert_eq!(
             argv(&Codex, &hostile),

@@ -10,7 +10,8 @@ mod tool;
 
 pub(crate) use stream::GeminiParser;
 
-use super::{is_uuid, long_opt, Agent, PromptVia, TurnSpec};
+use super::agent_args::{CD, MODEL, OUTPUT, RESUME, SANDBOX, SESSION_ID, TASK};
+use super::{is_uuid, long_opt, Agent, PromptVia, Reserved, TurnSpec};
 use crate::model::{TurnRecord, Usage};
 use std::ffi::OsString;
 
@@ -24,7 +25,7 @@ impl Agent for Gemini {
         "ZWARM_GEMINI_BIN"
     }
     /// `--output-format=stream-json --skip-trust [--model=M]
-    /// --approval-mode=MODE`, then
+    /// --approval-mode=MODE [AGENT_ARGS]`, then
     /// `--session-id=ID` for a first turn or `--resume=ID` for a later one,
     /// then `--prompt=PROMPT`, or nothing when the prompt is on stdin.
     fn args(&self, spec: &TurnSpec) -> Vec<OsString> {
@@ -47,6 +48,7 @@ impl Agent for Gemini {
             _ => "yolo",
         };
         a.push(long_opt("--approval-mode", mode));
+        a.extend(spec.agent_args.iter().map(OsString::from));
         // A first turn pins the conversation to zwarm's own id, so it is
         // known before any output; `--resume` takes the id back.
         a.push(match spec.resume {
@@ -59,6 +61,24 @@ impl Agent for Gemini {
             a.push(long_opt("--prompt", spec.prompt));
         }
         a
+    }
+
+    fn reserved_options(&self) -> &'static [Reserved] {
+        const R: &[Reserved] = &[
+            Reserved::new("--output-format", Some("-o"), OUTPUT),
+            Reserved::new("--acp", None, OUTPUT),
+            Reserved::new("--experimental-acp", None, OUTPUT),
+            Reserved::new("--model", Some("-m"), MODEL),
+            Reserved::new("--approval-mode", None, SANDBOX),
+            Reserved::new("--yolo", Some("-y"), SANDBOX),
+            Reserved::new("--session-id", None, SESSION_ID),
+            Reserved::new("--resume", Some("-r"), RESUME),
+            Reserved::new("--session-file", None, RESUME),
+            Reserved::new("--worktree", Some("-w"), CD),
+            Reserved::new("--prompt", Some("-p"), TASK),
+            Reserved::new("--prompt-interactive", Some("-i"), TASK),
+        ];
+        R
     }
 
     /// `--session-id` pins a UUID, and `--resume` also takes "latest" or
@@ -97,6 +117,7 @@ mod adapter_tests {
             resume,
             session_id: PINNED,
             max_budget_usd: Some(1.0),
+            agent_args: &[],
         }
     }
 
@@ -154,6 +175,7 @@ mod adapter_tests {
             resume: Some("latest"),
             session_id: "-c",
             max_budget_usd: None,
+            agent_args: &[],
         };
         assert_eq!(
             argv(&Gemini, &hostile),

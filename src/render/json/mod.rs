@@ -212,6 +212,8 @@ pub(crate) struct TurnJson {
     /// The session's budget as it stood for this turn (an inject's own
     /// limits, else the start's); null without one.
     pub budget: Option<BudgetJson>,
+    /// The options the turn gave the agent as they are (`--agent-arg`).
+    pub agent_args: Vec<String>,
 }
 
 impl From<&TurnRecord> for TurnJson {
@@ -239,6 +241,7 @@ impl From<&TurnRecord> for TurnJson {
             changes: t.snapshot.as_ref().and_then(|s| s.changes).map(Into::into),
             snapshot: t.snapshot.as_ref().map(Into::into),
             budget: BudgetJson::of(&t.budget),
+            agent_args: t.agent_args.clone(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! agent is running.
 
 use super::Manager;
-use crate::agent::{AgentKind, PromptVia, TurnSpec};
+use crate::agent::{agent_args, AgentKind, PromptVia, TurnSpec};
 use crate::error::{Error, Result};
 use crate::model::{
     is_valid_source, Budget, Closing, Ending, Message, QueueRecord, Session, SessionId,
@@ -54,6 +54,9 @@ pub(crate) struct StartRequest {
     /// Sessions whose latest turns must complete first (`--after`), as
     /// given (ids or prefixes).
     pub after: Vec<String>,
+    /// Options given to the agent as they are (`--agent-arg`), unless an
+    /// `inject` gives its own.
+    pub agent_args: Vec<String>,
 }
 
 /// How a turn is queued (`--max-running N`, `--group G`).
@@ -73,6 +76,8 @@ pub(crate) struct TurnOptions {
     pub queue: QueueOptions,
     /// `--max-tokens`/`--max-cost`: the session's budget as of this turn.
     pub budget: Budget,
+    /// `--agent-arg`s for this turn, instead of the start's.
+    pub agent_args: Option<Vec<String>>,
 }
 
 /// `start --worktree[=NAME] [--base REF]`.
@@ -107,6 +112,12 @@ impl Manager {
             )));
         }
         budget::check_agent(req.agent.adapter(), req.agent.display_name(), &req.budget)?;
+        agent_args::check(
+            req.agent.adapter(),
+            req.agent.display_name(),
+            &req.agent_args,
+        )
+        .map_err(Error::Usage)?;
         let working_dir = std::fs::canonicalize(&req.working_dir)
             .map_err(|e| Error::io("open", &req.working_dir, e))?;
         if !working_dir.is_dir() {
@@ -178,10 +189,12 @@ impl Manager {
                 first.on_end.clone_from(&req.on_end);
                 first.queue = queue_record(&req.queue, after);
                 first.budget = req.budget;
+                first.agent_args.clone_from(&req.agent_args);
                 first
             }],
             timeout_secs: timeout_secs(req.timeout),
             on_end: req.on_end.clone(),
+            agent_args: req.agent_args.clone(),
             group: req.queue.group.clone(),
             max_running: req.queue.max_running,
             budget: req.budget,
@@ -231,6 +244,9 @@ impl Manager {
         let session = guard.load()?;
         let agent = agent_of(&session)?;
         budget::check_agent(agent, agent.program(), &options.budget)?;
+        if let Some(args) = &options.agent_args {
+            agent_args::check(agent, agent.program(), args).map_err(Error::Usage)?;
+        }
         // Settle a turn that ended unrecorded before deciding it is busy.
         let settled = self.settle_proven(&guard, session)?;
         if let Some(e) = settled.unsaved {
@@ -285,6 +301,12 @@ impl Manager {
         record.resume_id.clone_from(&resume);
         record.timeout_secs = timeout_secs(options.timeout).or(session.timeout_secs);
         record.on_end = options.on_end.clone().or_else(|| session.on_end.clone());
+        // The start's come from meta.json, which `check_rights` has just
+        // compared with the record kept where the agent cannot write.
+        record.agent_args = options
+            .agent_args
+            .clone()
+            .unwrap_or_else(|| session.agent_args.clone());
         let queue = QueueOptions {
             max_running: options.queue.max_running.or(session.max_running),
             group: options
@@ -366,6 +388,9 @@ impl Manager {
             resume,
             session_id: &pinned,
             max_budget_usd: budget::cost_left(&session),
+            agent_args: session
+                .current_turn()
+                .map_or(&[][..], |t| t.agent_args.as_slice()),
         };
         let request = LaunchRequest {
             program: program.into_os_string(),

@@ -310,6 +310,7 @@ fn parse_with<'a, M: MessagesField<'a>>(text: &'a str) -> Result<Session, String
         snapshots: false,
         timeout_secs: None,
         on_end: None,
+        agent_args: Vec::new(),
         group: None,
         max_running: None,
         budget: Budget {

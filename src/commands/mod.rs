@@ -61,6 +61,11 @@ impl Outcome {
     pub(crate) const NOT_COMPLETED: Outcome = Outcome(exit::NOT_COMPLETED);
     pub(crate) const TIMEOUT: Outcome = Outcome(exit::TIMEOUT);
 
+    /// How a program a signal stopped exits: 128 + the signal's number.
+    pub(crate) fn of_signal(signo: i32) -> Outcome {
+        Outcome(128 + signo)
+    }
+
     /// The status an error exits with.
     pub(crate) fn of_error(e: &Error) -> Outcome {
         Outcome(e.exit_code())

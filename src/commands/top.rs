@@ -18,6 +18,8 @@ pub(crate) fn run(ctx: &mut Ctx) -> Result<Outcome> {
         )
         .into());
     }
-    crate::top::run(&ctx.manager, ctx.style().color)?;
-    Ok(Outcome::OK)
+    Ok(match crate::top::run(&ctx.manager, ctx.style().color)? {
+        Some(signo) => Outcome::of_signal(signo),
+        None => Outcome::OK,
+    })
 }

@@ -31,14 +31,16 @@ enum Wake {
     Resize,
     /// Something changed in the watched folders.
     Files(Vec<WatchDescriptor>),
-    /// SIGTERM, SIGHUP or SIGINT.
-    Signal,
+    /// SIGTERM, SIGHUP or SIGINT: its number.
+    Signal(i32),
     /// The keyboard can no longer be read.
     InputGone,
 }
 
-/// Runs the dashboard until `q`, a signal or an error.
-pub(crate) fn run(manager: &Manager, color: bool) -> Result<()> {
+/// Runs the dashboard until `q`, a signal or an error; the signal that
+/// ended it, if one did, so that the process can exit as a shell expects
+/// of a program a signal stopped (128 + its number).
+pub(crate) fn run(manager: &Manager, color: bool) -> Result<Option<i32>> {
     let (tx, rx) = mpsc::channel();
     watch_signals(tx.clone())?;
     let mut watcher = Watcher::new(manager, tx.clone())?;
@@ -93,7 +95,7 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<()> {
             match wake {
                 Wake::Key(key) => match app.on_key(key) {
                     Action::Nothing => {}
-                    Action::Quit => return Ok(()),
+                    Action::Quit => return Ok(None),
                     action => {
                         // A kill may take seconds (the agent's grace):
                         // say so before.
@@ -120,7 +122,8 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<()> {
                         }
                     }
                 }
-                Wake::Signal | Wake::InputGone => return Ok(()),
+                Wake::Signal(signo) => return Ok(Some(signo)),
+                Wake::InputGone => return Ok(None),
             }
         }
     }
@@ -222,8 +225,8 @@ fn watch_signals(tx: Sender<Wake>) -> Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT])
         .context("cannot watch for signals")?;
     std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
-            let _ = tx.send(Wake::Signal);
+        if let Some(signo) = signals.forever().next() {
+            let _ = tx.send(Wake::Signal(signo));
         }
     });
     Ok(())

@@ -8,6 +8,7 @@ tests/data/transcripts (codex `exec --json`, Claude Code `stream-json`).
     gen_corpus.py big      STATE_DIR --mib 100        # prints the session id
     gen_corpus.py big      STATE_DIR --mib 100 --shape small
     gen_corpus.py big      STATE_DIR --mib 100 --shape tiny --lines 4000000
+    gen_corpus.py big      STATE_DIR --mib 100 --shape long
 
 `finished`: completed, failed and killed sessions, codex and claude, one to
 three turns, a share of them in zwarm 2.3.5's layout (no `turns` records).
@@ -16,7 +17,8 @@ caller holds it (e.g. `flock run.lock sleep 600`) so zwarm sees it as alive.
 `big`: one completed session whose single turn file is that large; its
 events the usual mix (`large`: outputs up to 40 KB), a busy agent's many
 small events (`small`: codex items with short outputs; claude's stream with
-partial messages), or `--lines` tiny lines (`tiny`).
+partial messages), `--lines` tiny lines (`tiny`), or the usual events
+after a command whose output is one line of 32 MiB (`long`, codex).
 
 Output is the same for a given --seed, apart from times, which are relative
 to now. Standard library only.
@@ -127,9 +129,10 @@ class CodexTurn:
     """A `codex exec --json` stream: thread.started, turn.started, items,
     turn.completed or turn.failed. Item shapes come from the transcripts."""
 
-    def __init__(self, rng, small=False):
+    def __init__(self, rng, small=False, long_bytes=0):
         self.rng = rng
         self.small = small
+        self.long_bytes = long_bytes
         self.text = Text(rng, small)
         rich = load_lines("codex_rich.jsonl")
         mcp = load_lines("codex_mcp.jsonl")
@@ -159,6 +162,16 @@ class CodexTurn:
             nonlocal n
             n += 1
             return "item_%d" % n
+
+        if self.long_bytes:
+            # One command whose output is a line longer than any buffer.
+            iid = item_id()
+            done = copy.deepcopy(self.cmd[1])
+            done["item"].update(id=iid, command="/bin/bash -lc 'cargo test'",
+                                aggregated_output=t.output(self.long_bytes), exit_code=0,
+                                status="completed")
+            out.append(dumps(done))
+            size += len(out[-1]) + 1
 
         # Room for the final message and turn.completed.
         while size + 900 < target_bytes:
@@ -524,7 +537,8 @@ class Corpus:
         self.unique_turns = unique_turns
         self.pool = {}
         self.rng = random.Random(seed)
-        self.codex = CodexTurn(self.rng, small=shape == "small")
+        self.codex = CodexTurn(self.rng, small=shape == "small",
+                               long_bytes=32 << 20 if shape == "long" else 0)
         self.claude = ClaudeTurn(self.rng)
         self.text = Text(self.rng)
         self.boot_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -674,9 +688,10 @@ def main():
                     help="share of finished sessions in zwarm 2.3.5's layout")
     ap.add_argument("--unique-turns", type=int, default=300,
                     help="distinct turn files per kind before they repeat (0: all distinct)")
-    ap.add_argument("--shape", choices=["large", "small", "tiny"], default="large",
+    ap.add_argument("--shape", choices=["large", "small", "tiny", "long"], default="large",
                     help="big: events of the usual sizes (large outputs among them), many "
-                         "small events, or --lines tiny lines")
+                         "small events, --lines tiny lines, or the usual events after one "
+                         "command whose output line is 32 MiB (codex)")
     ap.add_argument("--lines", type=int, default=4_000_000, help="line count (--shape tiny)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()

@@ -272,6 +272,7 @@ class Bench:
         ("bigclaude", "claude turn, usual events"),
         ("smallclaude", "claude turn, many small events (partial messages)"),
         ("tinyclaude", "claude turn, tiny lines"),
+        ("long", "codex turn, usual events after one 32 MiB output line"),
     )
 
     def trajectory(self):
@@ -283,9 +284,15 @@ class Bench:
             sid = only_session(state)
             turn = os.path.join(state, "sessions", sid, "turns", "turn_1.jsonl")
             size = os.path.getsize(turn)
+            lines = longest = 0
             with open(turn, "rb") as f:
-                lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+                for line in f:
+                    lines += 1
+                    longest = max(longest, len(line))
             label = "%s (%.0f MiB, %s lines)" % (what, size / 2**20, format(lines, ","))
+            # Lines under 1 MiB: 20 MiB whatever the turn; a longer line may
+            # cost its own size on top.
+            limit = 20 + (longest / 2**20 if longest >= 2**20 else 0)
             cat = ["/bin/cat", turn]
             modes = [("", []), (" --full", ["--full"]), (" --json", None),
                      (" --json --full", ["--full"])]
@@ -319,12 +326,12 @@ class Bench:
                 rss = kib_to_mib(peak_rss_kib(cmds[n], runs=2))
                 self.row("`trajectory%s`, %s: peak RSS" % (modes[n][0], label), rss,
                          kib_to_mib(peak_rss_kib(cat, runs=1)), self.short(cat), "MiB",
-                         "≤ 20 MiB", rss is not None and rss <= 20,
+                         "≤ %.0f MiB" % limit, rss is not None and rss <= limit,
                          "/usr/bin/time -f %M " + self.short(cmds[n]))
             watch = [self.z, "--dir", state, "watch", sid]
             rss = kib_to_mib(peak_rss_kib(watch, runs=1))
             self.row("`watch` of that finished turn: peak RSS", rss, None, "", "MiB",
-                     "≤ 20 MiB", rss is not None and rss <= 20,
+                     "≤ %.0f MiB" % limit, rss is not None and rss <= limit,
                      "/usr/bin/time -f %M " + self.short(watch))
 
     def start_and_supervisor(self):

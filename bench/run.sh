@@ -63,6 +63,8 @@ gen big "$work/smallclaude/.zwarm" --mib 100 --agent claude_code --shape small -
 gen big "$work/tiny/.zwarm" --mib 100 --agent codex --shape tiny --lines 4000000 --seed 8
 gen big "$work/tiny1m/.zwarm" --mib 25 --agent codex --shape tiny --lines 1000000 --seed 10
 gen big "$work/tinyclaude/.zwarm" --mib 100 --agent claude_code --shape tiny --lines 900000 --seed 11
+# Lines under 1 MiB get 20 MiB of memory whatever the turn; a longer one its own size on top.
+gen big "$work/long/.zwarm" --mib 100 --agent codex --shape long --seed 12
 for p in "${pids[@]}"; do wait "$p"; done
 
 python3 "$here/measure.py" --zwarm "$zwarm" --work "$work" \

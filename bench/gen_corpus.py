@@ -6,12 +6,19 @@ tests/data/transcripts (codex `exec --json`, Claude Code `stream-json`).
     gen_corpus.py finished STATE_DIR --count 1000 [--turn-kb 12]
     gen_corpus.py running  STATE_DIR --mib 100        # prints the session id
     gen_corpus.py big      STATE_DIR --mib 100        # prints the session id
+    gen_corpus.py big      STATE_DIR --mib 100 --shape small
+    gen_corpus.py big      STATE_DIR --mib 100 --shape tiny --lines 4000000
+    gen_corpus.py big      STATE_DIR --mib 100 --shape long
 
 `finished`: completed, failed and killed sessions, codex and claude, one to
 three turns, a share of them in zwarm 2.3.5's layout (no `turns` records).
 `running`: one session recorded as running; its `run.lock` exists, and the
 caller holds it (e.g. `flock run.lock sleep 600`) so zwarm sees it as alive.
-`big`: one completed session whose single turn file is that large.
+`big`: one completed session whose single turn file is that large; its
+events the usual mix (`large`: outputs up to 40 KB), a busy agent's many
+small events (`small`: codex items with short outputs; claude's stream with
+partial messages), `--lines` tiny lines (`tiny`), or the usual events
+after a command whose output is one line of 32 MiB (`long`, codex).
 
 Output is the same for a given --seed, apart from times, which are relative
 to now. Standard library only.
@@ -58,8 +65,9 @@ OUTPUT_LINES = [
 class Text:
     """Cheap pseudo-random prose and tool output of a requested size."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, small=False):
         self.rng = rng
+        self.small = small
 
     def words(self, n):
         r = self.rng
@@ -88,8 +96,12 @@ class Text:
 
     def output_size(self, room):
         """Tool output sizes are heavy-tailed: mostly short, now and then a
-        whole test log or file; never much more than `room` is left."""
+        whole test log or file; never much more than `room` is left. In the
+        small shape (a busy agent's long turn), outputs stay short."""
         x = self.rng.random()
+        if self.small:
+            n = self.rng.randint(0, 80) if x < 0.5 else self.rng.randint(80, 900)
+            return max(0, min(n, room))
         if x < 0.30:
             n = self.rng.randint(0, 80)
         elif x < 0.75:
@@ -117,9 +129,11 @@ class CodexTurn:
     """A `codex exec --json` stream: thread.started, turn.started, items,
     turn.completed or turn.failed. Item shapes come from the transcripts."""
 
-    def __init__(self, rng):
+    def __init__(self, rng, small=False, long_bytes=0):
         self.rng = rng
-        self.text = Text(rng)
+        self.small = small
+        self.long_bytes = long_bytes
+        self.text = Text(rng, small)
         rich = load_lines("codex_rich.jsonl")
         mcp = load_lines("codex_mcp.jsonl")
         files = load_lines("codex_file_changes.jsonl")
@@ -149,6 +163,16 @@ class CodexTurn:
             n += 1
             return "item_%d" % n
 
+        if self.long_bytes:
+            # One command whose output is a line longer than any buffer.
+            iid = item_id()
+            done = copy.deepcopy(self.cmd[1])
+            done["item"].update(id=iid, command="/bin/bash -lc 'cargo test'",
+                                aggregated_output=t.output(self.long_bytes), exit_code=0,
+                                status="completed")
+            out.append(dumps(done))
+            size += len(out[-1]) + 1
+
         # Room for the final message and turn.completed.
         while size + 900 < target_bytes:
             x = r.random()
@@ -174,7 +198,8 @@ class CodexTurn:
             elif x < 0.72:
                 ev = copy.deepcopy(self.reasoning)
                 ev["item"].update(id=item_id(), text="**%s** %s" % (
-                    t.words(2).title(), t.sentence_block(r.randint(80, 700))))
+                    t.words(2).title(),
+                    t.sentence_block(r.randint(30, 250) if self.small else r.randint(80, 700))))
                 new = [ev]
             elif x < 0.82:
                 iid = item_id()
@@ -195,7 +220,8 @@ class CodexTurn:
                 arg = {"text": t.words(4)}
                 a["item"].update(id=iid, arguments=arg)
                 b["item"].update(id=iid, arguments=arg)
-                b["item"]["result"]["content"][0]["text"] = t.output(r.randint(20, 600))
+                b["item"]["result"]["content"][0]["text"] = t.output(
+                    r.randint(20, 200) if self.small else r.randint(20, 600))
                 new = [a, b]
             elif x < 0.97:
                 iid = item_id()
@@ -235,6 +261,37 @@ class CodexTurn:
             out.append(dumps({"type": "turn.failed", "error": {"message": msg}}))
         # killed: no terminal line, as codex_sigterm.jsonl
         return out, messages, usage
+
+
+    def tiny_lines(self, target_bytes, count, thread_id):
+        """`count` tiny lines of about target_bytes in all: events with
+        little or nothing in them (a stream that reports each small step).
+        From 75 bytes a line they are short reasoning items, below that
+        `turn.started` events and now and then a reconnection notice, padded
+        with JSON's blanks to the size."""
+        r = self.rng
+        t = self.text
+        head = [dumps({"type": "thread.started", "thread_id": thread_id})]
+        room = target_bytes - len(head[0]) - 1 - 400
+        width = max(room // max(count - 2, 1) - 1, 1)
+        out = head
+        for n in range(1, count - 2):
+            if width >= 75:
+                line = dumps({"type": "item.completed", "item": {
+                    "id": "item_%d" % n, "type": "reasoning", "text": ""}})
+                line = line[:-3] + t.words(width)[:max(width - len(line), 1)] + line[-3:]
+            elif n % 50 == 0:
+                line = dumps({"type": "error", "message": "Reconnecting... %d/5" % r.randint(1, 5)})
+            else:
+                line = '{"type":"turn.started"' + " " * max(width - 23, 0) + "}"
+            out.append(line)
+        final = t.sentence_block(r.randint(60, 300))
+        out.append(dumps({"type": "item.completed",
+                          "item": {"id": "item_%d" % count, "type": "agent_message",
+                                   "text": final}}))
+        usage = dict(self.usage)
+        out.append(dumps({"type": "turn.completed", "usage": usage}))
+        return out, [final], usage
 
 
 # --------------------------------------------------------------- claude --
@@ -347,6 +404,123 @@ class ClaudeTurn:
                  "cache_creation_input_tokens": u["cache_creation_input_tokens"]}
         return out, messages, usage, result["total_cost_usd"]
 
+    def small_lines(self, target_bytes, session_id):
+        """The stream with `--include-partial-messages`: each message comes
+        as stream events (message start, content block start, deltas of a
+        few words, stops) before the assistant line, tool results short."""
+        r = self.rng
+        t = self.text
+        partial = load_lines("claude_partial_messages.jsonl")
+        ev_of = [l for l in partial if l["type"] == "stream_event"]
+        kinds = {}
+        for l in ev_of:
+            kinds.setdefault(l["event"]["type"] + ":" +
+                             str(l["event"].get("content_block", l["event"].get("delta", {}))
+                                 .get("type")), l)
+        status = next(l for l in partial if l.get("subtype") == "status")
+        user = next(l for l in partial if l["type"] == "user")
+
+        def stamp(ev, msg=None):
+            ev = copy.deepcopy(ev)
+            ev["session_id"] = session_id
+            ev["uuid"] = str(uuid.UUID(int=r.getrandbits(128), version=4))
+            if msg and "api_message_id" in ev:
+                ev["api_message_id"] = msg
+            return ev
+
+        init = copy.deepcopy(self.init)
+        init["session_id"] = session_id
+        out = [dumps(init)]
+        size = len(out[0]) + 1
+        messages = []
+        msg_n = tool_n = 0
+        footer = len(dumps(self.result)) + 1200
+        while size + footer < target_bytes:
+            msg_n += 1
+            mid = "msg_%d" % msg_n
+            new = [stamp(status)]
+            start = stamp(kinds["message_start:None"], mid)
+            start["event"]["message"]["id"] = mid
+            new.append(start)
+            if r.random() < 0.4:
+                text = t.sentence_block(r.randint(20, 300))
+                messages.append(text)
+                new.append(stamp(kinds["content_block_start:text"], mid))
+                for i in range(0, len(text), 40):
+                    d = stamp(kinds["content_block_delta:text_delta"], mid)
+                    d["event"]["delta"]["text"] = text[i:i + 40]
+                    new.append(d)
+                block = {"type": "text", "text": text}
+            else:
+                tool_n += 1
+                tid = "toolu_%05d" % tool_n
+                inp = {"command": r.choice(["cargo test", "ls -la src", "git status",
+                                            "rg %s src" % r.choice(WORDS)]),
+                       "description": t.words(3)}
+                cb = stamp(kinds["content_block_start:tool_use"], mid)
+                cb["event"]["content_block"]["id"] = tid
+                new.append(cb)
+                d = stamp(kinds["content_block_delta:input_json_delta"], mid)
+                d["event"]["delta"]["partial_json"] = json.dumps(inp)
+                new.append(d)
+                block = {"type": "tool_use", "id": tid, "name": "Bash", "input": inp}
+            new.append(stamp(kinds["content_block_stop:None"], mid))
+            a = copy.deepcopy(self.assistant)
+            a["message"]["id"] = mid
+            a["message"]["content"] = [block]
+            a.pop("thinking_duration_ms", None)
+            a.pop("thinking_display", None)
+            new.append(stamp(a))
+            new.append(stamp(kinds["message_delta:None"], mid))
+            new.append(stamp(kinds["message_stop:None"], mid))
+            if block["type"] == "tool_use":
+                res = stamp(user)
+                res["message"]["content"][0].update(
+                    tool_use_id=block["id"], content=t.output(t.output_size(400)),
+                    is_error=r.random() < 0.1)
+                new.append(res)
+            for ev in new:
+                line = dumps(ev)
+                out.append(line)
+                size += len(line) + 1
+        return self.close(out, messages, msg_n, session_id, "completed")
+
+    def tiny_lines(self, target_bytes, count, session_id):
+        """`count` lines of text deltas a few characters long, without the
+        ids claude adds to each (the smallest lines its stream has)."""
+        r = self.rng
+        init = copy.deepcopy(self.init)
+        init["session_id"] = session_id
+        out = [dumps(init)]
+        width = max((target_bytes - len(out[0]) - 2000) // max(count - 3, 1) - 1, 1)
+        base = dumps({"type": "stream_event", "event": {"type": "content_block_delta",
+                      "index": 0, "delta": {"type": "text_delta", "text": ""}}})
+        pad = max(width - len(base), 1)
+        for _ in range(count - 3):
+            out.append(base[:-4] + r.choice(WORDS)[:pad].ljust(pad, "." ) + base[-4:])
+        return self.close(out, [], 1, session_id, "completed")
+
+    def close(self, out, messages, msg_n, session_id, ending):
+        """The final message and result line, as `lines` ends a turn."""
+        r = self.rng
+        t = self.text
+        final = t.sentence_block(r.randint(60, 600))
+        messages.append(final)
+        a = copy.deepcopy(self.assistant)
+        a["message"]["id"] = "msg_%d" % (msg_n + 1)
+        a["message"]["content"] = [{"type": "text", "text": final}]
+        a["session_id"] = session_id
+        out.append(dumps(a))
+        result = copy.deepcopy(self.result)
+        result["session_id"] = session_id
+        result["num_turns"] = msg_n + 1
+        result["result"] = final
+        out.append(dumps(result))
+        u = result["usage"]
+        usage = {k: u[k] for k in ("input_tokens", "output_tokens",
+                                   "cache_read_input_tokens", "cache_creation_input_tokens")}
+        return out, messages, usage, result["total_cost_usd"]
+
 
 # ----------------------------------------------------------------- meta --
 
@@ -356,12 +530,15 @@ def iso(t):
 
 
 class Corpus:
-    def __init__(self, state_dir, seed, unique_turns=0):
+    def __init__(self, state_dir, seed, unique_turns=0, shape="large", lines=0):
         self.state = state_dir
+        self.shape = shape
+        self.line_count = lines
         self.unique_turns = unique_turns
         self.pool = {}
         self.rng = random.Random(seed)
-        self.codex = CodexTurn(self.rng)
+        self.codex = CodexTurn(self.rng, small=shape == "small",
+                               long_bytes=32 << 20 if shape == "long" else 0)
         self.claude = ClaudeTurn(self.rng)
         self.text = Text(self.rng)
         self.boot_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -473,7 +650,14 @@ class Corpus:
         if self.unique_turns and len(pool) >= self.unique_turns:
             old, text, msgs, usage, cost = self.rng.choice(pool)
             return text.replace(old, thread), msgs, usage, cost
-        if agent == "codex":
+        if self.shape == "tiny" and agent == "codex":
+            lines, msgs, usage = self.codex.tiny_lines(turn_bytes, self.line_count, thread)
+            cost = None
+        elif self.shape == "tiny":
+            lines, msgs, usage, cost = self.claude.tiny_lines(turn_bytes, self.line_count, thread)
+        elif self.shape == "small" and agent == "claude_code":
+            lines, msgs, usage, cost = self.claude.small_lines(turn_bytes, thread)
+        elif agent == "codex":
             lines, msgs, usage = self.codex.lines(turn_bytes, thread, ending)
             cost = None
         else:
@@ -504,9 +688,15 @@ def main():
                     help="share of finished sessions in zwarm 2.3.5's layout")
     ap.add_argument("--unique-turns", type=int, default=300,
                     help="distinct turn files per kind before they repeat (0: all distinct)")
+    ap.add_argument("--shape", choices=["large", "small", "tiny", "long"], default="large",
+                    help="big: events of the usual sizes (large outputs among them), many "
+                         "small events, --lines tiny lines, or the usual events after one "
+                         "command whose output line is 32 MiB (codex)")
+    ap.add_argument("--lines", type=int, default=4_000_000, help="line count (--shape tiny)")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args()
-    c = Corpus(a.state_dir, a.seed, a.unique_turns if a.kind == "finished" else 0)
+    c = Corpus(a.state_dir, a.seed, a.unique_turns if a.kind == "finished" else 0,
+               shape=a.shape if a.kind == "big" else "large", lines=a.lines)
     if a.kind == "finished":
         for _ in range(a.count):
             r = c.rng

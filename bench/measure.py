@@ -208,8 +208,11 @@ class Bench:
                            r[2]["median"] * MS, "ms", self.short(ls)))
 
     def list_rows(self):
-        for n, name, goal in ((1000, "l1k", 1.5), (10000, "l10k", 1.3)):
+        per_session = []
+        for n, name, goal in ((1000, "l1k", 1.3), (10000, "l10k", 1.3), (100000, "l100k", 1.3)):
             state = os.path.join(self.w, name, ".zwarm")
+            if not os.path.isdir(state):
+                continue
             ls = [self.z, "--dir", state, "list"]
             floor = [os.path.abspath(self.a.read_metas), state]
             index = os.path.join(state, "list-index")
@@ -224,70 +227,112 @@ class Bench:
             assert out.startswith("%d sessions" % n), out[:200]
             assert len(os.listdir(index)) == 16, "the index was not built"
             r = self.timer.compare([ls, floor] + self.with_base(ls),
-                                   runs=30 if n == 1000 else 12, warmup=3)
+                                   runs={1000: 30, 10000: 12}.get(n, 5), warmup=3 if n < 100000 else 1)
             fig, flo = r[0]["median"] * MS, r[1]["median"] * MS
+            per_session.append("%s: %.2f µs (floor %.2f µs)" % (format(n, ","), fig * 1000 / n,
+                                                                flo * 1000 / n))
             self.row("`list` of %s finished sessions" % format(n, ","), fig, flo,
                      self.short(floor), "ms", "≤ %.1f× floor" % goal, fig <= goal * flo,
                      self.short(ls), before=self.base_ms(r, 2))
-            if n == 10000:
-                self.row("`list` of 10,000: peak RSS", kib_to_mib(peak_rss_kib(ls)),
-                         kib_to_mib(peak_rss_kib(floor)), self.short(floor), "MiB",
-                         "(2.3.5: 57 MiB)", None, "/usr/bin/time -f %M " + self.short(ls),
-                         before=kib_to_mib(peak_rss_kib(self.with_base(ls)[0]))
-                         if self.base else None)
             jls = [self.z, "--dir", state, "--json", "list"]
-            j = self.timer.compare([jls], runs=10 if n == 1000 else 5, warmup=1)
+            if n >= 10000:
+                goal_mib = 64 if n == 100000 else None
+                rss = kib_to_mib(peak_rss_kib(ls, runs=2))
+                self.row("`list` of %s: peak RSS" % format(n, ","), rss,
+                         kib_to_mib(peak_rss_kib(floor, runs=1)), self.short(floor), "MiB",
+                         "≤ 64 MiB" if goal_mib else "(2.3.5: 57 MiB)",
+                         (rss is not None and rss <= goal_mib) if goal_mib else None,
+                         "/usr/bin/time -f %M " + self.short(ls),
+                         before=kib_to_mib(peak_rss_kib(self.with_base(ls)[0], runs=1))
+                         if self.base else None)
+                self.extra.append(("`list --json` of %s: peak RSS" % format(n, ","),
+                                   kib_to_mib(peak_rss_kib(jls, runs=1)), "MiB",
+                                   "/usr/bin/time -f %M " + self.short(jls)))
+            j = self.timer.compare([jls], runs={1000: 10, 10000: 5}.get(n, 3), warmup=1)
             self.extra.append(("`list --json` of %s" % format(n, ","),
                                j[0]["median"] * MS, "ms", self.short(jls)))
             rm = ["/bin/rm", "-rf", index]
-            c = self.timer.compare([ls], runs=10 if n == 1000 else 5, warmup=1, prepare=rm)
+            c = self.timer.compare([ls], runs={1000: 10, 10000: 5}.get(n, 3), warmup=1,
+                                   prepare=rm)
             self.extra.append(("`list` of %s, its index deleted before each run (it reads "
                                "every `meta.json` and writes the index again)" % format(n, ","),
                                c[0]["median"] * MS, "ms",
                                "hyperfine -N --prepare '%s' '%s'" % (self.short(rm),
                                                                      self.short(ls))))
+        self.extra.append(("`list`: time per session (linear growth: about equal figures)",
+                           "; ".join(per_session), "text", ""))
+
+    # The turn shapes of run.sh: (folder, what it holds). Each is timed in
+    # every mode against `cat` of its file, on two threads and on one.
+    SHAPES = (
+        ("big", "codex turn, usual events (outputs up to 40 KB)"),
+        ("small", "codex turn, many small events"),
+        ("tiny", "codex turn, millions of tiny lines"),
+        ("tiny1m", "codex turn, a million tiny lines"),
+        ("bigclaude", "claude turn, usual events"),
+        ("smallclaude", "claude turn, many small events (partial messages)"),
+        ("tinyclaude", "claude turn, tiny lines"),
+        ("long", "codex turn, usual events after one 32 MiB output line"),
+    )
 
     def trajectory(self):
-        state = os.path.join(self.w, "big", ".zwarm")
-        sid = only_session(state)
-        turn = os.path.join(state, "sessions", sid, "turns", "turn_1.jsonl")
-        size = os.path.getsize(turn)
-        traj = [self.z, "--dir", state, "trajectory", sid]
-        cat = ["/bin/cat", turn]
-        wc = [shutil.which("wc") or "/usr/bin/wc", "-l", turn]
-        r = self.timer.compare([traj, cat, wc] + self.with_base(traj), runs=10, warmup=2)
-        fig, flo = r[0]["median"] * MS, r[1]["median"] * MS
-        self.row("`trajectory` of a %.0f MiB codex turn" % (size / 2**20), fig, flo,
-                 self.short(cat), "ms", "< 125 ms", fig < 125, self.short(traj),
-                 "`wc -l`: %s" % fmt(r[2]["median"] * MS, "ms"), before=self.base_ms(r, 3))
-        self.row("`trajectory`: speed-up on zwarm 2.3.5 (1.27 s, from the issue)",
-                 1270 / fig, None, "", "×", "≥ 10×", 1270 / fig >= 10, self.short(traj))
-        rss = kib_to_mib(peak_rss_kib(traj))
-        self.row("`trajectory` of %.0f MiB: peak RSS" % (size / 2**20), rss,
-                 kib_to_mib(peak_rss_kib(cat)), self.short(cat), "MiB", "< 20 MiB",
-                 rss is not None and rss < 20, "/usr/bin/time -f %M " + self.short(traj))
-        jt = [self.z, "--dir", state, "--json", "trajectory", sid]
-        full = [self.z, "--dir", state, "trajectory", "--full", sid]
-        one = [shutil.which("env") or "/usr/bin/env", "ZWARM_THREADS=1"] + traj
-        r = self.timer.compare([one], runs=5, warmup=1)
-        self.extra.append(("`trajectory`, same turn, on one thread", r[0]["median"] * MS, "ms",
-                           self.short(one)))
-        r = self.timer.compare([jt, full], runs=5, warmup=1)
-        self.extra.append(("`trajectory --json`, same turn", r[0]["median"] * MS, "ms",
-                           self.short(jt)))
-        self.extra.append(("`trajectory --full`, same turn", r[1]["median"] * MS, "ms",
-                           self.short(full)))
-        cstate = os.path.join(self.w, "bigclaude", ".zwarm")
-        if os.path.isdir(cstate):
-            csid = only_session(cstate)
-            ct = [self.z, "--dir", cstate, "trajectory", csid]
-            r = self.timer.compare([ct], runs=5, warmup=1)
-            csize = os.path.getsize(os.path.join(cstate, "sessions", csid, "turns",
-                                                 "turn_1.jsonl"))
-            self.extra.append(("`trajectory` of a %.0f MiB claude turn" % (csize / 2**20),
-                               r[0]["median"] * MS, "ms", self.short(ct)))
-            self.extra.append(("its peak RSS", kib_to_mib(peak_rss_kib(ct, runs=1)), "MiB",
-                               "/usr/bin/time -f %M " + self.short(ct)))
+        env = shutil.which("env") or "/usr/bin/env"
+        for name, what in self.SHAPES:
+            state = os.path.join(self.w, name, ".zwarm")
+            if not os.path.isdir(state):
+                continue
+            sid = only_session(state)
+            turn = os.path.join(state, "sessions", sid, "turns", "turn_1.jsonl")
+            size = os.path.getsize(turn)
+            lines = longest = 0
+            with open(turn, "rb") as f:
+                for line in f:
+                    lines += 1
+                    longest = max(longest, len(line))
+            label = "%s (%.0f MiB, %s lines)" % (what, size / 2**20, format(lines, ","))
+            # Lines under 1 MiB: 20 MiB whatever the turn; a longer line may
+            # cost its own size on top.
+            limit = 20 + (longest / 2**20 if longest >= 2**20 else 0)
+            cat = ["/bin/cat", turn]
+            modes = [("", []), (" --full", ["--full"]), (" --json", None),
+                     (" --json --full", ["--full"])]
+            cmds = []
+            for mode, extra in modes:
+                if extra is None:
+                    cmds.append([self.z, "--dir", state, "--json", "trajectory", sid])
+                elif mode.startswith(" --json"):
+                    cmds.append([self.z, "--dir", state, "--json", "trajectory"] + extra + [sid])
+                else:
+                    cmds.append([self.z, "--dir", state, "trajectory"] + extra + [sid])
+            one = [[env, "ZWARM_THREADS=1"] + c for c in cmds[:2]]
+            r = self.timer.compare(cmds + one + [cat] + self.with_base(cmds[0]),
+                                   runs=6, warmup=1)
+            flo = r[6]["median"] * MS
+            for n, (mode, _) in enumerate(modes):
+                fig = r[n]["median"] * MS
+                note = ""
+                if n < 2:
+                    t1 = r[4 + n]["median"] * MS
+                    note = "one thread: %s" % fmt(t1, "ms")
+                self.row("`trajectory%s`, %s" % (mode, label), fig, flo, self.short(cat), "ms",
+                         "≤ 10× `cat`", fig <= 10 * flo, self.short(cmds[n]), note,
+                         before=self.base_ms(r, 7) if n == 0 else None)
+            if name == "big":
+                fig = r[0]["median"] * MS
+                self.row("`trajectory`: speed-up on zwarm 2.3.5 (1.27 s, from the issue)",
+                         1270 / fig, None, "", "×", "≥ 10×", 1270 / fig >= 10,
+                         self.short(cmds[0]))
+            for n in (0, 2):
+                rss = kib_to_mib(peak_rss_kib(cmds[n], runs=2))
+                self.row("`trajectory%s`, %s: peak RSS" % (modes[n][0], label), rss,
+                         kib_to_mib(peak_rss_kib(cat, runs=1)), self.short(cat), "MiB",
+                         "≤ %.0f MiB" % limit, rss is not None and rss <= limit,
+                         "/usr/bin/time -f %M " + self.short(cmds[n]))
+            watch = [self.z, "--dir", state, "watch", sid]
+            rss = kib_to_mib(peak_rss_kib(watch, runs=1))
+            self.row("`watch` of that finished turn: peak RSS", rss, None, "", "MiB",
+                     "≤ %.0f MiB" % limit, rss is not None and rss <= limit,
+                     "/usr/bin/time -f %M " + self.short(watch))
 
     def start_and_supervisor(self):
         state = os.path.join(self.w, "start", ".zwarm")
@@ -307,6 +352,24 @@ class Bench:
                  fig < 10, "ZWARM_CODEX_BIN=$W/start/agent.sh " + self.short(start))
         time.sleep(1.5)  # let those turns end
 
+        # The same in a git repository of 10,000 files: `start` records the
+        # start snapshot of the working tree before it returns.
+        repo = os.path.join(self.w, "start", "repo")
+        if shutil.which("git") and not os.path.isdir(repo):
+            make_repo(repo, 10000)
+        if os.path.isdir(repo):
+            rstart = [self.z, "--dir", state, "start", "-C", repo, "bench task"]
+            nosnap = [self.z, "--dir", state, "start", "--no-snapshot", "-C", repo, "bench task"]
+            status = ["git", "-C", repo, "status", "--porcelain"]
+            status[0] = shutil.which("git")
+            r = self.timer.compare([rstart, nosnap, status], runs=10, warmup=1)
+            fig = r[0]["median"] * MS
+            self.row("`start` in a git repository of 10,000 files, with its start snapshot",
+                     fig, r[2]["median"] * MS, "`git status --porcelain` of that repository",
+                     "ms", "—", None, "ZWARM_CODEX_BIN=$W/start/agent.sh " + self.short(rstart),
+                     "`--no-snapshot`: %s" % fmt(r[1]["median"] * MS, "ms"))
+            time.sleep(1.5)
+
         os.environ["BENCH_AGENT_SECS"] = "6"
         sid = check(start).strip()
         m = meta(state, sid)
@@ -324,13 +387,15 @@ class Bench:
         # users, and anonymous memory is what is the supervisor's alone.
         pss = proc_status(sup, "Pss", "smaps_rollup")
         anon = proc_status(sup, "Anonymous", "smaps_rollup")
+        self.row("supervisor's private (anonymous) memory while its agent runs",
+                 anon / 1024, None, "", "MiB", "≤ 1 MiB", anon <= 1024,
+                 "Anonymous in /proc/<pid>/smaps_rollup, pid from meta.json",
+                 "RSS %s, PSS %s" % (fmt(max(rss, rss2) / 1024, "MiB"), fmt(pss / 1024, "MiB")))
+        self.row("supervisor RSS while its agent runs", max(rss, rss2) / 1024,
+                 agent_rss / 1024, "VmRSS of the agent (`sleep`)", "MiB", "—", None,
+                 "VmRSS in /proc/<pid>/status, pid from meta.json")
         self.extra.append(("supervisor's proportional set size (PSS)", pss / 1024, "MiB",
                            "Pss in /proc/<pid>/smaps_rollup"))
-        self.extra.append(("supervisor's anonymous memory (heap, stack, data)", anon / 1024,
-                           "MiB", "Anonymous in /proc/<pid>/smaps_rollup"))
-        self.row("supervisor RSS while its agent runs", max(rss, rss2) / 1024,
-                 agent_rss / 1024, "VmRSS of the agent (`sleep`)", "MiB", "< 4 MiB",
-                 max(rss, rss2) < 4 * 1024, "VmRSS in /proc/<pid>/status, pid from meta.json")
         hz = os.sysconf("SC_CLK_TCK")
         self.row("supervisor CPU while its agent runs (3 s)", ticks * 1000 / hz, None, "",
                  "ms", "0", ticks == 0, "utime+stime in /proc/<pid>/stat")
@@ -371,7 +436,25 @@ class Bench:
                  "ZWARM_CODEX_BIN=$W/wait/agent.sh zwarm --dir $W/wait/.zwarm wait <id>")
 
 
+def make_repo(repo, files):
+    """A git repository of `files` files of 1 KB in folders of 100, committed."""
+    git = shutil.which("git")
+    env = dict(os.environ, GIT_AUTHOR_NAME="bench", GIT_AUTHOR_EMAIL="bench@localhost",
+               GIT_COMMITTER_NAME="bench", GIT_COMMITTER_EMAIL="bench@localhost")
+    subprocess.run([git, "init", "-q", repo], check=True, env=env)
+    line = "".join(chr(ord("a") + i % 26) for i in range(99)) + "\n"
+    for n in range(files):
+        d = os.path.join(repo, "d%03d" % (n // 100))
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "f%03d.txt" % (n % 100)), "w") as f:
+            f.write("%d\n" % n + line * 10)
+    subprocess.run([git, "-C", repo, "add", "-A"], check=True, env=env)
+    subprocess.run([git, "-C", repo, "commit", "-q", "-m", "base"], check=True, env=env)
+
+
 def fmt(v, unit):
+    if unit == "text":
+        return v
     if v is None:
         return "—"
     if unit == "×":
@@ -433,7 +516,7 @@ def main():
     print("| also measured | figure | command |")
     print("|---|---|---|")
     for name, v, unit, cmd in b.extra:
-        print("| %s | %s | `%s` |" % (name, fmt(v, unit), cmd))
+        print("| %s | %s | %s |" % (name, fmt(v, unit), "`%s`" % cmd if cmd else ""))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"machine": before, "after": after, "rows": b.rows,

@@ -53,9 +53,18 @@ pids=()
 gen() { python3 "$here/gen_corpus.py" "$@" >/dev/null & pids+=($!); }
 gen finished "$work/l1k/.zwarm" --count 1000 --seed 1
 gen finished "$work/l10k/.zwarm" --count 10000 --seed 2
+gen finished "$work/l100k/.zwarm" --count 100000 --seed 9
 gen big "$work/big/.zwarm" --mib 100 --agent codex --seed 3
 gen running "$work/running/.zwarm" --mib 100 --agent codex --seed 4
 gen big "$work/bigclaude/.zwarm" --mib 100 --agent claude_code --seed 5
+# The same size in other shapes: many small events, millions of tiny lines.
+gen big "$work/small/.zwarm" --mib 100 --agent codex --shape small --seed 6
+gen big "$work/smallclaude/.zwarm" --mib 100 --agent claude_code --shape small --seed 7
+gen big "$work/tiny/.zwarm" --mib 100 --agent codex --shape tiny --lines 4000000 --seed 8
+gen big "$work/tiny1m/.zwarm" --mib 25 --agent codex --shape tiny --lines 1000000 --seed 10
+gen big "$work/tinyclaude/.zwarm" --mib 100 --agent claude_code --shape tiny --lines 900000 --seed 11
+# Lines under 1 MiB get 20 MiB of memory whatever the turn; a longer one its own size on top.
+gen big "$work/long/.zwarm" --mib 100 --agent codex --shape long --seed 12
 for p in "${pids[@]}"; do wait "$p"; done
 
 python3 "$here/measure.py" --zwarm "$zwarm" --work "$work" \

@@ -6,7 +6,10 @@
 //! decodes a chunk itself whenever the next one is not ready. Each chunk is
 //! read by the thread that decodes it, so its bytes are in that core's cache.
 //! A worker has at most two chunks at a time and at most a few decoded chunks
-//! wait here, which bounds the memory whatever the file's size.
+//! wait here, which bounds the memory whatever the file's size. A chunk's
+//! list of decoded lines goes back, emptied, to the thread that filled it:
+//! memory made on one thread and freed on another costs glibc's allocator a
+//! lock, and a fresh list per chunk a large allocation.
 
 use super::parse::{trim_line, StreamParser};
 use super::step::{OutputDetail, Step};
@@ -17,8 +20,10 @@ use std::os::unix::fs::FileExt;
 use std::sync::mpsc;
 
 /// Bytes per chunk (a line that starts in a chunk and runs past its end is
-/// read whole all the same).
-const CHUNK: u64 = 1 << 20;
+/// read whole all the same). A decoded line takes a few hundred bytes
+/// whatever its length, so a chunk of tiny lines decodes to several times
+/// its size: 1 MiB chunks of 26-byte lines held 105 MiB in flight.
+const CHUNK: u64 = 256 << 10;
 
 /// Bytes first read past a chunk's end to find where its last line ends.
 const OVERRUN: u64 = 8 << 10;
@@ -59,21 +64,27 @@ pub(crate) fn read_in_chunks<P: StreamParser>(
     std::thread::scope(|scope| {
         let mut to_worker = Vec::with_capacity(workers);
         let mut from_worker = Vec::with_capacity(workers);
+        let mut give_back = Vec::with_capacity(workers);
         for _ in 0..workers {
             let (send_chunk, chunk_numbers) = mpsc::channel::<u64>();
             let (send_done, done) = mpsc::channel::<io::Result<Lines<P>>>();
+            let (send_empty, emptied) = mpsc::channel::<Lines<P>>();
             scope.spawn(move || {
                 let mut buf = ChunkBuf::default();
                 for k in chunk_numbers {
-                    if send_done.send(chunks.decode(k, &mut buf)).is_err() {
+                    let lines = emptied.try_recv().unwrap_or_default();
+                    if send_done.send(chunks.decode(k, &mut buf, lines)).is_err() {
                         break;
                     }
                 }
             });
             to_worker.push(send_chunk);
             from_worker.push(done);
+            give_back.push(send_empty);
         }
         let mut buf = ChunkBuf::default();
+        // Emptied lists of the chunks this thread decoded.
+        let mut own_empty: Vec<Lines<P>> = Vec::new();
         // Chunks handed out and not yet applied, in file order.
         let mut pending: VecDeque<Slot<P>> = VecDeque::new();
         let mut queued = vec![0usize; workers];
@@ -89,39 +100,48 @@ pub(crate) fn read_in_chunks<P: StreamParser>(
                 next_chunk += 1;
                 next_worker = (next_worker + 1) % workers;
             }
-            let lines = match pending.pop_front() {
+            let (mut lines, from) = match pending.pop_front() {
                 None => break,
-                Some(Slot::Decoded(lines)) => lines,
+                Some(Slot::Decoded(lines)) => (lines, None),
                 Some(Slot::Sent(w)) => match from_worker[w].try_recv() {
                     Ok(lines) => {
                         queued[w] -= 1;
-                        lines?
+                        (lines?, Some(w))
                     }
                     // Not ready: rather than wait, decode the next chunk
                     // here, unless enough wait to be applied already.
                     Err(mpsc::TryRecvError::Empty)
-                        if next_chunk < count && pending.len() < 4 * workers =>
+                        if next_chunk < count && pending.len() < 2 * workers =>
                     {
                         pending.push_front(Slot::Sent(w));
-                        pending.push_back(Slot::Decoded(chunks.decode(next_chunk, &mut buf)?));
+                        let empty = own_empty.pop().unwrap_or_default();
+                        let lines = chunks.decode(next_chunk, &mut buf, empty)?;
+                        pending.push_back(Slot::Decoded(lines));
                         next_chunk += 1;
                         continue;
                     }
                     Err(_) => match from_worker[w].recv() {
                         Ok(lines) => {
                             queued[w] -= 1;
-                            lines?
+                            (lines?, Some(w))
                         }
                         // The worker panicked; the scope passes the panic on.
                         Err(_) => break,
                     },
                 },
             };
-            for line in lines {
+            for line in lines.drain(..) {
                 lineno += 1;
                 if let Some(line) = line {
                     parser.apply(lineno, line, emit);
                 }
+            }
+            match from {
+                // A worker that has stopped needs no list.
+                Some(w) => {
+                    let _ = give_back[w].send(lines);
+                }
+                None => own_empty.push(lines),
             }
         }
         // Closing the channels ends the workers before the scope joins them.
@@ -160,12 +180,20 @@ impl<L> Clone for Chunks<'_, L> {
 impl<L> Copy for Chunks<'_, L> {}
 
 impl<L> Chunks<'_, L> {
-    /// Reads chunk `k` into `buf` and decodes the lines that start in it.
-    fn decode(&self, k: u64, buf: &mut ChunkBuf) -> io::Result<Vec<Option<L>>> {
-        let lines = self.read(k, buf)?;
-        Ok(split_lines(&buf.filled()[lines])
-            .map(|line| (!line.is_empty()).then(|| (self.decode)(line, self.detail)))
-            .collect())
+    /// Reads chunk `k` into `buf` and decodes the lines that start in it
+    /// into `lines` (empty; its capacity is reused).
+    fn decode(
+        &self,
+        k: u64,
+        buf: &mut ChunkBuf,
+        mut lines: Vec<Option<L>>,
+    ) -> io::Result<Vec<Option<L>>> {
+        let range = self.read(k, buf)?;
+        lines.extend(
+            split_lines(&buf.filled()[range])
+                .map(|line| (!line.is_empty()).then(|| (self.decode)(line, self.detail))),
+        );
+        Ok(lines)
     }
 
     /// Reads into `buf` the lines that start in chunk `k` (from its byte

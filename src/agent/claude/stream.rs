@@ -8,7 +8,10 @@ use crate::model::Usage;
 use crate::timefmt::Timestamp;
 use crate::turn::StreamParser;
 use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary, UsageLimit};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use std::borrow::Cow;
+use std::fmt;
 
 pub(crate) struct ClaudeParser {
     detail: OutputDetail,
@@ -45,12 +48,9 @@ impl ClaudeParser {
             "assistant" => self.assistant(lineno, &mut v, emit),
             "user" => self.user(lineno, &mut v, emit),
             "result" => self.result(lineno, &v, emit),
-            // Partial messages: the complete assistant lines follow anyway.
-            "stream_event" => {}
             "rate_limit_event" => self.refused = limit::event_reset(&v),
-            // Known to exist in 2.1.330, carry nothing a trajectory needs.
-            "tool_progress" | "auth_status" | "tool_use_summary" | "prompt_suggestion"
-            | "keep_alive" | "control_request" | "control_response" => {}
+            // Only their type and session id are read (see `skim`).
+            k if CARRY_NOTHING.contains(&k) => {}
             _ => emit(Step {
                 line: lineno,
                 kind: StepKind::Other { kind, raw: v },
@@ -398,8 +398,170 @@ impl Default for ClaudeParser {
     }
 }
 
+/// Kinds of line that carry nothing a trajectory needs: partial messages
+/// (the complete assistant lines follow anyway) and, known to exist in
+/// 2.1.330, progress and control lines.
+const CARRY_NOTHING: [&str; 8] = [
+    "stream_event",
+    "tool_progress",
+    "auth_status",
+    "tool_use_summary",
+    "prompt_suggestion",
+    "keep_alive",
+    "control_request",
+    "control_response",
+];
+
 fn decode(line: &[u8], _: OutputDetail) -> Decoded {
-    serde_json::from_slice(line).ok()
+    match skim(line) {
+        Skimmed::Line(v) => Some(v),
+        Skimmed::Invalid => None,
+        Skimmed::Whole => serde_json::from_slice(line).ok(),
+    }
+}
+
+enum Skimmed {
+    /// Its type and session id, all the parser reads of such a line.
+    Line(Value),
+    /// Not JSON: as the full parse would have found.
+    Invalid,
+    /// Of another kind, or one to parse whole to know.
+    Whole,
+}
+
+/// A line of a kind that carries nothing (most of a stream with partial
+/// messages), decoded to its type and session id without building the tree
+/// of the rest: those trees were most of the time of reading such a stream.
+/// The rest is still parsed, by the same parser, and refused exactly where
+/// building it would fail. Claude writes `type` first, which the kind is
+/// recognised by before anything is parsed.
+fn skim(line: &[u8]) -> Skimmed {
+    const HEAD: &[u8] = b"{\"type\":\"";
+    let kind = line
+        .strip_prefix(HEAD)
+        .and_then(|rest| memchr::memchr(b'"', rest).map(|end| &rest[..end]));
+    if !kind.is_some_and(|k| CARRY_NOTHING.iter().any(|c| c.as_bytes() == k)) {
+        return Skimmed::Whole;
+    }
+    match serde_json::from_slice::<Head>(line) {
+        // A later `type` may have said otherwise.
+        Ok(Head {
+            kind: Some(kind),
+            session_id,
+        }) if CARRY_NOTHING.contains(&&*kind) => {
+            let mut m = serde_json::Map::new();
+            m.insert("type".into(), Value::String(kind.into_owned()));
+            if let Some(id) = session_id {
+                m.insert("session_id".into(), Value::String(id.into_owned()));
+            }
+            Skimmed::Line(Value::Object(m))
+        }
+        Ok(_) => Skimmed::Whole,
+        Err(_) => Skimmed::Invalid,
+    }
+}
+
+/// The type and session id of a line's object, where they are strings (the
+/// last of a repeated key counts, as in a map); every other value parsed and
+/// dropped.
+struct Head<'a> {
+    kind: Option<Cow<'a, str>>,
+    session_id: Option<Cow<'a, str>>,
+}
+
+impl<'de> Deserialize<'de> for Head<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Head<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Head<'de>, A::Error> {
+                let mut head = Head {
+                    kind: None,
+                    session_id: None,
+                };
+                while let Some(Key(key)) = map.next_key()? {
+                    match &*key {
+                        "type" => head.kind = map.next_value::<MaybeStr>()?.0,
+                        "session_id" => head.session_id = map.next_value::<MaybeStr>()?.0,
+                        _ => map.next_value::<Parsed>().map(drop)?,
+                    }
+                }
+                Ok(head)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// A key, borrowed unless it has escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        MaybeStr::deserialize(d).map(|s| Key(s.0.unwrap_or_default()))
+    }
+}
+
+/// A value parsed in full, its string kept if it is one.
+struct MaybeStr<'a>(Option<Cow<'a, str>>);
+
+impl<'de> Deserialize<'de> for MaybeStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Checked)
+    }
+}
+
+/// Any value parsed in full (numbers in range, strings with their escapes
+/// decoded, nesting within the parser's limit), and nothing kept.
+struct Parsed;
+
+impl<'de> Deserialize<'de> for Parsed {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Checked).map(|_| Parsed)
+    }
+}
+
+/// The visitor of [`MaybeStr`] and [`Parsed`]: the checks of building a
+/// `Value`, without the value.
+struct Checked;
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = MaybeStr<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Self::Value, E> {
+        Ok(MaybeStr(Some(Cow::Borrowed(s))))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+        Ok(MaybeStr(Some(Cow::Owned(s.to_string()))))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(MaybeStr(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(MaybeStr(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(MaybeStr(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(MaybeStr(None))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(MaybeStr(None))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<Parsed>()?.is_some() {}
+        Ok(MaybeStr(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<Key, Parsed>()?.is_some() {}
+        Ok(MaybeStr(None))
+    }
 }
 
 impl StreamParser for ClaudeParser {

@@ -364,4 +364,79 @@ fn usage_of_a_turn_cut_short_is_what_its_responses_streamed() {
     }
 }
 
+/// Feeds `lines` to a parser twice, once decoded as it decodes them (lines
+/// that carry nothing skimmed) and once each parsed whole into a `Value`,
+/// and returns both steps and summaries.
+fn skimmed_and_whole(lines: &[Vec<u8>]) -> [(Vec<Step>, TurnSummary); 2] {
+    let mut skimmed = ClaudeParser::default();
+    let mut whole = ClaudeParser::default();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    for (n, line) in lines.iter().enumerate() {
+        let n = n as u64 + 1;
+        skimmed.feed(n, line, &mut |s| a.push(s));
+        whole.apply(n, serde_json::from_slice(line).ok(), &mut |s| b.push(s));
+    }
+    skimmed.finish(&mut |s| a.push(s));
+    whole.finish(&mut |s| b.push(s));
+    [(a, skimmed.summary().clone()), (b, whole.summary().clone())]
+}
+
+/// A line skimmed for its type and session id leads the parser to the same
+/// steps and summary as parsing it whole, whatever the rest of the line
+/// holds: real transcripts, and lines whose later keys, escapes, numbers,
+/// nesting or bytes the whole parse would read otherwise or refuse.
+#[test]
+fn skimmed_lines_read_as_parsed_ones() {
+    for entry in std::fs::read_dir(DIR).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if !name.starts_with("claude_") {
+            continue;
+        }
+        let text = std::fs::read(entry.path()).unwrap();
+        let lines: Vec<Vec<u8>> = text.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+        let [skimmed, whole] = skimmed_and_whole(&lines);
+        assert_eq!(skimmed, whole, "{name}");
+    }
+    let deep = format!(
+        r#"{{"type":"stream_event","x":{}1{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    let odd: Vec<&[u8]> = vec![
+        br#"{"type":"stream_event","event":{"type":"message_stop"},"session_id":"s1"}"#,
+        br#"{"type":"stream_event","session_id":"s1","type":"assistant"}"#,
+        br#"{"type":"stream_event","session_id":"s1","\u0074ype":"result"}"#,
+        br#"{"type":"stream_event","type":5}"#,
+        br#"{"type":"stream_event","session_id":7}"#,
+        br#"{"type":"stream_event","session_id":"a","session_id":"b"}"#,
+        br#"{"type":"stream_event","x":"\ud800"}"#,
+        br#"{"type":"stream_event","x":"\ud83d\ude00 \u00e9\n"}"#,
+        br#"{"type":"stream_event","x":1e400}"#,
+        br#"{"type":"stream_event","x":-0.5e-3}"#,
+        br#"{"type":"stream_event","x":[1,2}"#,
+        br#"{"type":"stream_event","x":"\q"}"#,
+        br#"{"type":"stream_event"} x"#,
+        br#"{"type":"stream_event"}  "#,
+        b"{\"type\":\"stream_event\",\"x\":\"\xff\"}",
+        b"{\"type\":\"stream_event\",\"x\":\"a\tb\"}",
+        br#"{"type":"keep_alive","session_id":"s2"}"#,
+        br#"{"type":"stream_event_x","session_id":"s3"}"#,
+        deep.as_bytes(),
+    ];
+    for line in odd {
+        // Each alone (the session id is taken from the first line that has
+        // one), and after a line that sets it.
+        let alone = [line.to_vec()];
+        let [skimmed, whole] = skimmed_and_whole(&alone);
+        assert_eq!(skimmed, whole, "{}", String::from_utf8_lossy(line));
+        let after = [
+            br#"{"type":"keep_alive","session_id":"s0"}"#.to_vec(),
+            line.to_vec(),
+        ];
+        let [skimmed, whole] = skimmed_and_whole(&after);
+        assert_eq!(skimmed, whole, "{}", String::from_utf8_lossy(line));
+    }
+}
+
 mod odd_runs;

@@ -184,6 +184,22 @@ impl<'a> Item<'a> {
         self.field(key).and_then(Field::value)
     }
 
+    /// An integer value, read without building a [`Value`] when it is
+    /// plain digits (every command's exit code).
+    fn int(&self, key: &str) -> Option<i64> {
+        if let Some(Field::Raw(raw)) = self.field(key) {
+            let text = raw.get();
+            if text == "null" {
+                return None;
+            }
+            // serde_json reads `-0` as a float, which is no exit code.
+            if let (false, Ok(n)) = (text == "-0", text.parse::<i64>()) {
+                return Some(n);
+            }
+        }
+        self.value(key).and_then(|v| v.as_i64())
+    }
+
     fn str(&self, key: &str) -> Option<&str> {
         match common_index(key) {
             Some(i) => self.common[i].as_deref(),
@@ -250,7 +266,7 @@ pub(super) fn item_step(item: Item, detail: OutputDetail, default_status: ItemSt
                 .output
                 .and_then(|raw| Output::from_json(raw, detail))
                 .unwrap_or_else(|| Output::new(LazyText::default(), detail)),
-            exit_code: item.value("exit_code").and_then(|v| v.as_i64()),
+            exit_code: item.int("exit_code"),
             status,
         },
         "file_change" => StepKind::FileChange {
@@ -351,5 +367,40 @@ fn mcp_result_text(result: &Value) -> Option<String> {
     match &result["structured_content"] {
         Value::Null => Some(result.to_string()),
         v => Some(v.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An exit code read from its digits is the one a parsed value gives,
+    /// whatever JSON number (or other value) the key holds.
+    #[test]
+    fn integers_read_from_digits_equal_parsed_values() {
+        for text in [
+            "0",
+            "1",
+            "-1",
+            "101",
+            "-0",
+            "2.0",
+            "1e2",
+            "-1E-2",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "18446744073709551616",
+            "null",
+            "\"1\"",
+            "true",
+            "[1]",
+        ] {
+            let line = format!(r#"{{"type":"command_execution","exit_code":{text}}}"#);
+            let item: Item = serde_json::from_str(&line).unwrap();
+            let parsed = serde_json::from_str::<Value>(text).unwrap().as_i64();
+            assert_eq!(item.int("exit_code"), parsed, "{text}");
+        }
     }
 }

@@ -35,6 +35,11 @@ enum Wake {
     Signal(i32),
     /// The keyboard can no longer be read.
     InputGone,
+    /// A kill made aside ended: what the status line says of it.
+    Said {
+        error: bool,
+        text: String,
+    },
 }
 
 /// Runs the dashboard until `q`, a signal or an error; the signal that
@@ -45,7 +50,7 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<Option<i32>> {
     watch_signals(tx.clone())?;
     let mut watcher = Watcher::new(manager, tx.clone())?;
     let mut screen = Screen::enter().context("cannot set the terminal up")?;
-    read_keys(tx);
+    read_keys(tx.clone());
     let mut app = App::default();
     let mut preview = Preview::default();
     let mut rows_stale = true;
@@ -96,18 +101,16 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<Option<i32>> {
                 Wake::Key(key) => match app.on_key(key) {
                     Action::Nothing => {}
                     Action::Quit => return Ok(None),
-                    action => {
-                        // A kill may take seconds (the agent's grace):
-                        // say so before.
-                        if let Action::Kill { id } = &action {
-                            app.say(false, format!("killing {}…", crate::model::short(id)));
-                            let now = Timestamp::now();
-                            screen
-                                .term
-                                .draw(|f| view::draw(f, &app, &preview, now, color))
-                                .context("cannot draw on the terminal")?;
-                        }
-                        act(manager, &mut app, action);
+                    Action::Kill { id } => {
+                        // A kill may take seconds (the agent's grace): it
+                        // runs aside, and the screen stays live meanwhile.
+                        app.say(false, format!("killing {}…", crate::model::short(&id)));
+                        kill_aside(manager.clone(), id, tx.clone());
+                    }
+                    Action::Inject { id, message } => {
+                        // Returns at once: the turn's supervisor runs it.
+                        let (error, text) = inject(manager, &id, &message);
+                        app.say(error, text);
                         rows_stale = true;
                     }
                 },
@@ -124,6 +127,10 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<Option<i32>> {
                 }
                 Wake::Signal(signo) => return Ok(Some(signo)),
                 Wake::InputGone => return Ok(None),
+                Wake::Said { error, text } => {
+                    app.say(error, text);
+                    rows_stale = true;
+                }
             }
         }
     }
@@ -181,41 +188,46 @@ fn load_row(manager: &Manager, id: &str) -> crate::error::Result<Row> {
     Ok(Row::new(&s, stalled, Timestamp::now()))
 }
 
-/// Carries out what a key asked, with the same manager calls as the verbs
-/// `inject` and `kill`, and says how it went in the status line.
-fn act(manager: &Manager, app: &mut App, action: Action) {
-    let short = |id: &str| crate::model::short(id).to_string();
-    match action {
-        Action::Inject { id, message } => {
-            // `zwarm inject ID MESSAGE` with no option: the session's own.
-            match manager.inject(&id, &message, &TurnOptions::default()) {
-                Ok(s) => app.say(
-                    false,
-                    format!("injected turn {} into {}", s.turn, short(&id)),
-                ),
-                Err(e) => app.say(true, one_line(&e)),
-            }
-        }
-        Action::Kill { id } => match manager.kill(&id) {
-            Ok(k) => match k.unrecorded {
-                None => app.say(false, format!("killed {}", short(&id))),
-                Some(e) => app.say(
-                    true,
-                    format!(
-                        "killed {}, but its ending is not recorded yet: {}",
-                        short(&id),
-                        one_line(&e)
-                    ),
-                ),
-            },
-            Err(e) => app.say(true, one_line(&e)),
-        },
-        Action::Nothing | Action::Quit => {}
+/// `zwarm inject ID MESSAGE` with no option (the session's own), as the
+/// verb does it: what the status line says after.
+fn inject(manager: &Manager, id: &str, message: &str) -> (bool, String) {
+    match manager.inject(id, message, &TurnOptions::default()) {
+        Ok(s) => (
+            false,
+            format!("injected turn {} into {}", s.turn, crate::model::short(id)),
+        ),
+        Err(e) => (true, one_line(&e)),
     }
 }
 
 fn one_line(e: &dyn std::fmt::Display) -> String {
     crate::render::controls::visible(&e.to_string().replace('\n', " ")).into_owned()
+}
+
+/// `zwarm kill ID`, as the verb does it: what the status line says after.
+fn kill(manager: &Manager, id: &str) -> (bool, String) {
+    let short = crate::model::short(id);
+    match manager.kill(id) {
+        Ok(k) => match k.unrecorded {
+            None => (false, format!("killed {short}")),
+            Some(e) => (
+                true,
+                format!(
+                    "killed {short}, but its ending is not recorded yet: {}",
+                    one_line(&e)
+                ),
+            ),
+        },
+        Err(e) => (true, one_line(&e)),
+    }
+}
+
+/// [`kill`] in a thread of its own, which wakes the loop when done.
+fn kill_aside(manager: Manager, id: String, tx: Sender<Wake>) {
+    std::thread::spawn(move || {
+        let (error, text) = kill(&manager, &id);
+        let _ = tx.send(Wake::Said { error, text });
+    });
 }
 
 /// SIGTERM, SIGHUP and SIGINT end the loop, so the terminal is given back

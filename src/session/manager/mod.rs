@@ -50,6 +50,7 @@ impl Liveness {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Manager {
     store: Store,
     stall_after: Duration,

@@ -59,6 +59,10 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "ZWARM_STALL_AFTER", value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
     pub stall_after: std::time::Duration,
 
+    /// Run the verb on this remote (see `zwarm remote`): list, show, start, wait, kill, inject, trajectory. An id `NAME:ID` says the same
+    #[arg(long, global = true, value_name = "NAME")]
+    pub host: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -276,6 +280,31 @@ pub(crate) enum Command {
     )]
     Top,
 
+    /// Print zwarm's version and the schema_version of its --json documents
+    #[command(
+        after_help = "Examples:\n  zwarm version\n  zwarm --json version | jq .schema_version"
+    )]
+    Version,
+
+    /// Hosts whose sessions zwarm drives over SSH: add, ls, rm
+    #[command(
+        after_help = "Remotes are kept in $XDG_CONFIG_HOME/zwarm/remotes.toml (else ~/.config). \
+        `remote add` checks the host first: ssh reaches it without prompting (BatchMode), zwarm runs \
+        there, and its `zwarm --json version` has this schema_version. Then `--host NAME` or an id \
+        `NAME:ID` runs list, show, start, wait, kill, inject and trajectory there; `list --all-hosts` \
+        lists every host at once. ZWARM_SSH_COMMAND replaces `ssh` and its options, as \
+        GIT_SSH_COMMAND does for git.\n\n\
+        Examples:\n  zwarm remote add build1 ci@build1.example.com --workdir /srv/checkout\n  \
+        zwarm remote add gpu ssh://me@10.0.0.7:2222 --remote-dir /data/zwarm -o IdentityFile=~/.ssh/gpu\n  \
+        zwarm remote ls\n  zwarm remote rm gpu\n  zwarm start --host build1 \"run the slow suite\"\n  \
+        zwarm show build1:3f2a\n  zwarm list --all-hosts"
+    )]
+    Remote(RemoteArgs),
+
+    /// Internal: run one verb sent over SSH (its arguments come on stdin as JSON)
+    #[command(name = "remote-exec", hide = true)]
+    RemoteExec,
+
     /// zwarm 2.3.5's spellings: `zwarm session start|ls|show|logs|inject|kill|clean`
     #[command(hide = true)]
     Session(LegacyArgs),
@@ -393,6 +422,57 @@ pub(crate) struct ListArgs {
     /// Only sessions with this status
     #[arg(long, value_parser = ["pending", "running", "completed", "failed", "killed"])]
     pub status: Option<String>,
+
+    /// This store's sessions and every remote's at once; a remote that does not answer in time is shown stale, with its last known sessions
+    #[arg(long)]
+    pub all_hosts: bool,
+
+    /// With --all-hosts: how long each remote may take
+    #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION", requires = "all_hosts")]
+    pub host_timeout: std::time::Duration,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RemoteArgs {
+    #[command(subcommand)]
+    pub command: RemoteCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum RemoteCommand {
+    /// Add a remote, once its host is checked
+    Add(RemoteAddArgs),
+    /// The remotes, with their settings
+    #[command(visible_alias = "list")]
+    Ls,
+    /// Forget a remote (its sessions there keep running)
+    Rm(RemoteRmArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RemoteAddArgs {
+    /// What the remote is called here (letters, digits, `.`, `_`, `-`)
+    pub name: String,
+    /// Anything ssh accepts: user@host, an alias of ~/.ssh/config, ssh://user@host:port
+    pub target: String,
+    /// The store on that host (its `--dir`) [default: the host's own default]
+    #[arg(long, value_name = "DIR")]
+    pub remote_dir: Option<String>,
+    /// Where `start --host` runs the agent without -C (a directory on that host)
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// The zwarm program on that host
+    #[arg(long, value_name = "PATH", default_value = "zwarm")]
+    pub zwarm: String,
+    /// An option for ssh, as `ssh -o` takes it (repeatable)
+    #[arg(short = 'o', value_name = "OPTION", action = clap::ArgAction::Append)]
+    pub options: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RemoteRmArgs {
+    /// The remote's name
+    pub name: String,
 }
 
 #[derive(Args, Debug)]

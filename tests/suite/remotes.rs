@@ -3,7 +3,7 @@
 //! what is said when a host cannot be reached or cannot be driven.
 
 use crate::support::contract::{
-    decode, ActionDoc, AllHostsDoc, RemotesDoc, SessionDoc, ShowDoc, WaitDoc,
+    decode, ActionDoc, AllHostsDoc, RemotesDoc, SessionDoc, ShowDoc, TrajectoryDoc, WaitDoc,
 };
 use crate::support::fake::transcript;
 use crate::support::output::{has, ANY, EMPTY};
@@ -143,6 +143,19 @@ fn sessions_start_wait_show_list_and_die_on_the_remote_as_here() {
     );
     assert_eq!(waited.sessions[0].id, id);
     assert_eq!(waited.sessions[0].host.as_ref().unwrap().name, "r1");
+    // A second turn there, and its steps.
+    h.run(&["inject", &on_r1, "and again"])
+        .expect(0, ANY, EMPTY);
+    h.run(&["wait", &on_r1]).expect(0, ANY, EMPTY);
+    let traj: TrajectoryDoc = decode(
+        "trajectory r1:ID",
+        &h.run(&["--json", "trajectory", "--turn", "2", &on_r1])
+            .expect(0, ANY, EMPTY)
+            .stdout(),
+    );
+    assert_eq!(traj.host.map(|x| x.name).as_deref(), Some("r1"));
+    assert!(!traj.steps.is_empty());
+    assert_eq!(h.far.meta(&id)["turn"], 2);
     let shown: ShowDoc = decode("show r1:ID", &h.run(&["--json", "show", &on_r1]).stdout());
     assert_eq!(shown.status, crate::support::contract::Status::Completed);
     // The human table is the remote's own: exactly what its zwarm prints.
@@ -343,4 +356,50 @@ fn every_host_is_listed_at_once_and_one_that_stops_answering_is_stale() {
 
     h.run(&["show", &format!("r1:{remote}")])
         .expect(1, EMPTY, has("host r1 is unreachable"));
+}
+
+#[test]
+fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
+    let h = SshHost::start();
+    h.add("r1");
+    h.far
+        .agent
+        .turn(1, transcript("codex_sigterm.jsonl"))
+        .hang(1);
+    let id = h
+        .run(&["start", "--host", "r1", "hang there"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    h.far.agent.wait_hanging(1, STARTED);
+    let on_r1 = format!("r1:{id}");
+    let waiting = h
+        .cmd(&["wait", &on_r1])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the wait runs there, the link goes down.
+    let store = format!("--dir={}", h.store());
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait", || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains(&store) && c.contains("\0wait\0")
+            })
+        })
+    });
+    assert!(h.cut() > 0, "no connection to cut");
+    let out = waiting.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the connection to host r1 was cut"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    // The session there is untouched, and the same command picks it up.
+    assert_eq!(h.far.meta(&id)["status"], "running");
+    h.run(&["wait", "--timeout", "1s", &on_r1])
+        .expect(124, has("running"), has("timed out"));
+    h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
+    h.run(&["wait", &on_r1]).expect(4, ANY, ANY);
 }

@@ -213,6 +213,46 @@ impl SshHost {
         .expect(0, super::output::has("added remote"), "");
     }
 
+    /// Cuts every connection sshd holds (its processes serving them die at
+    /// once, as on a link that went down); sshd itself goes on listening.
+    /// Returns how many processes were killed.
+    pub fn cut(&self) -> usize {
+        let Some(listener) = self.sshd.as_ref().map(|c| c.id() as i32) else {
+            return 0;
+        };
+        let parent_of = |pid: i32| -> Option<i32> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let after = &stat[stat.rfind(')')? + 2..];
+            after.split(' ').nth(1)?.parse().ok()
+        };
+        let is_sshd = |pid: i32| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sshd")
+        };
+        let mut killed = 0;
+        for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            // The listener's children and theirs: the connections.
+            let mut up = parent_of(pid);
+            let mut depth = 0;
+            while let Some(p) = up.filter(|&p| p > 1 && depth < 3) {
+                if p == listener && is_sshd(pid) {
+                    super::procs::sigkill(pid);
+                    killed += 1;
+                    break;
+                }
+                up = parent_of(p);
+                depth += 1;
+            }
+        }
+        killed
+    }
+
     /// Stops sshd: the host no longer answers.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.sshd.take() {

@@ -54,8 +54,9 @@ pub(crate) fn remotes(style: &Style, rows: &[RemoteJson<'_>]) -> String {
 /// why what follows is what it listed last.
 pub(crate) fn host_heading(style: &Style, name: &str, stale: Option<(&str, &str)>) -> String {
     let mut out = String::new();
-    style.paint_into(&mut out, BOLD, &format!("── {} ", visible(name)));
+    style.paint_into(&mut out, BOLD, &format!("── {}", visible(name)));
     if let Some((why, last_seen)) = stale {
+        out.push(' ');
         let text = format!(
             "stale: {}; its sessions as last seen {}",
             visible(why),

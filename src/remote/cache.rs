@@ -3,8 +3,8 @@
 //! `$XDG_CACHE_HOME/zwarm/remotes/<name>.json` (else `~/.cache`), written
 //! atomically without following links; losing it only loses that memory.
 
+use super::ordered::Ordered;
 use crate::dir::{read_bounded, Dir};
-use crate::render::json::Ordered;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -56,6 +56,36 @@ pub(crate) fn save(base: &std::path::Path, name: &str, seen: &Seen) -> std::io::
     Dir::open(base)?
         .make_sub("remotes", 0o700)?
         .write_atomic(&file(name), &bytes, 0o600)
+}
+
+/// What the cache folder holds, for `doctor`: each file's name, and the
+/// remote it is the list of (None for anything else: a temporary file of
+/// a write that never completed, a stranger).
+pub(crate) fn files(base: &std::path::Path) -> Vec<(String, Option<String>)> {
+    let Ok(entries) = Dir::open(base)
+        .and_then(|b| b.sub("remotes"))
+        .and_then(|d| d.entries())
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Option<String>)> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .map(|n| {
+            let remote = n
+                .strip_suffix(".json")
+                .filter(|r| super::check_name(r).is_ok())
+                .map(str::to_string);
+            (n, remote)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Removes the file `name` of the cache folder (`doctor --fix`).
+pub(crate) fn remove(base: &std::path::Path, name: &str) -> std::io::Result<()> {
+    Dir::open(base)?.sub("remotes")?.remove_file(name)
 }
 
 /// Forgets `name` (`remote rm`).

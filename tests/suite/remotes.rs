@@ -403,3 +403,62 @@ fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
     h.run(&["wait", &on_r1]).expect(4, ANY, ANY);
 }
+
+#[test]
+fn doctor_reports_an_unreadable_remotes_toml_and_fixes_the_cache_of_gone_remotes() {
+    let w = crate::support::world::World::new();
+    let home = crate::support::agents::target_tempdir("remotes-home-");
+    let (config, cache) = (home.path().join("config"), home.path().join("cache"));
+    std::fs::create_dir_all(config.join("zwarm")).unwrap();
+    std::fs::create_dir_all(cache.join("zwarm/remotes")).unwrap();
+    std::fs::write(
+        config.join("zwarm/remotes.toml"),
+        "[remotes.b1]\ntarget = \"b1\"\n",
+    )
+    .unwrap();
+    let seen = r#"{"last_seen":"2026-12-03T19:00:00Z","sessions":[]}"#;
+    std::fs::write(cache.join("zwarm/remotes/b1.json"), seen).unwrap();
+    std::fs::write(cache.join("zwarm/remotes/gone.json"), seen).unwrap();
+    std::fs::write(cache.join("zwarm/remotes/b1.json.x"), "?").unwrap();
+    let doctor = |args: &[&str]| {
+        let mut cmd = w.cmd(args);
+        cmd.env("XDG_CONFIG_HOME", &config)
+            .env("XDG_CACHE_HOME", &cache);
+        cmd.output().unwrap()
+    };
+    let kinds = |out: &std::process::Output| -> Vec<(String, bool)> {
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["kind"].as_str().unwrap().to_string(),
+                    p["fixed"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let out = doctor(&["--json", "doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stale = ("stale_remote_cache".to_string(), false);
+    assert_eq!(kinds(&out), [stale.clone(), stale]);
+    let fixed = doctor(&["--json", "doctor", "--fix"]);
+    assert_eq!(fixed.status.code(), Some(0));
+    assert!(
+        cache.join("zwarm/remotes/b1.json").exists(),
+        "the list of a remote is kept"
+    );
+    assert!(!cache.join("zwarm/remotes/gone.json").exists());
+    assert!(!cache.join("zwarm/remotes/b1.json.x").exists());
+
+    std::fs::write(config.join("zwarm/remotes.toml"), "[remotes.b1\n").unwrap();
+    let out = doctor(&["--json", "doctor", "--fix"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(kinds(&out), [("unreadable_remotes".to_string(), false)]);
+    assert!(
+        config.join("zwarm/remotes.toml").exists(),
+        "the user's file is left to the user"
+    );
+}

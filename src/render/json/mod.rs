@@ -11,12 +11,10 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 mod git;
-mod ordered;
 mod remote;
 mod step;
 mod type_last;
 pub(crate) use git::{ApplyJson, ChangesJson, DiffJson, SnapshotJson, WorktreeJson};
-pub(crate) use ordered::Ordered;
 pub(crate) use remote::{with_host, HostJson, RemoteJson, RemotesJson, VersionJson};
 pub(crate) use step::{step_json, watch_step_json};
 

@@ -1,7 +1,8 @@
 //! The documents of `version` and `remote ls`, and the `host` object a
 //! remote's documents carry.
 
-use super::{Ordered, SCHEMA_VERSION};
+use super::SCHEMA_VERSION;
+use crate::remote::ordered::Ordered;
 use serde::Serialize;
 
 /// `version`: what a remote is checked by before it is added.

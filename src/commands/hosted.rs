@@ -86,11 +86,38 @@ pub(crate) fn argv_of(command: &Command, host: &Host) -> Result<Vec<String>, Err
         Command::Kill(a) => kill(&mut v, a),
         Command::Start(a) => start(&mut v, a, host)?,
         Command::Inject(a) => inject(&mut v, a),
+        Command::Watch(a) => {
+            push(&["watch"]);
+            if a.full {
+                push(&["--full"]);
+            }
+            push(&["--", &strip(&a.id)]);
+        }
+        Command::Diff(a) => {
+            push(&["diff"]);
+            if let Some(t) = a.turn {
+                push(&["--turn", &t.to_string()]);
+            }
+            if a.stat {
+                push(&["--stat"]);
+            }
+            push(&["--", &strip(&a.id)]);
+        }
+        Command::Output(a) => {
+            push(&["output"]);
+            if let Some(t) = a.turn {
+                push(&["--turn", &t.to_string()]);
+            }
+            if a.stderr {
+                push(&["--stderr"]);
+            }
+            push(&["--", &strip(&a.id)]);
+        }
         other => {
             let verb = format!("{other:?}");
             let verb = verb.split(['(', ' ']).next().unwrap_or("").to_lowercase();
             return Err(Error::Usage(format!(
-                "`{verb}` does not run on a remote yet (list, show, start, wait, kill, inject and trajectory do)"
+                "`{verb}` does not run on a remote yet (list, show, start, wait, kill, inject, trajectory, watch, diff and output do)"
             )));
         }
     }
@@ -245,15 +272,18 @@ pub(crate) fn run(
     let host = Config::load()?.host(name)?;
     let argv = with_globals(argv_of(command, &host)?, ctx, &host, stall);
     let columns = super::list::terminal_width().min(u16::MAX as usize) as u16;
-    let reply = transport::run(
-        &host,
-        &Request {
-            argv,
-            columns: Some(columns),
-        },
-    )?;
+    let request = Request {
+        argv,
+        columns: Some(columns),
+    };
+    if let Command::Watch(_) = command {
+        return watch(ctx, &host, &request);
+    }
+    let reply = transport::run(&host, &request)?;
     render::remote_stderr(&reply.stderr);
-    if ctx.json() && !reply.stdout.is_empty() {
+    // `output` is the agent's own JSONL, with --json or without.
+    let document = ctx.json() && !matches!(command, Command::Output(_));
+    if document && !reply.stdout.is_empty() {
         let mut doc: Ordered = serde_json::from_slice(&reply.stdout).map_err(|e| {
             crate::remote::HostError::BadReply {
                 host: host.name.clone(),
@@ -266,6 +296,55 @@ pub(crate) fn run(
         ctx.p.out().write_all(&reply.stdout)?;
     }
     Ok(Outcome(reply.code))
+}
+
+/// `watch` there: its lines passed on as they come, each NDJSON line with
+/// `host` added.
+fn watch(ctx: &mut Ctx, host: &Host, request: &Request) -> Result<Outcome> {
+    let json = ctx.json();
+    let tag = live(&host.name);
+    let mut pending: Vec<u8> = Vec::new();
+    let mut failed: Option<anyhow::Error> = None;
+    let reply = transport::run_streaming(host, request, |chunk| {
+        let step = if json {
+            pending.extend_from_slice(chunk);
+            let mut result = Ok(());
+            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                result = watch_line(ctx, &line, &tag, &host.name);
+                if result.is_err() {
+                    break;
+                }
+            }
+            result
+        } else {
+            ctx.p.out().write_all(chunk).map_err(Into::into)
+        };
+        match step.and_then(|()| ctx.p.flush().map_err(Into::into)) {
+            Ok(()) => true,
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    let reply = reply?;
+    render::remote_stderr(&reply.stderr);
+    Ok(Outcome(reply.code))
+}
+
+fn watch_line(ctx: &mut Ctx, line: &[u8], tag: &HostJson, host: &str) -> Result<()> {
+    let mut doc: Ordered =
+        serde_json::from_slice(line).map_err(|e| crate::remote::HostError::BadReply {
+            host: host.to_string(),
+            detail: format!("not a line of NDJSON: {e}"),
+        })?;
+    with_host(&mut doc, tag);
+    ctx.p.json_line(&doc)?;
+    Ok(())
 }
 
 /// A host that answered just now.
@@ -360,6 +439,10 @@ mod tests {
         let e = argv(&["start", "x"], &host(None)).unwrap_err();
         assert!(e.to_string().contains("needs -C DIR"), "{e}");
         assert!(argv(&["start", "-C", "/w", "x"], &host(None)).is_ok());
-        assert!(argv(&["diff", "b1:3f"], &host(None)).is_err());
+        assert!(argv(&["clean"], &host(None)).is_err());
+        assert_eq!(
+            argv(&["diff", "--stat", "b1:3f"], &host(None)).unwrap(),
+            ["diff", "--stat", "--", "3f"]
+        );
     }
 }

@@ -17,6 +17,9 @@ const VERBS: &[&str] = &[
     "kill",
     "inject",
     "trajectory",
+    "watch",
+    "diff",
+    "output",
 ];
 
 /// A request is a verb's arguments: a task may be long, not unbounded.

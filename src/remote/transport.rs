@@ -154,6 +154,24 @@ fn private_dir(dir: &Path, uid: u32) -> bool {
 /// Runs `request` on `host` and hands back what the verb did there, or
 /// what kept it from running, said with the host's name.
 pub(crate) fn run(host: &Host, request: &Request) -> Result<Reply, HostError> {
+    let mut stdout = Vec::new();
+    let mut reply = run_streaming(host, request, |chunk| {
+        stdout.extend_from_slice(chunk);
+        true
+    })?;
+    reply.stdout = stdout;
+    Ok(reply)
+}
+
+/// [`run`], with what the verb prints handed to `sink` as it comes (for
+/// `watch`) instead of kept; `sink` returns false when nobody reads any
+/// more (a closed pipe), which ends the command. The reply's `stdout` is
+/// empty.
+pub(crate) fn run_streaming(
+    host: &Host,
+    request: &Request,
+    mut sink: impl FnMut(&[u8]) -> bool,
+) -> Result<Reply, HostError> {
     let ssh_command = std::env::var("ZWARM_SSH_COMMAND").ok();
     let argv =
         ssh_argv(host, ssh_command.as_deref(), control_dir().as_deref()).map_err(|detail| {
@@ -200,14 +218,26 @@ pub(crate) fn run(host: &Host, request: &Request) -> Result<Reply, HostError> {
         }
         buf
     });
-    let mut stdout = Vec::new();
     if let Some(mut out) = child.stdout.take() {
-        let _ = out.read_to_end(&mut stdout);
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match out.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if !sink(&buf[..n]) {
+                        let _ = child.kill();
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
     }
     let status = child.wait().map_err(spawn_error)?;
     let _ = writer.join();
     let stderr = errs.join().unwrap_or_default();
-    classify(host, status.code(), stdout, stderr)
+    classify(host, status.code(), Vec::new(), stderr)
 }
 
 /// What an ssh that ended with `code` means: the verb's own ending, or a

@@ -196,8 +196,34 @@ fn sessions_start_wait_show_list_and_die_on_the_remote_as_here() {
     // One command runs on one host.
     h.run(&["wait", &on_r1, &id2])
         .expect(2, EMPTY, has("give each host its own"));
-    h.run(&["diff", &on_r1])
+    h.run(&["rm", &on_r1])
         .expect(2, EMPTY, has("does not run on a remote yet"));
+
+    // What the far zwarm prints, here as there: the raw turn file, the
+    // steps of a finished turn, and a diff's answer (none: no git there).
+    let output = h.run(&["output", &on_r1]).expect(0, ANY, EMPTY).stdout();
+    assert_eq!(output, transcript("codex_first_turn.jsonl"));
+    let watched = h.run(&["watch", &on_r1]).expect(0, ANY, EMPTY).stdout();
+    assert_eq!(watched, h.far.ok(&["watch", short]));
+    let lines = h
+        .run(&["--json", "watch", &on_r1])
+        .expect(0, ANY, EMPTY)
+        .stdout();
+    let there = h.far.ok(&["--json", "watch", short]);
+    assert_eq!(lines.lines().count(), there.lines().count());
+    for (here, there) in lines.lines().zip(there.lines()) {
+        let mut here: serde_json::Value = serde_json::from_str(here).unwrap();
+        assert_eq!(here["host"]["name"], "r1");
+        here.as_object_mut().unwrap().remove("host");
+        assert_eq!(
+            here,
+            serde_json::from_str::<serde_json::Value>(there).unwrap()
+        );
+    }
+    let diff_here = h.run(&["diff", &on_r1]);
+    let diff_there = h.far.run(&["diff", short]);
+    assert_eq!(diff_here.code(), diff_there.code());
+    assert_eq!(diff_here.stderr(), diff_there.stderr());
 }
 
 #[test]

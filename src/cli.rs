@@ -59,7 +59,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "ZWARM_STALL_AFTER", value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
     pub stall_after: std::time::Duration,
 
-    /// Run the verb on this remote (see `zwarm remote`): list, show, start, wait, kill, inject, trajectory. An id `NAME:ID` says the same
+    /// Run the command on this remote (see `zwarm remote`): list, show, start, wait, kill, inject, trajectory, watch, diff, output. An id `NAME:ID` says the same
     #[arg(long, global = true, value_name = "NAME")]
     pub host: Option<String>,
 
@@ -98,6 +98,8 @@ pub(crate) enum Command {
         zwarm start --max-tokens 2000000 \"port the tests\"   # stopped at 2M tokens: budget_exceeded\n  \
         zwarm start -a claude --max-cost 5 \"port the tests\"   # stopped at $5 (claude)\n  \
         zwarm start --on-end 'notify-send \"$ZWARM_SESSION_ID $ZWARM_STATUS\"' \"fix the test\"\n  \
+        zwarm start --host build1 \"run the slow suite\"   # on a remote, in its --workdir (see `zwarm remote`)\n  \
+        zwarm start --host build1 -C /srv/api \"fix the test\"   # -C is a directory on build1\n  \
         for t in a b c d e f; do zwarm start --max-running 2 \"task $t\"; done   # two at a time, the rest pending\n  \
         zwarm start --max-running 1 --group db \"migrate the schema\"   # one at a time among --group db\n  \
         zwarm start --after 3f2a,9b1c \"merge both branches\"   # once both completed; else dependency_failed\n  \
@@ -116,13 +118,16 @@ pub(crate) enum Command {
         visible_alias = "ls",
         after_help = "What was read of finished sessions is kept in .zwarm/list-index/, a cache \
         checked against each session's meta.json on every call; deleting it only makes the next \
-        list slower.\n\nExamples:\n  zwarm list\n  zwarm list --status failed\n  zwarm --json list"
+        list slower.\n\nWith --all-hosts, every remote (see `zwarm remote`) is asked at once, each for \
+        --host-timeout at most; one that does not answer is shown stale: the sessions it listed last, \
+        and when.\n\nExamples:\n  zwarm list\n  zwarm list --status failed\n  zwarm --json list\n  \
+        zwarm list --host build1\n  zwarm list --all-hosts --host-timeout 2s"
     )]
     List(ListArgs),
 
     /// Everything about one session: status, turns, messages, usage, error
     #[command(
-        after_help = "Examples:\n  zwarm show 3f2a\n  zwarm --json show 3f2a | jq -r .status"
+        after_help = "Examples:\n  zwarm show 3f2a\n  zwarm --json show 3f2a | jq -r .status\n  zwarm show build1:3f2a   # a session on the remote build1"
     )]
     Show(IdArg),
 
@@ -291,8 +296,9 @@ pub(crate) enum Command {
         after_help = "Remotes are kept in $XDG_CONFIG_HOME/zwarm/remotes.toml (else ~/.config). \
         `remote add` checks the host first: ssh reaches it without prompting (BatchMode), zwarm runs \
         there, and its `zwarm --json version` has this schema_version. Then `--host NAME` or an id \
-        `NAME:ID` runs list, show, start, wait, kill, inject and trajectory there; `list --all-hosts` \
-        lists every host at once. ZWARM_SSH_COMMAND replaces `ssh` and its options, as \
+        `NAME:ID` runs list, show, start, wait, kill, inject, trajectory, watch, diff and output \
+        there, printed here as there (with --json, each document gets a `host`); `list --all-hosts` \
+        lists every host at once. The arguments travel on ssh's stdin, never through the remote shell. ZWARM_SSH_COMMAND replaces `ssh` and its options, as \
         GIT_SSH_COMMAND does for git.\n\n\
         Examples:\n  zwarm remote add build1 ci@build1.example.com --workdir /srv/checkout\n  \
         zwarm remote add gpu ssh://me@10.0.0.7:2222 --remote-dir /data/zwarm -o IdentityFile=~/.ssh/gpu\n  \
@@ -441,11 +447,23 @@ pub(crate) struct RemoteArgs {
 #[derive(Subcommand, Debug)]
 pub(crate) enum RemoteCommand {
     /// Add a remote, once its host is checked
+    #[command(
+        after_help = "The host is checked first: ssh must reach it without a prompt (a key or an agent), \
+        and its zwarm must answer `zwarm --json version` with this schema_version; else nothing is \
+        added and the error says why (unreachable, authentication refused, zwarm missing, both versions).\n\n\
+        Examples:\n  zwarm remote add build1 ci@build1.example.com --workdir /srv/checkout\n  \
+        zwarm remote add gpu ssh://me@10.0.0.7:2222 --remote-dir /data/zwarm --zwarm ~/.cargo/bin/zwarm\n  \
+        zwarm remote add lab lab-alias -o IdentityFile=~/.ssh/lab -o ConnectTimeout=3"
+    )]
     Add(RemoteAddArgs),
     /// The remotes, with their settings
-    #[command(visible_alias = "list")]
+    #[command(
+        visible_alias = "list",
+        after_help = "Examples:\n  zwarm remote ls\n  zwarm --json remote ls | jq -r '.remotes[].name'"
+    )]
     Ls,
     /// Forget a remote (its sessions there keep running)
+    #[command(after_help = "Examples:\n  zwarm remote rm gpu")]
     Rm(RemoteRmArgs),
 }
 

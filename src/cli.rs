@@ -452,7 +452,7 @@ pub(crate) enum RemoteCommand {
         and its zwarm must answer `zwarm --json version` with this schema_version; else nothing is \
         added and the error says why (unreachable, authentication refused, zwarm missing, both versions).\n\n\
         Examples:\n  zwarm remote add build1 ci@build1.example.com --workdir /srv/checkout\n  \
-        zwarm remote add gpu ssh://me@10.0.0.7:2222 --remote-dir /data/zwarm --zwarm ~/.cargo/bin/zwarm\n  \
+        zwarm remote add gpu ssh://me@10.0.0.7:2222 --remote-dir /data/zwarm --zwarm '~/.cargo/bin/zwarm'\n  \
         zwarm remote add lab lab-alias -o IdentityFile=~/.ssh/lab -o ConnectTimeout=3"
     )]
     Add(RemoteAddArgs),

@@ -99,7 +99,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs, stall: Duration) -> Result<Outcom
             let answer = answer.unwrap_or_else(|| {
                 Err(HostError::TimedOut {
                     host: host.name.clone(),
-                    seconds: a.host_timeout.as_secs().max(1),
+                    after: a.host_timeout,
                 })
             });
             settle(host, answer, cache_dir.as_deref(), a.status.as_deref())

@@ -73,14 +73,26 @@ pub(crate) enum HostError {
     },
     #[error("host {host} answered what zwarm cannot read: {detail}")]
     BadReply { host: String, detail: String },
-    #[error("host {host} did not answer within {seconds} s")]
-    TimedOut { host: String, seconds: u64 },
+    #[error("host {host} did not answer within {}", bound(*.after))]
+    TimedOut {
+        host: String,
+        after: std::time::Duration,
+    },
     #[error("cannot run ssh for host {host}: {source}")]
     Spawn {
         host: String,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// A bound as people write it: `1 s`, `2.5 s`, `300 ms`.
+fn bound(d: std::time::Duration) -> String {
+    if d < std::time::Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{} s", d.as_secs_f64())
+    }
 }
 
 /// Whether `name` can name a remote: short, plain, and not `local` (the
@@ -129,6 +141,14 @@ mod tests {
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_bound_reads_as_written() {
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(bound(ms(1)), "1 ms");
+        assert_eq!(bound(ms(1000)), "1 s");
+        assert_eq!(bound(ms(2500)), "2.5 s");
     }
 
     #[test]

@@ -57,8 +57,14 @@ pub(crate) fn host_heading(style: &Style, name: &str, stale: Option<(&str, &str)
     style.paint_into(&mut out, BOLD, &format!("── {}", visible(name)));
     if let Some((why, last_seen)) = stale {
         out.push(' ');
+        let ago = chrono::DateTime::parse_from_rfc3339(last_seen)
+            .map(|t| {
+                let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_seconds();
+                format!(" ({} ago)", crate::timefmt::compact_duration(secs as f64))
+            })
+            .unwrap_or_default();
         let text = format!(
-            "stale: {}; its sessions as last seen {}",
+            "stale: {}; its sessions as last seen {}{ago}",
             visible(why),
             visible(last_seen)
         );

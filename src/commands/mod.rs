@@ -28,6 +28,7 @@ mod top;
 mod trajectory;
 mod version;
 mod wait;
+mod wait_hosts;
 mod watch;
 
 use crate::cli::{Cli, Command};
@@ -129,6 +130,13 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         manager: Manager::new(Store::new(dir)).with_stall_after(cli.stall_after),
         p: Printer::new(cli.json, style),
     };
+    if let Command::Wait(a) = &command {
+        if let Some(names) = wait_hosts::hosts(cli.host.as_deref(), a) {
+            let outcome = wait_hosts::run(&mut ctx, a, &names, cli.stall_after)?;
+            ctx.p.flush()?;
+            return Ok(outcome.code());
+        }
+    }
     let host = hosted::host_of(cli.host.as_deref(), &hosted::ids_of(&command))?;
     let outcome = match (&command, host) {
         (Command::List(a), None) if a.all_hosts => list_hosts::run(&mut ctx, a, cli.stall_after)?,

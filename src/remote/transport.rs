@@ -297,9 +297,31 @@ fn classify(
         Some(code) => Ok(Reply {
             code,
             stdout,
-            stderr,
+            stderr: without_mux_notes(stderr),
         }),
     }
+}
+
+/// The remote command's stderr without what ssh itself said of connection
+/// sharing: two commands to one host at once both try to be its master,
+/// and the second says it goes without; that is no news to anyone.
+fn without_mux_notes(stderr: Vec<u8>) -> Vec<u8> {
+    let is_note =
+        |l: &[u8]| l.starts_with(b"ControlSocket ") && l.ends_with(b"disabling multiplexing");
+    if !stderr
+        .split(|&b| b == b'\n')
+        .any(|l| is_note(l.strip_suffix(b"\r").unwrap_or(l)))
+    {
+        return stderr;
+    }
+    let mut out = Vec::with_capacity(stderr.len());
+    for line in stderr.split_inclusive(|&b| b == b'\n') {
+        let bare = line.strip_suffix(b"\n").unwrap_or(line);
+        if !is_note(bare.strip_suffix(b"\r").unwrap_or(bare)) {
+            out.extend_from_slice(line);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -387,6 +409,8 @@ mod tests {
             Err(HostError::ZwarmMissing { .. })
         ));
         assert_eq!(c(4, "").unwrap().code, 4);
+        let mixed = "ControlSocket /run/z/ssh-ab already exists, disabling multiplexing\r\nzwarm: error: x\n";
+        assert_eq!(c(3, mixed).unwrap().stderr, b"zwarm: error: x\n");
         let e = c(255, "ssh: connect to host b1 port 22: Connection refused").unwrap_err();
         assert_eq!(
             e.to_string(),

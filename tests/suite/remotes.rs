@@ -488,3 +488,75 @@ fn doctor_reports_an_unreadable_remotes_toml_and_fixes_the_cache_of_gone_remotes
         "the user's file is left to the user"
     );
 }
+
+#[test]
+fn a_wait_on_two_hosts_waits_on_both_at_once() {
+    let h = SshHost::start();
+    h.add("r1");
+    let other = crate::support::agents::target_tempdir("zwarm-state-r2-");
+    let zwarm = h.zwarm();
+    let work = h.far.work.path().display().to_string();
+    h.run(&[
+        "remote",
+        "add",
+        "r2",
+        "127.0.0.1",
+        "--zwarm",
+        &zwarm,
+        "--remote-dir",
+        other.path().to_str().unwrap(),
+        "--workdir",
+        &work,
+    ])
+    .expect(0, ANY, EMPTY);
+    h.far.agent.turn(1, transcript("codex_first_turn.jsonl"));
+    h.far
+        .agent
+        .turn(2, transcript("codex_sigterm.jsonl"))
+        .hang(2);
+    let start = |host: &str, task: &str| {
+        h.run(&["start", "--host", host, task])
+            .expect(0, ANY, EMPTY)
+            .stdout()
+            .trim()
+            .to_string()
+    };
+    let done = start("r1", "quick");
+    h.far.agent.wait_started(1, STARTED);
+    let hanging = start("r2", "slow");
+    h.far.agent.wait_hanging(2, STARTED);
+    let (on_r1, on_r2) = (format!("r1:{done}"), format!("r2:{hanging}"));
+
+    // r2's session runs on: the wait times out there, and says so.
+    let doc: WaitDoc = decode(
+        "wait on two hosts",
+        &h.run(&["--json", "wait", "--timeout", "1s", &on_r2, &on_r1])
+            .expect(124, ANY, ANY)
+            .stdout(),
+    );
+    assert!(doc.timed_out);
+    let got: Vec<(&str, &str)> = doc
+        .sessions
+        .iter()
+        .map(|s| (s.id.as_str(), s.host.as_ref().unwrap().name.as_str()))
+        .collect();
+    assert_eq!(got, [(hanging.as_str(), "r2"), (done.as_str(), "r1")]);
+
+    // Once it is killed there, the wait on both returns: 4, one did not complete.
+    let waiting = h
+        .cmd(&["wait", &on_r1, &on_r2])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    h.run(&["kill", &on_r2]).expect(0, ANY, EMPTY);
+    let out = waiting.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&done[..8]) && text.contains(&hanging[..8]),
+        "{text}"
+    );
+    h.run(&["wait", "--any", &on_r1, &on_r2])
+        .expect(2, EMPTY, has("not supported yet"));
+}

@@ -329,7 +329,7 @@ fn every_host_is_listed_at_once_and_one_that_stops_answering_is_stale() {
         &cfg,
         text.replace(
             "[remotes.hang]",
-            "[remotes.hang]\noptions = [\"ProxyCommand=sleep 30\"]",
+            "[remotes.hang]\noptions = [\"ProxyCommand=sleep 5\"]",
         ),
     )
     .unwrap();

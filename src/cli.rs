@@ -59,6 +59,10 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "ZWARM_STALL_AFTER", value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
     pub stall_after: std::time::Duration,
 
+    /// Run the command on this remote (see `zwarm remote`): list, show, start, wait, kill, inject, trajectory, watch, diff, output. An id `NAME:ID` says the same
+    #[arg(long, global = true, value_name = "NAME")]
+    pub host: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -94,6 +98,8 @@ pub(crate) enum Command {
         zwarm start --max-tokens 2000000 \"port the tests\"   # stopped at 2M tokens: budget_exceeded\n  \
         zwarm start -a claude --max-cost 5 \"port the tests\"   # stopped at $5 (claude)\n  \
         zwarm start --on-end 'notify-send \"$ZWARM_SESSION_ID $ZWARM_STATUS\"' \"fix the test\"\n  \
+        zwarm start --host build1 \"run the slow suite\"   # on a remote, in its --workdir (see `zwarm remote`)\n  \
+        zwarm start --host build1 -C /srv/api \"fix the test\"   # -C is a directory on build1\n  \
         for t in a b c d e f; do zwarm start --max-running 2 \"task $t\"; done   # two at a time, the rest pending\n  \
         zwarm start --max-running 1 --group db \"migrate the schema\"   # one at a time among --group db\n  \
         zwarm start --after 3f2a,9b1c \"merge both branches\"   # once both completed; else dependency_failed\n  \
@@ -112,13 +118,16 @@ pub(crate) enum Command {
         visible_alias = "ls",
         after_help = "What was read of finished sessions is kept in .zwarm/list-index/, a cache \
         checked against each session's meta.json on every call; deleting it only makes the next \
-        list slower.\n\nExamples:\n  zwarm list\n  zwarm list --status failed\n  zwarm --json list"
+        list slower.\n\nWith --all-hosts, every remote (see `zwarm remote`) is asked at once, each for \
+        --host-timeout at most; one that does not answer is shown stale: the sessions it listed last, \
+        and when.\n\nExamples:\n  zwarm list\n  zwarm list --status failed\n  zwarm --json list\n  \
+        zwarm list --host build1\n  zwarm list --all-hosts --host-timeout 2s"
     )]
     List(ListArgs),
 
     /// Everything about one session: status, turns, messages, usage, error
     #[command(
-        after_help = "Examples:\n  zwarm show 3f2a\n  zwarm --json show 3f2a | jq -r .status"
+        after_help = "Examples:\n  zwarm show 3f2a\n  zwarm --json show 3f2a | jq -r .status\n  zwarm show build1:3f2a   # a session on the remote build1"
     )]
     Show(IdArg),
 
@@ -214,7 +223,8 @@ pub(crate) enum Command {
     /// Block until sessions' current turns end
     #[command(
         after_help = "Exit status: 0 if every session completed, 4 if one failed or was killed, \
-        124 if --timeout ran out.\n\nExamples:\n  zwarm wait 3f2a 9b1c\n  zwarm wait --any --timeout 10m $(zwarm ls --status running --json | jq -r '.sessions[].id')"
+        124 if --timeout ran out. Sessions of several remotes (b1:3f2a b2:9c1d) are waited for on each \
+        host at once; the worst status wins.\n\nExamples:\n  zwarm wait 3f2a 9b1c\n  zwarm wait build1:3f2a gpu:9c1d\n  zwarm wait --any --timeout 10m $(zwarm ls --status running --json | jq -r '.sessions[].id')"
     )]
     Wait(WaitArgs),
 
@@ -275,6 +285,32 @@ pub(crate) enum Command {
         Examples:\n  zwarm top\n  zwarm --dir ~/src/api/.zwarm top\n  NO_COLOR=1 zwarm top"
     )]
     Top,
+
+    /// Print zwarm's version and the schema_version of its --json documents
+    #[command(
+        after_help = "Examples:\n  zwarm version\n  zwarm --json version | jq .schema_version"
+    )]
+    Version,
+
+    /// Hosts whose sessions zwarm drives over SSH: add, ls, rm
+    #[command(
+        after_help = "Remotes are kept in $XDG_CONFIG_HOME/zwarm/remotes.toml (else ~/.config). \
+        `remote add` checks the host first: ssh reaches it without prompting (BatchMode), zwarm runs \
+        there, and its `zwarm --json version` has this schema_version. Then `--host NAME` or an id \
+        `NAME:ID` runs list, show, start, wait, kill, inject, trajectory, watch, diff and output \
+        there, printed here as there (with --json, each document gets a `host`); `list --all-hosts` \
+        lists every host at once. The arguments travel on ssh's stdin, never through the remote shell. ZWARM_SSH_COMMAND replaces `ssh` and its options, as \
+        GIT_SSH_COMMAND does for git.\n\n\
+        Examples:\n  zwarm remote add build1 ci@build1.example.com --workdir /srv/checkout\n  \
+        zwarm remote add gpu ssh://me@10.0.0.7:2222 --remote-dir /data/zwarm -o IdentityFile=~/.ssh/gpu\n  \
+        zwarm remote ls\n  zwarm remote rm gpu\n  zwarm start --host build1 \"run the slow suite\"\n  \
+        zwarm show build1:3f2a\n  zwarm list --all-hosts"
+    )]
+    Remote(RemoteArgs),
+
+    /// Internal: run one verb sent over SSH (its arguments come on stdin as JSON)
+    #[command(name = "remote-exec", hide = true)]
+    RemoteExec,
 
     /// zwarm 2.3.5's spellings: `zwarm session start|ls|show|logs|inject|kill|clean`
     #[command(hide = true)]
@@ -393,6 +429,69 @@ pub(crate) struct ListArgs {
     /// Only sessions with this status
     #[arg(long, value_parser = ["pending", "running", "completed", "failed", "killed"])]
     pub status: Option<String>,
+
+    /// This store's sessions and every remote's at once; a remote that does not answer in time is shown stale, with its last known sessions
+    #[arg(long)]
+    pub all_hosts: bool,
+
+    /// With --all-hosts: how long each remote may take
+    #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION", requires = "all_hosts")]
+    pub host_timeout: std::time::Duration,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RemoteArgs {
+    #[command(subcommand)]
+    pub command: RemoteCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum RemoteCommand {
+    /// Add a remote, once its host is checked
+    #[command(
+        after_help = "The host is checked first: ssh must reach it without a prompt (a key or an agent), \
+        and its zwarm must answer `zwarm --json version` with this schema_version; else nothing is \
+        added and the error says why (unreachable, authentication refused, zwarm missing, both versions).\n\n\
+        Examples:\n  zwarm remote add build1 ci@build1.example.com --workdir /srv/checkout\n  \
+        zwarm remote add gpu ssh://me@10.0.0.7:2222 --remote-dir /data/zwarm --zwarm '~/.cargo/bin/zwarm'\n  \
+        zwarm remote add lab lab-alias -o IdentityFile=~/.ssh/lab -o ConnectTimeout=3"
+    )]
+    Add(RemoteAddArgs),
+    /// The remotes, with their settings
+    #[command(
+        visible_alias = "list",
+        after_help = "Examples:\n  zwarm remote ls\n  zwarm --json remote ls | jq -r '.remotes[].name'"
+    )]
+    Ls,
+    /// Forget a remote (its sessions there keep running)
+    #[command(after_help = "Examples:\n  zwarm remote rm gpu")]
+    Rm(RemoteRmArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RemoteAddArgs {
+    /// What the remote is called here (letters, digits, `.`, `_`, `-`)
+    pub name: String,
+    /// Anything ssh accepts: user@host, an alias of ~/.ssh/config, ssh://user@host:port
+    pub target: String,
+    /// The store on that host (its `--dir`) [default: the host's own default]
+    #[arg(long, value_name = "DIR")]
+    pub remote_dir: Option<String>,
+    /// Where `start --host` runs the agent without -C (a directory on that host)
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<String>,
+    /// The zwarm program on that host
+    #[arg(long, value_name = "PATH", default_value = "zwarm")]
+    pub zwarm: String,
+    /// An option for ssh, as `ssh -o` takes it (repeatable)
+    #[arg(short = 'o', value_name = "OPTION", action = clap::ArgAction::Append)]
+    pub options: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct RemoteRmArgs {
+    /// The remote's name
+    pub name: String,
 }
 
 #[derive(Args, Debug)]

@@ -18,6 +18,7 @@ mod mcp;
 mod model;
 mod process;
 mod queue;
+mod remote;
 mod render;
 mod rights;
 mod session;

@@ -41,9 +41,14 @@ pub(super) fn map(cmd: LegacyCommand, global_dir: Option<PathBuf>) -> (Command, 
                 dir(project),
             )
         }
-        LegacyCommand::Ls { project, .. } => {
-            (Command::List(ListArgs { status: None }), dir(project))
-        }
+        LegacyCommand::Ls { project, .. } => (
+            Command::List(ListArgs {
+                status: None,
+                all_hosts: false,
+                host_timeout: std::time::Duration::from_secs(5),
+            }),
+            dir(project),
+        ),
         LegacyCommand::Show { id, project } => (Command::Show(IdArg { id }), dir(project)),
         LegacyCommand::Logs {
             id,
@@ -142,7 +147,7 @@ mod tests {
         assert_eq!(dir.as_deref(), Some(Path::new("/s")));
         let (c, dir) = mapped(&["session", "ls", "--all"]);
         assert!(
-            matches!(c, Command::List(ListArgs { status: None })),
+            matches!(c, Command::List(ListArgs { status: None, .. })),
             "{c:?}"
         );
         assert_eq!(dir, None);

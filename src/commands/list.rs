@@ -42,13 +42,13 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs) -> Result<Outcome> {
 }
 
 /// `--status`: only the sessions of that status.
-fn keep_status(sessions: &mut Vec<Session>, status: Option<&str>) {
+pub(super) fn keep_status(sessions: &mut Vec<Session>, status: Option<&str>) {
     if let Some(want) = status.and_then(SessionStatus::parse) {
         sessions.retain(|s| s.status == want);
     }
 }
 
-fn terminal_width() -> usize {
+pub(crate) fn terminal_width() -> usize {
     if let Some(w) = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()) {
         return w;
     }

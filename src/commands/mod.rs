@@ -10,20 +10,25 @@ mod clean;
 mod completions;
 mod diff;
 mod doctor;
+mod hosted;
 mod inject;
 mod kill;
 mod launch;
 mod legacy;
 mod list;
+mod list_hosts;
 mod mcp;
 mod output;
+mod remote;
 mod retry;
 mod rm;
 mod show;
 mod start;
 mod top;
 mod trajectory;
+mod version;
 mod wait;
+mod wait_hosts;
 mod watch;
 
 use crate::cli::{Cli, Command};
@@ -115,6 +120,10 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
     if let Command::Completions(a) = &cli.command {
         return Ok(completions::run(a).code());
     }
+    if let Command::RemoteExec = &cli.command {
+        crate::remote::exec::run()?;
+        return Ok(exit::FAILURE);
+    }
     let (command, dir) = match cli.command {
         Command::Session(l) => {
             let (command, dir) = legacy::map(l.command, cli.dir);
@@ -126,7 +135,27 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         manager: Manager::new(Store::new(dir)).with_stall_after(cli.stall_after),
         p: Printer::new(cli.json, style),
     };
-    let outcome = dispatch(&mut ctx, &command)?;
+    if let Command::Wait(a) = &command {
+        if let Some(names) = wait_hosts::hosts(cli.host.as_deref(), a) {
+            let outcome = wait_hosts::run(&mut ctx, a, &names, cli.stall_after)?;
+            ctx.p.flush()?;
+            return Ok(outcome.code());
+        }
+    }
+    let host = hosted::host_of(cli.host.as_deref(), &hosted::ids_of(&command))?;
+    let outcome = match (&command, host) {
+        (Command::List(a), None) if a.all_hosts => list_hosts::run(&mut ctx, a, cli.stall_after)?,
+        (Command::List(a), Some(_)) if a.all_hosts => {
+            return Err(Error::Usage("--all-hosts lists every host: give no --host".into()).into())
+        }
+        (Command::Remote(_) | Command::Version, Some(_)) => {
+            return Err(
+                Error::Usage("`remote` and `version` run here only: give no --host".into()).into(),
+            )
+        }
+        (_, Some(name)) => hosted::run(&mut ctx, &name, &command, cli.stall_after)?,
+        (_, None) => dispatch(&mut ctx, &command)?,
+    };
     ctx.p.flush()?;
     Ok(outcome.code())
 }
@@ -150,7 +179,12 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Outcome> {
         Command::Doctor(a) => doctor::run(ctx, a),
         Command::Mcp(a) => mcp::run(ctx, a),
         Command::Top => top::run(ctx),
-        Command::Completions(_) | Command::Session(_) | Command::Supervise(_) => {
+        Command::Version => version::run(ctx),
+        Command::Remote(a) => remote::run(ctx, a),
+        Command::Completions(_)
+        | Command::Session(_)
+        | Command::Supervise(_)
+        | Command::RemoteExec => {
             unreachable!("handled in run")
         }
     }

@@ -74,6 +74,12 @@ pub(crate) fn warning(style: &Style, text: &str) {
     eprintln!("{} {text}", style.yellow("zwarm: warning:"));
 }
 
+/// What a remote verb wrote on its stderr, passed on as it came: its own
+/// errors and warnings, already neutralised there.
+pub(crate) fn remote_stderr(bytes: &[u8]) {
+    let _ = io::stderr().write_all(bytes);
+}
+
 /// The one-line error `main` prints before exiting, and its hint. Errors,
 /// like warnings and notices, quote agents' messages, file names and ids as
 /// given: their control, bidi and invisible characters are shown visibly

@@ -37,15 +37,23 @@ fn completions_for_bash_zsh_and_fish() {
             "clean",
             "top",
             "completions",
+            "remote",
+            "version",
         ] {
             assert!(script.contains(sub), "{shell} completes `{sub}`");
         }
-        for word in ["--agent-arg", "qwen"] {
+        for word in [
+            "--agent-arg",
+            "qwen",
+            "all-hosts",
+            "host-timeout",
+            "remote-dir",
+        ] {
             assert!(script.contains(word), "{shell} completes `{word}`");
         }
         assert!(
-            !script.contains("__supervise"),
-            "{shell}: the internal command is not offered"
+            !script.contains("__supervise") && !script.contains("remote-exec"),
+            "{shell}: the internal commands are not offered"
         );
         if shell == "bash" {
             let path = w.work.path().join("zwarm.bash");

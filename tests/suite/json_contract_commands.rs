@@ -247,3 +247,19 @@ fn every_exit_code() {
     assert_eq!(c, 124);
     assert!(decode::<WaitDoc>("wait --timeout", &out).timed_out);
 }
+
+/// `version`: what `remote add` checks a host by.
+#[test]
+fn version_prints_the_version_and_the_schema() {
+    let w = World::new();
+    let doc: VersionDoc = decode("version", &w.ok(&["--json", "version"]));
+    assert_eq!(doc.schema_version, SCHEMA_VERSION);
+    assert_eq!(doc.version, env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        w.ok(&["version"]),
+        format!(
+            "zwarm {} (JSON schema_version {SCHEMA_VERSION})\n",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+}

@@ -58,6 +58,9 @@ fn the_examples_in_docs_json_md_decode() {
         "trajectory",
         "watch",
         "Steps",
+        "version",
+        "remote",
+        "Remotes",
     ] {
         assert!(seen.iter().any(|x| x == s), "no example under `## {s}`");
     }
@@ -95,6 +98,16 @@ fn check_example(section: &str, fence: &str, body: &str) {
         }
         ("apply", "json") => {
             decode::<ApplyDoc>(&what, body);
+        }
+        ("version", "json") => {
+            decode::<VersionDoc>(&what, body);
+        }
+        ("remote", "json") => {
+            decode::<RemotesDoc>(&what, body);
+        }
+        ("Remotes", "json") => {
+            let doc = decode::<AllHostsDoc>(&what, body);
+            assert!(doc.sessions.iter().all(|s| s.host.is_some()), "{what}");
         }
         ("watch", "") => {
             let lines: Vec<WatchLine> = body.lines().map(watch_line).collect();

@@ -54,6 +54,7 @@ mod reliability_concurrency;
 mod reliability_crashes;
 mod reliability_hostile_store;
 mod reliability_hostile_turns;
+mod remotes;
 mod timeouts;
 mod top;
 mod unknown_agent;

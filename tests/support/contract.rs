@@ -1,7 +1,8 @@
 //! The consumer's side of the `--json` contract (docs/json.md): the types a
 //! program reading zwarm's documents would declare. They are written from the
 //! documentation, not from zwarm's own code. Every struct refuses unknown
-//! fields and every field is required, nullable ones included, so a field
+//! fields and every field is required, nullable ones included (but `host`,
+//! which only a remote's documents carry), so a field
 //! added, renamed or dropped in the binary without updating these fails the
 //! tests that decode real output with them.
 
@@ -109,8 +110,72 @@ macro_rules! with_session_fields {
             pub queue: Option<Queue>,
             #[serde(deserialize_with = "nullable")]
             pub budget: Option<Budget>,
+            /// Only in documents from a remote (`--host`, `NAME:ID`,
+            /// `list --all-hosts`).
+            #[serde(default)]
+            pub host: Option<Host>,
         }
     };
+}
+
+/// Which host a remote's document or session came from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Host {
+    pub name: String,
+    pub stale: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub last_seen: Option<String>,
+}
+
+/// `version --json`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VersionDoc {
+    pub schema_version: u32,
+    pub version: String,
+}
+
+/// `remote ls --json` (and `remote add`, `remote rm`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemotesDoc {
+    pub schema_version: u32,
+    pub remotes: Vec<Remote>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Remote {
+    pub name: String,
+    pub target: String,
+    #[serde(deserialize_with = "nullable")]
+    pub remote_dir: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub workdir: Option<String>,
+    pub zwarm: String,
+    pub options: Vec<String>,
+}
+
+/// `list --all-hosts --json`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllHostsDoc {
+    pub schema_version: u32,
+    pub sessions: Vec<Session>,
+    pub problems: Vec<Problem>,
+    pub hosts: Vec<HostState>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostState {
+    pub name: String,
+    pub stale: bool,
+    #[serde(deserialize_with = "nullable")]
+    pub last_seen: Option<String>,
+    #[serde(deserialize_with = "nullable")]
+    pub error: Option<String>,
 }
 
 /// Where a pending session waits (`--max-running`, `--after`).
@@ -289,6 +354,8 @@ pub struct ListDoc {
     pub schema_version: u32,
     pub sessions: Vec<Session>,
     pub problems: Vec<Problem>,
+    #[serde(default)]
+    pub host: Option<Host>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -304,6 +371,8 @@ pub struct Problem {
 pub struct ActionDoc {
     pub schema_version: u32,
     pub results: Vec<ActionResult>,
+    #[serde(default)]
+    pub host: Option<Host>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -328,6 +397,8 @@ pub struct WaitDoc {
     pub schema_version: u32,
     pub timed_out: bool,
     pub sessions: Vec<Session>,
+    #[serde(default)]
+    pub host: Option<Host>,
 }
 
 /// `clean --json`.
@@ -386,6 +457,8 @@ pub struct TrajectoryDoc {
     pub schema_version: u32,
     pub session: String,
     pub steps: Vec<Step>,
+    #[serde(default)]
+    pub host: Option<Host>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -28,6 +28,8 @@
 //! - [`files`]: snapshots of folders, locks held, files written whole.
 //! - [`disk`]: a small tmpfs for a full disk.
 //! - [`rng`]: seeded random choices.
+//! - [`sshd`]: a real OpenSSH server on a loopback port, a remote host
+//!   with its own store.
 //! - [`tmux`]: a real terminal (a private tmux server) for `zwarm top`.
 
 pub mod agent_runs;
@@ -51,5 +53,6 @@ pub mod output;
 pub mod poll;
 pub mod procs;
 pub mod rng;
+pub mod sshd;
 pub mod tmux;
 pub mod world;

@@ -13,9 +13,11 @@ pub(crate) mod git;
 pub(crate) mod launch;
 mod list;
 mod queue;
+mod remote;
 mod show;
 
 pub(crate) use list::list;
+pub(crate) use remote::{host_heading, remotes};
 pub(crate) use show::show;
 
 use super::controls::{is_shown, shown_as};

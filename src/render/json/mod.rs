@@ -11,9 +11,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 mod git;
+mod remote;
 mod step;
 mod type_last;
 pub(crate) use git::{ApplyJson, ChangesJson, DiffJson, SnapshotJson, WorktreeJson};
+pub(crate) use remote::{with_host, HostJson, RemoteJson, RemotesJson, VersionJson};
 pub(crate) use step::{step_json, watch_step_json};
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;

@@ -4,6 +4,7 @@
 
 mod quarantine;
 mod queue;
+mod remotes;
 mod rights;
 mod sessions;
 mod stray;
@@ -64,6 +65,10 @@ pub(crate) enum Kind {
     DeadQueueEntry,
     /// A file under `limits/` that is no record of an account limit.
     UnreadableLimit,
+    /// `remotes.toml` cannot be read.
+    UnreadableRemotes,
+    /// A file of the remotes' cache that no remote reads.
+    StaleRemoteCache,
 }
 
 impl Kind {
@@ -87,6 +92,8 @@ impl Kind {
             Kind::OrphanBranch => "orphan_branch",
             Kind::DeadQueueEntry => "dead_queue_entry",
             Kind::UnreadableLimit => "unreadable_limit",
+            Kind::UnreadableRemotes => "unreadable_remotes",
+            Kind::StaleRemoteCache => "stale_remote_cache",
         }
     }
 }
@@ -162,6 +169,7 @@ pub(crate) fn examine(manager: &Manager, fix: bool, stall_after: Duration) -> Ve
     stray_index_files(store.root(), fix, &mut out);
     queue::queue_entries(store.root(), fix, &mut out);
     queue::limit_records(store.root(), fix, &mut out);
+    remotes::remote_files(fix, &mut out);
     out
 }
 

@@ -231,7 +231,32 @@ impl World {
         self.agent.turn(k, transcript(name)).exit(k, exit);
         let id = self.start(&["the task"]);
         self.wait(&id);
+        self.slots_let_go(&id);
         id
+    }
+
+    /// Waits until the session's supervisors have let go of their queue
+    /// slots. `wait` returns once the ending is recorded, and the slot goes
+    /// just after: a test that compares the store before and after must
+    /// not see that as a change.
+    #[track_caller]
+    pub fn slots_let_go(&self, id: &str) {
+        let queue = self.state.path().join("queue");
+        let held = || {
+            let Ok(groups) = std::fs::read_dir(&queue) else {
+                return false;
+            };
+            groups.flatten().any(|g| {
+                std::fs::read_dir(g.path().join("running")).is_ok_and(|r| {
+                    r.flatten()
+                        .any(|e| e.file_name().to_string_lossy().starts_with(id))
+                })
+            })
+        };
+        assert!(
+            super::poll::within(Duration::from_secs(10), || !held()),
+            "session {id} still holds a queue slot after it ended"
+        );
     }
 
     /// A codex session (`args` before the task) that ran one turn to
@@ -243,6 +268,7 @@ impl World {
         all.push("the task");
         let id = self.start(&all);
         assert_eq!(self.wait(&id), 0, "{}", self.meta(&id));
+        self.slots_let_go(&id);
         id
     }
 

@@ -15,7 +15,9 @@ mod list;
 mod queue;
 mod show;
 
+#[cfg(test)]
 pub(crate) use list::list;
+pub(crate) use list::{head as list_head, measure as list_measure, RowSize};
 pub(crate) use show::show;
 
 use super::controls::{is_shown, shown_as};

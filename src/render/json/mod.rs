@@ -11,9 +11,11 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 mod git;
+mod list_stream;
 mod step;
 mod type_last;
 pub(crate) use git::{ApplyJson, ChangesJson, DiffJson, SnapshotJson, WorktreeJson};
+pub(crate) use list_stream::ListJsonStream;
 pub(crate) use step::{step_json, watch_step_json};
 
 pub(crate) const SCHEMA_VERSION: u32 = 1;
@@ -345,15 +347,19 @@ impl<'a> ListJson<'a> {
                         .with_queue(q.as_ref())
                 })
                 .collect(),
-            problems: problems
-                .iter()
-                .map(|pr| ProblemJson {
-                    id: pr.id.clone(),
-                    error: pr.error.to_string(),
-                })
-                .collect(),
+            problems: problems_json(problems),
         }
     }
+}
+
+fn problems_json(problems: &[LoadProblem]) -> Vec<ProblemJson> {
+    problems
+        .iter()
+        .map(|pr| ProblemJson {
+            id: pr.id.clone(),
+            error: pr.error.to_string(),
+        })
+        .collect()
 }
 
 /// `kill` and `rm`: one entry per id asked for.

@@ -22,12 +22,15 @@
 //! without `fsync` (a file torn by a crash fails its checksum).
 
 use crate::dir::Dir;
+use mapped::{Bytes, Mapping};
 use nix::sys::stat::FileStat;
-use shard::{Entry, Shard};
+use shard::{Parts, Shard};
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+mod mapped;
 mod shard;
 /// The little-endian word at the start of `bytes` (which holds at least 8).
 fn le_u64(bytes: &[u8]) -> u64 {
@@ -158,12 +161,20 @@ pub(crate) struct EntryRef {
 /// A loaded index: one shard per file, missing ones empty.
 pub(crate) struct Index {
     shards: Vec<Shard>,
+    /// How many entries were read since the mapped pages were last let go.
+    touched: AtomicUsize,
 }
+
+/// Entries read between two releases of the mapped pages. Each read of an
+/// entry may map up to 64 KiB around it (the kernel's fault-around), so
+/// this bounds what the index adds to `list`'s memory to 32 MiB.
+const TOUCHES_PER_RELEASE: usize = 512;
 
 impl Default for Index {
     fn default() -> Self {
         Index {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            touched: AtomicUsize::new(0),
         }
     }
 }
@@ -184,7 +195,10 @@ impl Index {
                     .unwrap_or_default()
             })
             .collect();
-        Index { shards }
+        Index {
+            shards,
+            touched: AtomicUsize::new(0),
+        }
     }
 
     #[cfg(test)]
@@ -202,48 +216,52 @@ impl Index {
         let at = s.entries[first..]
             .iter()
             .take_while(|e| e.prefix == want)
-            .position(|e| &s.bytes[e.id.clone()] == id)?;
+            .position(|e| s.parts(e).id == id)?;
         Some(EntryRef {
             shard,
             at: first + at,
         })
     }
 
-    fn entry(&self, r: EntryRef) -> &Entry {
-        &self.shards[r.shard].entries[r.at]
+    /// The parts of an entry, counted towards the next release of the
+    /// mapped pages.
+    fn parts(&self, r: EntryRef) -> Parts<'_> {
+        if self.touched.fetch_add(1, Ordering::Relaxed) + 1 >= TOUCHES_PER_RELEASE {
+            self.touched.store(0, Ordering::Relaxed);
+            for s in &self.shards {
+                s.bytes.release();
+            }
+        }
+        let s = &self.shards[r.shard];
+        s.parts(&s.entries[r.at])
     }
 
     pub(crate) fn key(&self, r: EntryRef) -> FileKey {
-        self.entry(r).key
+        self.parts(r).key
     }
 
     /// What was read of the session: `meta.json` bytes for
     /// [`crate::store::brief::parse`].
     pub(crate) fn brief(&self, r: EntryRef) -> &[u8] {
-        &self.shards[r.shard].bytes[self.entry(r).brief.clone()]
+        self.parts(r).brief
     }
 
     /// The last agent message, if the session has one.
     pub(crate) fn message(&self, r: EntryRef) -> Option<&[u8]> {
-        let range = self.entry(r).message.clone()?;
-        Some(&self.shards[r.shard].bytes[range])
+        self.parts(r).message
     }
 }
 
 /// The bytes of an index file, if it is one that could be: a regular file
-/// no larger than [`MAX_FILE`]. No link is followed (its target could be
-/// anything), and opening a fifo does not wait for a writer.
-fn read_file(dir: &Dir, name: &str) -> Option<Vec<u8>> {
-    use std::io::Read;
+/// no larger than [`MAX_FILE`], mapped in place. No link is followed (its
+/// target could be anything), and opening a fifo does not wait for a writer.
+fn read_file(dir: &Dir, name: &str) -> Option<Bytes> {
     let file = dir.read_file(name).ok()?;
     let meta = file.metadata().ok()?;
-    if meta.len() > MAX_FILE {
+    if !meta.is_file() || meta.len() > MAX_FILE {
         return None;
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // Bounded all the same: the file may grow while it is read.
-    file.take(MAX_FILE + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= MAX_FILE).then_some(bytes)
+    Mapping::of(&file, meta.len() as usize).map(Bytes::Mapped)
 }
 
 /// Whether this process may write the index in the state directory `root`.

@@ -9,6 +9,7 @@
 //! ```
 //! Numbers are little-endian; entries are sorted by id.
 
+use super::mapped::Bytes;
 use super::{shard_of, FileKey, Fresh};
 use std::ops::Range;
 
@@ -20,36 +21,42 @@ const FORMAT: u32 = 3;
 /// One file's entries, sorted by id and pointing into its bytes.
 #[derive(Default)]
 pub(super) struct Shard {
-    pub(super) bytes: Vec<u8>,
+    pub(super) bytes: Bytes,
     pub(super) entries: Vec<Entry>,
 }
 
+/// Where an entry starts, and its id's first bytes to search by: the rest
+/// is read from the file's bytes when asked for, so that 100,000 entries
+/// take 16 bytes each in memory.
 pub(super) struct Entry {
     /// The id's first eight bytes as a number, which orders entries as the
     /// id does and is compared far faster.
     pub(super) prefix: u64,
-    pub(super) id: Range<usize>,
-    pub(super) key: FileKey,
-    pub(super) brief: Range<usize>,
-    pub(super) message: Option<Range<usize>>,
+    at: u32,
 }
 
 /// An entry's parts, wherever they are held.
-struct Parts<'a> {
-    id: &'a [u8],
-    key: FileKey,
-    brief: &'a [u8],
-    message: Option<&'a [u8]>,
+pub(super) struct Parts<'a> {
+    pub(super) id: &'a [u8],
+    pub(super) key: FileKey,
+    pub(super) brief: &'a [u8],
+    pub(super) message: Option<&'a [u8]>,
 }
 
 impl Shard {
-    fn parts(&self, e: &Entry) -> Parts<'_> {
-        Parts {
-            id: &self.bytes[e.id.clone()],
-            key: e.key,
-            brief: &self.bytes[e.brief.clone()],
-            message: e.message.clone().map(|m| &self.bytes[m]),
-        }
+    /// The parts of an entry `decode` checked.
+    pub(super) fn parts(&self, e: &Entry) -> Parts<'_> {
+        let mut r = Reader {
+            bytes: &self.bytes,
+            at: e.at as usize,
+        };
+        // `decode` read this very entry from these bytes.
+        r.entry().unwrap_or(Parts {
+            id: &[],
+            key: FileKey::decode(&[0; FileKey::LEN]),
+            brief: &[],
+            message: None,
+        })
     }
 }
 
@@ -76,7 +83,18 @@ pub(super) fn prefix(id: &[u8]) -> u64 {
 const NO_MESSAGE: u32 = u32::MAX;
 
 impl Shard {
-    pub(super) fn decode(bytes: Vec<u8>, shard: usize) -> Option<Shard> {
+    pub(super) fn decode(bytes: impl Into<Bytes>, shard: usize) -> Option<Shard> {
+        let bytes = bytes.into();
+        let entries = Shard::entries(&bytes, shard);
+        // Checked; what a listing needs of it is read again when needed.
+        bytes.release();
+        Some(Shard {
+            bytes,
+            entries: entries?,
+        })
+    }
+
+    fn entries(bytes: &[u8], shard: usize) -> Option<Vec<Entry>> {
         let body_len = bytes.len().checked_sub(8)?;
         let (body, sum) = bytes.split_at(body_len);
         if checksum(body).to_le_bytes() != sum {
@@ -96,37 +114,26 @@ impl Shard {
         // Each entry takes more than 64 bytes: a count the file cannot hold
         // is no reason to reserve memory for it.
         let mut entries: Vec<Entry> = Vec::with_capacity(count.min(body.len() / 64));
-        for _ in 0..count {
-            let id_len = r.u32()? as usize;
-            let id = r.range(id_len)?;
-            let key = FileKey::decode(r.take(FileKey::LEN)?);
-            let brief_len = r.u32()? as usize;
-            let brief = r.range(brief_len)?;
-            let message = match r.u32()? {
-                NO_MESSAGE => None,
-                len => Some(r.range(len as usize)?),
-            };
-            let id_bytes = &body[id.clone()];
-            let valid = std::str::from_utf8(id_bytes).is_ok_and(crate::model::SessionId::is_valid);
+        let mut last: &[u8] = &[];
+        for n in 0..count {
+            let at = u32::try_from(r.at).ok()?;
+            let id = r.entry()?.id;
+            let valid = std::str::from_utf8(id).is_ok_and(crate::model::SessionId::is_valid);
             // Strictly increasing ids: sorted for the search, no duplicates.
-            let in_order = entries
-                .last()
-                .is_none_or(|last| &body[last.id.clone()] < id_bytes);
-            if !valid || !in_order || shard_of(id_bytes) != shard {
+            let in_order = n == 0 || last < id;
+            if !valid || !in_order || shard_of(id) != shard {
                 return None;
             }
+            last = id;
             entries.push(Entry {
-                prefix: prefix(id_bytes),
-                id,
-                key,
-                brief,
-                message,
+                prefix: prefix(id),
+                at,
             });
         }
         if r.at != body.len() {
             return None;
         }
-        Some(Shard { bytes, entries })
+        Some(entries)
     }
 }
 
@@ -154,6 +161,25 @@ impl<'a> Reader<'a> {
 
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    /// The entry starting here.
+    fn entry(&mut self) -> Option<Parts<'a>> {
+        let id_len = self.u32()? as usize;
+        let id = self.take(id_len)?;
+        let key = FileKey::decode(self.take(FileKey::LEN)?);
+        let brief_len = self.u32()? as usize;
+        let brief = self.take(brief_len)?;
+        let message = match self.u32()? {
+            NO_MESSAGE => None,
+            len => Some(self.take(len as usize)?),
+        };
+        Some(Parts {
+            id,
+            key,
+            brief,
+            message,
+        })
     }
 }
 

@@ -100,13 +100,11 @@ impl Store {
         last_message: bool,
         settled: SystemTime,
     ) -> Result<(Vec<Session>, Vec<LoadProblem>, IndexUse)> {
-        let mut scan = self.scan_brief_settled(last_message, settled, &|_: &Session| ())?;
-        let rows = std::mem::take(&mut scan.rows);
-        let mut ok = Vec::with_capacity(rows.len());
-        for row in rows {
-            match row.source {
-                Source::Read(s) => ok.push(*s),
-                Source::Indexed(_) => ok.push(scan.session(&row)?.into_owned()),
+        let scan = self.scan_brief_settled(last_message, settled, true, &|_: &Session| ())?;
+        let mut ok = Vec::with_capacity(scan.rows.len());
+        for row in scan.rows {
+            if let Source::Read(s) = row.source {
+                ok.push(*s);
             }
         }
         Ok((ok, scan.problems, scan.used))
@@ -124,17 +122,19 @@ impl Store {
         let settled = SystemTime::now()
             .checked_sub(list_index::SETTLED)
             .unwrap_or(UNIX_EPOCH);
-        self.scan_brief_settled(last_message, settled, summarize)
+        self.scan_brief_settled(last_message, settled, false, summarize)
     }
 
     /// This is `list`'s hot path: a finished session in the list index
     /// (`.zwarm/list-index/`) costs one `fstatat`; any other that reads
     /// cleanly, an open relative to the sessions folder (no walk of the
-    /// whole path), one read into a reused buffer, a close.
-    fn scan_brief_settled<S: Send>(
+    /// whole path), one read into a reused buffer, a close. With `hold`,
+    /// the sessions served by the index are held as well.
+    pub(super) fn scan_brief_settled<S: Send>(
         &self,
         last_message: bool,
         settled: SystemTime,
+        hold: bool,
         summarize: &(dyn Fn(&Session) -> S + Sync),
     ) -> Result<Scan<S>> {
         let empty = || Scan {
@@ -219,7 +219,11 @@ impl Store {
                 if is_dir {
                     if let Some((entry, s)) = reader.indexed(sessions, index, &id) {
                         out.kept.push(entry);
-                        out.ok.push(indexed_row(id, entry, &s));
+                        if hold {
+                            out.ok.push(held_row(id, s));
+                        } else {
+                            out.ok.push(indexed_row(id, entry, &s));
+                        }
                         continue;
                     }
                     if let Some(s) = reader.read(sessions, &id, &mut out.fresh) {

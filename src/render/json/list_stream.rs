@@ -66,3 +66,81 @@ impl Serialize for Document<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Session;
+    use crate::session::manager::QueuePlace;
+    use crate::session::stall::Stall;
+    use crate::timefmt::Timestamp;
+    use std::borrow::Cow;
+
+    fn session(id: &str, status: &str) -> Session {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "task": "fix \"it\"\n", "status": status, "working_dir": "/w",
+            "created_at": "2026-01-01T00:00:00.5", "updated_at": "2026-01-01T00:01:00",
+            "cost_usd": 0.25, "messages": [{"role": "assistant", "content": "done"}],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_streamed_document_is_the_held_one_byte_for_byte() {
+        let sessions = [
+            session("aaaaaaaa-1", "running"),
+            session("bbbbbbbb-2", "pending"),
+            session("cccccccc-3", "completed"),
+        ];
+        let stalls = [
+            Some(Stall {
+                since: Timestamp::now(),
+                retries: 3,
+                last_retry: Some("429".into()),
+            }),
+            None,
+            None,
+        ];
+        let places = [
+            None,
+            Some(QueuePlace {
+                group: "g".into(),
+                max_running: Some(2),
+                running: 1,
+                position: Some(1),
+                after: vec!["x".into()],
+                limited: false,
+                waits_until: None,
+            }),
+            None,
+        ];
+        let problems = [LoadProblem {
+            id: "dddddddd-4".into(),
+            error: Error::NotFound("dddddddd-4".into()),
+        }];
+        for n in 0..=sessions.len() {
+            let held = super::super::ListJson::new(&sessions[..n], &stalls, &places, &problems);
+            let shown = (0..n).map(|i| {
+                Ok(Shown {
+                    session: Cow::Borrowed(&sessions[i]),
+                    stall: stalls[i].as_ref(),
+                    place: places[i].as_ref(),
+                })
+            });
+            let streamed = ListJsonStream::new(shown, &problems);
+            assert_eq!(
+                serde_json::to_string_pretty(&streamed).unwrap(),
+                serde_json::to_string_pretty(&held).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn a_session_that_cannot_be_read_ends_the_document_with_its_error() {
+        let problems = [];
+        let failing = std::iter::once(Err(Error::NotFound("gone".into())));
+        let streamed = ListJsonStream::new(failing, &problems);
+        let err = serde_json::to_string_pretty(&streamed).unwrap_err();
+        assert!(err.to_string().contains("gone"), "{err}");
+    }
+}

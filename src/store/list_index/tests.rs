@@ -189,3 +189,30 @@ fn a_file_changed_after_the_cut_off_is_not_settled() {
 
 /// The index as `list` uses it: never a different answer, only a faster one.
 mod through_the_store;
+
+#[test]
+fn entries_read_the_same_after_their_pages_are_let_go() {
+    // Enough entries that reading each a few times lets the mapped pages
+    // go many times over.
+    let ids: Vec<String> = (0..300).map(|n| format!("{:x}{n:04}", n % 16)).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let (dir, _) = written(&refs);
+    let index = Index::load(dir.path());
+    assert!(index
+        .shards
+        .iter()
+        .any(|s| matches!(s.bytes, mapped::Bytes::Mapped(_))));
+    for round in 0..4 {
+        for (id, n) in ids.iter().zip(1..) {
+            let want = fresh(id, n);
+            let r = index.find(id).unwrap();
+            assert_eq!(index.key(r), want.key, "{id}, round {round}");
+            assert_eq!(index.brief(r), want.brief.as_slice());
+            assert_eq!(
+                index.message(r),
+                want.message.as_ref().map(|m| m.as_bytes())
+            );
+        }
+    }
+    assert!(300 * 4 * 3 > 2 * TOUCHES_PER_RELEASE);
+}

@@ -75,7 +75,21 @@ fn list(store: &Store, last_message: bool, margin: Duration) -> (Vec<String>, In
     let settled = SystemTime::now() - margin;
     let (ok, bad, used) = store.load_all_brief_settled(last_message, settled).unwrap();
     assert!(bad.is_empty(), "{bad:?}");
-    (shown(&ok), used)
+    let held = shown(&ok);
+    // `list` itself holds rows, and parses an entry again when it prints
+    // its row: the same sessions either way.
+    let scan = store
+        .scan_brief_settled(last_message, settled, false, &|s: &Session| s.status)
+        .unwrap();
+    let mut again = Vec::new();
+    for row in &scan.rows {
+        let s = scan.session(row).unwrap();
+        assert_eq!((row.id.as_str(), row.status), (s.id.as_str(), s.status));
+        assert_eq!((row.created_at, row.summary), (s.created_at, s.status));
+        again.push(s.into_owned());
+    }
+    assert_eq!(shown(&again), held);
+    (held, used)
 }
 
 /// What the sessions' files say, read without the index.

@@ -7,7 +7,7 @@ use super::{LoadProblem, Store, MAX_META};
 use crate::dir::Dir;
 use crate::error::{Error, Result};
 use crate::model::{Session, SessionId, SessionStatus};
-use crate::store::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
+use crate::store::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse, Parts};
 use crate::timefmt::Timestamp;
 use std::borrow::Cow;
 use std::fs::File;
@@ -49,7 +49,10 @@ impl<S> Scan<S> {
     pub(crate) fn session<'a>(&'a self, row: &'a Row<S>) -> Result<Cow<'a, Session>> {
         match &row.source {
             Source::Read(s) => Ok(Cow::Borrowed(s)),
-            Source::Indexed(entry) => indexed(&self.index, *entry, &row.id, self.last_message)
+            Source::Indexed(entry) => self
+                .index
+                .read(*entry, &mut Vec::new())
+                .and_then(|parts| indexed(&parts, &row.id, self.last_message))
                 // The same bytes gave this session when it was listed: only
                 // a change to the index file in place, which zwarm never
                 // makes, comes here.
@@ -63,12 +66,12 @@ impl<S> Scan<S> {
 }
 
 /// The session an index entry holds, if it parses and is the one of `id`.
-fn indexed(index: &Index, entry: EntryRef, id: &str, last_message: bool) -> Option<Session> {
-    let mut session = crate::store::brief::parse(index.brief(entry), false).ok()?;
+fn indexed(entry: &Parts, id: &str, last_message: bool) -> Option<Session> {
+    let mut session = crate::store::brief::parse(entry.brief, false).ok()?;
     if session.id != id {
         return None;
     }
-    if let (true, Some(text)) = (last_message, index.message(entry)) {
+    if let (true, Some(text)) = (last_message, entry.message) {
         let text = std::str::from_utf8(text).ok()?;
         let message = crate::store::brief::agent_message(text.to_owned());
         session.messages.push(message);
@@ -309,6 +312,8 @@ struct BriefReader {
     settled: Option<SystemTime>,
     path: String,
     buf: Vec<u8>,
+    /// An index entry as read from its file.
+    entry: Vec<u8>,
 }
 
 impl BriefReader {
@@ -327,19 +332,25 @@ impl BriefReader {
     /// still the very file the entry was read from.
     fn indexed(&mut self, sessions: &Dir, index: &Index, id: &str) -> Option<(EntryRef, Session)> {
         use nix::fcntl::AtFlags;
-        let entry = index.find(id)?;
+        let (entry, parts) = index.find(id, &mut self.entry)?;
         // A link is not followed, as the read that made the entry did not
         // follow one: its own key never matches an entry.
+        let path = {
+            self.path.clear();
+            self.path.push_str(id);
+            self.path.push_str("/meta.json");
+            &self.path
+        };
         let st = nix::sys::stat::fstatat(
             Some(sessions.raw_fd()),
-            self.meta_path(id),
+            path.as_str(),
             AtFlags::AT_SYMLINK_NOFOLLOW,
         )
         .ok()?;
-        if FileKey::of(&st) != index.key(entry) {
+        if FileKey::of(&st) != parts.key {
             return None;
         }
-        Some((entry, indexed(index, entry, id, self.last_message)?))
+        Some((entry, indexed(&parts, id, self.last_message)?))
     }
 
     /// The brief of a session whose `meta.json` reads and parses cleanly and

@@ -15,8 +15,6 @@ mod list;
 mod queue;
 mod show;
 
-#[cfg(test)]
-pub(crate) use list::list;
 pub(crate) use list::{head as list_head, measure as list_measure, RowSize};
 pub(crate) use show::show;
 

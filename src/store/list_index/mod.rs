@@ -22,15 +22,13 @@
 //! without `fsync` (a file torn by a crash fails its checksum).
 
 use crate::dir::Dir;
-use mapped::{Bytes, Mapping};
 use nix::sys::stat::FileStat;
-use shard::{Parts, Shard};
+pub(crate) use shard::Parts;
+use shard::Shard;
 use std::io::Write;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-mod mapped;
 mod shard;
 /// The little-endian word at the start of `bytes` (which holds at least 8).
 fn le_u64(bytes: &[u8]) -> u64 {
@@ -158,23 +156,16 @@ pub(crate) struct EntryRef {
     at: usize,
 }
 
-/// A loaded index: one shard per file, missing ones empty.
+/// A loaded index: one shard per file, missing ones empty. Only where each
+/// entry lies is held; an entry is read from its file when asked for.
 pub(crate) struct Index {
     shards: Vec<Shard>,
-    /// How many entries were read since the mapped pages were last let go.
-    touched: AtomicUsize,
 }
-
-/// Entries read between two releases of the mapped pages. Each read of an
-/// entry may map up to 64 KiB around it (the kernel's fault-around), so
-/// this bounds what the index adds to `list`'s memory to 32 MiB.
-const TOUCHES_PER_RELEASE: usize = 512;
 
 impl Default for Index {
     fn default() -> Self {
         Index {
             shards: (0..SHARDS).map(|_| Shard::default()).collect(),
-            touched: AtomicUsize::new(0),
         }
     }
 }
@@ -189,16 +180,9 @@ impl Index {
             return Index::default();
         };
         let shards = (0..SHARDS)
-            .map(|shard| {
-                read_file(&dir, &shard_name(shard))
-                    .and_then(|bytes| Shard::decode(bytes, shard))
-                    .unwrap_or_default()
-            })
+            .map(|shard| load_file(&dir, shard).unwrap_or_default())
             .collect();
-        Index {
-            shards,
-            touched: AtomicUsize::new(0),
-        }
+        Index { shards }
     }
 
     #[cfg(test)]
@@ -206,62 +190,43 @@ impl Index {
         self.shards.iter().map(|s| s.entries.len()).sum()
     }
 
-    /// The entry of `id`.
-    pub(crate) fn find(&self, id: &str) -> Option<EntryRef> {
+    /// The entry of `id`, read into `buf`.
+    pub(crate) fn find<'b>(&self, id: &str, buf: &'b mut Vec<u8>) -> Option<(EntryRef, Parts<'b>)> {
         let id = id.as_bytes();
         let shard = shard_of(id);
         let s = &self.shards[shard];
         let want = shard::prefix(id);
         let first = s.entries.partition_point(|e| e.prefix < want);
+        // Ids sharing their first eight bytes are rare: each is read.
         let at = s.entries[first..]
             .iter()
             .take_while(|e| e.prefix == want)
-            .position(|e| s.parts(e).id == id)?;
-        Some(EntryRef {
+            .position(|e| s.read(e, buf).is_some_and(|p| p.id == id))?;
+        let r = EntryRef {
             shard,
             at: first + at,
-        })
+        };
+        Some((r, self.read(r, buf)?))
     }
 
-    /// The parts of an entry, counted towards the next release of the
-    /// mapped pages.
-    fn parts(&self, r: EntryRef) -> Parts<'_> {
-        if self.touched.fetch_add(1, Ordering::Relaxed) + 1 >= TOUCHES_PER_RELEASE {
-            self.touched.store(0, Ordering::Relaxed);
-            for s in &self.shards {
-                s.bytes.release();
-            }
-        }
+    /// An entry [`Index::find`] found, read again into `buf`; None if its
+    /// file no longer reads as it did.
+    pub(crate) fn read<'b>(&self, r: EntryRef, buf: &'b mut Vec<u8>) -> Option<Parts<'b>> {
         let s = &self.shards[r.shard];
-        s.parts(&s.entries[r.at])
-    }
-
-    pub(crate) fn key(&self, r: EntryRef) -> FileKey {
-        self.parts(r).key
-    }
-
-    /// What was read of the session: `meta.json` bytes for
-    /// [`crate::store::brief::parse`].
-    pub(crate) fn brief(&self, r: EntryRef) -> &[u8] {
-        self.parts(r).brief
-    }
-
-    /// The last agent message, if the session has one.
-    pub(crate) fn message(&self, r: EntryRef) -> Option<&[u8]> {
-        self.parts(r).message
+        s.read(s.entries.get(r.at)?, buf)
     }
 }
 
-/// The bytes of an index file, if it is one that could be: a regular file
-/// no larger than [`MAX_FILE`], mapped in place. No link is followed (its
-/// target could be anything), and opening a fifo does not wait for a writer.
-fn read_file(dir: &Dir, name: &str) -> Option<Bytes> {
-    let file = dir.read_file(name).ok()?;
+/// The entries of an index file, if it is one that could be: a regular
+/// file no larger than [`MAX_FILE`]. No link is followed (its target could
+/// be anything), and opening a fifo does not wait for a writer.
+fn load_file(dir: &Dir, shard: usize) -> Option<Shard> {
+    let file = dir.read_file(&shard_name(shard)).ok()?;
     let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() > MAX_FILE {
+    if meta.len() > MAX_FILE {
         return None;
     }
-    Mapping::of(&file, meta.len() as usize).map(Bytes::Mapped)
+    Shard::load(file, shard, meta.len())
 }
 
 /// Whether this process may write the index in the state directory `root`.

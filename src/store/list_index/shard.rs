@@ -9,8 +9,9 @@
 //! ```
 //! Numbers are little-endian; entries are sorted by id.
 
-use super::mapped::Bytes;
 use super::{shard_of, FileKey, Fresh};
+use std::fs::File;
+use std::io::Read;
 use std::ops::Range;
 
 const MAGIC: &[u8; 17] = b"zwarm list index\n";
@@ -18,45 +19,88 @@ const MAGIC: &[u8; 17] = b"zwarm list index\n";
 /// that wrote the file must match as well.
 const FORMAT: u32 = 3;
 
-/// One file's entries, sorted by id and pointing into its bytes.
+/// One file's entries, sorted by id, and the file they are read from when
+/// asked for: listing 100,000 sessions holds 16 bytes of each entry, not
+/// the hundred megabytes of the files.
 #[derive(Default)]
 pub(super) struct Shard {
-    pub(super) bytes: Bytes,
+    /// The file the entries were checked in, kept open: zwarm replaces an
+    /// index file by a rename and never writes one in place, so what is
+    /// read from it later is what was checked.
+    file: Option<File>,
     pub(super) entries: Vec<Entry>,
 }
 
-/// Where an entry starts, and its id's first bytes to search by: the rest
-/// is read from the file's bytes when asked for, so that 100,000 entries
-/// take 16 bytes each in memory.
+/// Where an entry lies in its file, and its id's first bytes to search by.
 pub(super) struct Entry {
     /// The id's first eight bytes as a number, which orders entries as the
     /// id does and is compared far faster.
     pub(super) prefix: u64,
     at: u32,
+    len: u32,
 }
 
 /// An entry's parts, wherever they are held.
-pub(super) struct Parts<'a> {
-    pub(super) id: &'a [u8],
-    pub(super) key: FileKey,
-    pub(super) brief: &'a [u8],
-    pub(super) message: Option<&'a [u8]>,
+pub(crate) struct Parts<'a> {
+    pub(crate) id: &'a [u8],
+    pub(crate) key: FileKey,
+    /// What was read of the session: `meta.json` bytes for
+    /// [`crate::store::brief::parse`].
+    pub(crate) brief: &'a [u8],
+    /// The last agent message, if the session has one.
+    pub(crate) message: Option<&'a [u8]>,
 }
 
 impl Shard {
-    /// The parts of an entry `decode` checked.
-    pub(super) fn parts(&self, e: &Entry) -> Parts<'_> {
-        let mut r = Reader {
-            bytes: &self.bytes,
-            at: e.at as usize,
-        };
-        // `decode` read this very entry from these bytes.
-        r.entry().unwrap_or(Parts {
-            id: &[],
-            key: FileKey::decode(&[0; FileKey::LEN]),
-            brief: &[],
-            message: None,
+    /// The file's entries, checked whole (a file that is not one zwarm
+    /// wrote, whole, is none); only where each lies is kept.
+    pub(super) fn load(mut file: File, shard: usize, len: u64) -> Option<Shard> {
+        let mut bytes = Vec::with_capacity(len as usize);
+        // Bounded all the same: the file may grow while it is read.
+        (&mut file)
+            .take(super::MAX_FILE + 1)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        if bytes.len() as u64 > super::MAX_FILE {
+            return None;
+        }
+        let entries = Shard::entries(&bytes, shard)?;
+        Some(Shard {
+            file: Some(file),
+            entries,
         })
+    }
+
+    /// The parts of an entry, read from the file into `buf`; None if the
+    /// file no longer reads as it did.
+    pub(super) fn read<'b>(&self, e: &Entry, buf: &'b mut Vec<u8>) -> Option<Parts<'b>> {
+        use std::os::unix::fs::FileExt;
+        let file = self.file.as_ref()?;
+        buf.resize(e.len as usize, 0);
+        file.read_exact_at(buf, u64::from(e.at)).ok()?;
+        let mut r = Reader { bytes: buf, at: 0 };
+        let parts = r.entry()?;
+        (r.at == buf.len()).then_some(parts)
+    }
+
+    /// The whole file again, checked as when it was loaded: its entries'
+    /// bytes, for a rewrite that keeps some of them.
+    fn reread(&self, shard: usize) -> Option<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let file = self.file.as_ref()?;
+        let len = file.metadata().ok()?.len();
+        if len > super::MAX_FILE {
+            return None;
+        }
+        let mut bytes = vec![0; len as usize];
+        file.read_exact_at(&mut bytes, 0).ok()?;
+        let entries = Shard::entries(&bytes, shard)?;
+        let same = entries.len() == self.entries.len()
+            && entries
+                .iter()
+                .zip(&self.entries)
+                .all(|(a, b)| (a.at, a.len) == (b.at, b.len));
+        same.then_some(bytes)
     }
 }
 
@@ -83,18 +127,9 @@ pub(super) fn prefix(id: &[u8]) -> u64 {
 const NO_MESSAGE: u32 = u32::MAX;
 
 impl Shard {
-    pub(super) fn decode(bytes: impl Into<Bytes>, shard: usize) -> Option<Shard> {
-        let bytes = bytes.into();
-        let entries = Shard::entries(&bytes, shard);
-        // Checked; what a listing needs of it is read again when needed.
-        bytes.release();
-        Some(Shard {
-            bytes,
-            entries: entries?,
-        })
-    }
-
-    fn entries(bytes: &[u8], shard: usize) -> Option<Vec<Entry>> {
+    /// Where each entry of a whole file lies, if the file is one zwarm
+    /// wrote, whole.
+    pub(super) fn entries(bytes: &[u8], shard: usize) -> Option<Vec<Entry>> {
         let body_len = bytes.len().checked_sub(8)?;
         let (body, sum) = bytes.split_at(body_len);
         if checksum(body).to_le_bytes() != sum {
@@ -118,6 +153,7 @@ impl Shard {
         for n in 0..count {
             let at = u32::try_from(r.at).ok()?;
             let id = r.entry()?.id;
+            let len = u32::try_from(r.at).ok()? - at;
             let valid = std::str::from_utf8(id).is_ok_and(crate::model::SessionId::is_valid);
             // Strictly increasing ids: sorted for the search, no duplicates.
             let in_order = n == 0 || last < id;
@@ -128,6 +164,7 @@ impl Shard {
             entries.push(Entry {
                 prefix: prefix(id),
                 at,
+                len,
             });
         }
         if r.at != body.len() {
@@ -208,10 +245,25 @@ fn checksum(bytes: &[u8]) -> u64 {
 impl Shard {
     /// The bytes of this file with the entries numbered in `kept` and the
     /// `fresh` ones; an id in both keeps the fresh entry.
+    /// The kept entries are read from the file again; if it no longer reads
+    /// as it did, none is kept (their sessions are read from their files).
     pub(super) fn encode(&self, shard: usize, kept: &[usize], fresh: &[&Fresh]) -> Vec<u8> {
-        let mut all: Vec<Parts> = kept
-            .iter()
-            .map(|&i| self.parts(&self.entries[i]))
+        let old = if kept.is_empty() {
+            None
+        } else {
+            self.reread(shard)
+        };
+        let kept_parts = old.as_deref().into_iter().flat_map(|bytes| {
+            kept.iter().filter_map(move |&i| {
+                let e = self.entries.get(i)?;
+                let mut r = Reader {
+                    bytes,
+                    at: e.at as usize,
+                };
+                r.entry()
+            })
+        });
+        let mut all: Vec<Parts> = kept_parts
             .chain(fresh.iter().map(|&f| Parts::from(f)))
             .collect();
         // Lengths are written in 32 bits; a session whose parts do not fit (4 GiB
@@ -285,46 +337,55 @@ mod tests {
     fn anything_malformed_is_refused() {
         let (a1, a2) = (fresh("a1", 1), fresh("a2", 2));
         let good = Shard::default().encode(10, &[], &[&a1, &a2]);
-        assert_eq!(Shard::decode(good.clone(), 10).unwrap().entries.len(), 2);
-        assert!(Shard::decode(good.clone(), 11).is_none(), "another file's");
+        assert_eq!(Shard::entries(&good.clone(), 10).unwrap().len(), 2);
+        assert!(
+            Shard::entries(&good.clone(), 11).is_none(),
+            "another file's"
+        );
         // Every truncation, anything after the end, any byte changed.
         for n in 0..good.len() {
             assert!(
-                Shard::decode(good[..n].to_vec(), 10).is_none(),
+                Shard::entries(&good[..n].to_vec(), 10).is_none(),
                 "cut at {n}"
             );
             let mut flipped = good.clone();
             flipped[n] ^= 0x10;
-            assert!(Shard::decode(flipped, 10).is_none(), "byte {n} changed");
+            assert!(Shard::entries(&flipped, 10).is_none(), "byte {n} changed");
         }
         let mut longer = good.clone();
         longer.push(0);
-        assert!(Shard::decode(longer, 10).is_none());
+        assert!(Shard::entries(&longer, 10).is_none());
         // With a valid checksum: another format or zwarm version, ids out
         // of order, twice, not ids, or of another file.
         let good_body = body(10, &[&a1, &a2]);
-        assert!(Shard::decode(sealed(good_body.clone()), 10).is_some());
+        assert!(Shard::entries(&sealed(good_body.clone()), 10).is_some());
         let mut other_format = good_body.clone();
         other_format[MAGIC.len()] ^= 1;
-        assert!(Shard::decode(sealed(other_format), 10).is_none());
+        assert!(Shard::entries(&sealed(other_format), 10).is_none());
         let mut other_version = good_body.clone();
         other_version[MAGIC.len() + 8] ^= 1;
-        assert!(Shard::decode(sealed(other_version), 10).is_none());
+        assert!(Shard::entries(&sealed(other_version), 10).is_none());
         let first_id = |to: &[u8]| {
             let at = good_body.windows(2).position(|w| w == b"a1").unwrap();
             let mut bytes = good_body.clone();
             bytes[at..at + 2].copy_from_slice(to);
             sealed(bytes)
         };
-        assert!(Shard::decode(first_id(b"a0"), 10).is_some());
-        assert!(Shard::decode(first_id(b"a3"), 10).is_none(), "out of order");
-        assert!(Shard::decode(first_id(b"a2"), 10).is_none(), "one id twice");
-        assert!(Shard::decode(first_id(b"a/"), 10).is_none(), "not an id");
-        assert!(Shard::decode(first_id(b"01"), 10).is_none(), "of file 0");
+        assert!(Shard::entries(&first_id(b"a0"), 10).is_some());
+        assert!(
+            Shard::entries(&first_id(b"a3"), 10).is_none(),
+            "out of order"
+        );
+        assert!(
+            Shard::entries(&first_id(b"a2"), 10).is_none(),
+            "one id twice"
+        );
+        assert!(Shard::entries(&first_id(b"a/"), 10).is_none(), "not an id");
+        assert!(Shard::entries(&first_id(b"01"), 10).is_none(), "of file 0");
         // A count far beyond what the file holds.
         let mut huge = body(10, &[]);
         let n = huge.len();
         huge[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(Shard::decode(sealed(huge), 10).is_none());
+        assert!(Shard::entries(&sealed(huge), 10).is_none());
     }
 }

@@ -344,10 +344,7 @@ mod tests {
         );
         // Every truncation, anything after the end, any byte changed.
         for n in 0..good.len() {
-            assert!(
-                Shard::entries(&good[..n].to_vec(), 10).is_none(),
-                "cut at {n}"
-            );
+            assert!(Shard::entries(&good[..n], 10).is_none(), "cut at {n}");
             let mut flipped = good.clone();
             flipped[n] ^= 0x10;
             assert!(Shard::entries(&flipped, 10).is_none(), "byte {n} changed");

@@ -206,7 +206,8 @@ impl Index {
             shard,
             at: first + at,
         };
-        Some((r, self.read(r, buf)?))
+        // `buf` holds the entry found.
+        Some((r, shard::parse(buf)?))
     }
 
     /// An entry [`Index::find`] found, read again into `buf`; None if its

@@ -78,9 +78,7 @@ impl Shard {
         let file = self.file.as_ref()?;
         buf.resize(e.len as usize, 0);
         file.read_exact_at(buf, u64::from(e.at)).ok()?;
-        let mut r = Reader { bytes: buf, at: 0 };
-        let parts = r.entry()?;
-        (r.at == buf.len()).then_some(parts)
+        parse(buf)
     }
 
     /// The whole file again, checked as when it was loaded: its entries'
@@ -113,6 +111,13 @@ impl<'a> From<&'a Fresh> for Parts<'a> {
             message: f.message.as_ref().map(|m| m.as_bytes()),
         }
     }
+}
+
+/// An entry read whole into `bytes`, as [`Shard::read`] leaves it.
+pub(super) fn parse(bytes: &[u8]) -> Option<Parts<'_>> {
+    let mut r = Reader { bytes, at: 0 };
+    let parts = r.entry()?;
+    (r.at == bytes.len()).then_some(parts)
 }
 
 /// Big-endian, zero-padded: numbers in the order of the ids.

@@ -2,49 +2,65 @@
 
 use super::{Ctx, Outcome};
 use crate::cli::ListArgs;
-use crate::model::{Session, SessionStatus};
-use crate::render::{self, human, json};
+use crate::model::SessionStatus;
+use crate::render::human::{self, RowSize};
+use crate::render::{self, json};
+use crate::session::manager::{Listed, Listing};
+use crate::store::Row;
 use anyhow::Result;
 
 pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs) -> Result<Outcome> {
-    // With --json, each session keeps its last agent message.
-    let (mut sessions, problems) = ctx.manager.list_brief(ctx.json())?;
-    keep_status(&mut sessions, a.status.as_deref());
-    for pr in &problems {
-        render::warning(&ctx.style(), &human::skipped(&pr.id, &pr.error));
-    }
-    let stalls: Vec<_> = sessions.iter().map(|s| ctx.manager.stall(s)).collect();
-    let places: Vec<_> = sessions
-        .iter()
-        .map(|s| ctx.manager.queue_place(s))
-        .collect();
+    // Each session is held as a row while the store is read, and read again
+    // from the list index when it is printed: listing 100,000 holds a few
+    // dozen bytes of each, never the sessions nor their output.
     if ctx.json() {
+        // With --json, each session keeps its last agent message.
+        let mut listing = ctx.manager.list_rows(true, &|_, _, _| ())?;
+        keep_status(&mut listing, a.status.as_deref());
+        warn(ctx, &listing);
+        let sessions = listing.rows().iter().map(|row| listing.shown(row));
         ctx.p
-            .json_doc(&json::ListJson::new(&sessions, &stalls, &places, &problems))?;
+            .json_doc(&json::ListJsonStream::new(sessions, listing.problems()))?;
     } else {
-        // About a terminal line a session: grown once, not doubled a dozen
-        // times for thousands of rows.
-        let mut table = String::with_capacity((sessions.len() + 2) * 128);
-        human::list(
-            &ctx.style(),
-            &sessions,
-            &stalls,
-            &places,
-            terminal_width(),
-            &mut table,
-        );
-        ctx.p.text(&table)?;
+        let mut listing = ctx.manager.list_rows(false, &human::list_measure)?;
+        keep_status(&mut listing, a.status.as_deref());
+        warn(ctx, &listing);
+        table(ctx, &listing)?;
     }
-    // The process ends with this command: freeing thousands of sessions one
-    // string at a time would only delay its exit.
-    std::mem::forget(sessions);
     Ok(Outcome::OK)
 }
 
+/// The table, written a few dozen rows at a time.
+fn table(ctx: &mut Ctx, listing: &Listing<RowSize>) -> Result<()> {
+    const FLUSH_AT: usize = 64 * 1024;
+    let style = ctx.style();
+    let rows = listing.rows();
+    let mut out = String::with_capacity(FLUSH_AT + 4096);
+    let sizes = rows.iter().map(|r| (r.status, &r.summary.summary));
+    if let Some(mut table) = human::list_head(&style, sizes, terminal_width(), &mut out) {
+        for row in rows {
+            let shown = listing.shown(row)?;
+            table.row(&style, &shown.session, shown.stall, shown.place, &mut out);
+            if out.len() >= FLUSH_AT {
+                ctx.p.text(&out)?;
+                out.clear();
+            }
+        }
+    }
+    ctx.p.text(&out)?;
+    Ok(())
+}
+
+fn warn<S>(ctx: &Ctx, listing: &Listing<S>) {
+    for pr in listing.problems() {
+        render::warning(&ctx.style(), &human::skipped(&pr.id, &pr.error));
+    }
+}
+
 /// `--status`: only the sessions of that status.
-pub(super) fn keep_status(sessions: &mut Vec<Session>, status: Option<&str>) {
+fn keep_status<S>(listing: &mut Listing<S>, status: Option<&str>) {
     if let Some(want) = status.and_then(SessionStatus::parse) {
-        sessions.retain(|s| s.status == want);
+        listing.retain(|row: &Row<Listed<S>>| row.status == want);
     }
 }
 
@@ -60,27 +76,5 @@ pub(crate) fn terminal_width() -> usize {
         ws.ws_col as usize
     } else {
         120
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::commands::tests::session;
-
-    #[test]
-    fn status_keeps_the_sessions_of_that_status() {
-        let all: Vec<Session> = ["running", "failed", "completed", "failed"]
-            .iter()
-            .map(|st| session(st, "2025-01-01T00:00:00"))
-            .collect();
-        let kept = |status: Option<&str>| {
-            let mut s = all.clone();
-            keep_status(&mut s, status);
-            s.iter().map(|s| s.status.as_str()).collect::<Vec<_>>()
-        };
-        assert_eq!(kept(None).len(), 4);
-        assert_eq!(kept(Some("failed")), ["failed", "failed"]);
-        assert_eq!(kept(Some("killed")), Vec::<&str>::new());
     }
 }

@@ -8,7 +8,7 @@
 use super::hosted::{live, now, with_globals};
 use super::{list, Ctx, Outcome};
 use crate::cli::ListArgs;
-use crate::model::Session;
+use crate::model::{Session, SessionStatus};
 use crate::remote::config::Config;
 use crate::remote::ordered::Ordered;
 use crate::remote::transport::{self, Request};
@@ -68,7 +68,9 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs, stall: Duration) -> Result<Outcom
     let deadline = Instant::now() + a.host_timeout;
 
     let (mut sessions, problems) = ctx.manager.list_brief(ctx.json())?;
-    list::keep_status(&mut sessions, a.status.as_deref());
+    if let Some(want) = a.status.as_deref().and_then(SessionStatus::parse) {
+        sessions.retain(|s| s.status == want);
+    }
     for pr in &problems {
         render::warning(&ctx.style(), &human::skipped(&pr.id, &pr.error));
     }

@@ -6,21 +6,85 @@
 use super::{LoadProblem, Store, MAX_META};
 use crate::dir::Dir;
 use crate::error::{Error, Result};
-use crate::model::Session;
-use crate::model::SessionId;
-use crate::store::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse};
+use crate::model::{Session, SessionId, SessionStatus};
+use crate::store::list_index::{self, EntryRef, FileKey, Fresh, Index, IndexUse, Parts};
+use crate::timefmt::Timestamp;
+use std::borrow::Cow;
 use std::fs::File;
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where a listed session's brief is: an entry of the index, parsed again
+/// whenever it is asked for, or a session read from its file and held.
+pub(crate) enum Source {
+    Indexed(EntryRef),
+    Read(Box<Session>),
+}
+
+/// A listed session: what it is sorted and counted by, where its brief is,
+/// and what the caller made of it while it was read.
+pub(crate) struct Row<S> {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub status: SessionStatus,
+    pub source: Source,
+    pub summary: S,
+}
+
+/// Every session of a listing, in no order, with the index its entries
+/// are read from, which lives as long as the listing.
+pub(crate) struct Scan<S> {
+    pub index: Index,
+    pub rows: Vec<Row<S>>,
+    /// Sessions that failed to load, sorted, with the errors [`Store::load`] gives.
+    pub problems: Vec<LoadProblem>,
+    pub used: IndexUse,
+    last_message: bool,
+    root: PathBuf,
+}
+
+impl<S> Scan<S> {
+    /// The brief of a row: held, or parsed again from its entry (with the
+    /// last agent message if the listing read them).
+    pub(crate) fn session<'a>(&'a self, row: &'a Row<S>) -> Result<Cow<'a, Session>> {
+        match &row.source {
+            Source::Read(s) => Ok(Cow::Borrowed(s)),
+            Source::Indexed(entry) => self
+                .index
+                .read(*entry, &mut Vec::new())
+                .and_then(|parts| indexed(&parts, &row.id, self.last_message))
+                // The same bytes gave this session when it was listed: only
+                // a change to the index file in place, which zwarm never
+                // makes, comes here.
+                .ok_or_else(|| Error::CorruptMeta {
+                    path: self.root.join(list_index::DIR_NAME),
+                    reason: format!("the entry of {} changed while it was listed", row.id),
+                })
+                .map(Cow::Owned),
+        }
+    }
+}
+
+/// The session an index entry holds, if it parses and is the one of `id`.
+fn indexed(entry: &Parts, id: &str, last_message: bool) -> Option<Session> {
+    let mut session = crate::store::brief::parse(entry.brief, false).ok()?;
+    if session.id != id {
+        return None;
+    }
+    if let (true, Some(text)) = (last_message, entry.message) {
+        let text = std::str::from_utf8(text).ok()?;
+        let message = crate::store::brief::agent_message(text.to_owned());
+        session.messages.push(message);
+    }
+    Some(session)
+}
 
 impl Store {
     /// What `list` shows of every session (see [`crate::store::brief`]),
     /// in no order; the ones that fail to load are returned apart, sorted,
-    /// with the errors [`Store::load`] gives. This is `list`'s hot path: a
-    /// finished session in the list index (`.zwarm/list-index/`) costs one
-    /// `fstatat`; any other that reads cleanly, an open relative to the
-    /// sessions folder (no walk of the whole path), one read into a reused
-    /// buffer, a close. With `last_message`, each keeps its last agent
-    /// message (`list --json` shows it).
+    /// with the errors [`Store::load`] gives. With `last_message`, each
+    /// keeps its last agent message (`list --json` shows it). Every
+    /// session is held: [`Store::scan_brief`] holds only what sorts them.
     pub(crate) fn load_all_brief(
         &self,
         last_message: bool,
@@ -39,15 +103,58 @@ impl Store {
         last_message: bool,
         settled: SystemTime,
     ) -> Result<(Vec<Session>, Vec<LoadProblem>, IndexUse)> {
+        let scan = self.scan_brief_settled(last_message, settled, true, &|_: &Session| ())?;
+        let mut ok = Vec::with_capacity(scan.rows.len());
+        for row in scan.rows {
+            if let Source::Read(s) = row.source {
+                ok.push(*s);
+            }
+        }
+        Ok((ok, scan.problems, scan.used))
+    }
+
+    /// `list`'s reading of the store, each session summed up by
+    /// `summarize` as it is read and then held only as a [`Row`]: a
+    /// session served by the index is parsed again from its entry when it
+    /// is shown, so that listing 100,000 holds a few dozen bytes of each.
+    pub(crate) fn scan_brief<S: Send>(
+        &self,
+        last_message: bool,
+        summarize: &(dyn Fn(&Session) -> S + Sync),
+    ) -> Result<Scan<S>> {
+        let settled = SystemTime::now()
+            .checked_sub(list_index::SETTLED)
+            .unwrap_or(UNIX_EPOCH);
+        self.scan_brief_settled(last_message, settled, false, summarize)
+    }
+
+    /// This is `list`'s hot path: a finished session in the list index
+    /// (`.zwarm/list-index/`) costs one `fstatat`; any other that reads
+    /// cleanly, an open relative to the sessions folder (no walk of the
+    /// whole path), one read into a reused buffer, a close. With `hold`,
+    /// the sessions served by the index are held as well.
+    pub(super) fn scan_brief_settled<S: Send>(
+        &self,
+        last_message: bool,
+        settled: SystemTime,
+        hold: bool,
+        summarize: &(dyn Fn(&Session) -> S + Sync),
+    ) -> Result<Scan<S>> {
+        let empty = || Scan {
+            index: Index::default(),
+            rows: Vec::new(),
+            problems: Vec::new(),
+            used: IndexUse::default(),
+            last_message,
+            root: self.root.clone(),
+        };
         let dir = self.sessions_dir();
         // Opened without following a link, as every other command opens it:
         // a linked `sessions` is refused, not listed from wherever it points.
         // Every file below is then opened relative to this folder.
         let sessions = match self.sessions(false) {
             Ok(d) => d,
-            Err(Error::Io(e)) if e.is_not_found() => {
-                return Ok((Vec::new(), Vec::new(), IndexUse::default()))
-            }
+            Err(Error::Io(e)) if e.is_not_found() => return Ok(empty()),
             Err(e) => return Err(e),
         };
         let entries = sessions.entries().map_err(|e| Error::io("read", &dir, e))?;
@@ -79,11 +186,26 @@ impl Store {
         } else {
             Index::load(&self.root)
         };
-        let index = &index;
+        let index_ref = &index;
         // Entries are made only where they can be saved: a state directory
         // this user may not write lists as fast as it did before the index.
         let settled = list_index::writable(&self.root).then_some(settled);
-        let load = |part: &[(String, bool)]| {
+        let indexed_row = |id: String, entry: EntryRef, s: &Session| Row {
+            created_at: s.created_at,
+            status: s.status,
+            summary: summarize(s),
+            source: Source::Indexed(entry),
+            id,
+        };
+        let held_row = |id: String, s: Session| Row {
+            created_at: s.created_at,
+            status: s.status,
+            summary: summarize(&s),
+            source: Source::Read(Box::new(s)),
+            id,
+        };
+        let load = |part: Vec<(String, bool)>| {
+            let index = index_ref;
             let mut reader = BriefReader {
                 last_message,
                 settled,
@@ -97,31 +219,39 @@ impl Store {
                 // The folder entry already says it is no link, which `load`
                 // would ask the file system again; anything unusual is left
                 // to `load`, which words the refusal.
-                if *is_dir {
-                    if let Some((entry, s)) = reader.indexed(sessions, index, id) {
+                if is_dir {
+                    if let Some((entry, s)) = reader.indexed(sessions, index, &id) {
                         out.kept.push(entry);
-                        out.ok.push(s);
+                        if hold {
+                            out.ok.push(held_row(id, s));
+                        } else {
+                            out.ok.push(indexed_row(id, entry, &s));
+                        }
                         continue;
                     }
-                    if let Some(s) = reader.read(sessions, id, &mut out.fresh) {
-                        out.ok.push(s);
+                    if let Some(s) = reader.read(sessions, &id, &mut out.fresh) {
+                        out.ok.push(held_row(id, s));
                         continue;
                     }
                 }
-                match self.load(id) {
-                    Ok(s) => out.ok.push(s),
-                    Err(error) => out.bad.push(LoadProblem {
-                        id: id.clone(),
-                        error,
-                    }),
+                match self.load(&id) {
+                    Ok(s) => out.ok.push(held_row(id, s)),
+                    Err(error) => out.bad.push(LoadProblem { id, error }),
                 }
             }
             out
         };
-        let mut parts = found.chunks(per_thread);
-        let first = parts.next().unwrap_or_default();
+        let mut parts = Vec::with_capacity(threads);
+        while !found.is_empty() {
+            let rest = found.split_off(found.len().saturating_sub(per_thread));
+            parts.push(rest);
+        }
+        let first = parts.pop().unwrap_or_default();
         let mut all = std::thread::scope(|scope| {
-            let others: Vec<_> = parts.map(|p| scope.spawn(move || load(p))).collect();
+            let others: Vec<_> = parts
+                .into_iter()
+                .map(|p| scope.spawn(move || load(p)))
+                .collect();
             let mut all = load(first);
             for handle in others {
                 let part = handle
@@ -136,26 +266,42 @@ impl Store {
         });
         // A cache: where it cannot be written, `list` shows the same, only
         // without the speed-up next time.
-        let _ = list_index::update(&self.root, index, &all.kept, &all.fresh);
-        all.ok.shrink_to_fit();
+        let _ = list_index::update(&self.root, &index, &all.kept, &all.fresh);
         all.bad.sort_by(|a, b| a.id.cmp(&b.id));
         let used = IndexUse {
             hits: all.kept.len(),
             fresh: all.fresh.len(),
         };
-        Ok((all.ok, all.bad, used))
+        Ok(Scan {
+            index,
+            rows: all.ok,
+            problems: all.bad,
+            used,
+            last_message,
+            root: self.root.clone(),
+        })
     }
 }
 
 /// What one thread of `list` found.
-#[derive(Default)]
-struct Listed {
-    ok: Vec<Session>,
+struct Listed<S> {
+    ok: Vec<Row<S>>,
     bad: Vec<LoadProblem>,
     /// The index entries that served.
     kept: Vec<EntryRef>,
     /// Sessions read from `meta.json` that can be indexed.
     fresh: Vec<Fresh>,
+}
+
+impl<S> Default for Listed<S> {
+    fn default() -> Self {
+        Listed {
+            ok: Vec::new(),
+            bad: Vec::new(),
+            kept: Vec::new(),
+            fresh: Vec::new(),
+        }
+    }
 }
 
 /// Reads the briefs of `list`, reusing its buffers from session to session.
@@ -166,6 +312,8 @@ struct BriefReader {
     settled: Option<SystemTime>,
     path: String,
     buf: Vec<u8>,
+    /// An index entry as read from its file.
+    entry: Vec<u8>,
 }
 
 impl BriefReader {
@@ -184,28 +332,25 @@ impl BriefReader {
     /// still the very file the entry was read from.
     fn indexed(&mut self, sessions: &Dir, index: &Index, id: &str) -> Option<(EntryRef, Session)> {
         use nix::fcntl::AtFlags;
-        let entry = index.find(id)?;
+        let (entry, parts) = index.find(id, &mut self.entry)?;
         // A link is not followed, as the read that made the entry did not
         // follow one: its own key never matches an entry.
+        let path = {
+            self.path.clear();
+            self.path.push_str(id);
+            self.path.push_str("/meta.json");
+            &self.path
+        };
         let st = nix::sys::stat::fstatat(
             Some(sessions.raw_fd()),
-            self.meta_path(id),
+            path.as_str(),
             AtFlags::AT_SYMLINK_NOFOLLOW,
         )
         .ok()?;
-        if FileKey::of(&st) != index.key(entry) {
+        if FileKey::of(&st) != parts.key {
             return None;
         }
-        let mut session = crate::store::brief::parse(index.brief(entry), false).ok()?;
-        if session.id != id {
-            return None;
-        }
-        if let (true, Some(text)) = (self.last_message, index.message(entry)) {
-            let text = std::str::from_utf8(text).ok()?;
-            let message = crate::store::brief::agent_message(text.to_owned());
-            session.messages.push(message);
-        }
-        Some((entry, session))
+        Some((entry, indexed(&parts, id, self.last_message)?))
     }
 
     /// The brief of a session whose `meta.json` reads and parses cleanly and

@@ -28,6 +28,7 @@ pub(crate) mod brief;
 mod fuzz;
 pub(crate) mod list_index;
 mod listing;
+pub(crate) use listing::{Row, Scan, Source};
 mod lock;
 use lock::{busy, lock_in, LockHold};
 pub(crate) use lock::{flock_dir, WriteGuard};

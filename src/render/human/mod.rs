@@ -16,7 +16,7 @@ mod queue;
 mod remote;
 mod show;
 
-pub(crate) use list::list;
+pub(crate) use list::{head as list_head, list, measure as list_measure, RowSize};
 pub(crate) use remote::{host_heading, remotes};
 pub(crate) use show::show;
 

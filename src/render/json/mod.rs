@@ -11,10 +11,12 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 mod git;
+mod list_stream;
 mod remote;
 mod step;
 mod type_last;
 pub(crate) use git::{ApplyJson, ChangesJson, DiffJson, SnapshotJson, WorktreeJson};
+pub(crate) use list_stream::ListJsonStream;
 pub(crate) use remote::{with_host, HostJson, RemoteJson, RemotesJson, VersionJson};
 pub(crate) use step::{step_json, watch_step_json};
 
@@ -347,15 +349,19 @@ impl<'a> ListJson<'a> {
                         .with_queue(q.as_ref())
                 })
                 .collect(),
-            problems: problems
-                .iter()
-                .map(|pr| ProblemJson {
-                    id: pr.id.clone(),
-                    error: pr.error.to_string(),
-                })
-                .collect(),
+            problems: problems_json(problems),
         }
     }
+}
+
+fn problems_json(problems: &[LoadProblem]) -> Vec<ProblemJson> {
+    problems
+        .iter()
+        .map(|pr| ProblemJson {
+            id: pr.id.clone(),
+            error: pr.error.to_string(),
+        })
+        .collect()
 }
 
 /// `kill` and `rm`: one entry per id asked for.

@@ -14,6 +14,7 @@ use nix::fcntl::{Flock, FlockArg};
 use std::time::Duration;
 
 mod launch;
+mod listing;
 mod queued;
 mod remove;
 mod retry;
@@ -22,6 +23,7 @@ mod stop;
 mod worktree;
 
 pub(crate) use launch::{QueueOptions, StartRequest, TurnOptions, WorktreeRequest};
+pub(crate) use listing::{Listed, Listing, Shown};
 pub(crate) use queued::QueuePlace;
 
 /// How long a command waits for a session's write lock held by someone

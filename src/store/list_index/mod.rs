@@ -23,7 +23,8 @@
 
 use crate::dir::Dir;
 use nix::sys::stat::FileStat;
-use shard::{Entry, Shard};
+pub(crate) use shard::Parts;
+use shard::Shard;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -155,7 +156,8 @@ pub(crate) struct EntryRef {
     at: usize,
 }
 
-/// A loaded index: one shard per file, missing ones empty.
+/// A loaded index: one shard per file, missing ones empty. Only where each
+/// entry lies is held; an entry is read from its file when asked for.
 pub(crate) struct Index {
     shards: Vec<Shard>,
 }
@@ -178,11 +180,7 @@ impl Index {
             return Index::default();
         };
         let shards = (0..SHARDS)
-            .map(|shard| {
-                read_file(&dir, &shard_name(shard))
-                    .and_then(|bytes| Shard::decode(bytes, shard))
-                    .unwrap_or_default()
-            })
+            .map(|shard| load_file(&dir, shard).unwrap_or_default())
             .collect();
         Index { shards }
     }
@@ -192,58 +190,44 @@ impl Index {
         self.shards.iter().map(|s| s.entries.len()).sum()
     }
 
-    /// The entry of `id`.
-    pub(crate) fn find(&self, id: &str) -> Option<EntryRef> {
+    /// The entry of `id`, read into `buf`.
+    pub(crate) fn find<'b>(&self, id: &str, buf: &'b mut Vec<u8>) -> Option<(EntryRef, Parts<'b>)> {
         let id = id.as_bytes();
         let shard = shard_of(id);
         let s = &self.shards[shard];
         let want = shard::prefix(id);
         let first = s.entries.partition_point(|e| e.prefix < want);
+        // Ids sharing their first eight bytes are rare: each is read.
         let at = s.entries[first..]
             .iter()
             .take_while(|e| e.prefix == want)
-            .position(|e| &s.bytes[e.id.clone()] == id)?;
-        Some(EntryRef {
+            .position(|e| s.read(e, buf).is_some_and(|p| p.id == id))?;
+        let r = EntryRef {
             shard,
             at: first + at,
-        })
+        };
+        // `buf` holds the entry found.
+        Some((r, shard::parse(buf)?))
     }
 
-    fn entry(&self, r: EntryRef) -> &Entry {
-        &self.shards[r.shard].entries[r.at]
-    }
-
-    pub(crate) fn key(&self, r: EntryRef) -> FileKey {
-        self.entry(r).key
-    }
-
-    /// What was read of the session: `meta.json` bytes for
-    /// [`crate::store::brief::parse`].
-    pub(crate) fn brief(&self, r: EntryRef) -> &[u8] {
-        &self.shards[r.shard].bytes[self.entry(r).brief.clone()]
-    }
-
-    /// The last agent message, if the session has one.
-    pub(crate) fn message(&self, r: EntryRef) -> Option<&[u8]> {
-        let range = self.entry(r).message.clone()?;
-        Some(&self.shards[r.shard].bytes[range])
+    /// An entry [`Index::find`] found, read again into `buf`; None if its
+    /// file no longer reads as it did.
+    pub(crate) fn read<'b>(&self, r: EntryRef, buf: &'b mut Vec<u8>) -> Option<Parts<'b>> {
+        let s = &self.shards[r.shard];
+        s.read(s.entries.get(r.at)?, buf)
     }
 }
 
-/// The bytes of an index file, if it is one that could be: a regular file
-/// no larger than [`MAX_FILE`]. No link is followed (its target could be
-/// anything), and opening a fifo does not wait for a writer.
-fn read_file(dir: &Dir, name: &str) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let file = dir.read_file(name).ok()?;
+/// The entries of an index file, if it is one that could be: a regular
+/// file no larger than [`MAX_FILE`]. No link is followed (its target could
+/// be anything), and opening a fifo does not wait for a writer.
+fn load_file(dir: &Dir, shard: usize) -> Option<Shard> {
+    let file = dir.read_file(&shard_name(shard)).ok()?;
     let meta = file.metadata().ok()?;
     if meta.len() > MAX_FILE {
         return None;
     }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    // Bounded all the same: the file may grow while it is read.
-    file.take(MAX_FILE + 1).read_to_end(&mut bytes).ok()?;
-    (bytes.len() as u64 <= MAX_FILE).then_some(bytes)
+    Shard::load(file, shard, meta.len())
 }
 
 /// Whether this process may write the index in the state directory `root`.

@@ -10,6 +10,8 @@
 //! Numbers are little-endian; entries are sorted by id.
 
 use super::{shard_of, FileKey, Fresh};
+use std::fs::File;
+use std::io::Read;
 use std::ops::Range;
 
 const MAGIC: &[u8; 17] = b"zwarm list index\n";
@@ -17,39 +19,86 @@ const MAGIC: &[u8; 17] = b"zwarm list index\n";
 /// that wrote the file must match as well.
 const FORMAT: u32 = 3;
 
-/// One file's entries, sorted by id and pointing into its bytes.
+/// One file's entries, sorted by id, and the file they are read from when
+/// asked for: listing 100,000 sessions holds 16 bytes of each entry, not
+/// the hundred megabytes of the files.
 #[derive(Default)]
 pub(super) struct Shard {
-    pub(super) bytes: Vec<u8>,
+    /// The file the entries were checked in, kept open: zwarm replaces an
+    /// index file by a rename and never writes one in place, so what is
+    /// read from it later is what was checked.
+    file: Option<File>,
     pub(super) entries: Vec<Entry>,
 }
 
+/// Where an entry lies in its file, and its id's first bytes to search by.
 pub(super) struct Entry {
     /// The id's first eight bytes as a number, which orders entries as the
     /// id does and is compared far faster.
     pub(super) prefix: u64,
-    pub(super) id: Range<usize>,
-    pub(super) key: FileKey,
-    pub(super) brief: Range<usize>,
-    pub(super) message: Option<Range<usize>>,
+    at: u32,
+    len: u32,
 }
 
 /// An entry's parts, wherever they are held.
-struct Parts<'a> {
-    id: &'a [u8],
-    key: FileKey,
-    brief: &'a [u8],
-    message: Option<&'a [u8]>,
+pub(crate) struct Parts<'a> {
+    pub(crate) id: &'a [u8],
+    pub(crate) key: FileKey,
+    /// What was read of the session: `meta.json` bytes for
+    /// [`crate::store::brief::parse`].
+    pub(crate) brief: &'a [u8],
+    /// The last agent message, if the session has one.
+    pub(crate) message: Option<&'a [u8]>,
 }
 
 impl Shard {
-    fn parts(&self, e: &Entry) -> Parts<'_> {
-        Parts {
-            id: &self.bytes[e.id.clone()],
-            key: e.key,
-            brief: &self.bytes[e.brief.clone()],
-            message: e.message.clone().map(|m| &self.bytes[m]),
+    /// The file's entries, checked whole (a file that is not one zwarm
+    /// wrote, whole, is none); only where each lies is kept.
+    pub(super) fn load(mut file: File, shard: usize, len: u64) -> Option<Shard> {
+        let mut bytes = Vec::with_capacity(len as usize);
+        // Bounded all the same: the file may grow while it is read.
+        (&mut file)
+            .take(super::MAX_FILE + 1)
+            .read_to_end(&mut bytes)
+            .ok()?;
+        if bytes.len() as u64 > super::MAX_FILE {
+            return None;
         }
+        let entries = Shard::entries(&bytes, shard)?;
+        Some(Shard {
+            file: Some(file),
+            entries,
+        })
+    }
+
+    /// The parts of an entry, read from the file into `buf`; None if the
+    /// file no longer reads as it did.
+    pub(super) fn read<'b>(&self, e: &Entry, buf: &'b mut Vec<u8>) -> Option<Parts<'b>> {
+        use std::os::unix::fs::FileExt;
+        let file = self.file.as_ref()?;
+        buf.resize(e.len as usize, 0);
+        file.read_exact_at(buf, u64::from(e.at)).ok()?;
+        parse(buf)
+    }
+
+    /// The whole file again, checked as when it was loaded: its entries'
+    /// bytes, for a rewrite that keeps some of them.
+    fn reread(&self, shard: usize) -> Option<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let file = self.file.as_ref()?;
+        let len = file.metadata().ok()?.len();
+        if len > super::MAX_FILE {
+            return None;
+        }
+        let mut bytes = vec![0; len as usize];
+        file.read_exact_at(&mut bytes, 0).ok()?;
+        let entries = Shard::entries(&bytes, shard)?;
+        let same = entries.len() == self.entries.len()
+            && entries
+                .iter()
+                .zip(&self.entries)
+                .all(|(a, b)| (a.at, a.len) == (b.at, b.len));
+        same.then_some(bytes)
     }
 }
 
@@ -64,6 +113,13 @@ impl<'a> From<&'a Fresh> for Parts<'a> {
     }
 }
 
+/// An entry read whole into `bytes`, as [`Shard::read`] leaves it.
+pub(super) fn parse(bytes: &[u8]) -> Option<Parts<'_>> {
+    let mut r = Reader { bytes, at: 0 };
+    let parts = r.entry()?;
+    (r.at == bytes.len()).then_some(parts)
+}
+
 /// Big-endian, zero-padded: numbers in the order of the ids.
 pub(super) fn prefix(id: &[u8]) -> u64 {
     let mut word = [0u8; 8];
@@ -76,7 +132,9 @@ pub(super) fn prefix(id: &[u8]) -> u64 {
 const NO_MESSAGE: u32 = u32::MAX;
 
 impl Shard {
-    pub(super) fn decode(bytes: Vec<u8>, shard: usize) -> Option<Shard> {
+    /// Where each entry of a whole file lies, if the file is one zwarm
+    /// wrote, whole.
+    pub(super) fn entries(bytes: &[u8], shard: usize) -> Option<Vec<Entry>> {
         let body_len = bytes.len().checked_sub(8)?;
         let (body, sum) = bytes.split_at(body_len);
         if checksum(body).to_le_bytes() != sum {
@@ -96,37 +154,28 @@ impl Shard {
         // Each entry takes more than 64 bytes: a count the file cannot hold
         // is no reason to reserve memory for it.
         let mut entries: Vec<Entry> = Vec::with_capacity(count.min(body.len() / 64));
-        for _ in 0..count {
-            let id_len = r.u32()? as usize;
-            let id = r.range(id_len)?;
-            let key = FileKey::decode(r.take(FileKey::LEN)?);
-            let brief_len = r.u32()? as usize;
-            let brief = r.range(brief_len)?;
-            let message = match r.u32()? {
-                NO_MESSAGE => None,
-                len => Some(r.range(len as usize)?),
-            };
-            let id_bytes = &body[id.clone()];
-            let valid = std::str::from_utf8(id_bytes).is_ok_and(crate::model::SessionId::is_valid);
+        let mut last: &[u8] = &[];
+        for n in 0..count {
+            let at = u32::try_from(r.at).ok()?;
+            let id = r.entry()?.id;
+            let len = u32::try_from(r.at).ok()? - at;
+            let valid = std::str::from_utf8(id).is_ok_and(crate::model::SessionId::is_valid);
             // Strictly increasing ids: sorted for the search, no duplicates.
-            let in_order = entries
-                .last()
-                .is_none_or(|last| &body[last.id.clone()] < id_bytes);
-            if !valid || !in_order || shard_of(id_bytes) != shard {
+            let in_order = n == 0 || last < id;
+            if !valid || !in_order || shard_of(id) != shard {
                 return None;
             }
+            last = id;
             entries.push(Entry {
-                prefix: prefix(id_bytes),
-                id,
-                key,
-                brief,
-                message,
+                prefix: prefix(id),
+                at,
+                len,
             });
         }
         if r.at != body.len() {
             return None;
         }
-        Some(Shard { bytes, entries })
+        Some(entries)
     }
 }
 
@@ -155,6 +204,25 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Option<u32> {
         Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
+
+    /// The entry starting here.
+    fn entry(&mut self) -> Option<Parts<'a>> {
+        let id_len = self.u32()? as usize;
+        let id = self.take(id_len)?;
+        let key = FileKey::decode(self.take(FileKey::LEN)?);
+        let brief_len = self.u32()? as usize;
+        let brief = self.take(brief_len)?;
+        let message = match self.u32()? {
+            NO_MESSAGE => None,
+            len => Some(self.take(len as usize)?),
+        };
+        Some(Parts {
+            id,
+            key,
+            brief,
+            message,
+        })
+    }
 }
 
 /// A checksum that catches a torn or mixed file: four independent lanes of
@@ -182,10 +250,25 @@ fn checksum(bytes: &[u8]) -> u64 {
 impl Shard {
     /// The bytes of this file with the entries numbered in `kept` and the
     /// `fresh` ones; an id in both keeps the fresh entry.
+    /// The kept entries are read from the file again; if it no longer reads
+    /// as it did, none is kept (their sessions are read from their files).
     pub(super) fn encode(&self, shard: usize, kept: &[usize], fresh: &[&Fresh]) -> Vec<u8> {
-        let mut all: Vec<Parts> = kept
-            .iter()
-            .map(|&i| self.parts(&self.entries[i]))
+        let old = if kept.is_empty() {
+            None
+        } else {
+            self.reread(shard)
+        };
+        let kept_parts = old.as_deref().into_iter().flat_map(|bytes| {
+            kept.iter().filter_map(move |&i| {
+                let e = self.entries.get(i)?;
+                let mut r = Reader {
+                    bytes,
+                    at: e.at as usize,
+                };
+                r.entry()
+            })
+        });
+        let mut all: Vec<Parts> = kept_parts
             .chain(fresh.iter().map(|&f| Parts::from(f)))
             .collect();
         // Lengths are written in 32 bits; a session whose parts do not fit (4 GiB
@@ -259,46 +342,52 @@ mod tests {
     fn anything_malformed_is_refused() {
         let (a1, a2) = (fresh("a1", 1), fresh("a2", 2));
         let good = Shard::default().encode(10, &[], &[&a1, &a2]);
-        assert_eq!(Shard::decode(good.clone(), 10).unwrap().entries.len(), 2);
-        assert!(Shard::decode(good.clone(), 11).is_none(), "another file's");
+        assert_eq!(Shard::entries(&good.clone(), 10).unwrap().len(), 2);
+        assert!(
+            Shard::entries(&good.clone(), 11).is_none(),
+            "another file's"
+        );
         // Every truncation, anything after the end, any byte changed.
         for n in 0..good.len() {
-            assert!(
-                Shard::decode(good[..n].to_vec(), 10).is_none(),
-                "cut at {n}"
-            );
+            assert!(Shard::entries(&good[..n], 10).is_none(), "cut at {n}");
             let mut flipped = good.clone();
             flipped[n] ^= 0x10;
-            assert!(Shard::decode(flipped, 10).is_none(), "byte {n} changed");
+            assert!(Shard::entries(&flipped, 10).is_none(), "byte {n} changed");
         }
         let mut longer = good.clone();
         longer.push(0);
-        assert!(Shard::decode(longer, 10).is_none());
+        assert!(Shard::entries(&longer, 10).is_none());
         // With a valid checksum: another format or zwarm version, ids out
         // of order, twice, not ids, or of another file.
         let good_body = body(10, &[&a1, &a2]);
-        assert!(Shard::decode(sealed(good_body.clone()), 10).is_some());
+        assert!(Shard::entries(&sealed(good_body.clone()), 10).is_some());
         let mut other_format = good_body.clone();
         other_format[MAGIC.len()] ^= 1;
-        assert!(Shard::decode(sealed(other_format), 10).is_none());
+        assert!(Shard::entries(&sealed(other_format), 10).is_none());
         let mut other_version = good_body.clone();
         other_version[MAGIC.len() + 8] ^= 1;
-        assert!(Shard::decode(sealed(other_version), 10).is_none());
+        assert!(Shard::entries(&sealed(other_version), 10).is_none());
         let first_id = |to: &[u8]| {
             let at = good_body.windows(2).position(|w| w == b"a1").unwrap();
             let mut bytes = good_body.clone();
             bytes[at..at + 2].copy_from_slice(to);
             sealed(bytes)
         };
-        assert!(Shard::decode(first_id(b"a0"), 10).is_some());
-        assert!(Shard::decode(first_id(b"a3"), 10).is_none(), "out of order");
-        assert!(Shard::decode(first_id(b"a2"), 10).is_none(), "one id twice");
-        assert!(Shard::decode(first_id(b"a/"), 10).is_none(), "not an id");
-        assert!(Shard::decode(first_id(b"01"), 10).is_none(), "of file 0");
+        assert!(Shard::entries(&first_id(b"a0"), 10).is_some());
+        assert!(
+            Shard::entries(&first_id(b"a3"), 10).is_none(),
+            "out of order"
+        );
+        assert!(
+            Shard::entries(&first_id(b"a2"), 10).is_none(),
+            "one id twice"
+        );
+        assert!(Shard::entries(&first_id(b"a/"), 10).is_none(), "not an id");
+        assert!(Shard::entries(&first_id(b"01"), 10).is_none(), "of file 0");
         // A count far beyond what the file holds.
         let mut huge = body(10, &[]);
         let n = huge.len();
         huge[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(Shard::decode(sealed(huge), 10).is_none());
+        assert!(Shard::entries(&sealed(huge), 10).is_none());
     }
 }

@@ -45,10 +45,14 @@ fn written(ids: &[&str]) -> (tempfile::TempDir, Index) {
     let index = Index::load(dir.path());
     assert_eq!(index.len(), ids.len());
     for f in &all {
-        let r = index.find(&f.id).unwrap();
-        assert_eq!(index.key(r), f.key, "{}", f.id);
-        assert_eq!(index.brief(r), f.brief.as_slice());
-        assert_eq!(index.message(r), f.message.as_ref().map(|m| m.as_bytes()));
+        let mut first = Vec::new();
+        let (r, found) = index.find(&f.id, &mut first).unwrap();
+        let mut buf = Vec::new();
+        for e in [found, index.read(r, &mut buf).unwrap()] {
+            assert_eq!((e.id, e.key), (f.id.as_bytes(), f.key), "{}", f.id);
+            assert_eq!(e.brief, f.brief.as_slice());
+            assert_eq!(e.message, f.message.as_ref().map(|m| m.as_bytes()));
+        }
     }
     (dir, index)
 }
@@ -59,7 +63,7 @@ fn entries_come_back_findable_from_their_files() {
     let names: Vec<String> = files(dir.path()).into_iter().map(|f| f.0).collect();
     assert_eq!(names, ["0", "a", "b"]);
     for absent in ["ab", "ab123", "c"] {
-        assert!(index.find(absent).is_none(), "{absent}");
+        assert!(index.find(absent, &mut Vec::new()).is_none(), "{absent}");
     }
 }
 
@@ -76,7 +80,7 @@ fn ids_sharing_their_first_eight_bytes_are_told_apart() {
     ];
     let (_dir, index) = written(&ids);
     for absent in ["aaaaaaaa2", "aaaaaaaa000", "aa", "aaaaaaac", "b"] {
-        assert!(index.find(absent).is_none(), "{absent}");
+        assert!(index.find(absent, &mut Vec::new()).is_none(), "{absent}");
     }
 }
 
@@ -139,7 +143,9 @@ fn a_link_planted_at_the_temporary_name_is_not_followed() {
     assert!(std::fs::symlink_metadata(index.join("a"))
         .unwrap()
         .is_file());
-    assert!(Index::load(dir.path()).find("a1").is_some());
+    assert!(Index::load(dir.path())
+        .find("a1", &mut Vec::new())
+        .is_some());
     assert!(!planted.exists());
 }
 
@@ -147,8 +153,11 @@ fn a_link_planted_at_the_temporary_name_is_not_followed() {
 fn only_the_files_whose_entries_change_are_rewritten() {
     let (dir, old) = written(&["a1", "a2", "b1", "c1"]);
     let before = files(dir.path());
-    let refs =
-        |ids: &[&str]| -> Vec<EntryRef> { ids.iter().map(|id| old.find(id).unwrap()).collect() };
+    let refs = |ids: &[&str]| -> Vec<EntryRef> {
+        ids.iter()
+            .map(|id| old.find(id, &mut Vec::new()).unwrap().0)
+            .collect()
+    };
     // Nothing new and nothing gone: nothing written.
     update(dir.path(), &old, &refs(&["a1", "a2", "b1", "c1"]), &[]).unwrap();
     assert_eq!(files(dir.path()), before);
@@ -162,10 +171,11 @@ fn only_the_files_whose_entries_change_are_rewritten() {
     assert_ne!(after[2], before[2]);
     let index = Index::load(dir.path());
     assert_eq!(index.len(), 3);
-    assert!(index.find("c1").is_none());
-    let a2 = index.find("a2").unwrap();
-    assert_eq!((index.brief(a2), index.key(a2)), (&b"new"[..], key(9)));
-    assert_eq!(index.key(index.find("a1").unwrap()), key(1));
+    let buf = &mut Vec::new();
+    assert!(index.find("c1", buf).is_none());
+    let (_, a2) = index.find("a2", buf).unwrap();
+    assert_eq!((a2.brief, a2.key), (&b"new"[..], key(9)));
+    assert_eq!(index.find("a1", buf).unwrap().1.key, key(1));
 }
 
 #[test]
@@ -189,3 +199,28 @@ fn a_file_changed_after_the_cut_off_is_not_settled() {
 
 /// The index as `list` uses it: never a different answer, only a faster one.
 mod through_the_store;
+
+#[test]
+fn entries_are_read_from_the_file_they_were_checked_in() {
+    let ids = ["a1", "a2", "b1"];
+    let (dir, index) = written(&ids);
+    // A rewrite replaces the files by a rename: what was loaded still reads
+    // from the files it was checked in.
+    update(dir.path(), &Index::default(), &[], &[fresh("a1", 7)]).unwrap();
+    let buf = &mut Vec::new();
+    assert_eq!(index.find("a1", buf).unwrap().1.key, key(1));
+    assert_eq!(index.find("a2", buf).unwrap().1.key, key(2));
+    // Rewritten in place, which zwarm never does: nothing that no longer
+    // reads as it did is served.
+    let (b1, _) = index.find("b1", buf).unwrap();
+    let path = dir.path().join(DIR_NAME).join("b");
+    let len = std::fs::metadata(&path).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(len.min(20))
+        .unwrap();
+    assert!(index.read(b1, buf).is_none());
+    assert!(index.find("b1", buf).is_none());
+}

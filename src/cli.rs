@@ -223,8 +223,9 @@ pub(crate) enum Command {
     /// Block until sessions' current turns end
     #[command(
         after_help = "Exit status: 0 if every session completed, 4 if one failed or was killed, \
-        124 if --timeout ran out. Sessions of several remotes (b1:3f2a b2:9c1d) are waited for on each \
-        host at once; the worst status wins.\n\nExamples:\n  zwarm wait 3f2a 9b1c\n  zwarm wait build1:3f2a gpu:9c1d\n  zwarm wait --any --timeout 10m $(zwarm ls --status running --json | jq -r '.sessions[].id')"
+        124 if --timeout ran out. Sessions of several hosts (b1:3f2a b2:9c1d, and plain ids of this \
+        store) are waited for on each host at once, each blocking on its own store; the worst status \
+        wins, or with --any the first host to see a session end decides.\n\nExamples:\n  zwarm wait 3f2a 9b1c\n  zwarm wait build1:3f2a gpu:9c1d 7e01\n  zwarm wait --any build1:3f2a gpu:9c1d\n  zwarm wait --any --timeout 10m $(zwarm ls --status running --json | jq -r '.sessions[].id')"
     )]
     Wait(WaitArgs),
 

@@ -557,6 +557,73 @@ fn a_wait_on_two_hosts_waits_on_both_at_once() {
         text.contains(&done[..8]) && text.contains(&hanging[..8]),
         "{text}"
     );
-    h.run(&["wait", "--any", &on_r1, &on_r2])
-        .expect(2, EMPTY, has("not supported yet"));
+}
+
+#[test]
+fn a_wait_mixes_this_store_and_a_remote_and_any_ends_with_the_first_host() {
+    let h = SshHost::start();
+    h.add("r1");
+    h.far
+        .agent
+        .turn(1, transcript("codex_sigterm.jsonl"))
+        .hang(1);
+    h.near
+        .agent
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let hanging = h
+        .run(&["start", "--host", "r1", "slow there"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    h.far.agent.wait_hanging(1, STARTED);
+    let here = h
+        .run(&["start", "quick here"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    let on_r1 = format!("r1:{hanging}");
+
+    // The session here ends first and decides; r1's, which never ends,
+    // is read as it stands.
+    let began = Instant::now();
+    let doc: WaitDoc = decode(
+        "wait --any here and there",
+        &h.run(&["--json", "wait", "--any", &on_r1, &here[..8]])
+            .expect(0, ANY, EMPTY)
+            .stdout(),
+    );
+    assert!(began.elapsed() < Duration::from_secs(20));
+    assert!(!doc.timed_out);
+    let got: Vec<(&str, &str)> = doc
+        .sessions
+        .iter()
+        .map(|s| (s.id.as_str(), s.host.as_ref().unwrap().name.as_str()))
+        .collect();
+    assert_eq!(got, [(hanging.as_str(), "r1"), (here.as_str(), "local")]);
+    assert_eq!(
+        doc.sessions[0].status,
+        crate::support::contract::Status::Running
+    );
+    assert_eq!(
+        doc.sessions[1].status,
+        crate::support::contract::Status::Completed
+    );
+
+    // Without --any, both: r1's runs on past the timeout.
+    let text = h
+        .run(&["wait", "--timeout", "1s", &here[..8], &on_r1])
+        .expect(124, ANY, ANY)
+        .stdout();
+    assert!(
+        text.contains(&here[..8]) && text.contains(&hanging[..8]),
+        "{text}"
+    );
+    assert_eq!(h.far.meta(&hanging)["status"], "running");
+    h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
+    h.run(&["wait", &here, &on_r1]).expect(4, ANY, ANY);
+    // A remote that cannot be asked is said, by name, beside the answer here.
+    h.run(&["wait", &here, "nowhere:3f2a"])
+        .expect(1, EMPTY, has("no remote named 'nowhere'"));
 }

@@ -202,8 +202,9 @@ pub(crate) enum Command {
     /// Apply what a session (or one turn) changed to the current checkout, uncommitted
     #[command(
         after_help = "Three-way and all or nothing: on a conflict nothing is changed and the \
-        conflicting files are named (exit 1).\n\n\
-        Examples:\n  zwarm apply 3f2a\n  zwarm apply --turn 2 3f2a"
+        conflicting files are named (exit 1). A remote session's change (HOST:ID) comes as the \
+        remote's patch and applies here only as it stands: there is no common base for a merge.\n\n\
+        Examples:\n  zwarm apply 3f2a\n  zwarm apply --turn 2 3f2a\n  zwarm apply build1:3f2a"
     )]
     Apply(ApplyArgs),
 

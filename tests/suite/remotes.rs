@@ -3,7 +3,8 @@
 //! what is said when a host cannot be reached or cannot be driven.
 
 use crate::support::contract::{
-    decode, ActionDoc, AllHostsDoc, RemotesDoc, SessionDoc, ShowDoc, TrajectoryDoc, WaitDoc,
+    decode, ActionDoc, AllHostsDoc, ApplyDoc, RemotesDoc, SessionDoc, ShowDoc, TrajectoryDoc,
+    WaitDoc,
 };
 use crate::support::fake::transcript;
 use crate::support::output::{has, ANY, EMPTY};
@@ -626,4 +627,99 @@ fn a_wait_mixes_this_store_and_a_remote_and_any_ends_with_the_first_host() {
     // A remote that cannot be asked is said, by name, beside the answer here.
     h.run(&["wait", &here, "nowhere:3f2a"])
         .expect(1, EMPTY, has("no remote named 'nowhere'"));
+}
+
+/// `git -C dir args...`, which must succeed.
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+/// `dir` as a repository with one commit of `a.txt`.
+fn repo(dir: &std::path::Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.email", "dev@example.com"]);
+    git(dir, &["config", "user.name", "dev"]);
+    std::fs::write(dir.join("a.txt"), "one\ntwo\n").unwrap();
+    git(dir, &["add", "a.txt"]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+}
+
+#[test]
+fn apply_brings_a_remote_change_into_the_checkout_here_or_changes_nothing() {
+    let h = SshHost::start();
+    h.add("r1");
+    // The same project there and here, each its own repository.
+    let (there, here) = (h.far.work.path(), h.near.work.path());
+    repo(there);
+    repo(here);
+    h.far
+        .agent
+        .edit(1, "printf 'three\\n' >> a.txt; printf 'new\\n' > new.txt")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = h
+        .run(&["start", "--host", "r1", "add a file"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    let on_r1 = format!("r1:{}", &id[..8]);
+    h.run(&["wait", &on_r1]).expect(0, ANY, EMPTY);
+
+    // A conflicting edit here: nothing is applied, the file is named.
+    std::fs::write(here.join("a.txt"), "one\nTWO\n").unwrap();
+    let doc: ApplyDoc = decode(
+        "apply --json r1:ID",
+        &h.run(&["--json", "apply", &on_r1])
+            .expect(1, ANY, has("conflicts"))
+            .stdout(),
+    );
+    assert!(!doc.applied);
+    assert_eq!(doc.files, ["a.txt"]);
+    assert_eq!(doc.host.map(|x| x.name).as_deref(), Some("r1"));
+    assert_eq!(
+        std::fs::read_to_string(here.join("a.txt")).unwrap(),
+        "one\nTWO\n"
+    );
+    assert!(!here.join("new.txt").exists(), "all or nothing");
+
+    // Without it, the change arrives uncommitted, the index untouched.
+    git(here, &["checkout", "--", "a.txt"]);
+    let doc: ApplyDoc = decode(
+        "apply --json r1:ID",
+        &h.run(&["--json", "apply", &on_r1])
+            .expect(0, ANY, EMPTY)
+            .stdout(),
+    );
+    assert!(doc.applied);
+    assert_eq!(doc.id, id);
+    assert_eq!(doc.files, ["a.txt", "new.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(here.join("a.txt")).unwrap(),
+        "one\ntwo\nthree\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(here.join("new.txt")).unwrap(),
+        "new\n"
+    );
+    let staged = std::process::Command::new("git")
+        .args([
+            "-C",
+            here.to_str().unwrap(),
+            "diff",
+            "--cached",
+            "--name-only",
+        ])
+        .output()
+        .unwrap();
+    assert!(staged.stdout.is_empty());
+    // The session there is untouched; a session unknown there is said so.
+    assert_eq!(h.far.meta(&id)["status"], "completed");
+    h.run(&["apply", "r1:deadbeef"])
+        .expect(3, EMPTY, has("no session matches 'deadbeef'"));
 }

@@ -723,3 +723,57 @@ fn apply_brings_a_remote_change_into_the_checkout_here_or_changes_nothing() {
     h.run(&["apply", "r1:deadbeef"])
         .expect(3, EMPTY, has("no session matches 'deadbeef'"));
 }
+
+#[test]
+fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
+    let h = SshHost::start();
+    h.add("r1");
+    h.far
+        .agent
+        .turn(1, transcript("codex_sigterm.jsonl"))
+        .hang(1);
+    let id = h
+        .run(&["start", "--host", "r1", "hang there"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    h.far.agent.wait_hanging(1, STARTED);
+    let on_r1 = format!("r1:{id}");
+    let watching = h
+        .cmd(&["--json", "watch", &on_r1])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = format!("--dir={}", h.store());
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote watch", || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains(&store) && c.contains("\0watch\0")
+            })
+        })
+    });
+    assert!(h.cut() > 0, "no connection to cut");
+    let out = watching.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the connection to host r1 was cut"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    // Every line that came before the cut is whole, with its host.
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect(line);
+        assert_eq!(v["host"]["name"], "r1", "{line}");
+    }
+    // The session there is untouched, and a new watch picks it up.
+    assert_eq!(h.far.meta(&id)["status"], "running");
+    let again = h
+        .cmd(&["watch", &on_r1])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
+    assert_eq!(again.wait_with_output().unwrap().status.code(), Some(4));
+}

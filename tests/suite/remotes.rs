@@ -194,9 +194,15 @@ fn sessions_start_wait_show_list_and_die_on_the_remote_as_here() {
     assert!(killed.results[0].ok);
     assert_eq!(h.far.meta(&id2)["status"], "killed");
     h.run(&["wait", &format!("r1:{id2}")]).expect(4, ANY, ANY);
-    // One command runs on one host.
-    h.run(&["wait", &on_r1, &id2])
-        .expect(2, EMPTY, has("give each host its own"));
+    // One command runs on one host; `wait` alone takes ids of several,
+    // a plain id being this store's (where r1's session is unknown).
+    h.run(&["show", &on_r1, "--host", "r2"])
+        .expect(2, EMPTY, has("one command runs on one host"));
+    h.run(&["wait", &on_r1, &id2]).expect(
+        3,
+        has("completed"),
+        has(&format!("no session matches '{id2}'")),
+    );
     h.run(&["rm", &on_r1])
         .expect(2, EMPTY, has("does not run on a remote yet"));
 

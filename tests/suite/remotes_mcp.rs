@@ -82,6 +82,22 @@ fn the_mcp_tools_run_on_a_remote_within_the_servers_caps() {
     );
     assert!(why.contains("not started by this server"), "{why}");
 
+    // A session running there counts against --max-sessions here: with
+    // one of this server's running on r1, no other starts, here or there.
+    h.far
+        .agent
+        .turn(4, transcript("codex_sigterm.jsonl"))
+        .hang(4);
+    let hanging = mcp.ok("start", json!({"host": "r1", "task": "hang"}));
+    let hanging = hanging["id"].as_str().unwrap().to_string();
+    h.far.agent.wait_hanging(4, crate::support::world::STARTED);
+    let why = mcp.refused("start", json!({"task": "here"}));
+    assert!(why.contains("--max-sessions 1"), "{why}");
+    assert!(h.near.session_ids().is_empty());
+    let killed = mcp.ok("kill", json!({"host": "r1", "id": hanging}));
+    assert_eq!(killed["results"][0]["ok"], true, "{killed}");
+    assert_eq!(h.far.meta(&hanging)["status"], "killed");
+
     // What the host says is said with its name; what is not a remote, too.
     let why = mcp.refused("show", json!({"host": "r1", "id": "deadbeef"}));
     assert!(why.starts_with("host r1: "), "{why}");

@@ -270,7 +270,8 @@ pub(crate) enum Command {
         Examples:\n  claude mcp add zwarm -- zwarm mcp\n  \
         zwarm mcp --max-sessions 8 --root ~/src/project\n  \
         zwarm mcp --max-sandbox read-only   # agents may only read\n  \
-        zwarm --dir /srv/zwarm-store mcp --root /srv/checkouts --root /tmp/scratch"
+        zwarm --dir /srv/zwarm-store mcp --root /srv/checkouts --root /tmp/scratch\n  \
+        zwarm remote add build1 ci@build1 --workdir /srv/checkout   # then {\"host\": \"build1\"}"
     )]
     Mcp(McpArgs),
 

@@ -264,7 +264,7 @@ pub(crate) enum Command {
         after_help = "Speaks the Model Context Protocol on stdin and stdout (diagnostics go to \
         stderr). Its tools are start, list, show, trajectory, diff, wait, inject and kill, each the same \
         code as the verb of that name, returning the same JSON documents. Sessions it starts say \
-        `source: orchestrator:<client name>`. Every tool but trajectory takes `host`, a remote's \
+        `source: orchestrator:<client name>`. Every tool takes `host`, a remote's \
         name (`zwarm remote ls`): it then runs there over SSH, within the same sandbox and session \
         caps. The server ends when its client closes stdin; the sessions it started keep running.\n\n\
         Examples:\n  claude mcp add zwarm -- zwarm mcp\n  \

@@ -43,6 +43,14 @@ struct IdArgs {
 }
 
 #[derive(Deserialize)]
+struct TrajectoryArgs {
+    id: String,
+    #[serde(default)]
+    since_step: usize,
+    max_chars: Option<usize>,
+}
+
+#[derive(Deserialize)]
 struct DiffArgs {
     id: String,
     turn: Option<u32>,
@@ -231,6 +239,7 @@ impl Tools {
                 Ok(Reply { doc: d, summary })
             }
             "diff" => self.diff_there(&h, args(a)?),
+            "trajectory" => self.trajectory_there(&h, args(a)?),
             "wait" => self.wait_there(&h, args(a)?),
             "inject" => self.inject_there(&h, args(a)?),
             _ => {
@@ -383,6 +392,67 @@ impl Tools {
                     String::new()
                 }
             ),
+        })
+    }
+
+    /// The remote's whole trajectory, paged here to the budget as a local
+    /// one is: the remote verb has no pages of its own.
+    fn trajectory_there(&self, h: &Host, a: TrajectoryArgs) -> Result<Reply, ToolError> {
+        // The status first: the steps read after it are at least as far
+        // along as it says.
+        let shown = self
+            .on(h, vec!["show".into(), "--".into(), a.id.clone()])?
+            .doc(&h.name)?;
+        let full = id_of(&shown).unwrap_or(&a.id).to_string();
+        let status = shown["status"].as_str().unwrap_or("unknown").to_string();
+        let mut d = self
+            .on(h, vec!["trajectory".into(), "--".into(), full.clone()])?
+            .doc(&h.name)?;
+        let all = match d["steps"].take() {
+            Value::Array(all) => all,
+            _ => Vec::new(),
+        };
+        let total = all.len();
+        let budget = a.max_chars.unwrap_or(TRAJECTORY_BUDGET);
+        let (mut steps, mut used, mut omitted) = (Vec::new(), 0usize, 0usize);
+        for v in all.into_iter().skip(a.since_step) {
+            let size = v.to_string().len();
+            // As here: once one step did not fit, none after it is taken.
+            if omitted > 0 || (used + size > budget && !steps.is_empty()) {
+                omitted += 1;
+                continue;
+            }
+            used += size;
+            steps.push(v);
+        }
+        let first = a.since_step.min(total);
+        let next = first + steps.len();
+        let summary = if omitted > 0 {
+            format!(
+                "steps {first} to {} of {total} of session {}:{full} ({status}); {omitted} more left out for the {budget}-character budget: call again with since_step {next}",
+                next.saturating_sub(1),
+                h.name
+            )
+        } else {
+            format!(
+                "{} step(s) of {total} of session {}:{full} ({status})",
+                steps.len(),
+                h.name
+            )
+        };
+        Ok(Reply {
+            doc: json!({
+                "schema_version": d["schema_version"].take(),
+                "session": full,
+                "status": status,
+                "steps": steps,
+                "first_step": first,
+                "next_step": next,
+                "total_steps": total,
+                "omitted_steps": omitted,
+                "host": d["host"].take(),
+            }),
+            summary,
         })
     }
 

@@ -56,9 +56,17 @@ fn session_doc_schema() -> Value {
     with_version(session_schema())
 }
 
-/// The tools that take `host`; `trajectory` pages its steps on this side,
-/// which the remote verb does not, so it runs here only.
-pub(crate) const ON_REMOTES: &[&str] = &["start", "list", "show", "diff", "wait", "inject", "kill"];
+/// The tools that take `host`: all of them.
+pub(crate) const ON_REMOTES: &[&str] = &[
+    "start",
+    "list",
+    "show",
+    "trajectory",
+    "diff",
+    "wait",
+    "inject",
+    "kill",
+];
 
 /// Every tool, as `tools/list` returns them.
 pub(crate) fn tools() -> Vec<Value> {

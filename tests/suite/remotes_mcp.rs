@@ -58,6 +58,23 @@ fn the_mcp_tools_run_on_a_remote_within_the_servers_caps() {
     let listed = mcp.ok("list", json!({"host": "r1"}));
     assert_eq!(listed["total"], 1);
     assert_eq!(listed["sessions"][0]["id"], id.as_str());
+    // Its steps, paged here as a local trajectory's are.
+    let all = mcp.ok("trajectory", json!({"host": "r1", "id": &id[..8]}));
+    assert_eq!(all["host"]["name"], "r1");
+    assert_eq!(all["status"], "completed");
+    let total = all["total_steps"].as_u64().unwrap();
+    assert!(total >= 2, "{all}");
+    assert_eq!(all["steps"].as_array().unwrap().len() as u64, total);
+    let page = mcp.ok(
+        "trajectory",
+        json!({"host": "r1", "id": &id[..8], "since_step": 1, "max_chars": 1}),
+    );
+    assert_eq!(page["first_step"], 1);
+    assert_eq!(page["steps"].as_array().unwrap().len(), 1);
+    assert_eq!(page["steps"][0], all["steps"][1]);
+    assert_eq!(page["next_step"], 2);
+    assert_eq!(page["omitted_steps"].as_u64().unwrap(), total - 2);
+
     // The ended session no longer counts against --max-sessions 1: a
     // continuation of one this server started is allowed.
     let injected = mcp.ok(
@@ -103,7 +120,5 @@ fn the_mcp_tools_run_on_a_remote_within_the_servers_caps() {
     assert!(why.starts_with("host r1: "), "{why}");
     let why = mcp.refused("show", json!({"host": "nowhere", "id": "deadbeef"}));
     assert!(why.contains("no remote named 'nowhere'"), "{why}");
-    let why = mcp.refused("trajectory", json!({"host": "r1", "id": &id[..8]}));
-    assert!(why.contains("does not run on a remote yet"), "{why}");
     mcp.close(crate::support::mcp::ANSWER);
 }

@@ -202,8 +202,9 @@ pub(crate) enum Command {
     /// Apply what a session (or one turn) changed to the current checkout, uncommitted
     #[command(
         after_help = "Three-way and all or nothing: on a conflict nothing is changed and the \
-        conflicting files are named (exit 1).\n\n\
-        Examples:\n  zwarm apply 3f2a\n  zwarm apply --turn 2 3f2a"
+        conflicting files are named (exit 1). A remote session's change (HOST:ID) comes as the \
+        remote's patch and applies here only as it stands: there is no common base for a merge.\n\n\
+        Examples:\n  zwarm apply 3f2a\n  zwarm apply --turn 2 3f2a\n  zwarm apply build1:3f2a"
     )]
     Apply(ApplyArgs),
 
@@ -223,8 +224,9 @@ pub(crate) enum Command {
     /// Block until sessions' current turns end
     #[command(
         after_help = "Exit status: 0 if every session completed, 4 if one failed or was killed, \
-        124 if --timeout ran out. Sessions of several remotes (b1:3f2a b2:9c1d) are waited for on each \
-        host at once; the worst status wins.\n\nExamples:\n  zwarm wait 3f2a 9b1c\n  zwarm wait build1:3f2a gpu:9c1d\n  zwarm wait --any --timeout 10m $(zwarm ls --status running --json | jq -r '.sessions[].id')"
+        124 if --timeout ran out. Sessions of several hosts (b1:3f2a b2:9c1d, and plain ids of this \
+        store) are waited for on each host at once, each blocking on its own store; the worst status \
+        wins, or with --any the first host to see a session end decides.\n\nExamples:\n  zwarm wait 3f2a 9b1c\n  zwarm wait build1:3f2a gpu:9c1d 7e01\n  zwarm wait --any build1:3f2a gpu:9c1d\n  zwarm wait --any --timeout 10m $(zwarm ls --status running --json | jq -r '.sessions[].id')"
     )]
     Wait(WaitArgs),
 
@@ -262,12 +264,14 @@ pub(crate) enum Command {
         after_help = "Speaks the Model Context Protocol on stdin and stdout (diagnostics go to \
         stderr). Its tools are start, list, show, trajectory, diff, wait, inject and kill, each the same \
         code as the verb of that name, returning the same JSON documents. Sessions it starts say \
-        `source: orchestrator:<client name>`. The server ends when its client closes stdin; the \
-        sessions it started keep running.\n\n\
+        `source: orchestrator:<client name>`. Every tool takes `host`, a remote's \
+        name (`zwarm remote ls`): it then runs there over SSH, within the same sandbox and session \
+        caps. The server ends when its client closes stdin; the sessions it started keep running.\n\n\
         Examples:\n  claude mcp add zwarm -- zwarm mcp\n  \
         zwarm mcp --max-sessions 8 --root ~/src/project\n  \
         zwarm mcp --max-sandbox read-only   # agents may only read\n  \
-        zwarm --dir /srv/zwarm-store mcp --root /srv/checkouts --root /tmp/scratch"
+        zwarm --dir /srv/zwarm-store mcp --root /srv/checkouts --root /tmp/scratch\n  \
+        zwarm remote add build1 ci@build1 --workdir /srv/checkout   # then {\"host\": \"build1\"}"
     )]
     Mcp(McpArgs),
 

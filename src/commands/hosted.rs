@@ -117,7 +117,7 @@ pub(crate) fn argv_of(command: &Command, host: &Host) -> Result<Vec<String>, Err
             let verb = format!("{other:?}");
             let verb = verb.split(['(', ' ']).next().unwrap_or("").to_lowercase();
             return Err(Error::Usage(format!(
-                "`{verb}` does not run on a remote yet (list, show, start, wait, kill, inject, trajectory, watch, diff and output do)"
+                "`{verb}` does not run on a remote yet (list, show, start, wait, kill, inject, trajectory, watch, diff, apply and output do)"
             )));
         }
     }

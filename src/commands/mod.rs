@@ -6,6 +6,7 @@
 
 mod acted;
 mod apply;
+mod apply_remote;
 mod clean;
 mod completions;
 mod diff;
@@ -153,6 +154,7 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
                 Error::Usage("`remote` and `version` run here only: give no --host".into()).into(),
             )
         }
+        (Command::Apply(a), Some(name)) => apply_remote::run(&mut ctx, a, &name, cli.stall_after)?,
         (_, Some(name)) => hosted::run(&mut ctx, &name, &command, cli.stall_after)?,
         (_, None) => dispatch(&mut ctx, &command)?,
     };

@@ -1,17 +1,19 @@
-//! `wait` on sessions of several remotes (`wait b1:3f2a b2:9c1d`): each
-//! host's `wait` runs there at once, in a thread of its own here, blocked
-//! on its own store; nothing polls. The document is one wait document with
-//! the sessions in the order given, each with its `host`; the text is each
-//! host's, in the order the hosts were first named; the exit status is the
-//! worst of theirs (1 for a host that could not be asked).
+//! `wait` on sessions of several hosts (`wait b1:3f2a b2:9c1d 77e0`, a
+//! plain id being this store's): each host's `wait` runs at once, in a
+//! thread of its own here, blocked on its own store (this one's in a
+//! `zwarm wait` of its own); nothing polls. The document is one wait
+//! document with the sessions in the order given, each with its `host`;
+//! the text is each host's, in the order the hosts were first named.
+//! Without `--any` the exit status is the worst of theirs (1 for a host
+//! that could not be asked); with it, the first host to see a session end
+//! decides, and the others are read as they stand then.
 
 use super::hosted::{live, with_globals};
 use super::{Ctx, Outcome};
 use crate::cli::WaitArgs;
-use crate::error::Error;
 use crate::remote::config::Config;
 use crate::remote::ordered::Ordered;
-use crate::remote::transport::{self, Request};
+use crate::remote::transport::{self, Reply, Request};
 use crate::remote::{split_id, Host};
 use crate::render::json::SCHEMA_VERSION;
 use crate::render::{self};
@@ -19,22 +21,48 @@ use anyhow::Result;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::io::Write;
+use std::os::unix::process::CommandExt;
+use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-/// The hosts a `wait` names when it names more than one, every id with
-/// its `NAME:`, in the order first named; None for any other wait.
+/// The name this store goes by among hosts, as in `list --all-hosts`.
+const HERE: &str = "local";
+
+/// The hosts a `wait` names when it names more than one (this store is
+/// [`HERE`]), in the order first named; None for any other wait.
 pub(crate) fn hosts(flag: Option<&str>, a: &WaitArgs) -> Option<Vec<String>> {
     if flag.is_some() {
         return None;
     }
     let mut names: Vec<String> = Vec::new();
     for id in &a.ids {
-        let (name, _) = split_id(id)?;
+        let name = split_id(id).map_or(HERE, |(name, _)| name);
         if !names.iter().any(|n| n == name) {
             names.push(name.to_string());
         }
     }
     (names.len() > 1).then_some(names)
+}
+
+/// The host of an id, and the id as that host knows it.
+fn place_of(id: &str) -> (&str, &str) {
+    split_id(id).unwrap_or((HERE, id))
+}
+
+/// Where one part of the wait runs.
+#[derive(Clone)]
+enum Place {
+    Here(std::path::PathBuf),
+    There(Host),
+}
+
+impl Place {
+    fn name(&self) -> &str {
+        match self {
+            Place::Here(_) => HERE,
+            Place::There(h) => &h.name,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -44,65 +72,198 @@ struct WaitAll {
     sessions: Vec<Ordered>,
 }
 
+/// What one host's wait came to: its reply, or why it could not be asked.
+type Answer = Result<Reply, String>;
+
+/// The argv of `place`'s wait for `ids`, up to `timeout`.
+fn argv_of(
+    ctx: &Ctx,
+    place: &Place,
+    ids: &[String],
+    any: bool,
+    timeout: Option<Duration>,
+    stall: Duration,
+) -> Vec<String> {
+    let mut argv = vec!["wait".to_string()];
+    if any {
+        argv.push("--any".into());
+    }
+    if let Some(t) = timeout {
+        argv.push(format!("--timeout={}ms", t.as_millis().max(1)));
+    }
+    argv.push("--".into());
+    argv.extend(ids.iter().cloned());
+    match place {
+        Place::There(host) => with_globals(argv, ctx, host, stall),
+        Place::Here(dir) => {
+            let color = if ctx.style().color { "always" } else { "never" };
+            let mut globals = vec![
+                format!("--color={color}"),
+                format!("--stall-after={}ms", stall.as_millis()),
+                format!("--dir={}", dir.display()),
+            ];
+            if ctx.json() {
+                globals.insert(0, "--json".into());
+            }
+            argv.splice(1..1, globals);
+            argv
+        }
+    }
+}
+
+/// Runs `argv` at `place`: over ssh, or this binary here.
+fn ask(place: &Place, argv: Vec<String>, columns: u16) -> Answer {
+    match place {
+        Place::There(host) => transport::run(
+            host,
+            &Request {
+                argv,
+                columns: Some(columns),
+            },
+        )
+        .map_err(|e| e.to_string()),
+        Place::Here(_) => {
+            let exe = std::env::current_exe()
+                .map_err(|e| format!("cannot find this zwarm's own program: {e}"))?;
+            let mut cmd = std::process::Command::new(exe);
+            cmd.args(&argv)
+                .env("COLUMNS", columns.to_string())
+                .stdin(std::process::Stdio::null());
+            // SAFETY: prctl is async-signal-safe; a wait this one no longer
+            // needs (another host decided `--any`) dies with it.
+            unsafe {
+                cmd.pre_exec(|| {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    Ok(())
+                });
+            }
+            let out = cmd
+                .output()
+                .map_err(|e| format!("cannot wait on this store: {e}"))?;
+            Ok(Reply {
+                code: out.status.code().unwrap_or(super::exit::FAILURE),
+                stdout: out.stdout,
+                stderr: out.stderr,
+            })
+        }
+    }
+}
+
+/// Starts every place's wait, each in a thread; answers come on the
+/// channel as `(index, answer)`.
+fn start_all(jobs: Vec<(Place, Vec<String>)>, columns: u16) -> Receiver<(usize, Answer)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, (place, argv)) in jobs.into_iter().enumerate() {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send((i, ask(&place, argv, columns)));
+        });
+    }
+    rx
+}
+
+/// Whether an answer saw a session end: anything but a timeout, for a
+/// host that could be asked.
+fn decides(answer: &Answer) -> bool {
+    matches!(answer, Ok(r) if r.code != Outcome::TIMEOUT.0)
+}
+
 pub(crate) fn run(
     ctx: &mut Ctx,
     a: &WaitArgs,
     names: &[String],
     stall: Duration,
 ) -> Result<Outcome> {
-    if a.any {
-        return Err(Error::Usage(
-            "wait --any on several hosts is not supported yet: wait on one host's sessions".into(),
-        )
-        .into());
-    }
     let config = Config::load()?;
-    let hosts: Vec<Host> = names
+    let root = ctx.manager.store().root().to_path_buf();
+    let places: Vec<Place> = names
         .iter()
-        .map(|n| config.host(n))
+        .map(|n| match n.as_str() {
+            HERE => Ok(Place::Here(root.clone())),
+            _ => config.host(n).map(Place::There),
+        })
         .collect::<Result<_, _>>()?;
-    let (tx, rx) = std::sync::mpsc::channel();
-    for (i, host) in hosts.iter().enumerate() {
-        let mut argv = vec!["wait".to_string()];
-        if let Some(t) = a.timeout {
-            argv.push(format!("--timeout={}ms", t.as_millis()));
+    let ids_of = |place: &Place| -> Vec<String> {
+        a.ids
+            .iter()
+            .map(|id| place_of(id))
+            .filter(|(n, _)| *n == place.name())
+            .map(|(_, id)| id.to_string())
+            .collect()
+    };
+    let columns = super::list::terminal_width().min(u16::MAX as usize) as u16;
+    let jobs = places
+        .iter()
+        .map(|p| {
+            let argv = argv_of(ctx, p, &ids_of(p), a.any, a.timeout, stall);
+            (p.clone(), argv)
+        })
+        .collect();
+    let rx = start_all(jobs, columns);
+    let mut answers: Vec<Option<Answer>> = places.iter().map(|_| None).collect();
+    let mut winner = None;
+    for (i, answer) in &rx {
+        let decided = a.any && decides(&answer);
+        answers[i] = Some(answer);
+        if decided {
+            winner = Some(i);
+            break;
         }
-        argv.push("--".into());
-        argv.extend(
-            a.ids
-                .iter()
-                .filter_map(|id| split_id(id).filter(|(n, _)| *n == host.name))
-                .map(|(_, id)| id.to_string()),
-        );
-        let request = Request {
-            argv: with_globals(argv, ctx, host, stall),
-            columns: Some(super::list::terminal_width().min(u16::MAX as usize) as u16),
-        };
-        let (tx, host) = (tx.clone(), host.clone());
-        std::thread::spawn(move || {
-            let _ = tx.send((i, transport::run(&host, &request)));
-        });
     }
-    drop(tx);
-    let mut replies: Vec<Option<_>> = hosts.iter().map(|_| None).collect();
-    for (i, reply) in rx {
-        replies[i] = Some(reply);
+    if winner.is_some() {
+        // The others' waits are left behind (they die with this zwarm);
+        // how their sessions stand now is read afresh, at once.
+        let rest: Vec<usize> = (0..places.len())
+            .filter(|&i| answers[i].is_none())
+            .collect();
+        let jobs = rest
+            .iter()
+            .map(|&i| {
+                let p = &places[i];
+                let now = Some(Duration::from_millis(1));
+                (p.clone(), argv_of(ctx, p, &ids_of(p), true, now, stall))
+            })
+            .collect();
+        for (j, answer) in start_all(jobs, columns) {
+            answers[rest[j]] = Some(answer);
+        }
     }
+    merge(ctx, a, &places, answers, winner)
+}
+
+/// One document (or each host's text) of every host's answer, and the
+/// exit status they come to.
+fn merge(
+    ctx: &mut Ctx,
+    a: &WaitArgs,
+    places: &[Place],
+    answers: Vec<Option<Answer>>,
+    winner: Option<usize>,
+) -> Result<Outcome> {
     let mut outcome = Outcome::OK;
     let mut timed_out = false;
-    let mut theirs: Vec<VecDeque<Ordered>> = hosts.iter().map(|_| VecDeque::new()).collect();
-    for ((host, reply), sessions) in hosts.iter().zip(replies).zip(theirs.iter_mut()) {
-        let reply = match reply {
+    let mut theirs: Vec<VecDeque<Ordered>> = places.iter().map(|_| VecDeque::new()).collect();
+    for (i, ((place, answer), sessions)) in places
+        .iter()
+        .zip(answers)
+        .zip(theirs.iter_mut())
+        .enumerate()
+    {
+        let reply = match answer {
             Some(Ok(r)) => r,
             Some(Err(e)) => {
-                render::error(&ctx.style(), &e.to_string(), None);
+                render::error(&ctx.style(), &e, None);
                 outcome = outcome.worst(Outcome::FAILURE);
                 continue;
             }
             None => continue,
         };
         render::remote_stderr(&reply.stderr);
-        outcome = outcome.worst(Outcome(reply.code));
+        // With --any the host that decided says how the wait ended; the
+        // others were only read.
+        if winner.is_none_or(|w| w == i) {
+            outcome = outcome.worst(Outcome(reply.code));
+        }
         if !ctx.json() {
             ctx.p.out().write_all(&reply.stdout)?;
             continue;
@@ -112,12 +273,14 @@ pub(crate) fn run(
         }
         let mut doc: Ordered = serde_json::from_slice(&reply.stdout).map_err(|e| {
             crate::remote::HostError::BadReply {
-                host: host.name.clone(),
+                host: place.name().to_string(),
                 detail: format!("not a wait document: {e}"),
             }
         })?;
-        timed_out |= matches!(doc.get("timed_out"), Some(Ordered::Bool(true)));
-        let tag = Ordered::of(&live(&host.name))?;
+        if winner.is_none() {
+            timed_out |= matches!(doc.get("timed_out"), Some(Ordered::Bool(true)));
+        }
+        let tag = Ordered::of(&live(place.name()))?;
         if let Some(Ordered::Array(ss)) = doc.remove("sessions") {
             for mut s in ss {
                 s.set("host", tag.clone());
@@ -129,7 +292,8 @@ pub(crate) fn run(
         // In the order given: each host answered for its ids in that order.
         let mut all = Vec::new();
         for id in &a.ids {
-            let at = split_id(id).and_then(|(n, _)| names.iter().position(|x| x == n));
+            let (name, _) = place_of(id);
+            let at = places.iter().position(|p| p.name() == name);
             if let Some(s) = at.and_then(|i| theirs[i].pop_front()) {
                 all.push(s);
             }
@@ -165,7 +329,11 @@ mod tests {
             Some(vec!["b1".to_string(), "b2".to_string()])
         );
         assert_eq!(hosts_of(&["wait", "b1:3f", "b1:9c"]), None);
-        assert_eq!(hosts_of(&["wait", "b1:3f", "9c"]), None);
+        assert_eq!(hosts_of(&["wait", "3f", "9c"]), None);
+        assert_eq!(
+            hosts_of(&["wait", "b1:3f", "9c"]),
+            Some(vec!["b1".to_string(), "local".to_string()])
+        );
         assert_eq!(hosts_of(&["--host", "b1", "wait", "b1:3f", "b2:9c"]), None);
     }
 }

@@ -14,7 +14,7 @@ mod setup;
 mod snapshot;
 mod worktree;
 
-pub(crate) use patch::{apply, diff, Applied};
+pub(crate) use patch::{apply, apply_foreign, diff, Applied};
 pub(crate) use setup::setup;
 pub(crate) use snapshot::{changes, commit_snapshot, snapshot, tree_state, SNAPSHOT_SIZE_CAP};
 pub(crate) use worktree::{

@@ -118,6 +118,64 @@ pub(crate) fn apply(target: &Git, from: &str, to: &str) -> Result<Applied, GitEr
     })
 }
 
+/// Applies `patch` (from another host's store, whose snapshots this
+/// repository does not have) to the working tree of `target` as
+/// uncommitted changes, the index left alone; only as it stands: with no
+/// base commit here there is no three-way merge, and a patch that does
+/// not fit changes nothing and names the files it does not fit.
+pub(crate) fn apply_foreign(target: &Git, patch: &[u8]) -> Result<Applied, GitError> {
+    let mut top = target.clone();
+    top.dir = target.toplevel()?;
+    if patch.is_empty() {
+        return Ok(Applied::Clean { files: Vec::new() });
+    }
+    let numstat = top.run_with_input(["apply", "--numstat", "-z", "-"], Some(patch))?;
+    let mut files = numstat_paths(&numstat);
+    let check = top.output(
+        ["apply", "--check", "--whitespace=nowarn", "-"],
+        Some(patch),
+    )?;
+    if !check.status.success() {
+        let said = String::from_utf8_lossy(&check.stderr);
+        let failed: Vec<String> = files
+            .iter()
+            .filter(|f| said.contains(f.as_str()))
+            .cloned()
+            .collect();
+        if !failed.is_empty() {
+            files = failed;
+        }
+        return Ok(Applied::Conflict { files });
+    }
+    top.run_with_input(["apply", "--whitespace=nowarn", "-"], Some(patch))?;
+    Ok(Applied::Clean { files })
+}
+
+/// The paths of `git apply --numstat -z`: each record `added\tdeleted\t`
+/// and a path, or for a rename an empty path and then both.
+fn numstat_paths(out: &[u8]) -> Vec<String> {
+    let mut files = Vec::new();
+    let mut fields = out.split(|&b| b == 0);
+    while let Some(f) = fields.next() {
+        let Some(path) = f.splitn(3, |&b| b == b'\t').nth(2) else {
+            continue;
+        };
+        if path.is_empty() {
+            // A rename: the two paths follow.
+            for _ in 0..2 {
+                if let Some(p) = fields.next() {
+                    files.push(String::from_utf8_lossy(p).into_owned());
+                }
+            }
+        } else {
+            files.push(String::from_utf8_lossy(path).into_owned());
+        }
+    }
+    files.sort();
+    files.dedup();
+    files
+}
+
 /// Whether `patch` applies to the working tree as it stands.
 fn fits(git: &Git, patch: &[u8]) -> Result<bool, GitError> {
     let out = git.output(

@@ -1,12 +1,14 @@
 //! `zwarm mcp`: zwarm's verbs as MCP tools, over stdio. `caps` decides what
 //! a client may ask for, `schema` describes the tools, `tools` runs them
-//! (the manager's calls, the `--json` documents), `server` speaks MCP.
+//! (the manager's calls, the `--json` documents), `remote` runs them on
+//! another host, `server` speaks MCP.
 //!
 //! The async runtime lives here only, built when `zwarm mcp` starts: every
 //! other verb, and above all every waiting supervisor (the same binary),
 //! runs without one.
 
 mod caps;
+mod remote;
 mod schema;
 mod server;
 mod tools;

@@ -56,8 +56,41 @@ fn session_doc_schema() -> Value {
     with_version(session_schema())
 }
 
+/// The tools that take `host`: all of them.
+pub(crate) const ON_REMOTES: &[&str] = &[
+    "start",
+    "list",
+    "show",
+    "trajectory",
+    "diff",
+    "wait",
+    "inject",
+    "kill",
+];
+
 /// Every tool, as `tools/list` returns them.
 pub(crate) fn tools() -> Vec<Value> {
+    let mut all = local_tools();
+    for t in &mut all {
+        let on_remotes = t["name"].as_str().is_some_and(|n| ON_REMOTES.contains(&n));
+        if let Some(props) = t["inputSchema"]["properties"].as_object_mut() {
+            if on_remotes {
+                props.insert("host".into(), host_prop());
+            }
+        }
+    }
+    all
+}
+
+/// A remote's name: the tool runs there, as `zwarm --host NAME` would.
+fn host_prop() -> Value {
+    json!({
+        "type": "string",
+        "description": "Run on this remote (a name `zwarm remote ls` lists) over SSH, as `zwarm --host NAME` does; ids and working_dir are then of that host. The sandbox and session caps hold there too; the roots, paths of this machine, do not [default: this machine]"
+    })
+}
+
+fn local_tools() -> Vec<Value> {
     let sessions = json!({"type": "array", "items": session_schema()});
     vec![
         json!({
@@ -255,6 +288,12 @@ mod tests {
                 t["annotations"]["readOnlyHint"].is_boolean(),
                 "{}",
                 t["name"]
+            );
+            let name = t["name"].as_str().unwrap();
+            assert_eq!(
+                t["inputSchema"]["properties"]["host"].is_object(),
+                super::ON_REMOTES.contains(&name),
+                "{name}"
             );
         }
     }

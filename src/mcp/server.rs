@@ -198,6 +198,25 @@ impl ServerHandler for Server {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let arguments = Value::Object(request.arguments.clone().unwrap_or_default());
+        if let Some(host) = arguments.get("host").filter(|h| !h.is_null()) {
+            let Some(host) = host.as_str().map(str::to_string) else {
+                return Ok(result(Err(ToolError::Refused(
+                    "invalid arguments: host is not a string".into(),
+                )))
+                .into());
+            };
+            let tool = request.name.to_string();
+            let name = ctx
+                .peer
+                .peer_info()
+                .map(|i| i.client_info.name.clone())
+                .or_else(|| ctx.meta.client_info().map(|i| i.name));
+            let source = caps::source(name.as_deref());
+            let r = self
+                .blocking(move |t| t.remote(&host, &tool, &arguments, source))
+                .await;
+            return Ok(result(r).into());
+        }
         let r = match request.name.as_ref() {
             "start" => {
                 // A client of the stateless protocol (claude's `server/discover`)

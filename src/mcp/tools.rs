@@ -134,6 +134,30 @@ impl Tools {
         }
     }
 
+    pub(crate) fn stall_after(&self) -> Duration {
+        self.stall_after
+    }
+
+    pub(crate) fn max_sandbox(&self) -> &str {
+        &self.limits.max_sandbox
+    }
+
+    pub(crate) fn max_sessions(&self) -> u32 {
+        self.limits.max_sessions
+    }
+
+    /// The sessions this server started: ids here, `HOST:ID` on remotes.
+    pub(crate) fn started_lock(&self) -> Result<std::sync::MutexGuard<'_, Vec<String>>, ToolError> {
+        self.started
+            .lock()
+            .map_err(|_| ToolError::Refused("the server's session count is unusable".into()))
+    }
+
+    /// Whether the local session `id` has not ended.
+    pub(crate) fn active_here(&self, id: &str) -> bool {
+        self.manager().get(id).is_ok_and(|s| s.status.is_active())
+    }
+
     pub(crate) fn manager(&self) -> Manager {
         Manager::new(self.store.clone()).with_stall_after(self.stall_after)
     }
@@ -192,13 +216,13 @@ impl Tools {
         let working_dir =
             caps::within_roots(&dir, &self.limits.roots).map_err(ToolError::Refused)?;
         let m = self.manager();
-        let mut started = self
-            .started
-            .lock()
-            .map_err(|_| ToolError::Refused("the server's session count is unusable".into()))?;
+        let mut started = self.started_lock()?;
         // What has ended no longer counts; what cannot be read any more
-        // (removed) neither.
-        started.retain(|id| m.get(id).is_ok_and(|s| s.status.is_active()));
+        // (removed) neither. Sessions started on remotes count too.
+        started.retain(|s| match s.split_once(':') {
+            Some((host, id)) => self.active_there(host, id),
+            None => self.active_here(s),
+        });
         caps::room_for_one(started.len(), self.limits.max_sessions).map_err(ToolError::Refused)?;
         let s = m.start(StartRequest {
             task: a.task,

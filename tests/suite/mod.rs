@@ -55,6 +55,7 @@ mod reliability_crashes;
 mod reliability_hostile_store;
 mod reliability_hostile_turns;
 mod remotes;
+mod remotes_mcp;
 mod timeouts;
 mod top;
 mod unknown_agent;

@@ -3,7 +3,8 @@
 //! what is said when a host cannot be reached or cannot be driven.
 
 use crate::support::contract::{
-    decode, ActionDoc, AllHostsDoc, RemotesDoc, SessionDoc, ShowDoc, TrajectoryDoc, WaitDoc,
+    decode, ActionDoc, AllHostsDoc, ApplyDoc, RemotesDoc, SessionDoc, ShowDoc, TrajectoryDoc,
+    WaitDoc,
 };
 use crate::support::fake::transcript;
 use crate::support::output::{has, ANY, EMPTY};
@@ -193,9 +194,15 @@ fn sessions_start_wait_show_list_and_die_on_the_remote_as_here() {
     assert!(killed.results[0].ok);
     assert_eq!(h.far.meta(&id2)["status"], "killed");
     h.run(&["wait", &format!("r1:{id2}")]).expect(4, ANY, ANY);
-    // One command runs on one host.
-    h.run(&["wait", &on_r1, &id2])
-        .expect(2, EMPTY, has("give each host its own"));
+    // One command runs on one host; `wait` alone takes ids of several,
+    // a plain id being this store's (where r1's session is unknown).
+    h.run(&["show", &on_r1, "--host", "r2"])
+        .expect(2, EMPTY, has("one command runs on one host"));
+    h.run(&["wait", &on_r1, &id2]).expect(
+        3,
+        has("completed"),
+        has(&format!("no session matches '{id2}'")),
+    );
     h.run(&["rm", &on_r1])
         .expect(2, EMPTY, has("does not run on a remote yet"));
 
@@ -557,6 +564,222 @@ fn a_wait_on_two_hosts_waits_on_both_at_once() {
         text.contains(&done[..8]) && text.contains(&hanging[..8]),
         "{text}"
     );
-    h.run(&["wait", "--any", &on_r1, &on_r2])
-        .expect(2, EMPTY, has("not supported yet"));
+}
+
+#[test]
+fn a_wait_mixes_this_store_and_a_remote_and_any_ends_with_the_first_host() {
+    let h = SshHost::start();
+    h.add("r1");
+    h.far
+        .agent
+        .turn(1, transcript("codex_sigterm.jsonl"))
+        .hang(1);
+    h.near
+        .agent
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let hanging = h
+        .run(&["start", "--host", "r1", "slow there"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    h.far.agent.wait_hanging(1, STARTED);
+    let here = h
+        .run(&["start", "quick here"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    let on_r1 = format!("r1:{hanging}");
+
+    // The session here ends first and decides; r1's, which never ends,
+    // is read as it stands.
+    let began = Instant::now();
+    let doc: WaitDoc = decode(
+        "wait --any here and there",
+        &h.run(&["--json", "wait", "--any", &on_r1, &here[..8]])
+            .expect(0, ANY, EMPTY)
+            .stdout(),
+    );
+    assert!(began.elapsed() < Duration::from_secs(20));
+    assert!(!doc.timed_out);
+    let got: Vec<(&str, &str)> = doc
+        .sessions
+        .iter()
+        .map(|s| (s.id.as_str(), s.host.as_ref().unwrap().name.as_str()))
+        .collect();
+    assert_eq!(got, [(hanging.as_str(), "r1"), (here.as_str(), "local")]);
+    assert_eq!(
+        doc.sessions[0].status,
+        crate::support::contract::Status::Running
+    );
+    assert_eq!(
+        doc.sessions[1].status,
+        crate::support::contract::Status::Completed
+    );
+
+    // Without --any, both: r1's runs on past the timeout.
+    let text = h
+        .run(&["wait", "--timeout", "1s", &here[..8], &on_r1])
+        .expect(124, ANY, ANY)
+        .stdout();
+    assert!(
+        text.contains(&here[..8]) && text.contains(&hanging[..8]),
+        "{text}"
+    );
+    assert_eq!(h.far.meta(&hanging)["status"], "running");
+    h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
+    h.run(&["wait", &here, &on_r1]).expect(4, ANY, ANY);
+    // A remote that cannot be asked is said, by name, beside the answer here.
+    h.run(&["wait", &here, "nowhere:3f2a"])
+        .expect(1, EMPTY, has("no remote named 'nowhere'"));
+}
+
+/// `git -C dir args...`, which must succeed.
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+/// `dir` as a repository with one commit of `a.txt`.
+fn repo(dir: &std::path::Path) {
+    git(dir, &["init", "-q", "-b", "main"]);
+    git(dir, &["config", "user.email", "dev@example.com"]);
+    git(dir, &["config", "user.name", "dev"]);
+    std::fs::write(dir.join("a.txt"), "one\ntwo\n").unwrap();
+    git(dir, &["add", "a.txt"]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+}
+
+#[test]
+fn apply_brings_a_remote_change_into_the_checkout_here_or_changes_nothing() {
+    let h = SshHost::start();
+    h.add("r1");
+    // The same project there and here, each its own repository.
+    let (there, here) = (h.far.work.path(), h.near.work.path());
+    repo(there);
+    repo(here);
+    h.far
+        .agent
+        .edit(1, "printf 'three\\n' >> a.txt; printf 'new\\n' > new.txt")
+        .every_turn(&transcript("codex_first_turn.jsonl"));
+    let id = h
+        .run(&["start", "--host", "r1", "add a file"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    let on_r1 = format!("r1:{}", &id[..8]);
+    h.run(&["wait", &on_r1]).expect(0, ANY, EMPTY);
+
+    // A conflicting edit here: nothing is applied, the file is named.
+    std::fs::write(here.join("a.txt"), "one\nTWO\n").unwrap();
+    let doc: ApplyDoc = decode(
+        "apply --json r1:ID",
+        &h.run(&["--json", "apply", &on_r1])
+            .expect(1, ANY, has("conflicts"))
+            .stdout(),
+    );
+    assert!(!doc.applied);
+    assert_eq!(doc.files, ["a.txt"]);
+    assert_eq!(doc.host.map(|x| x.name).as_deref(), Some("r1"));
+    assert_eq!(
+        std::fs::read_to_string(here.join("a.txt")).unwrap(),
+        "one\nTWO\n"
+    );
+    assert!(!here.join("new.txt").exists(), "all or nothing");
+
+    // Without it, the change arrives uncommitted, the index untouched.
+    git(here, &["checkout", "--", "a.txt"]);
+    let doc: ApplyDoc = decode(
+        "apply --json r1:ID",
+        &h.run(&["--json", "apply", &on_r1])
+            .expect(0, ANY, EMPTY)
+            .stdout(),
+    );
+    assert!(doc.applied);
+    assert_eq!(doc.id, id);
+    assert_eq!(doc.files, ["a.txt", "new.txt"]);
+    assert_eq!(
+        std::fs::read_to_string(here.join("a.txt")).unwrap(),
+        "one\ntwo\nthree\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(here.join("new.txt")).unwrap(),
+        "new\n"
+    );
+    let staged = std::process::Command::new("git")
+        .args([
+            "-C",
+            here.to_str().unwrap(),
+            "diff",
+            "--cached",
+            "--name-only",
+        ])
+        .output()
+        .unwrap();
+    assert!(staged.stdout.is_empty());
+    // The session there is untouched; a session unknown there is said so.
+    assert_eq!(h.far.meta(&id)["status"], "completed");
+    h.run(&["apply", "r1:deadbeef"])
+        .expect(3, EMPTY, has("no session matches 'deadbeef'"));
+}
+
+#[test]
+fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
+    let h = SshHost::start();
+    h.add("r1");
+    h.far
+        .agent
+        .turn(1, transcript("codex_sigterm.jsonl"))
+        .hang(1);
+    let id = h
+        .run(&["start", "--host", "r1", "hang there"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    h.far.agent.wait_hanging(1, STARTED);
+    let on_r1 = format!("r1:{id}");
+    let watching = h
+        .cmd(&["--json", "watch", &on_r1])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let store = format!("--dir={}", h.store());
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote watch", || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+                let c = String::from_utf8_lossy(&c);
+                c.contains(&store) && c.contains("\0watch\0")
+            })
+        })
+    });
+    assert!(h.cut() > 0, "no connection to cut");
+    let out = watching.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the connection to host r1 was cut"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    // Every line that came before the cut is whole, with its host.
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect(line);
+        assert_eq!(v["host"]["name"], "r1", "{line}");
+    }
+    // The session there is untouched, and a new watch picks it up.
+    assert_eq!(h.far.meta(&id)["status"], "running");
+    let again = h
+        .cmd(&["watch", &on_r1])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
+    assert_eq!(again.wait_with_output().unwrap().status.code(), Some(4));
 }

@@ -268,6 +268,9 @@ pub struct ApplyDoc {
     pub turn: Option<u32>,
     pub applied: bool,
     pub files: Vec<String>,
+    /// `apply HOST:ID`.
+    #[serde(default)]
+    pub host: Option<Host>,
 }
 
 /// A running turn that has only retried for longer than `--stall-after`.

@@ -37,6 +37,11 @@ impl Mcp {
         all.extend_from_slice(args);
         let mut cmd = world.cmd(&all);
         cmd.envs(env.iter().copied());
+        Mcp::start_cmd(cmd)
+    }
+
+    /// A server run by `cmd` (`zwarm mcp ...`), initialized.
+    pub fn start_cmd(cmd: Command) -> Mcp {
         let mut mcp = Mcp::spawn(cmd);
         let init = mcp.request(
             "initialize",

@@ -391,8 +391,9 @@ fn every_host_is_listed_at_once_and_one_that_stops_answering_is_stale() {
         .expect(1, EMPTY, has("host r1 is unreachable"));
 }
 
-#[test]
-fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
+/// A host `r1` whose agent hangs in its first turn, and the id of the
+/// session it runs there.
+fn hanging_on_r1() -> (SshHost, String) {
     let h = SshHost::start();
     h.add("r1");
     h.far
@@ -406,6 +407,12 @@ fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
         .trim()
         .to_string();
     h.far.agent.wait_hanging(1, STARTED);
+    (h, id)
+}
+
+#[test]
+fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
+    let (h, id) = hanging_on_r1();
     let on_r1 = format!("r1:{id}");
     let waiting = h
         .cmd(&["wait", &on_r1])
@@ -732,19 +739,7 @@ fn apply_brings_a_remote_change_into_the_checkout_here_or_changes_nothing() {
 
 #[test]
 fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
-    let h = SshHost::start();
-    h.add("r1");
-    h.far
-        .agent
-        .turn(1, transcript("codex_sigterm.jsonl"))
-        .hang(1);
-    let id = h
-        .run(&["start", "--host", "r1", "hang there"])
-        .expect(0, ANY, EMPTY)
-        .stdout()
-        .trim()
-        .to_string();
-    h.far.agent.wait_hanging(1, STARTED);
+    let (h, id) = hanging_on_r1();
     let on_r1 = format!("r1:{id}");
     let watching = h
         .cmd(&["--json", "watch", &on_r1])

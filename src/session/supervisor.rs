@@ -167,8 +167,8 @@ pub(crate) fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i3
             return Ok(0);
         }
         Admitted::Wait => {
-            let ticket = match queued::enqueue(&store, &write_lock, turn, &plan) {
-                Ok(ticket) => ticket,
+            let enqueued = match queued::enqueue(&store, &write_lock, id, turn, &plan) {
+                Ok(enqueued) => enqueued,
                 Err(why) => {
                     report(&format!("error {why}"));
                     return Ok(0);
@@ -177,7 +177,8 @@ pub(crate) fn run(state_dir: &std::path::Path, id: &str, turn: u32) -> Result<i3
             drop(write_lock);
             report(&format!("queued {}", std::process::id()));
             detach_stdout();
-            let waited = queued::wait_turn(&store, id, turn, &plan, ticket);
+            let waited =
+                queued::wait_turn(&store, id, turn, &plan, enqueued.ticket, enqueued.place);
             let slot = match waited {
                 Ok(Waiting::Start(slot)) => slot,
                 Ok(Waiting::DependencyFailed(why)) => {

@@ -112,6 +112,7 @@ pub(super) fn wait_turn(
     turn: u32,
     plan: &Plan,
     ticket: Option<u64>,
+    mut place: Option<Held>,
 ) -> Result<Waiting> {
     let manager = Manager::new(Store::new(store.root()));
     for dep in &plan.after {
@@ -122,6 +123,11 @@ pub(super) fn wait_turn(
         }
     }
     if plan.queued {
+        if held_until(store, plan).is_some() {
+            // Held back by a limit that came after the launch: out of the
+            // line meanwhile, so that turns of other agents are not.
+            place = None;
+        }
         if let Waited::Stopped = wait_out_limit(store, id, plan)? {
             return Ok(Waiting::Stopped);
         }
@@ -131,7 +137,11 @@ pub(super) fn wait_turn(
     let (Some(max), Some(ticket)) = (plan.max_running, ticket) else {
         return Ok(Waiting::Start(group.claim(id, turn).ok()));
     };
-    match wait_for_slot(&group, ticket, id, turn, max as usize).map_err(io)? {
+    let place = match place {
+        Some(p) => p,
+        None => group.join(ticket, id).map_err(io)?,
+    };
+    match wait_for_slot(&group, place, ticket, id, turn, max as usize).map_err(io)? {
         Waited::Done(slot) => Ok(Waiting::Start(Some(slot))),
         Waited::Stopped => Ok(Waiting::Stopped),
     }
@@ -259,16 +269,17 @@ fn await_dependency(manager: &Manager, store: &Store, dep: &str) -> Result<Waite
     }
 }
 
-/// Waits in the group's line with `ticket` until the turn is at its head
-/// and fewer than `max` of the group's turns run; returns the slot.
+/// Waits in the group's line, where it stands as `place` with `ticket`,
+/// until the turn is at its head and fewer than `max` of the group's turns
+/// run; returns the slot.
 fn wait_for_slot(
     group: &Group,
+    place: Held,
     ticket: u64,
     id: &str,
     turn: u32,
     max: usize,
 ) -> std::io::Result<Waited<Held>> {
-    let place = group.join(ticket, id)?;
     let mut watch: Option<crate::queue::wait::Watch> = None;
     loop {
         if wait::stopped() {
@@ -309,22 +320,40 @@ fn wait_for_slot(
     }
 }
 
+/// A turn's ticket where a limit applies, and its place in the line when
+/// it has nothing else to wait for first.
+pub(super) struct Enqueued {
+    pub ticket: Option<u64>,
+    pub place: Option<Held>,
+}
+
 /// Records the turn pending with this supervisor, and its ticket where a
-/// limit applies, under the launcher's lock.
+/// limit applies, under the launcher's lock. A turn that waits only for a
+/// slot is in the line before its ticket is recorded, so that whoever reads
+/// the ticket (`show`, right after `start` returns) finds its place.
 pub(super) fn enqueue(
     store: &Store,
     write_lock: &WriteGuard,
+    id: &str,
     turn: u32,
     plan: &Plan,
-) -> std::result::Result<Option<u64>, String> {
+) -> std::result::Result<Enqueued, String> {
     let mut session = write_lock.load().map_err(|e| e.to_string())?;
-    let ticket = match plan.max_running {
-        Some(_) => Some(
-            crate::queue::Group::open(store.root(), &plan.group)
-                .and_then(|g| g.take_ticket())
-                .map_err(|e| format!("cannot join the queue of group {}: {e}", plan.group))?,
-        ),
-        None => None,
+    let joined = |e: std::io::Error| format!("cannot join the queue of group {}: {e}", plan.group);
+    let (ticket, place) = match plan.max_running {
+        Some(_) => {
+            let group = Group::open(store.root(), &plan.group).map_err(joined)?;
+            let ticket = group.take_ticket().map_err(joined)?;
+            let slot_only =
+                plan.after.is_empty() && !(plan.queued && held_until(store, plan).is_some());
+            let place = if slot_only {
+                Some(group.join(ticket, id).map_err(joined)?)
+            } else {
+                None
+            };
+            (Some(ticket), place)
+        }
+        None => (None, None),
     };
     let me = std::process::id() as i32;
     let Some(rec) = session
@@ -342,5 +371,5 @@ pub(super) fn enqueue(
     session.status = SessionStatus::Pending;
     session.pid = Some(me);
     write_lock.save(&mut session).map_err(|e| e.to_string())?;
-    Ok(ticket)
+    Ok(Enqueued { ticket, place })
 }

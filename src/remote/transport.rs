@@ -103,6 +103,13 @@ pub(crate) fn ssh_argv(
             "LogLevel=ERROR",
             "-o",
             "ConnectTimeout=10",
+            // A link that dies without a word (a cable, a suspended laptop)
+            // ends a `wait` or `watch` within a minute instead of never;
+            // after the user's own options, so theirs win.
+            "-o",
+            "ServerAliveInterval=15",
+            "-o",
+            "ServerAliveCountMax=4",
             "-T",
             "--",
         ]
@@ -352,6 +359,19 @@ mod tests {
             &argv[argv.len() - 4..],
             ["--", "me@b1", "zwarm", "remote-exec"]
         );
+    }
+
+    #[test]
+    fn a_silent_link_is_noticed_unless_the_user_says_otherwise() {
+        let mut h = host("b1", "zwarm");
+        h.remote.options.push("ServerAliveInterval=5".into());
+        let argv = ssh_argv(&h, None, None).unwrap();
+        let at = |o: &str| argv.iter().position(|a| a == o);
+        let theirs = at("ServerAliveInterval=5").unwrap();
+        let ours = at("ServerAliveInterval=15").unwrap();
+        // ssh keeps the first value it is given.
+        assert!(theirs < ours, "{argv:?}");
+        assert!(at("ServerAliveCountMax=4").is_some_and(|i| i < argv.len() - 4));
     }
 
     #[test]

@@ -203,8 +203,8 @@ fn sessions_start_wait_show_list_and_die_on_the_remote_as_here() {
         has("completed"),
         has(&format!("no session matches '{id2}'")),
     );
-    h.run(&["rm", &on_r1])
-        .expect(2, EMPTY, has("does not run on a remote yet"));
+    h.run(&["mcp", "--host", "r1"])
+        .expect(2, EMPTY, has("run here only"));
 
     // What the far zwarm prints, here as there: the raw turn file, the
     // steps of a finished turn, and a diff's answer (none: no git there).
@@ -410,6 +410,18 @@ fn hanging_on_r1() -> (SshHost, String) {
     (h, id)
 }
 
+/// Whether a zwarm `verb` of the far store runs on `h`.
+fn runs_there(h: &SshHost, verb: &str) -> bool {
+    let store = format!("--dir={}", h.store());
+    let verb = format!("\0{verb}\0");
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+            let c = String::from_utf8_lossy(&c);
+            c.contains(&store) && c.contains(&verb)
+        })
+    })
+}
+
 #[test]
 fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     let (h, id) = hanging_on_r1();
@@ -421,14 +433,8 @@ fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
         .spawn()
         .unwrap();
     // Once the wait runs there, the link goes down.
-    let store = format!("--dir={}", h.store());
     crate::support::poll::eventually(Duration::from_secs(10), "the remote wait", || {
-        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
-                let c = String::from_utf8_lossy(&c);
-                c.contains(&store) && c.contains("\0wait\0")
-            })
-        })
+        runs_there(&h, "wait")
     });
     assert!(h.cut() > 0, "no connection to cut");
     let out = waiting.wait_with_output().unwrap();
@@ -436,6 +442,10 @@ fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("the connection to host r1 was cut"), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+    // The wait there does not outlive the link it answered on.
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait to end", || {
+        !runs_there(&h, "wait")
+    });
     // The session there is untouched, and the same command picks it up.
     assert_eq!(h.far.meta(&id)["status"], "running");
     h.run(&["wait", "--timeout", "1s", &on_r1])
@@ -747,14 +757,8 @@ fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let store = format!("--dir={}", h.store());
     crate::support::poll::eventually(Duration::from_secs(10), "the remote watch", || {
-        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
-                let c = String::from_utf8_lossy(&c);
-                c.contains(&store) && c.contains("\0watch\0")
-            })
-        })
+        runs_there(&h, "watch")
     });
     assert!(h.cut() > 0, "no connection to cut");
     let out = watching.wait_with_output().unwrap();
@@ -762,6 +766,9 @@ fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("the connection to host r1 was cut"), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote watch to end", || {
+        !runs_there(&h, "watch")
+    });
     // Every line that came before the cut is whole, with its host.
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect(line);

@@ -279,6 +279,14 @@ fn classify(
                     host: name,
                     detail: last,
                 })
+            } else if text.trim().is_empty() {
+                // Every failure to connect or to log in is said at
+                // LogLevel=ERROR; what ssh ends on silently is a server
+                // that stopped answering its keepalives mid-command.
+                Err(HostError::Cut {
+                    host: name,
+                    detail: "the host stopped answering".into(),
+                })
             } else if has("closed by remote host")
                 || has("Broken pipe")
                 || has("Connection reset")
@@ -424,6 +432,8 @@ mod tests {
             c(255, "Connection to b1 closed by remote host."),
             Err(HostError::Cut { .. })
         ));
+        // Keepalives unanswered: ssh says nothing at LogLevel=ERROR.
+        assert!(matches!(c(255, ""), Err(HostError::Cut { .. })));
         assert!(matches!(
             c(127, "sh: 1: zwarm: not found"),
             Err(HostError::ZwarmMissing { .. })

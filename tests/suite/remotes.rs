@@ -785,3 +785,70 @@ fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
     assert_eq!(again.wait_with_output().unwrap().status.code(), Some(4));
 }
+
+#[test]
+fn a_link_that_goes_silent_is_noticed_by_its_keepalives_and_the_remote_wait_ends_with_it() {
+    let h = SshHost::start();
+    h.far
+        .agent
+        .turn(1, transcript("codex_sigterm.jsonl"))
+        .hang(1);
+    let (zwarm, store) = (h.zwarm(), h.store());
+    let work = h.far.work.path().display().to_string();
+    // The remote's own options come first and win over zwarm's 15 s.
+    h.run(&[
+        "remote",
+        "add",
+        "r1",
+        "127.0.0.1",
+        "--zwarm",
+        &zwarm,
+        "--remote-dir",
+        &store,
+        "--workdir",
+        &work,
+        "-o",
+        "ServerAliveInterval=1",
+        "-o",
+        "ServerAliveCountMax=2",
+    ])
+    .expect(0, has("added remote"), EMPTY);
+    let id = h
+        .run(&["start", "--host", "r1", "hang there"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    h.far.agent.wait_hanging(1, STARTED);
+    let on_r1 = format!("r1:{id}");
+    let waiting = h
+        .cmd(&["wait", &on_r1])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait", || {
+        runs_there(&h, "wait")
+    });
+    // Nothing is closed: the server just stops answering.
+    let frozen = h.freeze();
+    assert!(!frozen.is_empty(), "no connection to freeze");
+    let silent = Instant::now();
+    let out = waiting.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the connection to host r1 was cut"), "{err}");
+    assert!(
+        silent.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        silent.elapsed()
+    );
+    // Once the link is back, the wait there finds its reader gone and
+    // ends; the session goes on.
+    h.thaw(&frozen);
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait to end", || {
+        !runs_there(&h, "wait")
+    });
+    assert_eq!(h.far.meta(&id)["status"], "running");
+    h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
+}

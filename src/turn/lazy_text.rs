@@ -5,17 +5,31 @@
 //! time a long trajectory took. A [`LazyText`] holds the string literal as it
 //! stood in the line; a preview decodes the lines it shows and counts the
 //! newline escapes of the rest, and JSON output writes the literal back as is.
+//! A literal of a line of megabytes is not copied out of it at all: the line
+//! read whole is shared with the text ([`SharedLine`]), so that such a line
+//! costs its own size once.
 
 use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+/// A line read whole into a buffer of its own, which the texts decoded from
+/// it may keep rather than copy.
+pub(crate) type SharedLine = Arc<Vec<u8>>;
+
+/// From this size on, a literal in a [`SharedLine`] is kept there.
+const SHARE_FROM: usize = 64 << 10;
 
 #[derive(Clone)]
 pub(crate) enum LazyText {
     Plain(String),
     /// A JSON string literal, quotes included, as the parser found it valid.
     Json(Box<RawValue>),
+    /// The same, where it lies in its line.
+    InLine { line: SharedLine, at: Range<usize> },
 }
 
 /// The first lines of a text as a terminal shows them, and how many follow.
@@ -73,12 +87,45 @@ impl LazyText {
             .then(|| LazyText::Json(raw.to_owned()))
     }
 
+    /// [`LazyText::from_json`] of a value decoded from `line`: a long
+    /// literal is kept where it lies in the line rather than copied.
+    pub(crate) fn from_json_in(raw: &RawValue, line: Option<&SharedLine>) -> Option<Self> {
+        let literal = raw.get();
+        if !literal.starts_with('"') {
+            return None;
+        }
+        let within = line.filter(|_| literal.len() >= SHARE_FROM).and_then(|l| {
+            let start = (literal.as_ptr() as usize).checked_sub(l.as_ptr() as usize)?;
+            let at = start..start + literal.len();
+            (at.end <= l.len()).then_some((l, at))
+        });
+        match within {
+            Some((line, at)) => Some(LazyText::InLine {
+                line: Arc::clone(line),
+                at,
+            }),
+            None => LazyText::from_json(raw),
+        }
+    }
+
+    /// The JSON string literal, quotes included, unless the text is plain.
+    fn literal(&self) -> Option<&str> {
+        match self {
+            LazyText::Plain(_) => None,
+            LazyText::Json(literal) => Some(literal.get()),
+            // Cut from a `str` when it was made: valid UTF-8 on char bounds.
+            LazyText::InLine { line, at } => {
+                Some(simdutf8::basic::from_utf8(&line[at.clone()]).unwrap_or("\"\""))
+            }
+        }
+    }
+
     /// The whole text, decoded.
     pub(crate) fn to_str(&self) -> Cow<'_, str> {
-        match self {
-            LazyText::Plain(s) => Cow::Borrowed(s),
-            LazyText::Json(literal) => {
-                let body = body(literal);
+        match (self, self.literal()) {
+            (LazyText::Plain(s), _) => Cow::Borrowed(s),
+            (_, literal) => {
+                let body = body(literal.unwrap_or_default());
                 if !body.contains('\\') {
                     return Cow::Borrowed(body);
                 }
@@ -90,17 +137,19 @@ impl LazyText {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        match self {
-            LazyText::Plain(s) => s.is_empty(),
-            LazyText::Json(literal) => body(literal).is_empty(),
+        match (self, self.literal()) {
+            (LazyText::Plain(s), _) => s.is_empty(),
+            (_, literal) => body(literal.unwrap_or_default()).is_empty(),
         }
     }
 
     /// At most `max_lines` lines of at most `max_chars` chars each.
     pub(crate) fn preview(&self, max_lines: usize, max_chars: usize) -> Preview {
-        match self {
-            LazyText::Plain(s) => preview_str(s, max_lines, max_chars),
-            LazyText::Json(literal) => preview_escaped(body(literal), max_lines, max_chars),
+        match (self, self.literal()) {
+            (LazyText::Plain(s), _) => preview_str(s, max_lines, max_chars),
+            (_, literal) => {
+                preview_escaped(body(literal.unwrap_or_default()), max_lines, max_chars)
+            }
         }
     }
 }
@@ -111,7 +160,7 @@ pub(crate) fn preview_json(raw: &RawValue, max_lines: usize, max_chars: usize) -
     if !raw.get().starts_with('"') {
         return None;
     }
-    Some(preview_escaped(body(raw), max_lines, max_chars))
+    Some(preview_escaped(body(raw.get()), max_lines, max_chars))
 }
 
 /// [`LazyText::preview`] of the body (between the quotes) of a JSON string
@@ -198,9 +247,11 @@ fn preview_escaped(body: &str, max_lines: usize, max_chars: usize) -> Preview {
     preview
 }
 
-fn body(raw: &RawValue) -> &str {
-    let s = raw.get();
-    s.get(1..s.len().saturating_sub(1)).unwrap_or("")
+/// The text between a literal's quotes.
+fn body(literal: &str) -> &str {
+    literal
+        .get(1..literal.len().saturating_sub(1))
+        .unwrap_or("")
 }
 
 /// The length of the escape sequence starting at `b[i]` (a backslash).
@@ -410,6 +461,14 @@ impl Serialize for LazyText {
             LazyText::Plain(text) => s.serialize_str(text),
             // Written back verbatim by serde_json's writer, decoded by to_value.
             LazyText::Json(literal) => literal.serialize(s),
+            // serde_json writes a RawValue only from one it made: the
+            // literal is checked again, in place.
+            LazyText::InLine { .. } => {
+                let literal = self.literal().unwrap_or_default();
+                let raw: &RawValue =
+                    serde_json::from_str(literal).map_err(serde::ser::Error::custom)?;
+                raw.serialize(s)
+            }
         }
     }
 }

@@ -11,19 +11,25 @@
 //! memory made on one thread and freed on another costs glibc's allocator a
 //! lock, and a fresh list per chunk a large allocation.
 
+use super::lazy_text::SharedLine;
 use super::parse::{trim_line, StreamParser};
 use super::step::{OutputDetail, Step};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 
 /// Bytes per chunk (a line that starts in a chunk and runs past its end is
 /// read whole all the same). A decoded line takes a few hundred bytes
 /// whatever its length, so a chunk of tiny lines decodes to several times
 /// its size: 1 MiB chunks of 26-byte lines held 105 MiB in flight.
 const CHUNK: u64 = 256 << 10;
+
+/// From this length on, a line's decoded text may keep a share of the
+/// chunk's buffer: it is then read afresh for the next chunk, which is worth
+/// it only for a line that would cost much to copy.
+const LONG_LINE: usize = 1 << 20;
 
 /// Bytes first read past a chunk's end to find where its last line ends.
 const OVERRUN: u64 = 8 << 10;
@@ -57,6 +63,7 @@ pub(crate) fn read_in_chunks<P: StreamParser>(
         len: file.metadata()?.len(),
         complete,
         decode: P::decode,
+        decode_in: P::decode_in,
         detail: parser.detail(),
         size: chunk,
     };
@@ -167,6 +174,7 @@ struct Chunks<'a, L> {
     len: u64,
     complete: bool,
     decode: fn(&[u8], OutputDetail) -> L,
+    decode_in: fn(&[u8], &SharedLine, OutputDetail) -> L,
     detail: OutputDetail,
     size: u64,
 }
@@ -189,10 +197,15 @@ impl<L> Chunks<'_, L> {
         mut lines: Vec<Option<L>>,
     ) -> io::Result<Vec<Option<L>>> {
         let range = self.read(k, buf)?;
-        lines.extend(
-            split_lines(&buf.filled()[range])
-                .map(|line| (!line.is_empty()).then(|| (self.decode)(line, self.detail))),
-        );
+        let shared = &buf.bytes;
+        lines.extend(split_lines(&shared[range]).map(|line| {
+            // A long line's decoded text may keep a share of the buffer
+            // rather than a copy of itself (see `SharedLine`).
+            (!line.is_empty()).then(|| match line.len() >= LONG_LINE {
+                true => (self.decode_in)(line, shared, self.detail),
+                false => (self.decode)(line, self.detail),
+            })
+        }));
         Ok(lines)
     }
 
@@ -202,7 +215,7 @@ impl<L> Chunks<'_, L> {
     fn read(&self, k: u64, buf: &mut ChunkBuf) -> io::Result<std::ops::Range<usize>> {
         let from = (k * self.size).saturating_sub(1);
         let chunk_end = ((k + 1) * self.size).min(self.len);
-        buf.filled = 0;
+        buf.clear();
         buf.append(self.file, from, chunk_end)?;
         let start = if k == 0 {
             0
@@ -243,11 +256,12 @@ impl<L> Chunks<'_, L> {
     }
 }
 
-/// A thread's buffer for chunks, reused from chunk to chunk.
+/// A thread's buffer for chunks, reused from chunk to chunk unless a long
+/// line's decoded text kept a share of it.
 #[derive(Default)]
 struct ChunkBuf {
     /// Only ever grown: zeroing it for every chunk cost as much as reading.
-    bytes: Vec<u8>,
+    bytes: SharedLine,
     filled: usize,
 }
 
@@ -256,13 +270,24 @@ impl ChunkBuf {
         &self.bytes[..self.filled]
     }
 
+    /// Empty, and this thread's alone.
+    fn clear(&mut self) {
+        if Arc::get_mut(&mut self.bytes).is_none() {
+            self.bytes = SharedLine::default();
+        }
+        self.filled = 0;
+    }
+
     /// Appends the file's bytes `from..to`.
     fn append(&mut self, file: &File, from: u64, to: u64) -> io::Result<()> {
         let end = self.filled + (to - from) as usize;
-        if self.bytes.len() < end {
-            self.bytes.resize(end, 0);
+        let bytes = Arc::get_mut(&mut self.bytes).ok_or_else(|| {
+            io::Error::other("a chunk's buffer is still shared while it is read into")
+        })?;
+        if bytes.len() < end {
+            bytes.resize(end, 0);
         }
-        file.read_exact_at(&mut self.bytes[self.filled..end], from)?;
+        file.read_exact_at(&mut bytes[self.filled..end], from)?;
         self.filled = end;
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! stream.
 
 use super::step::{OutputDetail, Step};
+use super::lazy_text::SharedLine;
 use super::summary::TurnSummary;
 
 /// Turns one agent's JSONL stream into steps and a summary, in two stages:
@@ -14,6 +15,14 @@ pub(crate) trait StreamParser {
     /// The decoding stage. Never fails: a line it cannot read is decoded as
     /// such, to be counted in `skipped_lines` or become an `other` step.
     fn decode(line: &[u8], detail: OutputDetail) -> Self::Line;
+
+    /// [`StreamParser::decode`] of a long line, which lies in `whole`, a
+    /// buffer read for it that the decoded line may keep a share of rather
+    /// than copy what it needs out of it.
+    fn decode_in(line: &[u8], whole: &SharedLine, detail: OutputDetail) -> Self::Line {
+        let _ = whole;
+        Self::decode(line, detail)
+    }
 
     /// How much of commands' outputs this parser keeps.
     fn detail(&self) -> OutputDetail;
@@ -32,6 +41,18 @@ pub(crate) trait StreamParser {
     /// One line, without its newline: decoded, then applied.
     fn feed(&mut self, lineno: u64, line: &[u8], emit: &mut dyn FnMut(Step)) {
         let decoded = Self::decode(line, self.detail());
+        self.apply(lineno, decoded, emit);
+    }
+
+    /// [`StreamParser::feed`] of a long line that lies in `whole`.
+    fn feed_in(
+        &mut self,
+        lineno: u64,
+        line: &[u8],
+        whole: &SharedLine,
+        emit: &mut dyn FnMut(Step),
+    ) {
+        let decoded = Self::decode_in(line, whole, self.detail());
         self.apply(lineno, decoded, emit);
     }
 

@@ -1,12 +1,14 @@
 //! Reading a turn file as a stream (never whole into memory), resuming
 //! where the last read stopped while it grows.
 
+use super::lazy_text::SharedLine;
 use super::parse::{trim_line, StreamParser};
 use super::step::Step;
 use super::summary::TurnSummary;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Feeds a turn file through a parser, line by line, calling `emit` for each
 /// step. A last line without its newline is parsed only if `complete` (the
@@ -104,9 +106,10 @@ impl TurnReader {
         if let Some(mut file) = file {
             file.seek(SeekFrom::Start(self.offset))?;
             let mut reader = BufReader::with_capacity(READ_BUFFER, file);
-            // A line the buffer's end cuts in two is put together here; every
+            // A line the buffer's end cuts in two is put together here (in a
+            // buffer the decoded line may keep, see `SharedLine`); every
             // other line is parsed where it was read.
-            let mut split = Vec::new();
+            let mut split = Split::default();
             loop {
                 let chunk = reader.fill_buf()?;
                 if chunk.is_empty() {
@@ -115,23 +118,22 @@ impl TurnReader {
                 let len = chunk.len();
                 let mut start = 0;
                 for end in memchr::memchr_iter(b'\n', chunk) {
-                    let line = if split.is_empty() {
-                        &chunk[start..=end]
+                    if split.is_empty() {
+                        self.feed_line(&chunk[start..=end], None, parser, emit);
                     } else {
-                        split.extend_from_slice(&chunk[start..=end]);
-                        &split[..]
-                    };
-                    self.feed_line(line, parser, emit);
-                    split.clear();
+                        split.extend(&chunk[start..=end]);
+                        self.feed_line(split.bytes(), Some(&split.0), parser, emit);
+                        split.clear();
+                    }
                     start = end + 1;
                 }
-                split.extend_from_slice(&chunk[start..]);
+                split.extend(&chunk[start..]);
                 reader.consume(len);
             }
             // The writer may be mid-line: a torn last line waits for the next
             // read unless the file is complete.
             if !split.is_empty() && complete {
-                self.feed_line(&split, parser, emit);
+                self.feed_line(split.bytes(), Some(&split.0), parser, emit);
             }
         }
         if complete {
@@ -142,17 +144,53 @@ impl TurnReader {
 }
 
 impl TurnReader {
+    /// Feeds `line`; `whole`, if the line was put together in it.
     fn feed_line<P: StreamParser>(
         &mut self,
         line: &[u8],
+        whole: Option<&SharedLine>,
         parser: &mut P,
         emit: &mut dyn FnMut(Step),
     ) {
         self.offset += line.len() as u64;
         self.lineno += 1;
         let line = trim_line(line);
-        if !line.is_empty() {
-            parser.feed(self.lineno, line, emit);
+        match whole {
+            _ if line.is_empty() => {}
+            Some(whole) => parser.feed_in(self.lineno, line, whole, emit),
+            None => parser.feed(self.lineno, line, emit),
+        }
+    }
+}
+
+/// The line the read buffer's end cut in two, put together.
+#[derive(Default)]
+struct Split(SharedLine);
+
+impl Split {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn extend(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        match Arc::get_mut(&mut self.0) {
+            Some(v) => v.extend_from_slice(bytes),
+            None => self.0 = Arc::new(bytes.to_vec()),
+        }
+    }
+
+    /// Empty again: the buffer is reused unless a decoded line kept it.
+    fn clear(&mut self) {
+        match Arc::get_mut(&mut self.0) {
+            Some(v) => v.clear(),
+            None => self.0 = SharedLine::default(),
         }
     }
 }

@@ -154,9 +154,15 @@ impl Output {
     }
 
     /// From a JSON value as the line holds it, if it is a string.
-    pub(crate) fn from_json(raw: &RawValue, detail: OutputDetail) -> Option<Self> {
+    /// A long literal of a line read whole is kept in `line` (see
+    /// [`LazyText::from_json_in`]).
+    pub(crate) fn from_json_in(
+        raw: &RawValue,
+        detail: OutputDetail,
+        line: Option<&lazy_text::SharedLine>,
+    ) -> Option<Self> {
         match detail {
-            OutputDetail::Whole => LazyText::from_json(raw).map(Output::Whole),
+            OutputDetail::Whole => LazyText::from_json_in(raw, line).map(Output::Whole),
             OutputDetail::Preview { lines, width } => {
                 lazy_text::preview_json(raw, lines, width).map(Output::Preview)
             }

@@ -1,6 +1,6 @@
 //! A codex item object (`item.*` events) and the step it makes.
 
-use crate::turn::lazy_text::LazyText;
+use crate::turn::lazy_text::{LazyText, SharedLine};
 use crate::turn::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, StepKind};
 use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -251,7 +251,13 @@ impl<'a> Item<'a> {
     }
 }
 
-pub(super) fn item_step(item: Item, detail: OutputDetail, default_status: ItemStatus) -> StepKind {
+/// The step of `item`, decoded from `line` if that was read whole.
+pub(super) fn item_step(
+    item: Item,
+    detail: OutputDetail,
+    default_status: ItemStatus,
+    line: Option<&SharedLine>,
+) -> StepKind {
     let status = item.status(default_status);
     match item.kind() {
         "agent_message" => StepKind::Message {
@@ -264,7 +270,7 @@ pub(super) fn item_step(item: Item, detail: OutputDetail, default_status: ItemSt
             command: item.string("command"),
             output: item
                 .output
-                .and_then(|raw| Output::from_json(raw, detail))
+                .and_then(|raw| Output::from_json_in(raw, detail, line))
                 .unwrap_or_else(|| Output::new(LazyText::default(), detail)),
             exit_code: item.int("exit_code"),
             status,

@@ -131,6 +131,54 @@ mod tests {
         })
     }
 
+    /// A command's output on a line of megabytes is kept where it lies in
+    /// the line read whole, not copied out of it, on one thread and in
+    /// chunks on several; the output is the same text either way.
+    #[test]
+    fn a_long_output_is_kept_in_its_line() {
+        use crate::turn::lazy_text::LazyText;
+        use crate::turn::{read_in_chunks, Output, TurnReader};
+        let text = "a \"line\" of output\n".repeat(100_000);
+        let event = serde_json::json!({
+            "type": "item.completed",
+            "item": {"id": "item_1", "type": "command_execution", "command": "yes",
+                     "aggregated_output": text, "exit_code": 0, "status": "completed"}
+        });
+        let mut bytes = b"{\"type\":\"turn.started\"}\n".to_vec();
+        bytes.extend_from_slice(event.to_string().as_bytes());
+        bytes.extend_from_slice(b"\n{\"type\":\"turn.completed\"}\n");
+        assert!(bytes.len() > 2 << 20);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("turn_1.jsonl");
+        std::fs::write(&path, &bytes).unwrap();
+        let output = |steps: Vec<Step>| {
+            let kept = steps.into_iter().find_map(|s| match s.kind {
+                StepKind::Command { output: Output::Whole(t), .. } => Some(t),
+                _ => None,
+            });
+            kept.expect("the command's step")
+        };
+        let mut one = Vec::new();
+        TurnReader::new(&path)
+            .read(&mut CodexParser::default(), true, &mut |s| one.push(s))
+            .unwrap();
+        let mut many = Vec::new();
+        let file = std::fs::File::open(&path).unwrap();
+        read_in_chunks(file, &mut CodexParser::default(), true, 2, 64 << 10, &mut |s| {
+            many.push(s)
+        })
+        .unwrap();
+        for kept in [output(one), output(many)] {
+            assert!(matches!(kept, LazyText::InLine { .. }), "copied");
+            assert_eq!(kept.to_str(), text);
+            assert_eq!(
+                serde_json::to_string(&kept).unwrap(),
+                serde_json::to_string(&text).unwrap()
+            );
+            assert_eq!(kept.preview(1, 80).more, 99_999);
+        }
+    }
+
     #[test]
     fn first_turn_and_resumes() {
         let (steps, s) = run("codex_first_turn.jsonl");

@@ -5,7 +5,7 @@
 use super::item::{item_step, Item};
 use super::json_scan::StringKey;
 use crate::model::Usage;
-use crate::turn::lazy_text;
+use crate::turn::lazy_text::{self, SharedLine};
 use crate::turn::StreamParser;
 use crate::turn::{ItemStatus, Outcome, Output, OutputDetail, Step, StepKind, TurnSummary};
 use serde::Deserialize;
@@ -124,7 +124,7 @@ impl Default for CodexParser {
 }
 
 impl Event<'_> {
-    fn into_line(self, detail: OutputDetail) -> Line {
+    fn into_line(self, detail: OutputDetail, whole: Option<&SharedLine>) -> Line {
         let done = self.kind == "item.completed";
         let item = self.item.map(|item| *item).map(|item| ItemLine {
             id: item.id.as_deref().map_or(ItemId::None, ItemId::new),
@@ -136,6 +136,7 @@ impl Event<'_> {
                 } else {
                     ItemStatus::InProgress
                 },
+                whole,
             ),
         });
         Line {
@@ -171,7 +172,8 @@ const KINDS: [&str; 8] = [
     "turn.failed",
 ];
 
-fn decode(line: &[u8], detail: OutputDetail) -> Decoded {
+/// `line` decoded; `whole` is the buffer it was read whole into, if it was.
+fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLine>) -> Decoded {
     // Checked once here, with SIMD, rather than string by string by the
     // JSON parser: that check was a tenth of the time of a long trajectory.
     let Ok(line) = simdutf8::basic::from_utf8(line) else {
@@ -183,7 +185,7 @@ fn decode(line: &[u8], detail: OutputDetail) -> Decoded {
         }
     }
     match serde_json::from_str::<Event>(line) {
-        Ok(ev) => Decoded::Event(ev.into_line(detail)),
+        Ok(ev) => Decoded::Event(ev.into_line(detail, whole)),
         Err(_) => match serde_json::from_str::<Value>(line) {
             Ok(raw) => Decoded::Json(raw),
             Err(_) => Decoded::Unreadable,
@@ -202,7 +204,7 @@ fn decode_previewed_command(line: &str, lines: usize, width: usize) -> Option<Li
     rest.push_str(&line[..body.start]);
     rest.push_str(&line[body.end..]);
     let ev = serde_json::from_str::<Event>(&rest).ok()?;
-    let mut decoded = ev.into_line(OutputDetail::Whole);
+    let mut decoded = ev.into_line(OutputDetail::Whole, None);
     match decoded.item.as_mut().map(|i| &mut i.step) {
         Some(StepKind::Command { output, .. }) if output.whole()?.is_empty() => {
             *output = Output::Preview(lazy_text::preview_escaped_body(&line[body], lines, width));
@@ -353,7 +355,11 @@ impl StreamParser for CodexParser {
     type Line = Decoded;
 
     fn decode(line: &[u8], detail: OutputDetail) -> Decoded {
-        decode(line, detail)
+        decode(line, detail, None)
+    }
+
+    fn decode_in(line: &[u8], whole: &SharedLine, detail: OutputDetail) -> Decoded {
+        decode(line, detail, Some(whole))
     }
 
     fn detail(&self) -> OutputDetail {

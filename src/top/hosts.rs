@@ -151,7 +151,7 @@ pub(crate) fn inject(host: &Host, stall: Duration, id: &str, message: &str) -> (
         Ok(r) if r.code == 0 => {
             let turn = serde_json::from_slice::<Ordered>(&r.stdout)
                 .ok()
-                .and_then(|d| match d.get("turn") {
+                .and_then(|d| match d.get("turns") {
                     Some(Ordered::Number(n)) => n.as_u64(),
                     _ => None,
                 });

@@ -58,4 +58,5 @@ mod remotes;
 mod remotes_mcp;
 mod timeouts;
 mod top;
+mod top_hosts;
 mod unknown_agent;

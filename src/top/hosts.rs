@@ -94,14 +94,22 @@ fn poller(
     }
 }
 
-/// The verb that shows `view` of a session there.
-fn preview_verb(view: View) -> &'static str {
-    match view {
+/// The argv that shows `view` of the session `id` there, at its turn
+/// `turn`: its steps as `trajectory` prints them (of that turn, as the
+/// local pane shows), `show`, `output` or `diff`.
+fn preview_argv(host: &Host, stall: Duration, view: View, id: &str, turn: u32) -> Vec<String> {
+    let verb = match view {
         View::Steps => "trajectory",
         View::Final => "show",
         View::Raw => "output",
         View::Diff => "diff",
+    };
+    let mut v = argv(host, stall, false, verb, id, &[]);
+    if view == View::Steps && turn > 0 {
+        let at = v.len() - 2;
+        v.splice(at..at, ["--turn".to_string(), turn.to_string()]);
     }
+    v
 }
 
 /// The argv of `verb` on `host` for its session `id`, then `rest`.
@@ -183,7 +191,9 @@ pub(crate) fn kill(host: &Host, stall: Duration, id: &str) -> (bool, String) {
 pub(crate) type PreviewKey = (String, View, u32, bool);
 
 /// The preview of the selected remote session: fetched in a thread, one
-/// fetch at a time, again every [`REFRESH`] while the session is active.
+/// fetch at a time, again every [`REFRESH`] while an active session's
+/// steps are shown (its raw output, which may be large, only when its
+/// turn or status changes).
 #[derive(Default)]
 pub(crate) struct RemotePreview {
     /// What the lines shown are of.
@@ -200,15 +210,15 @@ pub(crate) struct Fetched {
 }
 
 impl RemotePreview {
-    /// Starts a fetch of `key` if its lines are not shown yet, or are
-    /// older than [`REFRESH`] for an active session, and none is under
-    /// way; whether the lines shown are of another key (the pane should
-    /// say that they are being fetched).
+    /// Starts a fetch of `key` if its lines are not shown yet, or (when
+    /// `again`) are older than [`REFRESH`], and none is under way; whether
+    /// the lines shown are of another key (the pane should say that they
+    /// are being fetched).
     pub(crate) fn want<F>(
         &mut self,
         key: &PreviewKey,
         remotes: &Remotes,
-        active: bool,
+        again: bool,
         send: F,
     ) -> bool
     where
@@ -216,10 +226,10 @@ impl RemotePreview {
     {
         let current = self.shown.as_ref() == Some(key);
         let old = self.fetched_at.is_none_or(|t| t.elapsed() >= REFRESH);
-        if self.fetching.is_none() && (!current || (active && old)) {
+        if self.fetching.is_none() && (!current || (again && old)) {
             if let Some((name, id)) = crate::remote::split_id(&key.0) {
                 if let Some(host) = remotes.host(name) {
-                    let argv = argv(host, remotes.stall, false, preview_verb(key.1), id, &[]);
+                    let argv = preview_argv(host, remotes.stall, key.1, id, key.2);
                     let (host, key2) = (host.clone(), key.clone());
                     self.fetching = Some(key.clone());
                     std::thread::spawn(move || {
@@ -299,8 +309,22 @@ mod tests {
                 "-x; rm"
             ]
         );
-        assert_eq!(preview_verb(View::Steps), "trajectory");
-        assert_eq!(preview_verb(View::Diff), "diff");
+        assert_eq!(
+            preview_argv(&host(), ms(1), View::Steps, "3f2a", 2),
+            [
+                "trajectory",
+                "--color=never",
+                "--stall-after=1ms",
+                "--turn",
+                "2",
+                "--",
+                "3f2a"
+            ]
+        );
+        assert_eq!(
+            preview_argv(&host(), ms(1), View::Diff, "3f2a", 2)[0],
+            "diff"
+        );
     }
 
     #[test]

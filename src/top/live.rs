@@ -113,7 +113,8 @@ pub(crate) fn run(
         match &remote_key {
             Some((key, short)) => {
                 let fetched = tx.clone();
-                let waiting = remote_preview.want(key, remotes, key.3, move |f| {
+                let again = key.3 && key.1 == View::Steps;
+                let waiting = remote_preview.want(key, remotes, again, move |f| {
                     let _ = fetched.send(Wake::Fetched(f));
                 });
                 if waiting {

@@ -280,8 +280,8 @@ pub(crate) enum Command {
         after_help = "Sessions that failed (a limit, a timeout, a budget) or stalled in the last 24 hours \
         come first, then running ones (the longest first), pending ones, then the rest (newest first). \
         The pane below follows the selected session's latest turn as `watch` does; `v` shows its final \
-        message, its raw output, its diff. It is woken by changes in the store, never polls, and redraws \
-        once a second only while a session runs. It needs a terminal (stdout), and has no --json.\n\n\
+        message, its raw output, its diff. It is woken by changes in the store, never polls it, and \
+        redraws once a second only while a session runs. It needs a terminal (stdout), and has no --json.\n\n\
         With --all-hosts, every remote (see `zwarm remote`) is shown beside this store, and with --host \
         NAME that remote alone: each host is asked for its list in a thread of its own every 2 s, never \
         twice at once, each answer bounded by --host-timeout, so a slow or dead host delays neither the \

@@ -189,7 +189,9 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect, now: Timestamp, paint: P
     let offset = (cursor + 1).saturating_sub(visible_rows);
     let window: Vec<&Row> = app.shown().skip(offset).take(visible_rows).collect();
     if app.shown().len() == 0 {
-        let text = if app.counts.total == 0 {
+        let text = if app.counts.total == 0 && !app.hosts.is_empty() {
+            "no sessions yet: `zwarm start` starts one, `zwarm start --host NAME` one on a remote"
+        } else if app.counts.total == 0 {
             "no sessions yet: `zwarm start` starts one"
         } else {
             "no session matches the filters"

@@ -59,7 +59,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true, env = "ZWARM_STALL_AFTER", value_parser = parse_duration, default_value = "5m", value_name = "DURATION")]
     pub stall_after: std::time::Duration,
 
-    /// Run the command on this remote (see `zwarm remote`): list, show, start, wait, kill, inject, trajectory, watch, diff, output, top. An id `NAME:ID` says the same
+    /// Run the command on this remote (see `zwarm remote`): every verb but remote, mcp and completions. An id `NAME:ID` says the same
     #[arg(long, global = true, value_name = "NAME")]
     pub host: Option<String>,
 
@@ -311,14 +311,15 @@ pub(crate) enum Command {
         after_help = "Remotes are kept in $XDG_CONFIG_HOME/zwarm/remotes.toml (else ~/.config). \
         `remote add` checks the host first: ssh reaches it without prompting (BatchMode), zwarm runs \
         there, and its `zwarm --json version` has this schema_version. Then `--host NAME` or an id \
-        `NAME:ID` runs list, show, start, wait, kill, inject, trajectory, watch, diff and output \
-        there, printed here as there (with --json, each document gets a `host`); `list --all-hosts` \
+        `NAME:ID` runs list, show, start, wait, kill, inject, retry, trajectory, watch, diff, output, \
+        rm, clean, doctor and version there, printed here as there (with --json, each document gets a `host`); `list --all-hosts` \
         lists every host at once. The arguments travel on ssh's stdin, never through the remote shell. ZWARM_SSH_COMMAND replaces `ssh` and its options, as \
         GIT_SSH_COMMAND does for git.\n\n\
         Examples:\n  zwarm remote add build1 ci@build1.example.com --workdir /srv/checkout\n  \
         zwarm remote add gpu ssh://me@10.0.0.7:2222 --remote-dir /data/zwarm -o IdentityFile=~/.ssh/gpu\n  \
         zwarm remote ls\n  zwarm remote rm gpu\n  zwarm start --host build1 \"run the slow suite\"\n  \
-        zwarm show build1:3f2a\n  zwarm list --all-hosts"
+        zwarm show build1:3f2a\n  zwarm list --all-hosts\n  zwarm doctor --host build1\n  \
+        zwarm clean --host build1 --older-than 30d --yes"
     )]
     Remote(RemoteArgs),
 

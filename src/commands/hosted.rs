@@ -4,7 +4,9 @@
 //! added, and the same exit status.
 
 use super::{Ctx, Outcome};
-use crate::cli::{Command, InjectArgs, KillArgs, StartArgs, TrajectoryArgs, WaitArgs};
+use crate::cli::{
+    CleanArgs, Command, InjectArgs, KillArgs, RmArgs, StartArgs, TrajectoryArgs, WaitArgs,
+};
 use crate::error::Error;
 use crate::remote::config::Config;
 use crate::remote::ordered::Ordered;
@@ -113,11 +115,27 @@ pub(crate) fn argv_of(command: &Command, host: &Host) -> Result<Vec<String>, Err
             }
             push(&["--", &strip(&a.id)]);
         }
+        Command::Retry(a) => {
+            push(&["retry"]);
+            if a.at_reset {
+                push(&["--at-reset"]);
+            }
+            push(&["--", &strip(&a.id)]);
+        }
+        Command::Rm(a) => rm(&mut v, a),
+        Command::Clean(a) => clean(&mut v, a),
+        Command::Doctor(a) => {
+            push(&["doctor"]);
+            if a.fix {
+                push(&["--fix"]);
+            }
+        }
+        Command::Version => push(&["version"]),
         other => {
             let verb = format!("{other:?}");
             let verb = verb.split(['(', ' ']).next().unwrap_or("").to_lowercase();
             return Err(Error::Usage(format!(
-                "`{verb}` does not run on a remote yet (list, show, start, wait, kill, inject, trajectory, watch, diff, apply and output do)"
+                "`{verb}` runs here only: give no --host"
             )));
         }
     }
@@ -158,6 +176,29 @@ fn kill(v: &mut Vec<String>, a: &KillArgs) {
     if !a.ids.is_empty() {
         v.push("--".into());
         v.extend(a.ids.iter().map(|i| strip(i)));
+    }
+}
+
+fn rm(v: &mut Vec<String>, a: &RmArgs) {
+    v.push("rm".into());
+    if a.force {
+        v.push("--force".into());
+    }
+    if a.delete_branch {
+        v.push("--delete-branch".into());
+    }
+    v.push("--".into());
+    v.extend(a.ids.iter().map(|i| strip(i)));
+}
+
+fn clean(v: &mut Vec<String>, a: &CleanArgs) {
+    v.push("clean".into());
+    v.push(format!("--older-than={}", secs(a.older_than)));
+    if a.yes {
+        v.push("--yes".into());
+    }
+    if a.snapshots {
+        v.push("--snapshots".into());
     }
 }
 
@@ -420,7 +461,27 @@ mod tests {
         let e = argv(&["start", "x"], &host(None)).unwrap_err();
         assert!(e.to_string().contains("needs -C DIR"), "{e}");
         assert!(argv(&["start", "-C", "/w", "x"], &host(None)).is_ok());
-        assert!(argv(&["clean"], &host(None)).is_err());
+        assert_eq!(
+            argv(&["clean", "--older-than", "1h", "--yes"], &host(None)).unwrap(),
+            ["clean", "--older-than=3600000ms", "--yes"]
+        );
+        assert_eq!(
+            argv(&["rm", "-f", "b1:3f", "b1:9c"], &host(None)).unwrap(),
+            ["rm", "--force", "--", "3f", "9c"]
+        );
+        assert_eq!(
+            argv(&["retry", "--at-reset", "b1:3f"], &host(None)).unwrap(),
+            ["retry", "--at-reset", "--", "3f"]
+        );
+        assert_eq!(
+            argv(&["doctor", "--fix"], &host(None)).unwrap(),
+            ["doctor", "--fix"]
+        );
+        assert_eq!(argv(&["version"], &host(None)).unwrap(), ["version"]);
+        for here in [&["mcp"][..], &["remote", "ls"]] {
+            let e = argv(here, &host(None)).unwrap_err();
+            assert!(e.to_string().contains("runs here only"), "{e}");
+        }
         assert_eq!(
             argv(&["diff", "--stat", "b1:3f"], &host(None)).unwrap(),
             ["diff", "--stat", "--", "3f"]

@@ -150,9 +150,9 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
             return Err(Error::Usage("--all-hosts lists every host: give no --host".into()).into())
         }
         (Command::Top(a), host) => top::run(&mut ctx, a, host.as_deref(), cli.stall_after)?,
-        (Command::Remote(_) | Command::Version, Some(_)) => {
+        (Command::Remote(_) | Command::Mcp(_), Some(_)) => {
             return Err(
-                Error::Usage("`remote` and `version` run here only: give no --host".into()).into(),
+                Error::Usage("`remote` and `mcp` run here only: give no --host".into()).into(),
             )
         }
         (Command::Apply(a), Some(name)) => apply_remote::run(&mut ctx, a, &name, cli.stall_after)?,

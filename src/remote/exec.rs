@@ -20,7 +20,15 @@ const VERBS: &[&str] = &[
     "watch",
     "diff",
     "output",
+    "retry",
+    "rm",
+    "clean",
+    "doctor",
 ];
+
+/// The verbs that may block for as long as a session runs: stopped when
+/// the connection they answer on goes away.
+const BLOCKING: &[&str] = &["wait", "watch"];
 
 /// A request is a verb's arguments: a task may be long, not unbounded.
 const MAX_REQUEST: u64 = 16 << 20;
@@ -42,6 +50,10 @@ pub(crate) fn run() -> Result<()> {
     cmd.args(&request.argv).stdin(std::process::Stdio::null());
     if let Some(c) = request.columns {
         cmd.env("COLUMNS", c.to_string());
+    }
+    if BLOCKING.contains(&request.argv[0].as_str()) {
+        let never = super::hangup::run_until_hangup(cmd).context("cannot run zwarm")?;
+        match never {}
     }
     Err(cmd.exec()).context("cannot run zwarm")
 }
@@ -68,7 +80,8 @@ mod tests {
         assert_eq!(ok.argv, ["show", "--json", "3f2a"]);
         assert_eq!(ok.columns, Some(80));
         for bad in [
-            r#"{"argv":["rm","3f2a"]}"#,
+            r#"{"argv":["mcp"]}"#,
+            r#"{"argv":["top"]}"#,
             r#"{"argv":["remote-exec"]}"#,
             r#"{"argv":[]}"#,
             r#"{"argv":["list"],"shell":"sh"}"#,

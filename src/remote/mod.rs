@@ -9,6 +9,7 @@
 pub(crate) mod cache;
 pub(crate) mod config;
 pub(crate) mod exec;
+mod hangup;
 pub(crate) mod ordered;
 mod split;
 pub(crate) mod transport;

@@ -103,6 +103,13 @@ pub(crate) fn ssh_argv(
             "LogLevel=ERROR",
             "-o",
             "ConnectTimeout=10",
+            // A link that dies without a word (a cable, a suspended laptop)
+            // ends a `wait` or `watch` within a minute instead of never;
+            // after the user's own options, so theirs win.
+            "-o",
+            "ServerAliveInterval=15",
+            "-o",
+            "ServerAliveCountMax=4",
             "-T",
             "--",
         ]
@@ -272,6 +279,14 @@ fn classify(
                     host: name,
                     detail: last,
                 })
+            } else if text.trim().is_empty() {
+                // Every failure to connect or to log in is said at
+                // LogLevel=ERROR; what ssh ends on silently is a server
+                // that stopped answering its keepalives mid-command.
+                Err(HostError::Cut {
+                    host: name,
+                    detail: "the host stopped answering".into(),
+                })
             } else if has("closed by remote host")
                 || has("Broken pipe")
                 || has("Connection reset")
@@ -355,6 +370,19 @@ mod tests {
     }
 
     #[test]
+    fn a_silent_link_is_noticed_unless_the_user_says_otherwise() {
+        let mut h = host("b1", "zwarm");
+        h.remote.options.push("ServerAliveInterval=5".into());
+        let argv = ssh_argv(&h, None, None).unwrap();
+        let at = |o: &str| argv.iter().position(|a| a == o);
+        let theirs = at("ServerAliveInterval=5").unwrap();
+        let ours = at("ServerAliveInterval=15").unwrap();
+        // ssh keeps the first value it is given.
+        assert!(theirs < ours, "{argv:?}");
+        assert!(at("ServerAliveCountMax=4").is_some_and(|i| i < argv.len() - 4));
+    }
+
+    #[test]
     fn batch_mode_comes_before_the_commands_own_options() {
         let argv = ssh_argv(
             &host("b1", "/opt/zwarm"),
@@ -404,6 +432,8 @@ mod tests {
             c(255, "Connection to b1 closed by remote host."),
             Err(HostError::Cut { .. })
         ));
+        // Keepalives unanswered: ssh says nothing at LogLevel=ERROR.
+        assert!(matches!(c(255, ""), Err(HostError::Cut { .. })));
         assert!(matches!(
             c(127, "sh: 1: zwarm: not found"),
             Err(HostError::ZwarmMissing { .. })

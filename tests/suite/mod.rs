@@ -56,6 +56,7 @@ mod reliability_hostile_store;
 mod reliability_hostile_turns;
 mod remotes;
 mod remotes_mcp;
+mod remotes_verbs;
 mod timeouts;
 mod top;
 mod top_hosts;

@@ -203,8 +203,8 @@ fn sessions_start_wait_show_list_and_die_on_the_remote_as_here() {
         has("completed"),
         has(&format!("no session matches '{id2}'")),
     );
-    h.run(&["rm", &on_r1])
-        .expect(2, EMPTY, has("does not run on a remote yet"));
+    h.run(&["mcp", "--host", "r1"])
+        .expect(2, EMPTY, has("run here only"));
 
     // What the far zwarm prints, here as there: the raw turn file, the
     // steps of a finished turn, and a diff's answer (none: no git there).
@@ -410,6 +410,18 @@ fn hanging_on_r1() -> (SshHost, String) {
     (h, id)
 }
 
+/// Whether a zwarm `verb` of the far store runs on `h`.
+fn runs_there(h: &SshHost, verb: &str) -> bool {
+    let store = format!("--dir={}", h.store());
+    let verb = format!("\0{verb}\0");
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
+            let c = String::from_utf8_lossy(&c);
+            c.contains(&store) && c.contains(&verb)
+        })
+    })
+}
+
 #[test]
 fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     let (h, id) = hanging_on_r1();
@@ -421,14 +433,8 @@ fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
         .spawn()
         .unwrap();
     // Once the wait runs there, the link goes down.
-    let store = format!("--dir={}", h.store());
     crate::support::poll::eventually(Duration::from_secs(10), "the remote wait", || {
-        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
-                let c = String::from_utf8_lossy(&c);
-                c.contains(&store) && c.contains("\0wait\0")
-            })
-        })
+        runs_there(&h, "wait")
     });
     assert!(h.cut() > 0, "no connection to cut");
     let out = waiting.wait_with_output().unwrap();
@@ -436,6 +442,10 @@ fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("the connection to host r1 was cut"), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+    // The wait there does not outlive the link it answered on.
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait to end", || {
+        !runs_there(&h, "wait")
+    });
     // The session there is untouched, and the same command picks it up.
     assert_eq!(h.far.meta(&id)["status"], "running");
     h.run(&["wait", "--timeout", "1s", &on_r1])
@@ -747,14 +757,8 @@ fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let store = format!("--dir={}", h.store());
     crate::support::poll::eventually(Duration::from_secs(10), "the remote watch", || {
-        std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
-            std::fs::read(e.path().join("cmdline")).is_ok_and(|c| {
-                let c = String::from_utf8_lossy(&c);
-                c.contains(&store) && c.contains("\0watch\0")
-            })
-        })
+        runs_there(&h, "watch")
     });
     assert!(h.cut() > 0, "no connection to cut");
     let out = watching.wait_with_output().unwrap();
@@ -762,6 +766,9 @@ fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("the connection to host r1 was cut"), "{err}");
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote watch to end", || {
+        !runs_there(&h, "watch")
+    });
     // Every line that came before the cut is whole, with its host.
     for line in String::from_utf8_lossy(&out.stdout).lines() {
         let v: serde_json::Value = serde_json::from_str(line).expect(line);
@@ -777,4 +784,71 @@ fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     std::thread::sleep(Duration::from_millis(300));
     h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
     assert_eq!(again.wait_with_output().unwrap().status.code(), Some(4));
+}
+
+#[test]
+fn a_link_that_goes_silent_is_noticed_by_its_keepalives_and_the_remote_wait_ends_with_it() {
+    let h = SshHost::start();
+    h.far
+        .agent
+        .turn(1, transcript("codex_sigterm.jsonl"))
+        .hang(1);
+    let (zwarm, store) = (h.zwarm(), h.store());
+    let work = h.far.work.path().display().to_string();
+    // The remote's own options come first and win over zwarm's 15 s.
+    h.run(&[
+        "remote",
+        "add",
+        "r1",
+        "127.0.0.1",
+        "--zwarm",
+        &zwarm,
+        "--remote-dir",
+        &store,
+        "--workdir",
+        &work,
+        "-o",
+        "ServerAliveInterval=1",
+        "-o",
+        "ServerAliveCountMax=2",
+    ])
+    .expect(0, has("added remote"), EMPTY);
+    let id = h
+        .run(&["start", "--host", "r1", "hang there"])
+        .expect(0, ANY, EMPTY)
+        .stdout()
+        .trim()
+        .to_string();
+    h.far.agent.wait_hanging(1, STARTED);
+    let on_r1 = format!("r1:{id}");
+    let waiting = h
+        .cmd(&["wait", &on_r1])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait", || {
+        runs_there(&h, "wait")
+    });
+    // Nothing is closed: the server just stops answering.
+    let frozen = h.freeze();
+    assert!(!frozen.is_empty(), "no connection to freeze");
+    let silent = Instant::now();
+    let out = waiting.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("the connection to host r1 was cut"), "{err}");
+    assert!(
+        silent.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        silent.elapsed()
+    );
+    // Once the link is back, the wait there finds its reader gone and
+    // ends; the session goes on.
+    h.thaw(&frozen);
+    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait to end", || {
+        !runs_there(&h, "wait")
+    });
+    assert_eq!(h.far.meta(&id)["status"], "running");
+    h.run(&["kill", &on_r1]).expect(0, ANY, EMPTY);
 }

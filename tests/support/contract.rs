@@ -134,6 +134,8 @@ pub struct Host {
 pub struct VersionDoc {
     pub schema_version: u32,
     pub version: String,
+    #[serde(default)]
+    pub host: Option<Host>,
 }
 
 /// `remote ls --json` (and `remote add`, `remote rm`).
@@ -413,6 +415,8 @@ pub struct CleanDoc {
     pub sessions: Vec<Session>,
     pub failed: Vec<CleanFailure>,
     pub snapshots: Vec<DroppedSnapshots>,
+    #[serde(default)]
+    pub host: Option<Host>,
 }
 
 /// `clean --snapshots`: the snapshot refs of a removed session.
@@ -439,6 +443,8 @@ pub struct DoctorDoc {
     pub fix: bool,
     pub healthy: bool,
     pub problems: Vec<DoctorProblem>,
+    #[serde(default)]
+    pub host: Option<Host>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -217,18 +217,48 @@ impl SshHost {
     /// once, as on a link that went down); sshd itself goes on listening.
     /// Returns how many processes were killed.
     pub fn cut(&self) -> usize {
+        let pids = self.connections();
+        for &pid in &pids {
+            super::procs::sigkill(pid);
+        }
+        pids.len()
+    }
+
+    /// Freezes every connection sshd holds (SIGSTOP): nothing is closed,
+    /// nothing answers, as on a link that went silent. Returns the frozen
+    /// processes, for [`SshHost::thaw`].
+    pub fn freeze(&self) -> Vec<i32> {
+        let pids = self.connections();
+        for &pid in &pids {
+            super::procs::signal(pid, libc::SIGSTOP);
+        }
+        pids
+    }
+
+    /// Lets frozen connections run again.
+    pub fn thaw(&self, pids: &[i32]) {
+        for &pid in pids {
+            super::procs::signal(pid, libc::SIGCONT);
+        }
+    }
+
+    /// The processes of sshd serving connections: the listener's
+    /// descendants (up to three levels) that are sshd.
+    fn connections(&self) -> Vec<i32> {
         let Some(listener) = self.sshd.as_ref().map(|c| c.id() as i32) else {
-            return 0;
+            return Vec::new();
         };
         let parent_of = |pid: i32| -> Option<i32> {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             let after = &stat[stat.rfind(')')? + 2..];
             after.split(' ').nth(1)?.parse().ok()
         };
+        // `sshd-session` on OpenSSH 9.8 and later.
         let is_sshd = |pid: i32| {
-            std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "sshd")
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim().starts_with("sshd"))
         };
-        let mut killed = 0;
+        let mut found = Vec::new();
         for entry in std::fs::read_dir("/proc").expect("read /proc").flatten() {
             let Some(pid) = entry
                 .file_name()
@@ -237,20 +267,18 @@ impl SshHost {
             else {
                 continue;
             };
-            // The listener's children and theirs: the connections.
             let mut up = parent_of(pid);
             let mut depth = 0;
             while let Some(p) = up.filter(|&p| p > 1 && depth < 3) {
                 if p == listener && is_sshd(pid) {
-                    super::procs::sigkill(pid);
-                    killed += 1;
+                    found.push(pid);
                     break;
                 }
                 up = parent_of(p);
                 depth += 1;
             }
         }
-        killed
+        found
     }
 
     /// Stops sshd: the host no longer answers.

@@ -5,10 +5,9 @@
 //! sessions keep their statuses; staleness is said of the host, never
 //! guessed into a status.
 
-use super::hosted::with_globals;
 use super::{list, Ctx, Outcome};
 use crate::cli::ListArgs;
-use crate::hosts::{as_session, ask, live, settle, Listed};
+use crate::hosts::{as_session, ask, list_argv, live, settle, Listed};
 use crate::model::{Session, SessionStatus};
 use crate::remote::config::Config;
 use crate::remote::ordered::Ordered;
@@ -43,11 +42,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs, stall: Duration) -> Result<Outcom
     // The remotes are asked first: they answer while this store is read.
     let (tx, rx) = mpsc::channel();
     for (i, host) in hosts.iter().enumerate() {
-        let argv = with_globals(vec!["list".into()], ctx, host, stall);
-        let mut argv = argv;
-        if !argv.iter().any(|w| w == "--json") {
-            argv.insert(1, "--json".into());
-        }
+        let argv = list_argv(host, stall);
         let (tx, host) = (tx.clone(), host.clone());
         // Not joined: one that outlives the bound is left behind, and its
         // ssh dies with this process.

@@ -593,6 +593,20 @@ mod tests {
             row.contains("completed") && row.contains("[stale] task of 5b7d4c8e-0007"),
             "{s}"
         );
+        // Many hosts unwell: three lines at most, the last naming the rest.
+        for name in ["x1", "x2"] {
+            app.hosts.push(HostLine {
+                name: name.into(),
+                state: HostState::Asking,
+            });
+        }
+        let s = screen(&app, 120, 30);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(
+            lines[3], "2 more hosts stale or not heard of yet: x1, x2",
+            "{s}"
+        );
+        assert!(lines[4].starts_with("   ID "), "{s}");
     }
 
     #[test]

@@ -280,15 +280,25 @@ pub(crate) enum Command {
         after_help = "Sessions that failed (a limit, a timeout, a budget) or stalled in the last 24 hours \
         come first, then running ones (the longest first), pending ones, then the rest (newest first). \
         The pane below follows the selected session's latest turn as `watch` does; `v` shows its final \
-        message, its raw output, its diff. It is woken by changes in the store, never polls, and redraws \
-        once a second only while a session runs. It needs a terminal (stdout), and has no --json.\n\n\
+        message, its raw output, its diff. It is woken by changes in the store, never polls it, and \
+        redraws once a second only while a session runs. It needs a terminal (stdout), and has no --json.\n\n\
+        With --all-hosts, every remote (see `zwarm remote`) is shown beside this store, and with --host \
+        NAME that remote alone: each host is asked for its list in a thread of its own every 2 s, never \
+        twice at once, each answer bounded by --host-timeout, so a slow or dead host delays neither the \
+        keys nor the other rows. Remote rows read NAME:ID. A host that does not answer is shown stale: \
+        a line under the header says when it was last seen and why, and its last known sessions keep \
+        their statuses, marked [stale]. On a remote row the preview, `i` and `K` run `trajectory`, \
+        `show`, `output`, `diff`, `inject` and `kill` there, in the background.\n\n\
         Keys:\n  ↑ ↓  j k       select a session\n  Enter  v       preview: steps, final message, raw output, diff\n  \
         d              preview the diff\n  i              inject a message into the session (Enter sends)\n  \
         K              kill the session (y confirms)\n  /              filter by text\n  \
         s              cycle the status filter\n  ?              the keys\n  q  Esc         quit\n\n\
-        Examples:\n  zwarm top\n  zwarm --dir ~/src/api/.zwarm top\n  NO_COLOR=1 zwarm top"
+        Examples:\n  zwarm top\n  zwarm --dir ~/src/api/.zwarm top\n  NO_COLOR=1 zwarm top\n  \
+        zwarm top --all-hosts   # this store and every remote\n  \
+        zwarm top --host build1   # build1's sessions only\n  \
+        zwarm top --all-hosts --host-timeout 2s"
     )]
-    Top,
+    Top(TopArgs),
 
     /// Print zwarm's version and the schema_version of its --json documents
     #[command(
@@ -441,6 +451,17 @@ pub(crate) struct ListArgs {
 
     /// With --all-hosts: how long each remote may take
     #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION", requires = "all_hosts")]
+    pub host_timeout: std::time::Duration,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct TopArgs {
+    /// This store's sessions and every remote's; a remote that does not answer in time is shown stale, with its last known sessions
+    #[arg(long)]
+    pub all_hosts: bool,
+
+    /// With --all-hosts or --host: how long each remote may take to list its sessions
+    #[arg(long, value_parser = parse_duration, default_value = "5s", value_name = "DURATION")]
     pub host_timeout: std::time::Duration,
 }
 

@@ -14,6 +14,7 @@ mod dir;
 mod error;
 
 mod git;
+mod hosts;
 mod mcp;
 mod model;
 mod process;

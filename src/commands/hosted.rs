@@ -289,17 +289,10 @@ pub(crate) fn with_globals(
     host: &Host,
     stall: Duration,
 ) -> Vec<String> {
-    let mut globals = Vec::new();
-    if ctx.json() {
-        globals.push("--json".to_string());
-    }
-    let color = if ctx.style().color { "always" } else { "never" };
-    globals.push(format!("--color={color}"));
-    globals.push(format!("--stall-after={}", secs(stall)));
-    if let Some(d) = &host.remote.remote_dir {
-        globals.push(format!("--dir={d}"));
-    }
-    argv.splice(1..1, globals);
+    argv.splice(
+        1..1,
+        crate::hosts::globals(ctx.json(), ctx.style().color, stall, host),
+    );
     argv
 }
 
@@ -388,19 +381,7 @@ fn watch_line(ctx: &mut Ctx, line: &[u8], tag: &HostJson, host: &str) -> Result<
     Ok(())
 }
 
-/// A host that answered just now.
-pub(crate) fn live(name: &str) -> HostJson {
-    HostJson {
-        name: name.to_string(),
-        stale: false,
-        last_seen: Some(now()),
-    }
-}
-
-/// Now, as `last_seen` says it: RFC 3339 in UTC.
-pub(crate) fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
+pub(crate) use crate::hosts::live;
 
 #[cfg(test)]
 mod tests {

@@ -5,29 +5,19 @@
 //! sessions keep their statuses; staleness is said of the host, never
 //! guessed into a status.
 
-use super::hosted::{live, now, with_globals};
 use super::{list, Ctx, Outcome};
 use crate::cli::ListArgs;
+use crate::hosts::{as_session, ask, list_argv, live, settle, Listed};
 use crate::model::{Session, SessionStatus};
 use crate::remote::config::Config;
 use crate::remote::ordered::Ordered;
-use crate::remote::transport::{self, Request};
 use crate::remote::{cache, Host, HostError};
-use crate::render::json::{HostJson, ListJson, SCHEMA_VERSION};
+use crate::render::json::{ListJson, SCHEMA_VERSION};
 use crate::render::{self, human};
 use anyhow::Result;
 use serde::Serialize;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// What one host gave: its sessions (as its `list --json` has them), and
-/// whether they are fresh.
-struct Listed {
-    host: HostJson,
-    sessions: Vec<Ordered>,
-    /// Why the host is stale.
-    error: Option<String>,
-}
 
 /// How each host fared, beside the sessions in the document.
 #[derive(Serialize)]
@@ -52,11 +42,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs, stall: Duration) -> Result<Outcom
     // The remotes are asked first: they answer while this store is read.
     let (tx, rx) = mpsc::channel();
     for (i, host) in hosts.iter().enumerate() {
-        let argv = with_globals(vec!["list".into()], ctx, host, stall);
-        let mut argv = argv;
-        if !argv.iter().any(|w| w == "--json") {
-            argv.insert(1, "--json".into());
-        }
+        let argv = list_argv(host, stall);
         let (tx, host) = (tx.clone(), host.clone());
         // Not joined: one that outlives the bound is left behind, and its
         // ssh dies with this process.
@@ -165,133 +151,4 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs, stall: Duration) -> Result<Outcom
         ctx.p.text(&out)?;
     }
     Ok(Outcome::OK)
-}
-
-/// One host's `list --json`, its sessions.
-fn ask(host: &Host, argv: Vec<String>) -> Result<Vec<Ordered>, HostError> {
-    let reply = transport::run(
-        host,
-        &Request {
-            argv,
-            columns: None,
-        },
-    )?;
-    let bad = |detail: String| HostError::BadReply {
-        host: host.name.clone(),
-        detail,
-    };
-    if reply.code != 0 {
-        let text = String::from_utf8_lossy(&reply.stderr);
-        return Err(bad(format!(
-            "its list ended with status {}: {}",
-            reply.code,
-            text.trim()
-        )));
-    }
-    let mut doc: Ordered = serde_json::from_slice(&reply.stdout)
-        .map_err(|e| bad(format!("not a list document: {e}")))?;
-    match doc.remove("sessions") {
-        Some(Ordered::Array(ss)) => Ok(ss),
-        _ => Err(bad("a list document without sessions".into())),
-    }
-}
-
-/// A host's answer kept in the cache, or, when it gave none, what the cache
-/// kept of it; the sessions of `status` only.
-fn settle(
-    host: &Host,
-    answer: Result<Vec<Ordered>, HostError>,
-    cache_dir: Option<&std::path::Path>,
-    status: Option<&str>,
-) -> Listed {
-    let mut listed = match answer {
-        Ok(sessions) => {
-            let fresh = live(&host.name);
-            if let Some(dir) = cache_dir {
-                let seen = cache::Seen {
-                    last_seen: fresh.last_seen.clone().unwrap_or_else(now),
-                    sessions,
-                };
-                let _ = cache::save(dir, &host.name, &seen);
-                Listed {
-                    host: fresh,
-                    sessions: seen.sessions,
-                    error: None,
-                }
-            } else {
-                Listed {
-                    host: fresh,
-                    sessions,
-                    error: None,
-                }
-            }
-        }
-        Err(e) => {
-            let seen = cache_dir.and_then(|d| cache::load(d, &host.name));
-            Listed {
-                host: HostJson {
-                    name: host.name.clone(),
-                    stale: true,
-                    last_seen: seen.as_ref().map(|s| s.last_seen.clone()),
-                },
-                sessions: seen.map(|s| s.sessions).unwrap_or_default(),
-                error: Some(e.to_string()),
-            }
-        }
-    };
-    if let Some(want) = status {
-        listed
-            .sessions
-            .retain(|s| s.get("status").and_then(Ordered::as_str) == Some(want));
-    }
-    listed
-}
-
-/// A remote's session, as much of it as the table shows, in the shape of
-/// `meta.json`, so the one table draws every host's rows alike.
-fn as_session(s: &Ordered) -> Option<Session> {
-    let field = |k: &str| s.get(k).cloned().unwrap_or(Ordered::Null);
-    let updated = match s.get("ended_at") {
-        Some(v @ Ordered::String(_)) => v.clone(),
-        _ => field("updated_at"),
-    };
-    let meta = serde_json::json!({
-        "id": field("id"),
-        "task": field("task"),
-        "status": field("status"),
-        "working_dir": field("working_dir"),
-        "created_at": field("created_at"),
-        "updated_at": updated,
-        "model": field("model"),
-        "turn": field("turns"),
-        "adapter": field("adapter"),
-        "token_usage": field("usage"),
-        "cost_usd": field("cost_usd"),
-        "error": field("error"),
-        "source": field("source"),
-    });
-    serde_json::from_value(meta).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_remotes_session_reads_as_a_table_row() {
-        let s = Ordered::of(&serde_json::json!({
-            "id": "3f2a9c1e-5b7d-4c8e-9a1f-2b3c4d5e6f70", "short_id": "3f2a9c1e",
-            "status": "completed", "adapter": "claude_code", "model": "sonnet",
-            "task": "fix it", "working_dir": "/w", "source": "user", "turns": 2,
-            "created_at": "2026-01-01T00:00:00", "updated_at": "2026-01-01T00:00:05",
-            "ended_at": "2026-01-01T00:00:04", "cost_usd": 0.5, "error": null,
-            "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
-        }))
-        .unwrap();
-        let session = as_session(&s).unwrap();
-        assert_eq!(session.turn, 2);
-        assert_eq!(session.token_usage.total_tokens, 3);
-        assert_eq!(session.short_id(), "3f2a9c1e");
-        assert!(as_session(&Ordered::of(&serde_json::json!({"id": "x"})).unwrap()).is_none());
-    }
 }

@@ -149,6 +149,7 @@ pub(crate) fn run(cli: Cli) -> Result<i32> {
         (Command::List(a), Some(_)) if a.all_hosts => {
             return Err(Error::Usage("--all-hosts lists every host: give no --host".into()).into())
         }
+        (Command::Top(a), host) => top::run(&mut ctx, a, host.as_deref(), cli.stall_after)?,
         (Command::Remote(_) | Command::Mcp(_), Some(_)) => {
             return Err(
                 Error::Usage("`remote` and `mcp` run here only: give no --host".into()).into(),
@@ -180,10 +181,10 @@ fn dispatch(ctx: &mut Ctx, command: &Command) -> Result<Outcome> {
         Command::Clean(a) => clean::run(ctx, a),
         Command::Doctor(a) => doctor::run(ctx, a),
         Command::Mcp(a) => mcp::run(ctx, a),
-        Command::Top => top::run(ctx),
         Command::Version => version::run(ctx),
         Command::Remote(a) => remote::run(ctx, a),
         Command::Completions(_)
+        | Command::Top(_)
         | Command::Session(_)
         | Command::Supervise(_)
         | Command::RemoteExec => {

@@ -1,5 +1,5 @@
 //! The last sessions each remote listed, and when: what `list --all-hosts`
-//! shows of a host that does not answer. Kept per user, under
+//! and `top` show of a host that does not answer. Kept per user, under
 //! `$XDG_CACHE_HOME/zwarm/remotes/<name>.json` (else `~/.cache`), written
 //! atomically without following links; losing it only loses that memory.
 

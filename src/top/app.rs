@@ -4,6 +4,8 @@
 //! to carry out with the session manager.
 
 use super::rows::{order, Counts, Row, StatusFilter};
+use crate::hosts::Listed;
+use crate::timefmt::Timestamp;
 
 /// A key, as the dashboard tells keys apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,6 +93,26 @@ pub(crate) struct Notice {
     pub text: String,
 }
 
+/// How a remote fares, as the line under the header says it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum HostState {
+    /// Not heard of yet, nor given up on.
+    Asking,
+    Fresh,
+    /// It did not answer: its rows are what it listed `last_seen` (None:
+    /// never, and there are none).
+    Stale {
+        last_seen: Option<Timestamp>,
+        why: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct HostLine {
+    pub name: String,
+    pub state: HostState,
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct App {
     /// Every session, in order.
@@ -107,6 +129,8 @@ pub(crate) struct App {
     pub status_filter: StatusFilter,
     pub notice: Option<Notice>,
     pub counts: Counts,
+    /// The remotes shown, in the order of `remotes.toml`.
+    pub hosts: Vec<HostLine>,
 }
 
 /// How far PageUp and PageDown move.
@@ -119,6 +143,52 @@ impl App {
         self.counts = Counts::of(&rows);
         self.rows = rows;
         self.apply_filters();
+    }
+
+    /// New rows of one host (None: this store), in place of all its rows
+    /// before; the others stay.
+    pub(crate) fn set_rows_of(&mut self, host: Option<&str>, rows: Vec<Row>) {
+        let mut all = std::mem::take(&mut self.rows);
+        all.retain(|r| r.host.as_deref() != host);
+        all.extend(rows);
+        order(&mut all);
+        self.set_rows(all);
+    }
+
+    /// The remotes to show, none heard of yet.
+    pub(crate) fn set_hosts<'a>(&mut self, names: impl Iterator<Item = &'a str>) {
+        self.hosts = names
+            .map(|name| HostLine {
+                name: name.to_string(),
+                state: HostState::Asking,
+            })
+            .collect();
+    }
+
+    /// What a remote listed: its rows, fresh or as last seen, and its line.
+    pub(crate) fn host_listed(&mut self, listed: &Listed, now: Timestamp) {
+        let name = listed.host.name.as_str();
+        let stale = listed.host.stale;
+        let rows = listed
+            .sessions
+            .iter()
+            .filter_map(|s| Row::remote(name, s, stale, now))
+            .collect();
+        self.set_rows_of(Some(name), rows);
+        let state = match &listed.error {
+            Some(why) if stale => HostState::Stale {
+                last_seen: listed.host.last_seen.as_deref().and_then(Timestamp::parse),
+                why: crate::render::controls::visible(&why.replace('\n', " ")).into_owned(),
+            },
+            _ => HostState::Fresh,
+        };
+        match self.hosts.iter_mut().find(|h| h.name == name) {
+            Some(line) => line.state = state,
+            None => self.hosts.push(HostLine {
+                name: name.to_string(),
+                state,
+            }),
+        }
     }
 
     /// Rows read again, each in place of its session's (or added): the
@@ -163,9 +233,12 @@ impl App {
         self.shown.iter().map(|&i| &self.rows[i])
     }
 
-    /// The ids of every session, shown or not.
+    /// The ids of every session of this store, shown or not.
     pub(crate) fn ids(&self) -> impl Iterator<Item = &str> {
-        self.rows.iter().map(|r| r.id.as_str())
+        self.rows
+            .iter()
+            .filter(|r| r.host.is_none())
+            .map(|r| r.id.as_str())
     }
 
     pub(crate) fn cursor(&self) -> usize {
@@ -394,6 +467,71 @@ mod tests {
         assert_eq!(ids, ["aa000001", "cc000003", "bb000002"]);
         assert_eq!(selected(&app), "cc000003");
         assert_eq!((app.counts.running, app.counts.failed), (2, 0));
+    }
+
+    fn listed(name: &str, stale: bool, ids: &[&str]) -> Listed {
+        Listed {
+            host: crate::render::json::HostJson {
+                name: name.into(),
+                stale,
+                last_seen: Some("2025-01-02T11:59:00Z".into()),
+            },
+            sessions: ids
+                .iter()
+                .map(|id| {
+                    crate::remote::ordered::Ordered::of(&serde_json::json!({
+                        "id": id, "status": "running", "adapter": "codex", "model": "o3",
+                        "task": "t", "working_dir": "/w", "source": "user", "turns": 1,
+                        "created_at": "2025-01-02T11:00:00", "updated_at": "2025-01-02T11:00:00",
+                        "cost_usd": null, "error": null,
+                        "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+                    }))
+                    .unwrap()
+                })
+                .collect(),
+            error: stale.then(|| "host b1 did not answer\nwithin 5 s".to_string()),
+        }
+    }
+
+    #[test]
+    fn a_remotes_rows_come_and_go_with_its_answers_and_go_stale_as_they_were() {
+        let mut app = app();
+        app.set_hosts(["b1", "b2"].into_iter());
+        assert!(app.hosts.iter().all(|h| h.state == HostState::Asking));
+        app.host_listed(&listed("b1", false, &["dd000004", "ee000005"]), now());
+        assert_eq!(app.counts.total, 5);
+        assert_eq!(app.hosts[0].state, HostState::Fresh);
+        assert_eq!(app.hosts[1].state, HostState::Asking);
+        let ids: Vec<&str> = app.shown().map(|r| r.short.as_str()).collect();
+        assert!(ids.contains(&"b1:dd000004"), "{ids:?}");
+        // Only this store's sessions are watched on disk.
+        assert_eq!(app.ids().count(), 3);
+        // It stops answering: the same rows, marked stale, and why.
+        app.host_listed(&listed("b1", true, &["dd000004", "ee000005"]), now());
+        let stale: Vec<(&str, bool, &str)> = app
+            .shown()
+            .filter(|r| r.host.is_some())
+            .map(|r| (r.short.as_str(), r.stale, r.label.as_str()))
+            .collect();
+        assert_eq!(
+            stale,
+            [
+                ("b1:dd000004", true, "running"),
+                ("b1:ee000005", true, "running")
+            ]
+        );
+        assert_eq!(
+            app.hosts[0].state,
+            HostState::Stale {
+                last_seen: Timestamp::parse("2025-01-02T11:59:00Z"),
+                why: "host b1 did not answer within 5 s".into(),
+            }
+        );
+        // This store's rows read again leave the remote's alone.
+        app.set_rows_of(None, vec![]);
+        assert_eq!(app.counts.total, 2);
+        app.host_listed(&listed("b1", false, &[]), now());
+        assert_eq!(app.counts.total, 0);
     }
 
     #[test]

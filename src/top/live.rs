@@ -2,9 +2,12 @@
 //! to the selected session's turn file, a resize or a signal wakes it, and
 //! once a second while something runs, for the clocks. Nothing is polled:
 //! keys, inotify and signals each block in a thread of their own and wake
-//! the loop through one channel, so an idle dashboard takes no CPU.
+//! the loop through one channel, so an idle dashboard takes no CPU. The
+//! remotes (`--all-hosts`, `--host`) wake it the same way, from their own
+//! threads (see [`super::hosts`]): it never waits on ssh.
 
-use super::app::{Action, App, Key};
+use super::app::{Action, App, Key, View};
+use super::hosts::{self, Fetched, PreviewKey, RemotePreview, Remotes};
 use super::preview::Preview;
 use super::rows::{order, Row};
 use super::terminal::Screen;
@@ -40,20 +43,40 @@ enum Wake {
         error: bool,
         text: String,
     },
+    /// A remote listed its sessions, or is stale.
+    Listed(Box<crate::hosts::Listed>),
+    /// A remote session's preview came.
+    Fetched(Fetched),
 }
 
 /// Runs the dashboard until `q`, a signal or an error; the signal that
 /// ended it, if one did, so that the process can exit as a shell expects
-/// of a program a signal stopped (128 + its number).
-pub(crate) fn run(manager: &Manager, color: bool) -> Result<Option<i32>> {
+/// of a program a signal stopped (128 + its number). `local`: this store's
+/// sessions are shown; `remotes`: those hosts' too.
+pub(crate) fn run(
+    manager: &Manager,
+    color: bool,
+    local: bool,
+    remotes: &Remotes,
+) -> Result<Option<i32>> {
     let (tx, rx) = mpsc::channel();
     watch_signals(tx.clone())?;
-    let mut watcher = Watcher::new(manager, tx.clone())?;
+    let mut watcher = if local {
+        Some(Watcher::new(manager, tx.clone())?)
+    } else {
+        None
+    };
     let mut screen = Screen::enter().context("cannot set the terminal up")?;
     read_keys(tx.clone());
     let mut app = App::default();
+    app.set_hosts(remotes.hosts.iter().map(|h| h.name.as_str()));
+    let listed = tx.clone();
+    hosts::poll(remotes, move |l| {
+        listed.send(Wake::Listed(Box::new(l))).is_ok()
+    });
     let mut preview = Preview::default();
-    let mut rows_stale = true;
+    let mut remote_preview = RemotePreview::default();
+    let mut rows_stale = local;
     // Sessions whose own folder changed: only they are read again.
     let mut changed: Vec<String> = Vec::new();
     let mut read_at = Instant::now();
@@ -69,19 +92,47 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<Option<i32>> {
             }
         }
         changed.clear();
-        if rows_stale {
+        if let (true, Some(watcher)) = (rows_stale, watcher.as_mut()) {
             read_at = Instant::now();
             if watcher.sessions_dir.is_none() {
                 watcher.watch_sessions_dir(manager);
             }
             let rows = load_rows(manager, &mut app);
-            app.set_rows(rows);
+            app.set_rows_of(None, rows);
             watcher.sessions(manager, app.ids());
-            rows_stale = false;
         }
-        let selected = app.selected().map(|r| r.id.clone());
-        preview.refresh(manager, selected.as_deref(), app.view);
-        watcher.follow(manager, selected.as_deref());
+        rows_stale = false;
+        let remote_key = app.selected().filter(|r| r.host.is_some()).map(|r| {
+            let key: PreviewKey = (r.id.clone(), app.view, r.turns, r.status.is_active());
+            (key, r.short.clone())
+        });
+        let local_selected = app
+            .selected()
+            .filter(|r| r.host.is_none())
+            .map(|r| r.id.clone());
+        match &remote_key {
+            Some((key, short)) => {
+                let fetched = tx.clone();
+                let again = key.3 && key.1 == View::Steps;
+                let waiting = remote_preview.want(key, remotes, again, move |f| {
+                    let _ = fetched.send(Wake::Fetched(f));
+                });
+                if waiting {
+                    preview.set(
+                        remote_title(short, key.1, key.2),
+                        vec![format!("fetching the {} from {short}…", key.1.as_str())],
+                        false,
+                    );
+                }
+            }
+            None => {
+                remote_preview.forget();
+                preview.refresh(manager, local_selected.as_deref(), app.view);
+            }
+        }
+        if let Some(watcher) = watcher.as_mut() {
+            watcher.follow(manager, local_selected.as_deref());
+        }
         let now = Timestamp::now();
         screen
             .term
@@ -104,18 +155,31 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<Option<i32>> {
                     Action::Kill { id } => {
                         // A kill may take seconds (the agent's grace): it
                         // runs aside, and the screen stays live meanwhile.
-                        app.say(false, format!("killing {}…", crate::model::short(&id)));
-                        kill_aside(manager.clone(), id, tx.clone());
+                        app.say(false, format!("killing {}…", shown_id(&id)));
+                        kill_aside(manager.clone(), remotes, id, tx.clone());
                     }
-                    Action::Inject { id, message } => {
-                        // Returns at once: the turn's supervisor runs it.
-                        let (error, text) = inject(manager, &id, &message);
-                        app.say(error, text);
-                        rows_stale = true;
-                    }
+                    Action::Inject { id, message } => match there(remotes, &id) {
+                        Some((host, rid)) => {
+                            app.say(false, format!("injecting into {}…", shown_id(&id)));
+                            let (tx, stall) = (tx.clone(), remotes.stall);
+                            std::thread::spawn(move || {
+                                let (error, text) = hosts::inject(&host, stall, &rid, &message);
+                                let _ = tx.send(Wake::Said { error, text });
+                            });
+                        }
+                        None => {
+                            // Returns at once: the turn's supervisor runs it.
+                            let (error, text) = inject(manager, &id, &message);
+                            app.say(error, text);
+                            rows_stale = true;
+                        }
+                    },
                 },
                 Wake::Resize => {}
                 Wake::Files(wds) => {
+                    let Some(watcher) = watcher.as_ref() else {
+                        continue;
+                    };
                     for wd in wds {
                         match watcher.what(wd) {
                             // The steps grow; the table has not changed.
@@ -131,8 +195,36 @@ pub(crate) fn run(manager: &Manager, color: bool) -> Result<Option<i32>> {
                     app.say(error, text);
                     rows_stale = true;
                 }
+                Wake::Listed(listed) => app.host_listed(&listed, Timestamp::now()),
+                Wake::Fetched(f) => {
+                    let wanted = remote_key.as_ref().map(|k| &k.0);
+                    if remote_preview.fetched(&f.key, wanted) {
+                        let short = remote_key.as_ref().map_or("", |k| k.1.as_str());
+                        let tail = matches!(f.key.1, View::Steps | View::Raw);
+                        preview.set(remote_title(short, f.key.1, f.key.2), f.lines, tail);
+                    }
+                }
             }
         }
+    }
+}
+
+/// The pane's title for a remote session's `view`.
+fn remote_title(short: &str, view: View, turns: u32) -> String {
+    format!("{short} · {} · turn {turns}", view.as_str())
+}
+
+/// The host of a remote row's id, and the id there; None for this store's.
+fn there(remotes: &Remotes, id: &str) -> Option<(crate::remote::Host, String)> {
+    let (name, rid) = crate::remote::split_id(id)?;
+    Some((remotes.host(name)?.clone(), rid.to_string()))
+}
+
+/// An id as the table shows it: shortened, with its host.
+fn shown_id(id: &str) -> String {
+    match crate::remote::split_id(id) {
+        Some((name, rid)) => format!("{name}:{}", crate::model::short(rid)),
+        None => crate::model::short(id).to_string(),
     }
 }
 
@@ -222,10 +314,16 @@ fn kill(manager: &Manager, id: &str) -> (bool, String) {
     }
 }
 
-/// [`kill`] in a thread of its own, which wakes the loop when done.
-fn kill_aside(manager: Manager, id: String, tx: Sender<Wake>) {
+/// [`kill`] (or the remote's, for a remote row's id) in a thread of its
+/// own, which wakes the loop when done.
+fn kill_aside(manager: Manager, remotes: &Remotes, id: String, tx: Sender<Wake>) {
+    let remote = there(remotes, &id);
+    let stall = remotes.stall;
     std::thread::spawn(move || {
-        let (error, text) = kill(&manager, &id);
+        let (error, text) = match remote {
+            Some((host, rid)) => hosts::kill(&host, stall, &rid),
+            None => kill(&manager, &id),
+        };
         let _ = tx.send(Wake::Said { error, text });
     });
 }

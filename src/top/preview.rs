@@ -96,6 +96,17 @@ impl Preview {
         self.key = Some(key);
     }
 
+    /// Shows `lines`, read elsewhere (a remote session's): the next local
+    /// session is read afresh.
+    pub(crate) fn set(&mut self, title: String, lines: Vec<String>, tail: bool) {
+        *self = Preview {
+            title,
+            lines,
+            tail,
+            ..Preview::default()
+        };
+    }
+
     /// A pane that shows `lines`, read from nothing (for rendering tests).
     #[cfg(test)]
     pub(crate) fn with_lines(title: &str, lines: Vec<String>, tail: bool) -> Preview {

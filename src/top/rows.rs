@@ -2,6 +2,7 @@
 //! should look at them (what needs attention first), and the filters.
 
 use crate::model::{Session, SessionStatus, TurnRecord};
+use crate::remote::ordered::Ordered;
 use crate::render::controls::visible;
 use crate::render::human::{agent_name, limited_until, one_line};
 use crate::timefmt::Timestamp;
@@ -25,8 +26,14 @@ pub(crate) enum Rank {
 /// for a terminal.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Row {
+    /// The session's id; `NAME:ID` for a remote's.
     pub id: String,
+    /// The id shortened; `NAME:SHORT` for a remote's.
     pub short: String,
+    /// The remote it runs on; None for this store's.
+    pub host: Option<String>,
+    /// Its host did not answer: the row is as it was last seen.
+    pub stale: bool,
     pub status: SessionStatus,
     pub stalled: bool,
     /// The status, or what ended the latest turn when that says more.
@@ -69,6 +76,8 @@ impl Row {
         Row {
             id: s.id.to_string(),
             short: visible(s.short_id()).into_owned(),
+            host: None,
+            stale: false,
             status: s.status,
             stalled,
             label,
@@ -90,6 +99,28 @@ impl Row {
             task: one_line(&s.task, TASK_CHARS),
             rank,
         }
+    }
+
+    /// A remote's session as its `list --json` has it (None if it cannot
+    /// be read as one), on `host`; `stale` if that host did not answer and
+    /// this is what it listed last: the status stays as it was then.
+    pub(crate) fn remote(host: &str, s: &Ordered, stale: bool, now: Timestamp) -> Option<Row> {
+        let session = crate::hosts::as_session(s)?;
+        let stalled =
+            session.status.is_active() && !matches!(s.get("stalled"), None | Some(Ordered::Null));
+        let mut row = Row::new(&session, stalled, now);
+        // Its turns are not in the list: what ended the latest says more
+        // than `failed`, as for this store's rows.
+        if !stalled && session.status == SessionStatus::Failed {
+            if let Some(ending) = s.get("ending").and_then(Ordered::as_str) {
+                row.label = visible(ending).into_owned();
+            }
+        }
+        row.id = format!("{host}:{}", session.id);
+        row.short = visible(&format!("{host}:{}", session.short_id())).into_owned();
+        row.host = Some(host.to_string());
+        row.stale = stale;
+        Some(row)
     }
 
     /// How long the latest turn ran, or has run by `now`.
@@ -321,6 +352,61 @@ pub(crate) mod tests {
         assert_eq!(seen.last(), Some(&"all"));
         let c = Counts::of(&rows);
         assert_eq!((c.total, c.running, c.failed, c.attention), (2, 1, 1, 1));
+    }
+
+    #[test]
+    fn a_remotes_session_is_a_row_named_by_its_host_and_keeps_its_status_when_stale() {
+        let listed = |status: &str, extra: serde_json::Value| {
+            let mut v = serde_json::json!({
+                "id": "3f2a9c1e-5b7d-4c8e-9a1f-2b3c4d5e6f70", "short_id": "3f2a9c1e",
+                "status": status, "adapter": "codex", "model": "o3", "task": "fix it",
+                "working_dir": "/w", "source": "user", "turns": 2,
+                "created_at": "2025-01-02T11:00:00", "updated_at": "2025-01-02T11:30:00",
+                "ended_at": null, "cost_usd": null, "error": null, "stalled": null,
+                "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3},
+            });
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            Ordered::of(&v).unwrap()
+        };
+        let running = Row::remote(
+            "b1",
+            &listed("running", serde_json::json!({})),
+            false,
+            now(),
+        )
+        .unwrap();
+        assert_eq!(running.id, "b1:3f2a9c1e-5b7d-4c8e-9a1f-2b3c4d5e6f70");
+        assert_eq!(running.short, "b1:3f2a9c1e");
+        assert_eq!(running.host.as_deref(), Some("b1"));
+        assert!(!running.stale && !running.stalled);
+        assert_eq!(
+            (running.rank, running.turns, running.tokens),
+            (Rank::Running, 2, 3)
+        );
+        assert!(running.matches("b1:"), "the host filters by text");
+        // Stale: the status as last seen, never guessed.
+        let stale =
+            Row::remote("b1", &listed("running", serde_json::json!({})), true, now()).unwrap();
+        assert!(stale.stale);
+        assert_eq!(stale.label, "running");
+        let failed = serde_json::json!({"ending": "timed_out", "ended_at": "2025-01-02T11:30:00"});
+        let failed = Row::remote("b1", &listed("failed", failed), false, now()).unwrap();
+        assert_eq!(
+            (failed.label.as_str(), failed.rank),
+            ("timed_out", Rank::Attention)
+        );
+        let stalled = serde_json::json!({"stalled": {"since": "x", "retries": 3}});
+        let stalled = Row::remote("b1", &listed("running", stalled), false, now()).unwrap();
+        assert!(stalled.stalled && stalled.rank == Rank::Attention);
+        assert!(Row::remote(
+            "b1",
+            &Ordered::of(&serde_json::json!({"id": 1})).unwrap(),
+            false,
+            now()
+        )
+        .is_none());
     }
 
     #[test]

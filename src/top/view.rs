@@ -3,7 +3,7 @@
 //! Only the rows on screen are built, so a frame costs the same with ten
 //! sessions or ten thousand.
 
-use super::app::{App, Mode};
+use super::app::{App, HostLine, HostState, Mode};
 use super::preview::Preview;
 use super::rows::{Counts, Rank, Row, StatusFilter};
 use crate::model::SessionStatus;
@@ -64,21 +64,27 @@ impl Paint {
     }
 }
 
+/// The most lines under the header that say which remotes are stale.
+const HOST_LINES: usize = 3;
+
 /// Draws the whole screen.
 pub(crate) fn draw(frame: &mut Frame, app: &App, preview: &Preview, now: Timestamp, color: bool) {
     let paint = Paint { color };
     let area = frame.area();
-    let body = area.height.saturating_sub(2);
+    let mut head_lines = vec![header(app, area.width)];
+    head_lines.extend(host_lines(&app.hosts, now, paint));
+    let head_height = head_lines.len() as u16;
+    let body = area.height.saturating_sub(1 + head_height);
     // The table takes two fifths, at least a few rows; the preview the rest.
     let table_height = (body * 2 / 5).max(4).min(body);
     let [head, table, pane, foot] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(head_height),
         Constraint::Length(table_height),
         Constraint::Min(0),
         Constraint::Length(1),
     ])
     .areas(area);
-    frame.render_widget(Paragraph::new(header(app, head.width)), head);
+    frame.render_widget(Paragraph::new(head_lines), head);
     draw_table(frame, app, table, now, paint);
     draw_preview(frame, app, preview, pane);
     frame.render_widget(Paragraph::new(footer(app, paint)), foot);
@@ -130,6 +136,52 @@ fn header(app: &App, width: u16) -> Line<'static> {
     ])
 }
 
+/// A line for each remote that is not fresh (at most [`HOST_LINES`]):
+/// `b1: stale, last seen 12:03:07 (2m ago) — host b1 is unreachable: ...`.
+fn host_lines(hosts: &[HostLine], now: Timestamp, paint: Paint) -> Vec<Line<'static>> {
+    let unwell: Vec<&HostLine> = hosts
+        .iter()
+        .filter(|h| h.state != HostState::Fresh)
+        .collect();
+    let mut lines = Vec::new();
+    for (i, h) in unwell.iter().enumerate() {
+        let name = crate::render::controls::visible(&h.name);
+        if i + 1 == HOST_LINES && unwell.len() > HOST_LINES {
+            let rest: Vec<&str> = unwell[i..].iter().map(|h| h.name.as_str()).collect();
+            lines.push(Line::styled(
+                format!(
+                    "{} more hosts stale or not heard of yet: {}",
+                    rest.len(),
+                    crate::render::controls::visible(&rest.join(", "))
+                ),
+                paint.fg(Color::Yellow),
+            ));
+            break;
+        }
+        let text = match &h.state {
+            HostState::Fresh => continue,
+            HostState::Asking => format!("{name}: asking…"),
+            HostState::Stale { last_seen, why } => {
+                let seen = match last_seen {
+                    Some(t) => {
+                        let clock = if t.0.date() == now.0.date() {
+                            t.0.format("%H:%M:%S").to_string()
+                        } else {
+                            t.0.format("%Y-%m-%d %H:%M:%S").to_string()
+                        };
+                        let ago = compact_duration(t.seconds_until(&now).max(0.0));
+                        format!("last seen {clock} ({ago} ago)")
+                    }
+                    None => "never seen".to_string(),
+                };
+                format!("{name}: stale, {seen} — {why}")
+            }
+        };
+        lines.push(Line::styled(text, paint.fg(Color::Yellow)));
+    }
+    lines
+}
+
 fn draw_table(frame: &mut Frame, app: &App, area: Rect, now: Timestamp, paint: Paint) {
     let wide = area.width >= 100;
     let visible_rows = usize::from(area.height.saturating_sub(1));
@@ -137,7 +189,9 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect, now: Timestamp, paint: P
     let offset = (cursor + 1).saturating_sub(visible_rows);
     let window: Vec<&Row> = app.shown().skip(offset).take(visible_rows).collect();
     if app.shown().len() == 0 {
-        let text = if app.counts.total == 0 {
+        let text = if app.counts.total == 0 && !app.hosts.is_empty() {
+            "no sessions yet: `zwarm start` starts one, `zwarm start --host NAME` one on a remote"
+        } else if app.counts.total == 0 {
             "no sessions yet: `zwarm start` starts one"
         } else {
             "no session matches the filters"
@@ -151,9 +205,16 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect, now: Timestamp, paint: P
         .max()
         .unwrap_or(6)
         .clamp(6, 26);
+    // Wider for remote rows, `NAME:SHORT`.
+    let id_width = window
+        .iter()
+        .map(|r| r.short.chars().count())
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 30);
     let mut widths = vec![
         Constraint::Length(2),
-        Constraint::Length(8),
+        Constraint::Length(id_width as u16),
         Constraint::Length(label_width as u16),
         Constraint::Length(6),
     ];
@@ -212,11 +273,18 @@ fn draw_table(frame: &mut Frame, app: &App, area: Rect, now: Timestamp, paint: P
                 "{:>7}",
                 r.cost.map_or("-".to_string(), |c| format!("${c:.2}"))
             )),
-            Cell::from(r.task.clone()),
+            // Seen without colour too: the row is as its host last listed it.
+            Cell::from(if r.stale {
+                format!("[stale] {}", r.task)
+            } else {
+                r.task.clone()
+            }),
         ]);
         let mut row = TableRow::new(cells);
         if at_cursor {
             row = row.style(Style::new().add_modifier(Modifier::REVERSED));
+        } else if r.stale {
+            row = row.style(Style::new().add_modifier(Modifier::DIM));
         } else if r.rank == Rank::Attention {
             row = row.style(Style::new().add_modifier(Modifier::BOLD));
         }
@@ -466,6 +534,79 @@ mod tests {
         };
         assert_eq!(coloured(false), 0);
         assert!(coloured(true) > 0);
+    }
+
+    #[test]
+    fn a_remotes_rows_read_name_colon_id_and_a_stale_host_says_when_it_was_seen() {
+        use super::super::app::{HostLine, HostState};
+        let mut app = app();
+        let mut rows: Vec<Row> = app.shown().cloned().collect();
+        let mut remote = Row::new(
+            &session(
+                "5b7d4c8e-0007",
+                "completed",
+                "completed",
+                "09:00:00",
+                "09:10:00",
+            ),
+            false,
+            now(),
+        );
+        remote.id = "build1:5b7d4c8e-0007".into();
+        remote.short = "build1:5b7d4c8e".into();
+        remote.host = Some("build1".into());
+        remote.stale = true;
+        rows.push(remote);
+        order(&mut rows);
+        app.set_rows(rows);
+        app.hosts = vec![
+            HostLine {
+                name: "build1".into(),
+                state: HostState::Stale {
+                    last_seen: Timestamp::parse("2025-01-02T11:58:30"),
+                    why: "host build1 is unreachable: Connection refused".into(),
+                },
+            },
+            HostLine {
+                name: "gpu".into(),
+                state: HostState::Fresh,
+            },
+            HostLine {
+                name: "slow".into(),
+                state: HostState::Asking,
+            },
+        ];
+        let s = screen(&app, 120, 30);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(
+            lines[1],
+            "build1: stale, last seen 11:58:30 (1m30s ago) — host build1 is unreachable: Connection refused",
+            "{s}"
+        );
+        assert_eq!(lines[2], "slow: asking…", "{s}");
+        assert!(lines[3].starts_with("   ID "), "{s}");
+        let row = lines
+            .iter()
+            .find(|l| l.contains("build1:5b7d4c8e"))
+            .expect("the remote row");
+        assert!(
+            row.contains("completed") && row.contains("[stale] task of 5b7d4c8e-0007"),
+            "{s}"
+        );
+        // Many hosts unwell: three lines at most, the last naming the rest.
+        for name in ["x1", "x2"] {
+            app.hosts.push(HostLine {
+                name: name.into(),
+                state: HostState::Asking,
+            });
+        }
+        let s = screen(&app, 120, 30);
+        let lines: Vec<&str> = s.lines().collect();
+        assert_eq!(
+            lines[3], "2 more hosts stale or not heard of yet: x1, x2",
+            "{s}"
+        );
+        assert!(lines[4].starts_with("   ID "), "{s}");
     }
 
     #[test]

@@ -59,4 +59,5 @@ mod remotes_mcp;
 mod remotes_verbs;
 mod timeouts;
 mod top;
+mod top_hosts;
 mod unknown_agent;

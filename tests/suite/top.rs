@@ -6,51 +6,18 @@
 use crate::support::output::{has, EMPTY};
 use crate::support::poll::eventually;
 use crate::support::procs::{assert_no_processes, signal};
-use crate::support::tmux::Tmux;
+use crate::support::tmux::{script_of, Tmux};
 use crate::support::world::{short, World, STARTED};
 use std::path::Path;
 use std::time::Duration;
 
-/// `s` as one shell word.
-fn quoted(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-/// A pane script that runs `zwarm top` as the world runs zwarm, recording
-/// the terminal's settings before and after, its pid and its exit status.
+/// A pane script that runs `zwarm top` as the world runs zwarm.
 fn pane_script(w: &World, dir: &Path) -> String {
-    let cmd = w.cmd(&["top"]);
-    let mut script = String::new();
-    for (k, v) in cmd.get_envs() {
-        let k = k.to_string_lossy();
-        match v {
-            Some(v) => script.push_str(&format!("export {k}={}\n", quoted(&v.to_string_lossy()))),
-            None => script.push_str(&format!("unset {k}\n")),
-        }
-    }
-    // tmux's own colour-free terminal: what a person at a plain one sees.
-    script.push_str("unset NO_COLOR\n");
-    let cwd = cmd.get_current_dir().expect("a working directory");
-    script.push_str(&format!("cd {}\n", quoted(&cwd.to_string_lossy())));
-    let d = |name: &str| quoted(&dir.join(name).to_string_lossy());
-    let mut argv = vec![quoted(&cmd.get_program().to_string_lossy())];
-    argv.extend(cmd.get_args().map(|a| quoted(&a.to_string_lossy())));
-    script.push_str(&format!(
-        "stty -g > {before}\n\
-         sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pid} {argv}\n\
-         echo \"EXIT=$?\"\n\
-         stty -g > {after}.tmp && mv {after}.tmp {after}\n\
-         sleep 600\n",
-        before = d("before"),
-        after = d("after"),
-        pid = d("pid"),
-        argv = argv.join(" "),
-    ));
-    script
+    script_of(&w.cmd(&["top"]), dir)
 }
 
 /// The screen's line with the selection mark.
-fn selected_line(screen: &str) -> String {
+pub(super) fn selected_line(screen: &str) -> String {
     screen
         .lines()
         .find(|l| l.starts_with('›'))
@@ -60,7 +27,7 @@ fn selected_line(screen: &str) -> String {
 
 /// Waits until the terminal is back as it was before `top` ran.
 #[track_caller]
-fn assert_terminal_restored(t: &Tmux, dir: &Path, exit: &str) {
+pub(super) fn assert_terminal_restored(t: &Tmux, dir: &Path, exit: &str) {
     t.wait_for(&format!("`{exit}` after top"), |s| s.contains(exit));
     let after = eventually(Duration::from_secs(5), "the settings after top", || {
         std::fs::read_to_string(dir.join("after"))

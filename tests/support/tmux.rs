@@ -9,6 +9,44 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+/// `s` as one shell word.
+fn quoted(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A pane script that runs `cmd` (its program, arguments, environment and
+/// folder), recording the terminal's settings before and after (in `dir`:
+/// `before`, `after`), its pid (`pid`) and its exit status (`EXIT=`).
+pub fn script_of(cmd: &Command, dir: &Path) -> String {
+    let mut script = String::new();
+    for (k, v) in cmd.get_envs() {
+        let k = k.to_string_lossy();
+        match v {
+            Some(v) => script.push_str(&format!("export {k}={}\n", quoted(&v.to_string_lossy()))),
+            None => script.push_str(&format!("unset {k}\n")),
+        }
+    }
+    // tmux's own colour-free terminal: what a person at a plain one sees.
+    script.push_str("unset NO_COLOR\n");
+    let cwd = cmd.get_current_dir().expect("a working directory");
+    script.push_str(&format!("cd {}\n", quoted(&cwd.to_string_lossy())));
+    let d = |name: &str| quoted(&dir.join(name).to_string_lossy());
+    let mut argv = vec![quoted(&cmd.get_program().to_string_lossy())];
+    argv.extend(cmd.get_args().map(|a| quoted(&a.to_string_lossy())));
+    script.push_str(&format!(
+        "stty -g > {before}\n\
+         sh -c 'echo $$ > \"$0\"; exec \"$@\"' {pid} {argv}\n\
+         echo \"EXIT=$?\"\n\
+         stty -g > {after}.tmp && mv {after}.tmp {after}\n\
+         sleep 600\n",
+        before = d("before"),
+        after = d("after"),
+        pid = d("pid"),
+        argv = argv.join(" "),
+    ));
+    script
+}
+
 pub struct Tmux {
     socket: PathBuf,
 }

@@ -29,7 +29,10 @@ pub(crate) enum LazyText {
     /// A JSON string literal, quotes included, as the parser found it valid.
     Json(Box<RawValue>),
     /// The same, where it lies in its line.
-    InLine { line: SharedLine, at: Range<usize> },
+    InLine {
+        line: SharedLine,
+        at: Range<usize>,
+    },
 }
 
 /// The first lines of a text as a terminal shows them, and how many follow.

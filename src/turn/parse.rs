@@ -1,8 +1,8 @@
 //! The interface between a turn's reader and an agent's parser of its
 //! stream.
 
-use super::step::{OutputDetail, Step};
 use super::lazy_text::SharedLine;
+use super::step::{OutputDetail, Step};
 use super::summary::TurnSummary;
 
 /// Turns one agent's JSONL stream into steps and a summary, in two stages:

@@ -153,7 +153,10 @@ mod tests {
         std::fs::write(&path, &bytes).unwrap();
         let output = |steps: Vec<Step>| {
             let kept = steps.into_iter().find_map(|s| match s.kind {
-                StepKind::Command { output: Output::Whole(t), .. } => Some(t),
+                StepKind::Command {
+                    output: Output::Whole(t),
+                    ..
+                } => Some(t),
                 _ => None,
             });
             kept.expect("the command's step")
@@ -164,9 +167,14 @@ mod tests {
             .unwrap();
         let mut many = Vec::new();
         let file = std::fs::File::open(&path).unwrap();
-        read_in_chunks(file, &mut CodexParser::default(), true, 2, 64 << 10, &mut |s| {
-            many.push(s)
-        })
+        read_in_chunks(
+            file,
+            &mut CodexParser::default(),
+            true,
+            2,
+            64 << 10,
+            &mut |s| many.push(s),
+        )
         .unwrap();
         for kept in [output(one), output(many)] {
             assert!(matches!(kept, LazyText::InLine { .. }), "copied");

@@ -40,7 +40,7 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ApplyArgs, name: &str, stall: Duration) -> 
             columns: None,
         },
     )?;
-    render::remote_stderr(&reply.stderr);
+    render::remote_stderr(&reply.stderr, Some(&host.name));
     if reply.code != 0 {
         return Ok(Outcome(reply.code));
     }

@@ -314,7 +314,7 @@ pub(crate) fn run(
         return watch(ctx, &host, &request);
     }
     let reply = transport::run(&host, &request)?;
-    render::remote_stderr(&reply.stderr);
+    render::remote_stderr(&reply.stderr, Some(&host.name));
     // `output` is the agent's own JSONL, with --json or without.
     let document = ctx.json() && !matches!(command, Command::Output(_));
     if document && !reply.stdout.is_empty() {
@@ -366,7 +366,7 @@ fn watch(ctx: &mut Ctx, host: &Host, request: &Request) -> Result<Outcome> {
         return Err(e);
     }
     let reply = reply?;
-    render::remote_stderr(&reply.stderr);
+    render::remote_stderr(&reply.stderr, Some(&host.name));
     Ok(Outcome(reply.code))
 }
 

@@ -57,6 +57,14 @@ enum Place {
 }
 
 impl Place {
+    /// The remote's name; None for this store.
+    fn remote_name(&self) -> Option<&str> {
+        match self {
+            Place::Here(_) => None,
+            Place::There(h) => Some(&h.name),
+        }
+    }
+
     fn name(&self) -> &str {
         match self {
             Place::Here(_) => HERE,
@@ -258,7 +266,7 @@ fn merge(
             }
             None => continue,
         };
-        render::remote_stderr(&reply.stderr);
+        render::remote_stderr(&reply.stderr, place.remote_name());
         // With --any the host that decided says how the wait ended; the
         // others were only read.
         if winner.is_none_or(|w| w == i) {

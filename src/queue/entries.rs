@@ -72,11 +72,50 @@ pub(crate) fn live(dir: &Dir) -> Vec<Entry> {
             continue;
         }
         let live = match dir.read_file(&name) {
-            Ok(file) => Flock::lock(file, FlockArg::LockSharedNonblock).is_err(),
+            Ok(file) => match Flock::lock(file, FlockArg::LockSharedNonblock) {
+                Err(_) => true,
+                // Its maker removes an entry before letting go of its lock:
+                // one whose lock was free is dead only if it is still there.
+                Ok(locked) if still_there(dir, &name, &locked) => false,
+                Ok(_) => continue,
+            },
             // Gone since the listing: its maker left.
             Err(_) => continue,
         };
         out.push(Entry { name, live });
     }
     out
+}
+
+/// Whether `name` in `dir` is still the file `open` is.
+fn still_there(dir: &Dir, name: &str, open: &std::fs::File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (dir.stat(name), open.metadata()) {
+        (Ok(st), Ok(md)) => st.st_ino == md.ino() && st.st_dev == md.dev(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An entry whose maker removed it while it was being checked is gone,
+    /// not dead: `doctor` must not count it.
+    #[test]
+    fn an_entry_removed_while_checked_is_not_still_there() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = Dir::open(tmp.path()).unwrap();
+        let held = Held::make(&dir, "00000000000000000001-a").unwrap();
+        let open = dir.read_file("00000000000000000001-a").unwrap();
+        assert!(still_there(&dir, "00000000000000000001-a", &open));
+        assert!(live(&dir).iter().all(|e| e.live));
+        drop(held);
+        assert!(!still_there(&dir, "00000000000000000001-a", &open));
+        // A new file at the name is not the one checked either.
+        std::fs::write(tmp.path().join("00000000000000000001-a"), b"").unwrap();
+        assert!(!still_there(&dir, "00000000000000000001-a", &open));
+        // Left behind with nobody holding it: dead.
+        assert!(live(&dir).iter().all(|e| !e.live));
+    }
 }

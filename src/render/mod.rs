@@ -74,10 +74,54 @@ pub(crate) fn warning(style: &Style, text: &str) {
     eprintln!("{} {text}", style.yellow("zwarm: warning:"));
 }
 
-/// What a remote verb wrote on its stderr, passed on as it came: its own
-/// errors and warnings, already neutralised there.
-pub(crate) fn remote_stderr(bytes: &[u8]) {
-    let _ = io::stderr().write_all(bytes);
+/// What a remote verb wrote on its stderr, passed on as it came (its own
+/// errors and warnings, already neutralised there), but for its hints: a
+/// command they suggest is one for that host, `host`, not for this one.
+pub(crate) fn remote_stderr(bytes: &[u8], host: Option<&str>) {
+    let _ = io::stderr().write_all(&for_host(bytes, host));
+}
+
+/// `bytes` with the commands of its hint lines made to run on `host`.
+fn for_host<'a>(bytes: &'a [u8], host: Option<&str>) -> std::borrow::Cow<'a, [u8]> {
+    let Some(host) = host.filter(|_| memchr::memmem::find(bytes, b"hint:").is_some()) else {
+        return std::borrow::Cow::Borrowed(bytes);
+    };
+    let there = format!("`zwarm --host {host} ");
+    let mut out = Vec::with_capacity(bytes.len() + 64);
+    for line in bytes.split_inclusive(|&b| b == b'\n') {
+        // `hint:` leads the line, after the dimming escape when in colour.
+        let is_hint = line
+            .get(..16.min(line.len()))
+            .is_some_and(|head| memchr::memmem::find(head, b"hint:").is_some());
+        match std::str::from_utf8(line) {
+            Ok(text) if is_hint => {
+                out.extend_from_slice(text.replace("`zwarm ", &there).as_bytes())
+            }
+            _ => out.extend_from_slice(line),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+#[test]
+fn a_remotes_hints_name_its_host() {
+    let err = b"zwarm: error: session 3f has turn 1 running\n\
+        hint: wait for it with `zwarm wait 3f`, or stop it with `zwarm kill 3f`\n";
+    assert_eq!(
+        String::from_utf8_lossy(&for_host(err, Some("b1"))),
+        "zwarm: error: session 3f has turn 1 running\n\
+         hint: wait for it with `zwarm --host b1 wait 3f`, or stop it with `zwarm --host b1 kill 3f`\n"
+    );
+    let dim = b"\x1b[2mhint:\x1b[0m `zwarm list` shows them\n";
+    assert_eq!(
+        String::from_utf8_lossy(&for_host(dim, Some("b1"))),
+        "\x1b[2mhint:\x1b[0m `zwarm --host b1 list` shows them\n"
+    );
+    // Only hints, and only for a remote.
+    let said = b"zwarm: error: `zwarm list` failed\n";
+    assert_eq!(&*for_host(said, Some("b1")), &said[..]);
+    assert_eq!(&*for_host(err, None), &err[..]);
 }
 
 /// The one-line error `main` prints before exiting, and its hint. Errors,

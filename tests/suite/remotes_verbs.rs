@@ -55,8 +55,16 @@ fn rm_on_the_remote_refuses_a_running_session_unless_forced() {
     let h = r1();
     let done = h.far.completed(&[]);
     let running = h.far.start_hanging(&[]);
-    h.run(&["rm", &format!("r1:{running}")])
-        .expect(5, EMPTY, has("has turn 1 running"));
+    let refused = h
+        .run(&["rm", &format!("r1:{running}")])
+        .expect(5, EMPTY, has("has turn 1 running"))
+        .stderr();
+    // Its hint is for that host, not for this one.
+    let short_id = short(&running);
+    assert!(
+        refused.contains(&format!("`zwarm --host r1 wait {short_id}`")),
+        "{refused}"
+    );
     assert!(h.far.session_dir(&running).is_dir());
     let doc: ActionDoc = decode(
         "rm --host",

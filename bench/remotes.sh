@@ -9,9 +9,8 @@
 #   - local `zwarm list` of 1,000, and `zwarm --json list` of a remote's
 #     store run here without ssh (what each remote runs for `--all-hosts`);
 #   - `zwarm list --host r1` and its `--json`, `zwarm list --all-hosts`
-#     (3,000 rows) and
-#     `zwarm --json list --all-hosts`, on warm connections, and
-#     `list --all-hosts` on cold ones.
+#     (3,000 rows) and `zwarm --json list --all-hosts`, on warm
+#     connections, and `list --all-hosts` on cold ones.
 # The remote command passes through the login shell, whose startup files
 # are left out (see below) but timed once in a floor of their own.
 # Medians of RUNS runs (default 30) by hyperfine; prints a markdown table.

@@ -19,6 +19,7 @@
 #   bash bench/remotes.sh            # two to four minutes once zwarm is built
 #   bash bench/remotes.sh --quick    # fewer runs, for a smoke test
 #   RUNS=60 bash bench/remotes.sh
+#   KEEP=1 bash bench/remotes.sh     # keep the stores, config and cache; their folder is printed
 #
 # Needs Rust, Python 3, hyperfine and OpenSSH (sshd, ssh, ssh-keygen); run
 # as root, it installs what is missing with apt-get. sshd runs as the
@@ -107,7 +108,8 @@ cleanup() {
         kill "$sshd_pid" 2>/dev/null || true
         wait "$sshd_pid" 2>/dev/null || true
     fi
-    rm -rf "$work" "$runtime"
+    rm -rf "$runtime"
+    if [[ "${KEEP:-0}" == 1 ]]; then say "stores kept in $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -133,7 +135,7 @@ gen finished "$work/r2/.zwarm" --count 1000 --seed 22
 # remote side's zwarm state, config and cache homes are folders of the run.
 ssh_dir="$work/ssh"
 mkdir -p "$ssh_dir" "$work/far/state" "$work/far/config" "$work/far/cache" \
-    "$work/near/state" "$work/near/config" "$work/near/cache"
+    "$work/near/state" "$work/near/config" "$work/near/cache" "$work/near/none"
 chmod 700 "$ssh_dir"
 "$keygen" -q -t ed25519 -N "" -f "$ssh_dir/host_key"
 "$keygen" -q -t ed25519 -N "" -f "$ssh_dir/user_key"
@@ -253,6 +255,7 @@ say "timing on warm connections ($runs runs each)"
     -n "remote store --json list" "$zwarm --dir $work/r1/.zwarm --json list" \
     -n "list --host r1" "$zl list --host r1" \
     -n "json list --host r1" "$zl --json list --host r1" \
+    -n "list --all-hosts, no remote" "env XDG_CONFIG_HOME=$work/near/none $zl list --all-hosts" \
     -n "list --all-hosts" "$zl list --all-hosts" \
     -n "json list --all-hosts" "$zl --json list --all-hosts" >&2
 say "timing on cold connections ($runs runs each, every shared connection ended before each run)"
@@ -284,6 +287,8 @@ rows = [
     ("`list --host r1` (1,000 rows)", "list --host r1", warm, "`zwarm --dir L list --host r1`"),
     ("`--json list --host r1` (1,000 sessions)", "json list --host r1", warm,
      "`zwarm --dir L --json list --host r1`"),
+    ("`list --all-hosts` with no remote registered (this store's 1,000 rows by the same code)",
+     "list --all-hosts, no remote", None, "`env XDG_CONFIG_HOME=<empty> zwarm --dir L list --all-hosts`"),
     ("`list --all-hosts` (3,000 rows)", "list --all-hosts", warm, "`zwarm --dir L list --all-hosts`"),
     ("`--json list --all-hosts` (3,000 sessions)", "json list --all-hosts", warm,
      "`zwarm --dir L --json list --all-hosts`"),

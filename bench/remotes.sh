@@ -296,6 +296,7 @@ rows = [
      "`zwarm --dir L list --all-hosts`, connections ended before each run"),
 ]
 ms = lambda s: f"{s * 1000:.1f} ms"
+over = lambda s: f"{s * 1000:+.1f} ms"
 print(f"\nmedians of {len(res['local list']['times'])} runs; load average "
       f"{sys.argv[3]} before, {sys.argv[4]} after\n")
 print("| target | median | mean ± σ | min | CPU here (user + sys) | ssh floor beside | command |")
@@ -303,7 +304,7 @@ print("|---|---|---|---|---|---|---|")
 for label, key, fl, cmd in rows:
     r = res[key]
     cpu = ms(r["user"] + r["system"])
-    beside = f"{ms(fl)} (+{ms(r['median'] - fl)})" if fl is not None else "—"
+    beside = f"{ms(fl)} ({over(r['median'] - fl)})" if fl is not None else "—"
     print(f"| {label} | {ms(r['median'])} | {ms(r['mean'])} ± {ms(r['stddev'])} "
           f"| {ms(r['min'])} | {cpu} | {beside} | {cmd} |")
 EOF

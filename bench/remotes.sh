@@ -10,7 +10,9 @@
 #     store run here without ssh (what each remote runs for `--all-hosts`);
 #   - `zwarm list --host r1` and its `--json`, `zwarm list --all-hosts`
 #     (3,000 rows) and `zwarm --json list --all-hosts`, on warm
-#     connections, and `list --all-hosts` on cold ones.
+#     connections, and `list --all-hosts` on cold ones;
+#   - what `list --all-hosts` does here, without ssh: with no remote, and
+#     with both remotes down (their 2,000 rows read from the cache).
 # The remote command passes through the login shell, whose startup files
 # are left out (see below) but timed once in a floor of their own.
 # Medians of RUNS runs (default 30) by hyperfine; prints a markdown table.
@@ -135,7 +137,8 @@ gen finished "$work/r2/.zwarm" --count 1000 --seed 22
 # remote side's zwarm state, config and cache homes are folders of the run.
 ssh_dir="$work/ssh"
 mkdir -p "$ssh_dir" "$work/far/state" "$work/far/config" "$work/far/cache" \
-    "$work/near/state" "$work/near/config" "$work/near/cache" "$work/near/none"
+    "$work/near/state" "$work/near/config" "$work/near/cache" "$work/near/none" \
+    "$work/near/down/zwarm"
 chmod 700 "$ssh_dir"
 "$keygen" -q -t ed25519 -N "" -f "$ssh_dir/host_key"
 "$keygen" -q -t ed25519 -N "" -f "$ssh_dir/user_key"
@@ -152,7 +155,10 @@ for s in socks:
     print(s.getsockname()[1])
 EOF
 }
-mapfile -t ports < <(free_ports 3)
+mapfile -t ports < <(free_ports 4)
+# The fourth is never listened on: remotes there are down.
+closed="${ports[3]}"
+ports=("${ports[@]:0:3}")
 user="$(id -un)"
 # sshd insists on its privilege separation folder when run as root.
 [[ $(id -u) != 0 ]] || mkdir -p /run/sshd
@@ -229,6 +235,14 @@ bad = [h for h in d["hosts"] if h["stale"]]
 assert not bad, bad
 print(len(d["sessions"]))')"
 [[ "$rows" == 3000 ]] || die "list --all-hosts gave $rows sessions, not 3000"
+# The same remotes on a port nobody listens on, for a config of their own:
+# `list --all-hosts` finds them down at once and shows their last lists,
+# kept in the cache by the run above.
+sed -e "s|ssh://127.0.0.1:${ports[0]}\"|ssh://127.0.0.1:$closed\"|" \
+    -e "s|ssh://127.0.0.1:${ports[1]}\"|ssh://127.0.0.1:$closed\"|" \
+    "$XDG_CONFIG_HOME/zwarm/remotes.toml" >"$work/near/down/zwarm/remotes.toml"
+[[ $(grep -c "127.0.0.1:$closed\"" "$work/near/down/zwarm/remotes.toml") == 2 ]] ||
+    die "could not write the config of remotes that are down"
 
 # The ssh floor: the argv zwarm gives ssh for r1 (src/remote/transport.rs),
 # with `true` for the remote command.
@@ -256,6 +270,7 @@ say "timing on warm connections ($runs runs each)"
     -n "list --host r1" "$zl list --host r1" \
     -n "json list --host r1" "$zl --json list --host r1" \
     -n "list --all-hosts, no remote" "env XDG_CONFIG_HOME=$work/near/none $zl list --all-hosts" \
+    -n "list --all-hosts, remotes down" "env XDG_CONFIG_HOME=$work/near/down $zl list --all-hosts" \
     -n "list --all-hosts" "$zl list --all-hosts" \
     -n "json list --all-hosts" "$zl --json list --all-hosts" >&2
 say "timing on cold connections ($runs runs each, every shared connection ended before each run)"
@@ -289,6 +304,9 @@ rows = [
      "`zwarm --dir L --json list --host r1`"),
     ("`list --all-hosts` with no remote registered (this store's 1,000 rows by the same code)",
      "list --all-hosts, no remote", None, "`env XDG_CONFIG_HOME=<empty> zwarm --dir L list --all-hosts`"),
+    ("`list --all-hosts`, both remotes down: their 2,000 rows from the cache, no ssh but a refused connect",
+     "list --all-hosts, remotes down", None,
+     "`env XDG_CONFIG_HOME=<remotes on a closed port> zwarm --dir L list --all-hosts`"),
     ("`list --all-hosts` (3,000 rows)", "list --all-hosts", warm, "`zwarm --dir L list --all-hosts`"),
     ("`--json list --all-hosts` (3,000 sessions)", "json list --all-hosts", warm,
      "`zwarm --dir L --json list --all-hosts`"),

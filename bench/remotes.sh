@@ -246,7 +246,7 @@ sed -e "s|ssh://127.0.0.1:${ports[0]}\"|ssh://127.0.0.1:$closed\"|" \
 
 # The ssh floor: the argv zwarm gives ssh for r1 (src/remote/transport.rs),
 # with `true` for the remote command.
-ssh_opts="-o BatchMode=yes -F none -i $ssh_dir/user_key -o UserKnownHostsFile=$ssh_dir/known_hosts -o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPath=$runtime/zwarm/ssh-%C -o ControlPersist=60 -o LogLevel=ERROR -o ConnectTimeout=10 -T"
+ssh_opts="-o BatchMode=yes -F none -i $ssh_dir/user_key -o UserKnownHostsFile=$ssh_dir/known_hosts -o StrictHostKeyChecking=yes -o ControlMaster=auto -o ControlPath=$runtime/zwarm/ssh-%C -o ControlPersist=60 -o LogLevel=ERROR -o ConnectTimeout=10 -o ServerAliveInterval=15 -o ServerAliveCountMax=4 -T"
 floor="$ssh $ssh_opts -- ssh://127.0.0.1:${ports[0]} true"
 floor_rc="$ssh $ssh_opts -- ssh://127.0.0.1:${ports[2]} true"
 cat >"$work/drop-masters" <<EOF

@@ -18,7 +18,7 @@
 # Medians of RUNS runs (default 30) by hyperfine; prints a markdown table.
 # Not part of `cargo test`.
 #
-#   bash bench/remotes.sh            # two to four minutes once zwarm is built
+#   bash bench/remotes.sh            # one to two minutes once zwarm is built
 #   bash bench/remotes.sh --quick    # fewer runs, for a smoke test
 #   RUNS=60 bash bench/remotes.sh
 #   KEEP=1 bash bench/remotes.sh     # keep the stores, config and cache; their folder is printed

@@ -292,6 +292,12 @@ impl SshHost {
 
 impl Drop for SshHost {
     fn drop(&mut self) {
+        // A test that failed between `freeze` and `thaw` must not leave
+        // stopped connections behind.
+        for pid in self.connections() {
+            super::procs::signal(pid, libc::SIGCONT);
+            super::procs::sigkill(pid);
+        }
         self.stop();
     }
 }

@@ -263,9 +263,6 @@ fn a_task_of_any_text_reaches_the_remote_byte_for_byte_through_dash() {
 fn every_host_is_listed_at_once_and_one_that_stops_answering_is_stale() {
     let mut h = SshHost::start();
     h.add("r1");
-    // A host that takes the connection and never answers.
-    let zwarm = h.zwarm();
-    let store = h.store();
     h.far
         .agent
         .every_turn(&transcript("codex_first_turn.jsonl"));
@@ -319,27 +316,7 @@ fn every_host_is_listed_at_once_and_one_that_stops_answering_is_stale() {
     );
 
     // A second remote on which ssh hangs: it is given up at the bound.
-    h.run(&[
-        "remote",
-        "add",
-        "hang",
-        "127.0.0.1",
-        "--zwarm",
-        &zwarm,
-        "--remote-dir",
-        &store,
-    ])
-    .expect(0, ANY, EMPTY);
-    let cfg = h.path().join("config/zwarm/remotes.toml");
-    let text = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(
-        &cfg,
-        text.replace(
-            "[remotes.hang]",
-            "[remotes.hang]\noptions = [\"ProxyCommand=sleep 5\"]",
-        ),
-    )
-    .unwrap();
+    h.add_hanging("hang", 5);
 
     h.stop();
     let started = Instant::now();
@@ -396,6 +373,12 @@ fn every_host_is_listed_at_once_and_one_that_stops_answering_is_stale() {
 fn hanging_on_r1() -> (SshHost, String) {
     let h = SshHost::start();
     h.add("r1");
+    let id = hang_on_r1(&h);
+    (h, id)
+}
+
+/// Starts on `r1` a session whose agent hangs in its first turn; its id.
+fn hang_on_r1(h: &SshHost) -> String {
     h.far
         .agent
         .turn(1, transcript("codex_sigterm.jsonl"))
@@ -407,7 +390,24 @@ fn hanging_on_r1() -> (SshHost, String) {
         .trim()
         .to_string();
     h.far.agent.wait_hanging(1, STARTED);
-    (h, id)
+    id
+}
+
+/// zwarm `args` run here, its output piped, returned once the remote
+/// `verb` it runs on `h` is there.
+fn run_there(h: &SshHost, args: &[&str], verb: &str) -> std::process::Child {
+    let child = h
+        .cmd(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    crate::support::poll::eventually(
+        Duration::from_secs(10),
+        &format!("the remote {verb}"),
+        || runs_there(h, verb),
+    );
+    child
 }
 
 /// Whether a zwarm `verb` of the far store runs on `h`.
@@ -426,16 +426,8 @@ fn runs_there(h: &SshHost, verb: &str) -> bool {
 fn a_wait_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     let (h, id) = hanging_on_r1();
     let on_r1 = format!("r1:{id}");
-    let waiting = h
-        .cmd(&["wait", &on_r1])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
     // Once the wait runs there, the link goes down.
-    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait", || {
-        runs_there(&h, "wait")
-    });
+    let waiting = run_there(&h, &["wait", &on_r1], "wait");
     assert!(h.cut() > 0, "no connection to cut");
     let out = waiting.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -751,15 +743,7 @@ fn apply_brings_a_remote_change_into_the_checkout_here_or_changes_nothing() {
 fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
     let (h, id) = hanging_on_r1();
     let on_r1 = format!("r1:{id}");
-    let watching = h
-        .cmd(&["--json", "watch", &on_r1])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    crate::support::poll::eventually(Duration::from_secs(10), "the remote watch", || {
-        runs_there(&h, "watch")
-    });
+    let watching = run_there(&h, &["--json", "watch", &on_r1], "watch");
     assert!(h.cut() > 0, "no connection to cut");
     let out = watching.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -789,47 +773,14 @@ fn a_watch_whose_connection_is_cut_says_so_and_the_remote_session_runs_on() {
 #[test]
 fn a_link_that_goes_silent_is_noticed_by_its_keepalives_and_the_remote_wait_ends_with_it() {
     let h = SshHost::start();
-    h.far
-        .agent
-        .turn(1, transcript("codex_sigterm.jsonl"))
-        .hang(1);
-    let (zwarm, store) = (h.zwarm(), h.store());
-    let work = h.far.work.path().display().to_string();
     // The remote's own options come first and win over zwarm's 15 s.
-    h.run(&[
-        "remote",
-        "add",
+    h.add_with(
         "r1",
-        "127.0.0.1",
-        "--zwarm",
-        &zwarm,
-        "--remote-dir",
-        &store,
-        "--workdir",
-        &work,
-        "-o",
-        "ServerAliveInterval=1",
-        "-o",
-        "ServerAliveCountMax=2",
-    ])
-    .expect(0, has("added remote"), EMPTY);
-    let id = h
-        .run(&["start", "--host", "r1", "hang there"])
-        .expect(0, ANY, EMPTY)
-        .stdout()
-        .trim()
-        .to_string();
-    h.far.agent.wait_hanging(1, STARTED);
+        &["-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"],
+    );
+    let id = hang_on_r1(&h);
     let on_r1 = format!("r1:{id}");
-    let waiting = h
-        .cmd(&["wait", &on_r1])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    crate::support::poll::eventually(Duration::from_secs(10), "the remote wait", || {
-        runs_there(&h, "wait")
-    });
+    let waiting = run_there(&h, &["wait", &on_r1], "wait");
     // Nothing is closed: the server just stops answering.
     let frozen = h.freeze();
     assert!(!frozen.is_empty(), "no connection to freeze");

@@ -26,33 +26,6 @@ fn completed_there(h: &SshHost, name: &str, task: &str) -> String {
     id
 }
 
-/// Adds the remote `hang`: the same host, reached through a proxy that
-/// sleeps, so ssh takes the connection's time and never answers in time.
-fn add_hanging(h: &SshHost) {
-    let (zwarm, store) = (h.zwarm(), h.store());
-    h.run(&[
-        "remote",
-        "add",
-        "hang",
-        "127.0.0.1",
-        "--zwarm",
-        &zwarm,
-        "--remote-dir",
-        &store,
-    ])
-    .expect(0, ANY, EMPTY);
-    let cfg = h.path().join("config/zwarm/remotes.toml");
-    let text = std::fs::read_to_string(&cfg).expect("remotes.toml");
-    std::fs::write(
-        &cfg,
-        text.replace(
-            "[remotes.hang]",
-            "[remotes.hang]\noptions = [\"ProxyCommand=sleep 30\"]",
-        ),
-    )
-    .expect("write remotes.toml");
-}
-
 #[test]
 fn top_all_hosts_shows_every_host_and_one_that_stops_answering_goes_stale() {
     let mut h = SshHost::start();
@@ -62,7 +35,7 @@ fn top_all_hosts_shows_every_host_and_one_that_stops_answering_goes_stale() {
         .every_turn(&transcript("codex_first_turn.jsonl"));
     let remote = completed_there(&h, "r1", "there");
     let here = h.near.completed(&[]);
-    add_hanging(&h);
+    h.add_hanging("hang", 30);
 
     let dir = tempfile::tempdir().expect("a folder for tmux");
     let cmd = h.cmd(&["top", "--all-hosts", "--host-timeout", "1s"]);

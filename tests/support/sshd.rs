@@ -195,10 +195,15 @@ impl SshHost {
     /// `remote add NAME 127.0.0.1 --zwarm <far zwarm> --remote-dir <far
     /// store> --workdir <far work dir>`, which must succeed.
     pub fn add(&self, name: &str) {
+        self.add_with(name, &[]);
+    }
+
+    /// [`SshHost::add`] with more of `remote add`'s arguments (`-o ...`).
+    pub fn add_with(&self, name: &str, more: &[&str]) {
         let zwarm = self.zwarm();
         let store = self.store();
         let work = self.far.work.path().display().to_string();
-        self.run(&[
+        let mut args = vec![
             "remote",
             "add",
             name,
@@ -209,8 +214,29 @@ impl SshHost {
             &store,
             "--workdir",
             &work,
-        ])
-        .expect(0, super::output::has("added remote"), "");
+        ];
+        args.extend_from_slice(more);
+        self.run(&args)
+            .expect(0, super::output::has("added remote"), "");
+    }
+
+    /// Adds the remote `name`: this host, reached through a proxy that
+    /// sleeps `secs`, so that ssh never answers in time. `remote add`
+    /// checks the host, so the proxy is put in `remotes.toml` afterwards.
+    pub fn add_hanging(&self, name: &str, secs: u32) {
+        self.add(name);
+        let cfg = self.dir.path().join("config/zwarm/remotes.toml");
+        let text = std::fs::read_to_string(&cfg).expect("remotes.toml");
+        let table = format!("[remotes.{name}]");
+        assert!(text.contains(&table), "{text}");
+        std::fs::write(
+            &cfg,
+            text.replace(
+                &table,
+                &format!("{table}\noptions = [\"ProxyCommand=sleep {secs}\"]"),
+            ),
+        )
+        .expect("write remotes.toml");
     }
 
     /// Cuts every connection sshd holds (its processes serving them die at

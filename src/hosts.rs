@@ -166,19 +166,11 @@ pub(crate) fn as_session(s: &Ordered) -> Option<Session> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remote::Remote;
 
     fn host() -> Host {
-        Host {
-            name: "b1".into(),
-            remote: Remote {
-                target: "b1".into(),
-                remote_dir: Some("/srv/z".into()),
-                workdir: None,
-                zwarm: "zwarm".into(),
-                options: Vec::new(),
-            },
-        }
+        let mut h = Host::b1("b1");
+        h.remote.remote_dir = Some("/srv/z".into());
+        h
     }
 
     #[test]

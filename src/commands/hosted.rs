@@ -387,20 +387,12 @@ pub(crate) use crate::hosts::live;
 mod tests {
     use super::*;
     use crate::cli::Cli;
-    use crate::remote::Remote;
     use clap::Parser;
 
     fn host(workdir: Option<&str>) -> Host {
-        Host {
-            name: "b1".into(),
-            remote: Remote {
-                target: "b1".into(),
-                remote_dir: None,
-                workdir: workdir.map(Into::into),
-                zwarm: "zwarm".into(),
-                options: Vec::new(),
-            },
-        }
+        let mut h = Host::b1("b1");
+        h.remote.workdir = workdir.map(Into::into);
+        h
     }
 
     fn argv(words: &[&str], h: &Host) -> Result<Vec<String>, Error> {

@@ -47,6 +47,23 @@ pub(crate) struct Host {
     pub remote: Remote,
 }
 
+#[cfg(test)]
+impl Host {
+    /// The remote `b1` at `target`, with every setting at its default.
+    pub(crate) fn b1(target: &str) -> Host {
+        Host {
+            name: "b1".into(),
+            remote: Remote {
+                target: target.into(),
+                remote_dir: None,
+                workdir: None,
+                zwarm: default_zwarm(),
+                options: Vec::new(),
+            },
+        }
+    }
+}
+
 /// What can go wrong between here and a host, each said with its name.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum HostError {

@@ -342,19 +342,12 @@ fn without_mux_notes(stderr: Vec<u8>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remote::Remote;
 
     fn host(target: &str, zwarm: &str) -> Host {
-        Host {
-            name: "b1".into(),
-            remote: Remote {
-                target: target.into(),
-                remote_dir: None,
-                workdir: None,
-                zwarm: zwarm.into(),
-                options: vec!["Port=2222".into()],
-            },
-        }
+        let mut h = Host::b1(target);
+        h.remote.zwarm = zwarm.into();
+        h.remote.options = vec!["Port=2222".into()];
+        h
     }
 
     #[test]

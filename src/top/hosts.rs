@@ -279,19 +279,9 @@ fn preview_lines(reply: Result<Reply, HostError>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::remote::Remote;
 
     fn host() -> Host {
-        Host {
-            name: "b1".into(),
-            remote: Remote {
-                target: "b1".into(),
-                remote_dir: None,
-                workdir: None,
-                zwarm: "zwarm".into(),
-                options: Vec::new(),
-            },
-        }
+        Host::b1("b1")
     }
 
     #[test]

@@ -1,8 +1,7 @@
 //! `list`: the session table.
 
 use super::{
-    age_into, agent_name, flatten_into, limited_until, one_line_into, status_colour, status_symbol,
-    thousands_into,
+    age_into, agent_name, flatten_into, limited_until, status_colour, status_symbol, thousands_into,
 };
 use crate::model::{Session, SessionStatus};
 use crate::render::controls::push_visible;
@@ -10,6 +9,7 @@ use crate::render::style::{BOLD, CYAN, YELLOW};
 use crate::render::Style;
 use crate::session::manager::QueuePlace;
 use crate::session::stall::Stall;
+use crate::turn::lazy_text::cut_point;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
@@ -48,7 +48,15 @@ const SEP: char = '\x1f';
 impl RowCells {
     /// The cells, then the mark, then the task.
     fn parts(&self) -> impl Iterator<Item = &str> {
-        self.text.split_terminator(SEP)
+        // Split on the byte: a `char` pattern's searcher costs more to set
+        // up than these few bytes take to scan, twice per row.
+        let mut rest = &*self.text;
+        std::iter::from_fn(move || {
+            let end = rest.bytes().position(|b| b == SEP as u8)?;
+            let part = &rest[..end];
+            rest = &rest[end + 1..];
+            Some(part)
+        })
     }
 }
 
@@ -108,7 +116,10 @@ impl Measure {
             text.push(' ');
         }
         text.push(SEP);
-        // One char more than `one_line_into` looks at for the widest task.
+        // One char more than `one_line_into` looks at for the widest task:
+        // for every width up to the bound, `one_line_into` of the task is
+        // this cut by chars as `cut_point` cuts (no run of spaces to
+        // squeeze, and a space at the end only past the bound's char).
         flatten_into(&mut text, &s.task, self.task_bound() + 1);
         text.push(SEP);
         RowCells {
@@ -302,7 +313,16 @@ impl Table {
         } else {
             self.task_width.saturating_sub(mark.chars().count()).max(8)
         };
-        one_line_into(out, parts.next().unwrap_or_default(), task_width);
+        // Kept flattened: what `one_line_into` would cut of it is a cut by
+        // chars (see `Measure::row`).
+        let task = parts.next().unwrap_or_default();
+        match cut_point(task, task_width) {
+            Some(keep) => {
+                out.push_str(&task[..keep]);
+                out.push('…');
+            }
+            None => out.push_str(task),
+        }
         out.push('\n');
     }
 }
@@ -350,6 +370,7 @@ fn pad_into(line: &mut String, s: &str, w: usize, right: bool) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::one_line_into;
     use super::*;
 
     #[test]
@@ -411,7 +432,10 @@ mod tests {
                 for width in 0..=bound {
                     let (mut whole, mut cut) = (String::new(), String::new());
                     one_line_into(&mut whole, task, width);
-                    one_line_into(&mut cut, &kept, width);
+                    match cut_point(&kept, width) {
+                        Some(keep) => cut = format!("{}…", &kept[..keep]),
+                        None => cut.push_str(&kept),
+                    }
                     assert_eq!(cut, whole, "{task:?} bound {bound} width {width}");
                 }
             }

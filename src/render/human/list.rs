@@ -36,6 +36,8 @@ const COLS: [(&str, bool); 8] = [
 pub(crate) struct RowCells {
     /// The cells, the mark and the task, each ended by [`SEP`].
     text: Box<str>,
+    /// Each cell's width in chars, [`WIDE`] for one as wide or wider.
+    widths: [u8; COLS.len()],
     stalled: bool,
     queued: bool,
     cost: bool,
@@ -44,6 +46,10 @@ pub(crate) struct RowCells {
 /// Ends each part of [`RowCells::text`]: a control character, which every
 /// part shows visibly (`^_`) rather than holds.
 const SEP: char = '\x1f';
+
+/// A cell this wide or wider has its chars counted when the table needs
+/// them; the others' widths are counted once, on the scan's threads.
+const WIDE: u8 = u8::MAX;
 
 impl RowCells {
     /// The cells, then the mark, then the task.
@@ -57,6 +63,14 @@ impl RowCells {
             rest = &rest[end + 1..];
             Some(part)
         })
+    }
+
+    /// The width of the cell `i`, which is `cell`.
+    fn width(&self, i: usize, cell: &str) -> usize {
+        match self.widths[i] {
+            WIDE => cell.chars().count(),
+            w => usize::from(w),
+        }
     }
 }
 
@@ -95,12 +109,19 @@ impl Measure {
     ) -> RowCells {
         let mut text = String::with_capacity(128);
         cells_into(&mut text, s, stall.is_some(), place);
+        let mut widths = [0; COLS.len()];
+        for (w, cell) in widths.iter_mut().zip(text.split_terminator(SEP)) {
+            *w = u8::try_from(cell.chars().count()).unwrap_or(WIDE);
+        }
         // Read by any thread in any order: a width read before another
         // thread's larger one lands only makes the bound looser.
         let counts = !s.status.is_active() && self.status.is_none_or(|st| st == s.status);
         if counts {
-            for (w, cell) in self.widths.iter().zip(text.split_terminator(SEP)) {
-                let n = cell.chars().count();
+            for ((w, n), cell) in self.widths.iter().zip(widths).zip(text.split(SEP)) {
+                let n = match n {
+                    WIDE => cell.chars().count(),
+                    n => usize::from(n),
+                };
                 if n > w.load(Relaxed) {
                     w.fetch_max(n, Relaxed);
                 }
@@ -124,6 +145,7 @@ impl Measure {
         text.push(SEP);
         RowCells {
             text: text.into_boxed_str(),
+            widths,
             stalled: stall.is_some(),
             queued: place.is_some(),
             cost: s.cost_usd.is_some(),
@@ -215,8 +237,12 @@ pub(crate) fn head<'a>(
         n_stalled += usize::from(row.stalled);
         n_queued += usize::from(row.queued);
         with_cost |= row.cost;
-        for (w, cell) in widths.iter_mut().zip(row.parts()) {
-            *w = (*w).max(cell.chars().count());
+        for (i, w) in widths.iter_mut().enumerate() {
+            let n = match row.widths[i] {
+                WIDE => row.parts().nth(i).map_or(0, |cell| cell.chars().count()),
+                n => usize::from(n),
+            };
+            *w = (*w).max(n);
         }
     }
     let count = |st: SessionStatus| statuses[status_slot(st)];
@@ -300,7 +326,7 @@ impl Table {
             if let Some(code) = colour {
                 style.start(out, code);
             }
-            pad_into(out, cell, *w, *right);
+            pad_known(out, cell, row.width(i, cell), *w, *right);
             if colour.is_some() {
                 style.end(out);
             }
@@ -358,7 +384,12 @@ pub(crate) fn list(
 }
 
 fn pad_into(line: &mut String, s: &str, w: usize, right: bool) {
-    let gap = w.saturating_sub(s.chars().count());
+    pad_known(line, s, s.chars().count(), w, right);
+}
+
+/// [`pad_into`] of `s`, `chars` wide.
+fn pad_known(line: &mut String, s: &str, chars: usize, w: usize, right: bool) {
+    let gap = w.saturating_sub(chars);
     if !right {
         line.push_str(s);
     }
@@ -484,6 +515,28 @@ mod tests {
         list(&style, &alone, &[], &[], 100, &mut expected);
         assert_eq!(out, expected);
         assert_eq!(out.lines().nth(2).unwrap().chars().count(), 100, "{out}");
+    }
+
+    /// A cell wider than a row counts in its byte is counted in full.
+    #[test]
+    fn a_cell_of_hundreds_of_chars_is_as_wide_as_it_is() {
+        let session = |id: &str, model: &str| -> Session {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "task": "t", "status": "completed", "working_dir": "/w",
+                "created_at": "2025-01-01T00:00:00", "updated_at": "2025-01-01T00:00:00",
+                "model": model,
+            }))
+            .unwrap()
+        };
+        let wide = "é".repeat(300);
+        let sessions = [session("aaaaaaaa-1", &wide), session("bbbbbbbb-2", "o3")];
+        let mut out = String::new();
+        list(&Style { color: false }, &sessions, &[], &[], 100, &mut out);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[2].contains(&format!("{wide}  ")), "{out}");
+        let padded = format!("o3{}  ", " ".repeat(298));
+        assert!(lines[3].contains(&padded), "{out}");
+        assert_eq!(lines[2].chars().count(), lines[3].chars().count(), "{out}");
     }
 
     #[test]

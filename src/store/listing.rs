@@ -184,7 +184,7 @@ impl Store {
         let index = if found.is_empty() {
             Index::default()
         } else {
-            Index::load_on(&self.root, threads)
+            Index::load(&self.root)
         };
         let index_ref = &index;
         // Entries are made only where they can be saved: a state directory

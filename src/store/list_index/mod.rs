@@ -173,41 +173,15 @@ impl Default for Index {
 impl Index {
     /// The index in the state directory `root`; a file that is absent,
     /// unreadable or malformed counts as empty.
-    #[cfg(test)]
     pub(crate) fn load(root: &Path) -> Index {
-        Index::load_on(root, 1)
-    }
-
-    /// [`Index::load`] on up to `threads` threads: each file is read whole
-    /// and checked before `list` can start, a tenth of the time of a
-    /// listing of 100,000 sessions on one thread.
-    pub(crate) fn load_on(root: &Path, threads: usize) -> Index {
         // A linked index folder is not the index: its files could say
         // anything about sessions they are not the files of.
         let Ok(dir) = Dir::open_no_link(&root.join(DIR_NAME)) else {
             return Index::default();
         };
-        let dir = &dir;
-        let load = |range: std::ops::Range<usize>| {
-            range
-                .map(|shard| load_file(dir, shard).unwrap_or_default())
-                .collect::<Vec<_>>()
-        };
-        let per_thread = SHARDS.div_ceil(threads.clamp(1, SHARDS));
-        let shards = std::thread::scope(|scope| {
-            let others: Vec<_> = (per_thread..SHARDS)
-                .step_by(per_thread)
-                .map(|from| scope.spawn(move || load(from..SHARDS.min(from + per_thread))))
-                .collect();
-            let mut shards = load(0..per_thread);
-            for handle in others {
-                let part = handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                shards.extend(part);
-            }
-            shards
-        });
+        let shards = (0..SHARDS)
+            .map(|shard| load_file(&dir, shard).unwrap_or_default())
+            .collect();
         Index { shards }
     }
 

@@ -115,8 +115,9 @@ impl Store {
 
     /// `list`'s reading of the store, each session summed up by
     /// `summarize` as it is read and then held only as a [`Row`]: a
-    /// session served by the index is parsed again from its entry when it
-    /// is shown, so that listing 100,000 holds a few dozen bytes of each.
+    /// session served by the index is parsed again from its entry only if
+    /// it is asked for ([`Scan::session`]), so that listing 100,000 holds
+    /// no more of each than its summary.
     pub(crate) fn scan_brief<S: Send>(
         &self,
         last_message: bool,

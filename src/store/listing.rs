@@ -205,7 +205,11 @@ impl Store {
             source: Source::Read(Box::new(s)),
             id,
         };
-        let load = |part: Vec<(String, bool)>| {
+        let total = found.len();
+        // `rows` rows are reserved at once: the thread that gathers every
+        // row gets room for all, so that no row is copied to a larger
+        // buffer while the other threads' rows are held too.
+        let load = |part: Vec<(String, bool)>, rows: usize| {
             let index = index_ref;
             let mut reader = BriefReader {
                 last_message,
@@ -213,7 +217,7 @@ impl Store {
                 ..BriefReader::default()
             };
             let mut out = Listed {
-                ok: Vec::with_capacity(part.len()),
+                ok: Vec::with_capacity(rows),
                 ..Listed::default()
             };
             for (id, is_dir) in part {
@@ -247,13 +251,20 @@ impl Store {
             let rest = found.split_off(found.len().saturating_sub(per_thread));
             parts.push(rest);
         }
+        // Emptied, but still the size of every folder entry.
+        drop(found);
         let first = parts.pop().unwrap_or_default();
         let mut all = std::thread::scope(|scope| {
             let others: Vec<_> = parts
                 .into_iter()
-                .map(|p| scope.spawn(move || load(p)))
+                .map(|p| {
+                    scope.spawn(move || {
+                        let rows = p.len();
+                        load(p, rows)
+                    })
+                })
                 .collect();
-            let mut all = load(first);
+            let mut all = load(first, total);
             for handle in others {
                 let part = handle
                     .join()

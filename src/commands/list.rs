@@ -3,16 +3,18 @@
 use super::{Ctx, Outcome};
 use crate::cli::ListArgs;
 use crate::model::SessionStatus;
-use crate::render::human::{self, RowSize};
+use crate::render::human::{self, RowCells};
 use crate::render::{self, json};
 use crate::session::manager::{Listed, Listing};
 use crate::store::Row;
 use anyhow::Result;
 
 pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs) -> Result<Outcome> {
-    // Each session is held as a row while the store is read, and read again
-    // from the list index when it is printed: listing 100,000 holds a few
-    // dozen bytes of each, never the sessions nor their output.
+    // Each session is held as a row while the store is read: for the table,
+    // its cells, printed from without reading it again; for --json, where it
+    // is, read again from the list index when it is written. Listing 100,000
+    // holds a couple hundred bytes of each, never the sessions nor their
+    // output.
     if ctx.json() {
         // With --json, each session keeps its last agent message.
         let mut listing = ctx.manager.list_rows(true, &|_, _, _| ())?;
@@ -22,25 +24,32 @@ pub(crate) fn run(ctx: &mut Ctx, a: &ListArgs) -> Result<Outcome> {
         ctx.p
             .json_doc(&json::ListJsonStream::new(sessions, listing.problems()))?;
     } else {
-        let mut listing = ctx.manager.list_rows(false, &human::list_measure)?;
-        keep_status(&mut listing, a.status.as_deref());
+        let width = terminal_width();
+        let status = a.status.as_deref();
+        let measure = human::ListMeasure::new(width, status.and_then(SessionStatus::parse));
+        let mut listing = ctx
+            .manager
+            .list_rows(false, &|s, stall, place| measure.row(s, stall, place))?;
+        keep_status(&mut listing, status);
         warn(ctx, &listing);
-        table(ctx, &listing)?;
+        table(ctx, &listing, width)?;
+        // The verb ends here and the process with it: 100,000 rows freed one
+        // by one would cost a twentieth of the listing for nothing.
+        std::mem::forget(listing);
     }
     Ok(Outcome::OK)
 }
 
 /// The table, written a few dozen rows at a time.
-fn table(ctx: &mut Ctx, listing: &Listing<RowSize>) -> Result<()> {
+fn table(ctx: &mut Ctx, listing: &Listing<RowCells>, width: usize) -> Result<()> {
     const FLUSH_AT: usize = 64 * 1024;
     let style = ctx.style();
     let rows = listing.rows();
     let mut out = String::with_capacity(FLUSH_AT + 4096);
-    let sizes = rows.iter().map(|r| (r.status, &r.summary.summary));
-    if let Some(mut table) = human::list_head(&style, sizes, terminal_width(), &mut out) {
-        for row in rows {
-            let shown = listing.shown(row)?;
-            table.row(&style, &shown.session, shown.stall, shown.place, &mut out);
+    let cells = rows.iter().map(|r| (r.status, &r.summary.summary));
+    if let Some(table) = human::list_head(&style, cells.clone(), width, &mut out) {
+        for (status, row) in cells {
+            table.row(&style, status, row, &mut out);
             if out.len() >= FLUSH_AT {
                 ctx.p.text(&out)?;
                 out.clear();

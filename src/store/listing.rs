@@ -115,8 +115,9 @@ impl Store {
 
     /// `list`'s reading of the store, each session summed up by
     /// `summarize` as it is read and then held only as a [`Row`]: a
-    /// session served by the index is parsed again from its entry when it
-    /// is shown, so that listing 100,000 holds a few dozen bytes of each.
+    /// session served by the index is parsed again from its entry only if
+    /// it is asked for ([`Scan::session`]), so that listing 100,000 holds
+    /// no more of each than its summary.
     pub(crate) fn scan_brief<S: Send>(
         &self,
         last_message: bool,
@@ -204,7 +205,11 @@ impl Store {
             source: Source::Read(Box::new(s)),
             id,
         };
-        let load = |part: Vec<(String, bool)>| {
+        let total = found.len();
+        // `rows` rows are reserved at once: the thread that gathers every
+        // row gets room for all, so that no row is copied to a larger
+        // buffer while the other threads' rows are held too.
+        let load = |part: Vec<(String, bool)>, rows: usize| {
             let index = index_ref;
             let mut reader = BriefReader {
                 last_message,
@@ -212,7 +217,7 @@ impl Store {
                 ..BriefReader::default()
             };
             let mut out = Listed {
-                ok: Vec::with_capacity(part.len()),
+                ok: Vec::with_capacity(rows),
                 ..Listed::default()
             };
             for (id, is_dir) in part {
@@ -246,13 +251,20 @@ impl Store {
             let rest = found.split_off(found.len().saturating_sub(per_thread));
             parts.push(rest);
         }
+        // Emptied, but still the size of every folder entry.
+        drop(found);
         let first = parts.pop().unwrap_or_default();
         let mut all = std::thread::scope(|scope| {
             let others: Vec<_> = parts
                 .into_iter()
-                .map(|p| scope.spawn(move || load(p)))
+                .map(|p| {
+                    scope.spawn(move || {
+                        let rows = p.len();
+                        load(p, rows)
+                    })
+                })
                 .collect();
-            let mut all = load(first);
+            let mut all = load(first, total);
             for handle in others {
                 let part = handle
                     .join()

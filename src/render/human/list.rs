@@ -1,16 +1,17 @@
 //! `list`: the session table.
 
 use super::{
-    age_into, agent_name, limited_until, one_line_into, status_colour, status_symbol,
-    thousands_into,
+    age_into, agent_name, flatten_into, limited_until, status_colour, status_symbol, thousands_into,
 };
 use crate::model::{Session, SessionStatus};
-use crate::render::controls::{push_visible, visible};
+use crate::render::controls::push_visible;
 use crate::render::style::{BOLD, CYAN, YELLOW};
 use crate::render::Style;
 use crate::session::manager::QueuePlace;
 use crate::session::stall::Stall;
+use crate::turn::lazy_text::cut_point;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 /// Every column but the task: (header, right-aligned). COST is shown only
 /// when some session has a cost.
@@ -25,51 +26,151 @@ const COLS: [(&str, bool); 8] = [
     ("COST", true),
 ];
 
-/// What the table needs of a row before the first row is printed: the
-/// widths of its cells and what the first line counts. `list` of 100,000
-/// sessions holds this much of each, not the session.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct RowSize {
-    widths: [u32; COLS.len()],
+/// What the table shows of a row, made as the session is read: its cells,
+/// the worktree's mark, and its task flattened only as far as the task
+/// column can be wide. The widths come from every row, so a row is printed
+/// only after all are read; `list` of 100,000 sessions holds this much of
+/// each (about a hundred bytes), not the session, and prints from it
+/// without reading the session again.
+#[derive(Clone, Debug)]
+pub(crate) struct RowCells {
+    /// The cells, the mark and the task, each ended by [`SEP`].
+    text: Box<str>,
+    /// Each cell's width in chars, [`WIDE`] for one as wide or wider.
+    widths: [u8; COLS.len()],
     stalled: bool,
     queued: bool,
     cost: bool,
 }
 
-/// The size of a session's row, with its stall and queue place.
-pub(crate) fn measure(s: &Session, stall: Option<&Stall>, place: Option<&QueuePlace>) -> RowSize {
-    let mut cells = String::with_capacity(96);
-    let mut ends = [0; COLS.len()];
-    cells_into(&mut cells, &mut ends, s, stall.is_some(), place, true);
-    let mut widths = [0; COLS.len()];
-    let mut start = 0;
-    for (w, end) in widths.iter_mut().zip(ends) {
-        *w = cells[start..end].chars().count() as u32;
-        start = end;
+/// Ends each part of [`RowCells::text`]: a control character, which every
+/// part shows visibly (`^_`) rather than holds.
+const SEP: char = '\x1f';
+
+/// A cell this wide or wider has its chars counted when the table needs
+/// them; the others' widths are counted once, on the scan's threads.
+const WIDE: u8 = u8::MAX;
+
+impl RowCells {
+    /// The cells, then the mark, then the task.
+    fn parts(&self) -> impl Iterator<Item = &str> {
+        // Split on the byte: a `char` pattern's searcher costs more to set
+        // up than these few bytes take to scan, twice per row.
+        let mut rest = &*self.text;
+        std::iter::from_fn(move || {
+            let end = rest.bytes().position(|b| b == SEP as u8)?;
+            let part = &rest[..end];
+            rest = &rest[end + 1..];
+            Some(part)
+        })
     }
-    RowSize {
-        widths,
-        stalled: stall.is_some(),
-        queued: place.is_some(),
-        cost: s.cost_usd.is_some(),
+
+    /// The width of the cell `i`, which is `cell`.
+    fn width(&self, i: usize, cell: &str) -> usize {
+        match self.widths[i] {
+            WIDE => cell.chars().count(),
+            w => usize::from(w),
+        }
     }
 }
 
-/// A row's cells, one after another; `ends` has where each ends (the cost
-/// only `with_cost`).
-fn cells_into(
-    cells: &mut String,
-    ends: &mut [usize; COLS.len()],
-    s: &Session,
-    stalled: bool,
-    place: Option<&QueuePlace>,
-    with_cost: bool,
-) {
-    let mut col = 0;
-    let mut end = |cells: &String| {
-        ends[col] = cells.len();
-        col += 1;
-    };
+/// Makes the rows of one table, `width` wide, of the sessions of `status`
+/// if given (the others may be measured, and are left out later). How
+/// wide the columns are only grows as rows are made: the task column is
+/// at most what `width` leaves beside the widest cells so far, so a row
+/// keeps that much of its task and no more. Only finished sessions of the
+/// table's status count towards it, which the table surely shows as
+/// measured; the others (settled again, left out, or failing to load)
+/// count for nothing.
+pub(crate) struct Measure {
+    width: usize,
+    status: Option<SessionStatus>,
+    /// The widest cell of each column so far, at least its header.
+    widths: [AtomicUsize; COLS.len()],
+    cost: AtomicBool,
+}
+
+impl Measure {
+    pub(crate) fn new(width: usize, status: Option<SessionStatus>) -> Measure {
+        Measure {
+            width,
+            status,
+            widths: COLS.map(|(h, _)| AtomicUsize::new(h.len())),
+            cost: AtomicBool::new(false),
+        }
+    }
+
+    /// The cells of a session's row, with its stall and queue place.
+    pub(crate) fn row(
+        &self,
+        s: &Session,
+        stall: Option<&Stall>,
+        place: Option<&QueuePlace>,
+    ) -> RowCells {
+        let mut text = String::with_capacity(128);
+        cells_into(&mut text, s, stall.is_some(), place);
+        let mut widths = [0; COLS.len()];
+        for (w, cell) in widths.iter_mut().zip(text.split_terminator(SEP)) {
+            *w = u8::try_from(cell.chars().count()).unwrap_or(WIDE);
+        }
+        // Read by any thread in any order: a width read before another
+        // thread's larger one lands only makes the bound looser.
+        let counts = !s.status.is_active() && self.status.is_none_or(|st| st == s.status);
+        if counts {
+            for ((w, n), cell) in self.widths.iter().zip(widths).zip(text.split(SEP)) {
+                let n = match n {
+                    WIDE => cell.chars().count(),
+                    n => usize::from(n),
+                };
+                if n > w.load(Relaxed) {
+                    w.fetch_max(n, Relaxed);
+                }
+            }
+            if s.cost_usd.is_some() {
+                self.cost.store(true, Relaxed);
+            }
+        }
+        // A worktree session: its own branch, shown before its task.
+        if let Some(w) = &s.worktree {
+            text.push_str("⎇ ");
+            push_visible(&mut text, &w.branch);
+            text.push(' ');
+        }
+        text.push(SEP);
+        // One char more than `one_line_into` looks at for the widest task:
+        // for every width up to the bound, `one_line_into` of the task is
+        // this cut by chars as `cut_point` cuts (no run of spaces to
+        // squeeze, and a space at the end only past the bound's char).
+        flatten_into(&mut text, &s.task, self.task_bound() + 1);
+        text.push(SEP);
+        RowCells {
+            text: text.into_boxed_str(),
+            widths,
+            stalled: stall.is_some(),
+            queued: place.is_some(),
+            cost: s.cost_usd.is_some(),
+        }
+    }
+
+    /// The widest the task column can be: [`head`]'s width of it with the
+    /// widths so far, each no wider than the table's.
+    fn task_bound(&self) -> usize {
+        let ncols = if self.cost.load(Relaxed) {
+            COLS.len()
+        } else {
+            COLS.len() - 1
+        };
+        let fixed: usize = self.widths[..ncols]
+            .iter()
+            .map(|w| w.load(Relaxed) + 2)
+            .sum();
+        self.width.saturating_sub(fixed).max(16)
+    }
+}
+
+/// A row's cells, each ended by [`SEP`].
+fn cells_into(cells: &mut String, s: &Session, stalled: bool, place: Option<&QueuePlace>) {
+    let end = |cells: &mut String| cells.push(SEP);
     push_visible(cells, s.short_id());
     end(cells);
     if stalled {
@@ -102,13 +203,11 @@ fn cells_into(
         n => thousands_into(cells, n),
     }
     end(cells);
-    if with_cost {
-        match s.cost_usd {
-            Some(c) => {
-                let _ = write!(cells, "${c:.2}");
-            }
-            None => cells.push('-'),
+    match s.cost_usd {
+        Some(c) => {
+            let _ = write!(cells, "${c:.2}");
         }
+        None => cells.push('-'),
     }
     end(cells);
 }
@@ -118,7 +217,6 @@ pub(crate) struct Table {
     widths: [usize; COLS.len()],
     ncols: usize,
     task_width: usize,
-    cells: String,
 }
 
 /// The table's first line, counting the rows (each with its status), into
@@ -126,21 +224,25 @@ pub(crate) struct Table {
 /// there is no row.
 pub(crate) fn head<'a>(
     style: &Style,
-    rows: impl Iterator<Item = (SessionStatus, &'a RowSize)> + Clone,
+    rows: impl Iterator<Item = (SessionStatus, &'a RowCells)> + Clone,
     width: usize,
     out: &mut String,
 ) -> Option<Table> {
     let (mut n, mut statuses) = (0, [0usize; 6]);
     let (mut n_stalled, mut n_queued, mut with_cost) = (0, 0, false);
     let mut widths = COLS.map(|(h, _)| h.len());
-    for (status, size) in rows {
+    for (status, row) in rows {
         n += 1;
         statuses[status_slot(status)] += 1;
-        n_stalled += usize::from(size.stalled);
-        n_queued += usize::from(size.queued);
-        with_cost |= size.cost;
-        for (w, cell) in widths.iter_mut().zip(size.widths) {
-            *w = (*w).max(cell as usize);
+        n_stalled += usize::from(row.stalled);
+        n_queued += usize::from(row.queued);
+        with_cost |= row.cost;
+        for (i, w) in widths.iter_mut().enumerate() {
+            let n = match row.widths[i] {
+                WIDE => row.parts().nth(i).map_or(0, |cell| cell.chars().count()),
+                n => usize::from(n),
+            };
+            *w = (*w).max(n);
         }
     }
     let count = |st: SessionStatus| statuses[status_slot(st)];
@@ -186,7 +288,6 @@ pub(crate) fn head<'a>(
         widths,
         ncols,
         task_width,
-        cells: String::with_capacity(128),
     })
 }
 
@@ -202,58 +303,52 @@ fn status_slot(st: SessionStatus) -> usize {
 }
 
 impl Table {
-    /// A session's row, appended to `out`.
+    /// A row, appended to `out`.
     pub(crate) fn row(
-        &mut self,
+        &self,
         style: &Style,
-        s: &Session,
-        stall: Option<&Stall>,
-        place: Option<&QueuePlace>,
+        status: SessionStatus,
+        row: &RowCells,
         out: &mut String,
     ) {
-        let mut ends = [0; COLS.len()];
-        self.cells.clear();
-        let with_cost = self.ncols == COLS.len();
-        cells_into(
-            &mut self.cells,
-            &mut ends,
-            s,
-            stall.is_some(),
-            place,
-            with_cost,
-        );
-        let mut start = 0;
-        for (i, ((end, w), (_, right))) in ends.iter().zip(&self.widths).zip(&COLS).enumerate() {
-            if i == self.ncols {
-                break;
+        let mut parts = row.parts();
+        for (i, (w, (_, right))) in self.widths.iter().zip(&COLS).enumerate() {
+            let cell = parts.next().unwrap_or_default();
+            if i >= self.ncols {
+                continue;
             }
-            let cell = &self.cells[start..*end];
-            start = *end;
             let colour = match i {
                 0 => Some(CYAN),
-                1 if stall.is_some() => Some(YELLOW),
-                1 => Some(status_colour(s.status)),
+                1 if row.stalled => Some(YELLOW),
+                1 => Some(status_colour(status)),
                 _ => None,
             };
             if let Some(code) = colour {
                 style.start(out, code);
             }
-            pad_into(out, cell, *w, *right);
+            pad_known(out, cell, row.width(i, cell), *w, *right);
             if colour.is_some() {
                 style.end(out);
             }
             out.push_str("  ");
         }
-        // A worktree session: its own branch, shown before its task.
-        let task_width = match &s.worktree {
-            Some(w) => {
-                let mark = format!("⎇ {} ", visible(&w.branch));
-                out.push_str(&mark);
-                self.task_width.saturating_sub(mark.chars().count()).max(8)
-            }
-            None => self.task_width,
+        let mark = parts.next().unwrap_or_default();
+        out.push_str(mark);
+        let task_width = if mark.is_empty() {
+            self.task_width
+        } else {
+            self.task_width.saturating_sub(mark.chars().count()).max(8)
         };
-        one_line_into(out, &s.task, task_width);
+        // Kept flattened: what `one_line_into` would cut of it is a cut by
+        // chars (see `Measure::row`).
+        let task = parts.next().unwrap_or_default();
+        match cut_point(task, task_width) {
+            Some(keep) => {
+                out.push_str(&task[..keep]);
+                out.push('…');
+            }
+            None => out.push_str(task),
+        }
         out.push('\n');
     }
 }
@@ -274,21 +369,27 @@ pub(crate) fn list(
         let place = places.get(i).and_then(Option::as_ref);
         (stall, place)
     };
-    let sizes: Vec<RowSize> = sessions
+    let measure = Measure::new(width, None);
+    let cells: Vec<RowCells> = sessions
         .iter()
         .enumerate()
-        .map(|(i, s)| measure(s, at(i).0, at(i).1))
+        .map(|(i, s)| measure.row(s, at(i).0, at(i).1))
         .collect();
-    let rows = sessions.iter().map(|s| s.status).zip(&sizes);
-    if let Some(mut table) = head(style, rows, width, out) {
-        for (i, s) in sessions.iter().enumerate() {
-            table.row(style, s, at(i).0, at(i).1, out);
+    let rows = sessions.iter().map(|s| s.status).zip(&cells);
+    if let Some(table) = head(style, rows.clone(), width, out) {
+        for (status, row) in rows {
+            table.row(style, status, row, out);
         }
     }
 }
 
 fn pad_into(line: &mut String, s: &str, w: usize, right: bool) {
-    let gap = w.saturating_sub(s.chars().count());
+    pad_known(line, s, s.chars().count(), w, right);
+}
+
+/// [`pad_into`] of `s`, `chars` wide.
+fn pad_known(line: &mut String, s: &str, chars: usize, w: usize, right: bool) {
+    let gap = w.saturating_sub(chars);
     if !right {
         line.push_str(s);
     }
@@ -300,6 +401,7 @@ fn pad_into(line: &mut String, s: &str, w: usize, right: bool) {
 
 #[cfg(test)]
 mod tests {
+    use super::super::one_line_into;
     use super::*;
 
     #[test]
@@ -338,6 +440,103 @@ mod tests {
             "{out}"
         );
         assert_eq!(lines[3].chars().count(), 100, "{out}");
+    }
+
+    /// A task kept as far as the bound reads, at every width up to it, as
+    /// the whole task does.
+    #[test]
+    fn a_task_kept_to_its_bound_is_cut_as_the_whole_one() {
+        let tasks = [
+            String::new(),
+            "short".into(),
+            "exactly  sixteen!".into(),
+            "word ".repeat(30),
+            "a  b\n\nc\td \u{2028} e".repeat(8),
+            "\u{1b}[31mred\u{7}\u{202e}x y\u{200b}z ".repeat(6),
+            "é漢字 ".repeat(20),
+            format!("{} tail", "x".repeat(39)),
+        ];
+        for task in &tasks {
+            for bound in 0..48 {
+                let mut kept = String::new();
+                flatten_into(&mut kept, task, bound + 1);
+                for width in 0..=bound {
+                    let (mut whole, mut cut) = (String::new(), String::new());
+                    one_line_into(&mut whole, task, width);
+                    match cut_point(&kept, width) {
+                        Some(keep) => cut = format!("{}…", &kept[..keep]),
+                        None => cut.push_str(&kept),
+                    }
+                    assert_eq!(cut, whole, "{task:?} bound {bound} width {width}");
+                }
+            }
+        }
+    }
+
+    /// Rows measured for `list --status completed` among sessions of other
+    /// statuses with wider cells: the table of the completed ones is the
+    /// one made of them alone.
+    #[test]
+    fn rows_left_out_do_not_narrow_the_task() {
+        let session = |id: &str, status: &str, model: &str| -> Session {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "task": "a task of many words ".repeat(8), "status": status,
+                "working_dir": "/w", "created_at": "2025-01-01T00:00:00",
+                "updated_at": "2025-01-01T00:00:00", "model": model,
+                "cost_usd": if status == "failed" { Some(1.5) } else { None },
+            }))
+            .unwrap()
+        };
+        let all = [
+            session("aaaaaaaa-1", "failed", &"m".repeat(50)),
+            session("bbbbbbbb-2", "completed", "o3"),
+            session("cccccccc-3", "running", &"r".repeat(40)),
+            session("dddddddd-4", "completed", "o4"),
+        ];
+        let style = Style { color: false };
+        let measure = Measure::new(100, Some(SessionStatus::Completed));
+        let rows: Vec<(SessionStatus, RowCells)> = all
+            .iter()
+            .map(|s| (s.status, measure.row(s, None, None)))
+            .filter(|(st, _)| *st == SessionStatus::Completed)
+            .collect();
+        let mut out = String::new();
+        let cells = rows.iter().map(|(st, r)| (*st, r));
+        let table = head(&style, cells.clone(), 100, &mut out).unwrap();
+        for (st, row) in cells {
+            table.row(&style, st, row, &mut out);
+        }
+        let alone: Vec<Session> = all
+            .iter()
+            .filter(|s| s.status == SessionStatus::Completed)
+            .cloned()
+            .collect();
+        let mut expected = String::new();
+        list(&style, &alone, &[], &[], 100, &mut expected);
+        assert_eq!(out, expected);
+        assert_eq!(out.lines().nth(2).unwrap().chars().count(), 100, "{out}");
+    }
+
+    /// A cell wider than a row counts in its byte is counted in full.
+    #[test]
+    fn a_cell_of_hundreds_of_chars_is_as_wide_as_it_is() {
+        let session = |id: &str, model: &str| -> Session {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "task": "t", "status": "completed", "working_dir": "/w",
+                "created_at": "2025-01-01T00:00:00", "updated_at": "2025-01-01T00:00:00",
+                "model": model,
+            }))
+            .unwrap()
+        };
+        let wide = "é".repeat(300);
+        let sessions = [session("aaaaaaaa-1", &wide), session("bbbbbbbb-2", "o3")];
+        let mut out = String::new();
+        list(&Style { color: false }, &sessions, &[], &[], 100, &mut out);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[2].contains(&format!("{wide}  ")), "{out}");
+        let padded = format!("o3{}  ", " ".repeat(298));
+        assert!(lines[3].contains(&padded), "{out}");
+        assert_eq!(lines[2].chars().count(), lines[3].chars().count(), "{out}");
     }
 
     #[test]

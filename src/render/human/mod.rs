@@ -16,7 +16,7 @@ mod queue;
 mod remote;
 mod show;
 
-pub(crate) use list::{head as list_head, list, measure as list_measure, RowSize};
+pub(crate) use list::{head as list_head, list, Measure as ListMeasure, RowCells};
 pub(crate) use remote::{host_heading, remotes};
 pub(crate) use show::show;
 
@@ -111,6 +111,20 @@ pub(crate) fn one_line(s: &str, max: usize) -> String {
 /// [`is_shown`] holds made visible, cut to `max` chars, as shown, with `…`
 /// as [`truncate`] cuts.
 pub(crate) fn one_line_into(out: &mut String, s: &str, max: usize) {
+    let (n, cut) = flatten_into(out, s, max);
+    if n > max {
+        out.truncate(cut);
+        out.push('…');
+    }
+}
+
+/// Appends `s` flattened as [`one_line_into`] shows it, uncut: at least
+/// `max + 1` chars where `s` has them, and stopped soon after (all a cut
+/// at `max` looks at). Flattening the result again changes nothing, so
+/// `one_line_into` of a prefix kept with `max + 1` here gives, for every
+/// width up to `max`, what it gives of `s`. Returns the chars pushed and
+/// where a cut at `max` keeps to.
+pub(crate) fn flatten_into(out: &mut String, s: &str, max: usize) -> (usize, usize) {
     // Flattened only to one char past `max`, all that the cut looks at:
     // `list` does this for every task, `trajectory` for every command.
     let mut n = 0usize;
@@ -142,10 +156,7 @@ pub(crate) fn one_line_into(out: &mut String, s: &str, max: usize) {
             }
         }
     }
-    if n > max {
-        out.truncate(cut);
-        out.push('…');
-    }
+    (n, cut)
 }
 
 pub(crate) fn truncate(s: &str, max: usize) -> String {

@@ -66,7 +66,7 @@ impl Manager {
     /// [`Manager::list_brief`] holding only rows: each session summed up
     /// by `summarize` as it is read, finished ones not kept (their stall
     /// and queue place are none), so that listing 100,000 sessions holds
-    /// a few dozen bytes of each.
+    /// no more of each than its summary.
     pub(crate) fn list_rows<S: Send>(
         &self,
         last_message: bool,

@@ -374,7 +374,9 @@ fn skimmed_and_whole(lines: &[Vec<u8>]) -> [(Vec<Step>, TurnSummary); 2] {
     for (n, line) in lines.iter().enumerate() {
         let n = n as u64 + 1;
         skimmed.feed(n, line, &mut |s| a.push(s));
-        whole.apply(n, serde_json::from_slice(line).ok(), &mut |s| b.push(s));
+        whole.apply(n, serde_json::from_slice(line).ok().into(), &mut |s| {
+            b.push(s)
+        });
     }
     skimmed.finish(&mut |s| a.push(s));
     whole.finish(&mut |s| b.push(s));
@@ -422,6 +424,16 @@ fn skimmed_lines_read_as_parsed_ones() {
         b"{\"type\":\"stream_event\",\"x\":\"a\tb\"}",
         br#"{"type":"keep_alive","session_id":"s2"}"#,
         br#"{"type":"stream_event_x","session_id":"s3"}"#,
+        br#"{"type":"system","subtype":"status","session_id":"s4"}"#,
+        br#"{"type":"system","session_id":"s4"}"#,
+        br#"{"type":"system","subtype":5,"session_id":"s4"}"#,
+        br#"{"type":"system","subtype":"status","subtype":"init","model":"m"}"#,
+        br#"{"type":"system","subtype":"init","subtype":"status","model":"m"}"#,
+        br#"{"type":"system","subtype":"api_retry","attempt":1,"max_retries":3}"#,
+        br#"{"type":"system","subtype":"status","\u0073ubtype":"api_retry"}"#,
+        br#"{"type":"system","subtype":"status","type":"result","result":"r"}"#,
+        br#"{"type":"system","subtype":"status","x":1e400}"#,
+        br#"{"type":"system","subtype":"status"} x"#,
         deep.as_bytes(),
     ];
     for line in odd {
@@ -437,6 +449,14 @@ fn skimmed_lines_read_as_parsed_ones() {
         let [skimmed, whole] = skimmed_and_whole(&after);
         assert_eq!(skimmed, whole, "{}", String::from_utf8_lossy(line));
     }
+    // A skimmed system line ends a run of retries as a parsed one does.
+    let retried = [
+        br#"{"type":"system","subtype":"api_retry","attempt":1,"max_retries":3}"#.to_vec(),
+        br#"{"type":"system","subtype":"status","session_id":"s5"}"#.to_vec(),
+    ];
+    let [skimmed, whole] = skimmed_and_whole(&retried);
+    assert_eq!(skimmed.1.retries_since_progress, 0);
+    assert_eq!(skimmed, whole);
 }
 
 mod odd_runs;

@@ -104,7 +104,9 @@ fn preview_argv(host: &Host, stall: Duration, view: View, id: &str, turn: u32) -
         View::Raw => "output",
         View::Diff => "diff",
     };
-    let mut v = argv(host, stall, false, verb, id, &[]);
+    // The final message is read out of `show`'s document, as the local
+    // pane reads it out of the session.
+    let mut v = argv(host, stall, view == View::Final, verb, id, &[]);
     if view == View::Steps && turn > 0 {
         let at = v.len() - 2;
         v.splice(at..at, ["--turn".to_string(), turn.to_string()]);
@@ -233,7 +235,11 @@ impl RemotePreview {
                     let (host, key2) = (host.clone(), key.clone());
                     self.fetching = Some(key.clone());
                     std::thread::spawn(move || {
-                        let lines = preview_lines(run(&host, argv));
+                        let reply = run(&host, argv);
+                        let lines = match key2.1 {
+                            View::Final => final_lines(reply),
+                            _ => preview_lines(reply),
+                        };
                         send(Fetched { key: key2, lines });
                     });
                 }
@@ -257,6 +263,30 @@ impl RemotePreview {
     /// fetched afresh.
     pub(crate) fn forget(&mut self) {
         self.shown = None;
+    }
+}
+
+/// The final message of a remote session, from its `show --json`, as the
+/// pane shows a local one's.
+fn final_lines(reply: Result<Reply, HostError>) -> Vec<String> {
+    let doc = match reply {
+        Ok(r) if r.code == 0 => serde_json::from_slice::<serde_json::Value>(&r.stdout),
+        other => return preview_lines(other),
+    };
+    let Ok(doc) = doc else {
+        return vec!["(the host answered what zwarm cannot read)".into()];
+    };
+    let text = |k: &str| doc.get(k).and_then(serde_json::Value::as_str);
+    match text("last_message") {
+        Some(t) => t.lines().map(|l| visible(l).into_owned()).collect(),
+        None if matches!(text("status"), Some("pending" | "running")) => {
+            vec!["(the turn is still running)".into()]
+        }
+        None => {
+            let mut lines = vec!["(no final message)".to_string()];
+            lines.extend(text("error").map(|e| visible(e).into_owned()));
+            lines
+        }
     }
 }
 
@@ -333,6 +363,33 @@ mod tests {
             ["status 3: no session matches 'ff'"]
         );
         assert_eq!(preview_lines(Ok(reply(0, "", ""))), ["(nothing)"]);
+    }
+
+    #[test]
+    fn a_remote_final_message_is_read_out_of_its_show_document() {
+        let shown = |doc: &str| {
+            final_lines(Ok(Reply {
+                code: 0,
+                stdout: doc.as_bytes().to_vec(),
+                stderr: Vec::new(),
+            }))
+        };
+        assert_eq!(
+            shown(r#"{"status":"completed","last_message":"done\n\u001b[2Jok","error":null}"#),
+            ["done", "^[[2Jok"]
+        );
+        assert_eq!(
+            shown(r#"{"status":"running","last_message":null}"#),
+            ["(the turn is still running)"]
+        );
+        assert_eq!(
+            shown(r#"{"status":"failed","last_message":null,"error":"exit 1"}"#),
+            ["(no final message)", "exit 1"]
+        );
+        assert_eq!(
+            preview_argv(&host(), Duration::from_millis(1), View::Final, "3f2a", 2)[1],
+            "--json"
+        );
     }
 
     #[test]

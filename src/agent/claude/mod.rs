@@ -3,6 +3,7 @@
 //! result, stream_event), read in `stream`, its tool uses turned into steps
 //! in `tool`, its account limits recognised in `limit`.
 
+mod decode;
 mod limit;
 mod meter;
 mod stream;

@@ -140,9 +140,11 @@ impl LazyText {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        match (self, self.literal()) {
-            (LazyText::Plain(s), _) => s.is_empty(),
-            (_, literal) => body(literal.unwrap_or_default()).is_empty(),
+        match self {
+            LazyText::Plain(s) => s.is_empty(),
+            LazyText::Json(literal) => body(literal.get()).is_empty(),
+            // Its quotes alone; no need to check megabytes of UTF-8 for it.
+            LazyText::InLine { at, .. } => at.len() <= 2,
         }
     }
 

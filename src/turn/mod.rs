@@ -4,6 +4,7 @@
 //! one). The agent adapters implement [`StreamParser`]; nothing here knows
 //! an agent.
 
+pub(crate) mod json_skim;
 pub(crate) mod lazy_text;
 mod limit;
 mod parallel;

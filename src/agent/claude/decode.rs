@@ -2,6 +2,7 @@
 //! and those that carry nothing a trajectory needs (most of a stream with
 //! partial messages) skimmed for their session id without one.
 
+use crate::turn::json_skim::{self, Found};
 use crate::turn::OutputDetail;
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -50,8 +51,9 @@ const SYSTEM_READ: [&str; 2] = ["init", "api_retry"];
 /// A line of a kind that carries nothing (most of a stream with partial
 /// messages) or a `system` line of a subtype not read, decoded to its session
 /// id without building the tree of the rest: those trees were most of the
-/// time of reading such a stream. The rest is still parsed, by the same
-/// parser, and refused exactly where building it would fail. Claude writes
+/// time of reading such a stream. The rest is still checked, by
+/// [`json_skim`] where it can prove the line valid and by serde_json where
+/// it cannot, and refused exactly where building the tree would fail. Claude writes
 /// `type` first, which the kind is recognised by before anything is parsed;
 /// `None` for a line to parse whole.
 fn skim(line: &[u8]) -> Option<Decoded> {
@@ -62,7 +64,11 @@ fn skim(line: &[u8]) -> Option<Decoded> {
     if !(kind == b"system" || CARRY_NOTHING.iter().any(|c| c.as_bytes() == kind)) {
         return None;
     }
-    match serde_json::from_slice::<Head>(line) {
+    let head = match fast_head(line) {
+        Some(head) => Ok(head),
+        None => serde_json::from_slice::<Head>(line),
+    };
+    match head {
         // A later `type` or `subtype` may have said otherwise.
         Ok(head) if head.carries_nothing() => Some(Decoded::Skimmed {
             session_id: head.session_id.map(Cow::into_owned),
@@ -70,6 +76,27 @@ fn skim(line: &[u8]) -> Option<Decoded> {
         Ok(_) => None,
         Err(_) => Some(Decoded::Invalid),
     }
+}
+
+/// The [`Head`] of a line [`json_skim`] answers for, its strings borrowed;
+/// None for serde_json to read (a string with escapes among the three).
+fn fast_head(line: &[u8]) -> Option<Head<'_>> {
+    let line = simdutf8::basic::from_utf8(line).ok()?;
+    let skim = json_skim::skim(line, &["type", "subtype", "session_id"])?;
+    let mut strings = [None, None, None];
+    for (string, field) in strings.iter_mut().zip(skim.fields) {
+        *string = match field.last {
+            Found::Str(s) => Some(Cow::Borrowed(s)),
+            Found::Escaped => return None,
+            Found::Absent | Found::Other => None,
+        };
+    }
+    let [kind, subtype, session_id] = strings;
+    Some(Head {
+        kind,
+        subtype,
+        session_id,
+    })
 }
 
 /// The type, subtype and session id of a line's object, where they are

@@ -5,6 +5,7 @@
 use super::item::{item_step, Item};
 use super::json_scan::StringKey;
 use crate::model::Usage;
+use crate::turn::json_skim::{self, Found};
 use crate::turn::lazy_text::{self, SharedLine};
 use crate::turn::StreamParser;
 use crate::turn::{ItemStatus, Outcome, Output, OutputDetail, Step, StepKind, TurnSummary};
@@ -179,6 +180,9 @@ fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLine>) -> Deco
     let Ok(line) = simdutf8::basic::from_utf8(line) else {
         return Decoded::Unreadable;
     };
+    if let Some(ev) = plain_event(line) {
+        return Decoded::Event(ev.into_line(detail, whole));
+    }
     if let OutputDetail::Preview { lines, width } = detail {
         if let Some(ev) = decode_previewed_command(line, lines, width) {
             return Decoded::Event(ev);
@@ -191,6 +195,37 @@ fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLine>) -> Deco
             Err(_) => Decoded::Unreadable,
         },
     }
+}
+
+/// An event without an item, usage or error (`turn.started`,
+/// `thread.started`: most lines of a turn of tiny lines) read without the
+/// JSON parser, as serde_json would read it into an [`Event`]: `type` once
+/// (a repeated field is refused by it), `thread_id` and `message` at most
+/// once and strings, every other key ignored. None for anything else, or
+/// for a line [`json_skim`] does not answer for: the parser reads those.
+fn plain_event(line: &str) -> Option<Event<'_>> {
+    const KEYS: [&str; 6] = ["type", "thread_id", "message", "usage", "error", "item"];
+    let [kind, thread_id, message, usage, error, item] = json_skim::skim(line, &KEYS)?.fields;
+    let string = |f: json_skim::Field<'_>| match (f.count, f.last) {
+        (0, _) => Some(None),
+        (1, Found::Str(s)) => Some(Some(s.to_string())),
+        _ => None,
+    };
+    let kind = match (kind.count, kind.last) {
+        (1, Found::Str(k)) => k,
+        _ => return None,
+    };
+    if usage.count + error.count + item.count > 0 {
+        return None;
+    }
+    Some(Event {
+        kind: Cow::Borrowed(kind),
+        thread_id: string(thread_id)?,
+        usage: None,
+        error: None,
+        message: string(message)?,
+        item: None,
+    })
 }
 
 /// A command item whose output only a preview is wanted of, decoded without

@@ -51,7 +51,9 @@ pub(crate) fn run(ctx: &mut Ctx, a: &StartArgs) -> Result<Outcome> {
             max_cost_usd: a.max_cost,
         },
     })?;
-    if s.worktree.is_none() && Git::at(&s.working_dir).toplevel().is_ok() {
+    // A session that takes snapshots is in a repository: git is asked only
+    // of one that does not.
+    if s.worktree.is_none() && (s.snapshots || Git::at(&s.working_dir).toplevel().is_ok()) {
         // Two agents in one checkout overwrite each other's edits, and
         // their snapshots mix.
         if let Ok((sessions, _)) = ctx.manager.list_brief(false) {

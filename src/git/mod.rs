@@ -42,6 +42,27 @@ pub(crate) enum GitError {
     },
 }
 
+/// Whether git could find a repository from `dir`, told without running
+/// it: `start` asks this of every working directory, and two spawns of git
+/// were a third of its time outside a repository. Git looks, in `dir` and
+/// each folder above it, for a `.git` (a folder, or a file naming one) and
+/// for the folder itself being a git directory, which has a `HEAD`; zwarm
+/// removes the `GIT_*` variables that could point it elsewhere. So where no
+/// folder on the real path up from `dir` holds either name, git would find
+/// nothing. Anything unsure (a path that cannot be resolved, a name that
+/// cannot be looked up) leaves the answer to git.
+fn might_be_in_a_repo(dir: &Path) -> bool {
+    let Ok(real) = std::fs::canonicalize(dir) else {
+        return true;
+    };
+    real.ancestors().any(|folder| {
+        [".git", "HEAD"].iter().any(|name| {
+            !matches!(std::fs::symlink_metadata(folder.join(name)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        })
+    })
+}
+
 /// A repository's working tree (or any folder inside one), as git's `-C`.
 #[derive(Clone, Debug)]
 pub(crate) struct Git {
@@ -153,6 +174,9 @@ impl Git {
 
     /// The top of the working tree that holds `dir`.
     pub(crate) fn toplevel(&self) -> Result<PathBuf, GitError> {
+        if !might_be_in_a_repo(&self.dir) {
+            return Err(GitError::NotARepo(self.dir.clone()));
+        }
         let bare = self.output(["rev-parse", "--is-bare-repository"], None)?;
         if !bare.status.success() {
             return Err(GitError::NotARepo(self.dir.clone()));
@@ -283,6 +307,41 @@ mod tests {
             ])
             .unwrap();
         assert!(matches!(Git::at(&bare).toplevel(), Err(GitError::Bare(_))));
+    }
+
+    #[test]
+    fn a_folder_is_known_to_be_outside_any_repository_only_when_git_would_say_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap();
+        // Wherever the temporary folder lies, a folder below it can only be
+        // told apart from the folders above it by what is made here.
+        let above = real.ancestors().skip(1).any(|f| {
+            f.join(".git").symlink_metadata().is_ok() || f.join("HEAD").symlink_metadata().is_ok()
+        });
+        let plain = real.join("plain/deep");
+        std::fs::create_dir_all(&plain).unwrap();
+        assert_eq!(might_be_in_a_repo(&plain), above);
+        // A `.git` file (a linked worktree's, a submodule's), a bare
+        // repository's own folder, a link into a repository: git may find one.
+        let linked = real.join("linked/sub");
+        std::fs::create_dir_all(&linked).unwrap();
+        std::fs::write(real.join("linked/.git"), "gitdir: /nowhere\n").unwrap();
+        assert!(might_be_in_a_repo(&linked));
+        let bare = real.join("bare.git/objects");
+        std::fs::create_dir_all(&bare).unwrap();
+        std::fs::write(real.join("bare.git/HEAD"), "ref: refs/heads/main\n").unwrap();
+        assert!(might_be_in_a_repo(&bare));
+        std::os::unix::fs::symlink(&linked, real.join("plain/link")).unwrap();
+        assert!(might_be_in_a_repo(&real.join("plain/link")));
+        // A path that cannot be resolved is git's to judge.
+        assert!(might_be_in_a_repo(&real.join("missing")));
+        // And where it says no repository can be found, git agrees.
+        if !above {
+            let out = Git::at(&plain)
+                .output(["rev-parse", "--is-bare-repository"], None)
+                .unwrap();
+            assert!(!out.status.success());
+        }
     }
 
     #[test]

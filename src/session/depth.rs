@@ -11,6 +11,7 @@
 //! the bound the lowest.
 
 use std::fs;
+use std::sync::OnceLock;
 
 /// The variable that says how deep a process is.
 pub(crate) const DEPTH_ENV: &str = "ZWARM_DEPTH";
@@ -30,8 +31,15 @@ pub(crate) struct Depth {
 }
 
 impl Depth {
-    /// Of this process, from its environment and its ancestors'.
+    /// Of this process, from its environment and its ancestors'. Read once:
+    /// neither changes while it runs (an environment in `/proc` is the one
+    /// a process was started with), and `start` needs it twice.
     pub(crate) fn of_caller() -> Depth {
+        static CALLER: OnceLock<Depth> = OnceLock::new();
+        *CALLER.get_or_init(Depth::read)
+    }
+
+    fn read() -> Depth {
         let own = |var: &str| {
             std::env::var(var)
                 .ok()

@@ -48,6 +48,18 @@ const MAX_DEPTH: usize = 64;
 /// module's comment). A key with an escape anywhere in the object is
 /// refused too, as it might spell one of `keys`.
 pub(crate) fn skim<'a, const N: usize>(line: &'a str, keys: &[&str; N]) -> Option<Skim<'a, N>> {
+    skim_refusing(line, keys, &[])
+}
+
+/// [`skim`], giving up (`None`) as soon as a key of `refuse` is met: a
+/// caller that would not use the answer for a line with such a key is
+/// spared the scan of the rest of it, which for a command item's output
+/// of megabytes is most of the line.
+pub(crate) fn skim_refusing<'a, const N: usize>(
+    line: &'a str,
+    keys: &[&str; N],
+    refuse: &[&str],
+) -> Option<Skim<'a, N>> {
     let mut s = Scanner {
         b: line.as_bytes(),
         i: 0,
@@ -64,6 +76,9 @@ pub(crate) fn skim<'a, const N: usize>(line: &'a str, keys: &[&str; N]) -> Optio
     } else {
         loop {
             let key = s.key()?;
+            if refuse.iter().any(|r| r.as_bytes() == key) {
+                return None;
+            }
             s.ws();
             s.eat(b':')?;
             s.ws();

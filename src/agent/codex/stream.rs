@@ -204,8 +204,14 @@ fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLine>) -> Deco
 /// once and strings, every other key ignored. None for anything else, or
 /// for a line [`json_skim`] does not answer for: the parser reads those.
 fn plain_event(line: &str) -> Option<Event<'_>> {
-    const KEYS: [&str; 6] = ["type", "thread_id", "message", "usage", "error", "item"];
-    let [kind, thread_id, message, usage, error, item] = json_skim::skim(line, &KEYS)?.fields;
+    // Codex writes `type` first and an item's right after it: an item line
+    // is given up at its second key, not scanned to its end.
+    let [kind, thread_id, message] = json_skim::skim_refusing(
+        line,
+        &["type", "thread_id", "message"],
+        &["item", "usage", "error"],
+    )?
+    .fields;
     let string = |f: json_skim::Field<'_>| match (f.count, f.last) {
         (0, _) => Some(None),
         (1, Found::Str(s)) => Some(Some(s.to_string())),
@@ -215,9 +221,6 @@ fn plain_event(line: &str) -> Option<Event<'_>> {
         (1, Found::Str(k)) => k,
         _ => return None,
     };
-    if usage.count + error.count + item.count > 0 {
-        return None;
-    }
     Some(Event {
         kind: Cow::Borrowed(kind),
         thread_id: string(thread_id)?,

@@ -154,3 +154,20 @@ fn leaves_to_serde_json_what_it_does_not_judge() {
         assert_eq!(skim(line, &KEYS), None, "{line}");
     }
 }
+
+#[test]
+fn gives_up_at_a_refused_key_and_answers_as_before_without_one() {
+    let refuse = ["item"];
+    let with = r#"{"type":"item.completed","item":{"id":"item_1"},"session_id":"s"}"#;
+    assert!(skim(with, &KEYS).is_some());
+    assert_eq!(skim_refusing(with, &KEYS, &refuse), None);
+    // Found before the rest is checked: a broken end is not reached.
+    assert_eq!(
+        skim_refusing(r#"{"type":"a","item":"#, &KEYS, &refuse),
+        None
+    );
+    // Only a key at the top counts; a key of that name deeper does not.
+    let nested = r#"{"type":"a","x":{"item":1},"session_id":"s"}"#;
+    assert_eq!(skim_refusing(nested, &KEYS, &refuse), skim(nested, &KEYS));
+    assert!(skim_refusing(nested, &KEYS, &refuse).is_some());
+}

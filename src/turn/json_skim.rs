@@ -76,14 +76,14 @@ pub(crate) fn skim_refusing<'a, const N: usize>(
     } else {
         loop {
             let key = s.key()?;
-            if refuse.iter().any(|r| r.as_bytes() == key) {
+            if refuse.iter().any(|r| same(r.as_bytes(), key)) {
                 return None;
             }
             s.ws();
             s.eat(b':')?;
             s.ws();
             let found = s.value(1)?;
-            if let Some(at) = keys.iter().position(|k| k.as_bytes() == key) {
+            if let Some(at) = keys.iter().position(|k| same(k.as_bytes(), key)) {
                 fields[at].count += 1;
                 fields[at].last = match found {
                     Value::Str {
@@ -104,6 +104,12 @@ pub(crate) fn skim_refusing<'a, const N: usize>(
     }
     s.ws();
     (s.i == s.b.len()).then_some(Skim { fields })
+}
+
+/// Byte equality compared inline: keys are a few bytes, and `==` on slices
+/// calls `memcmp`, a tenth of the time of skimming a turn of tiny lines.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 enum Value {

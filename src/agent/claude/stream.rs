@@ -4,7 +4,7 @@
 use super::decode::{decode, Decoded, CARRY_NOTHING};
 use super::limit;
 use super::take;
-use super::tool::{content_blocks, result_text, tool_step, OpenTool, ToolResult};
+use super::tool::{content_blocks, result_text_of, tool_step, OpenTool, ToolResult};
 use crate::model::Usage;
 use crate::timefmt::Timestamp;
 use crate::turn::StreamParser;
@@ -155,18 +155,17 @@ impl ClaudeParser {
                 }),
                 // Server-side tools (web_search_tool_result, ...) answer in the same message.
                 t if t.ends_with("_tool_result") => {
-                    let (text, is_error) = (
-                        result_text(&block["content"]),
-                        block["content"].get("error_code").is_some(),
-                    );
                     self.close(
                         lineno,
                         block,
-                        ToolResult {
-                            text,
-                            is_error,
-                            declined: false,
-                            extra: Value::Null,
+                        |block| {
+                            let is_error = block["content"].get("error_code").is_some();
+                            ToolResult {
+                                text: result_text_of(take(block, "/content")),
+                                is_error,
+                                declined: false,
+                                extra: Value::Null,
+                            }
                         },
                         emit,
                     );
@@ -198,16 +197,22 @@ impl ClaudeParser {
                         m.iter()
                             .any(|e| e["id"] == id && e["non_execution_kind"] == "user-rejected")
                     });
-                    let result = ToolResult {
-                        text: result_text(&block["content"]),
-                        is_error: block["is_error"].as_bool().unwrap_or(false),
-                        declined: rejected_meta
-                            || extra
-                                .as_str()
-                                .is_some_and(|s| s.starts_with("User rejected")),
-                        extra: extra.take(),
-                    };
-                    self.close(lineno, block, result, emit);
+                    let declined = rejected_meta
+                        || extra
+                            .as_str()
+                            .is_some_and(|s| s.starts_with("User rejected"));
+                    let extra = &mut extra;
+                    self.close(
+                        lineno,
+                        block,
+                        |block| ToolResult {
+                            text: result_text_of(take(block, "/content")),
+                            is_error: block["is_error"].as_bool().unwrap_or(false),
+                            declined,
+                            extra: extra.take(),
+                        },
+                        emit,
+                    );
                 }
                 // The prompt is not echoed; the only main-agent text seen is the
                 // interrupt notice. Other text (a subagent's prompt) is not a step.
@@ -227,11 +232,22 @@ impl ClaudeParser {
         }
     }
 
-    fn close(&mut self, lineno: u64, block: Value, result: ToolResult, emit: &mut dyn FnMut(Step)) {
+    /// Pairs a result block with the tool use it answers. `result` reads
+    /// the block only when one is open: the block is then done with, so its
+    /// content may be taken rather than copied; without one the block is
+    /// shown whole.
+    fn close(
+        &mut self,
+        lineno: u64,
+        mut block: Value,
+        result: impl FnOnce(&mut Value) -> ToolResult,
+        emit: &mut dyn FnMut(Step),
+    ) {
         let id = block["tool_use_id"].as_str().unwrap_or_default();
         match self.open.iter().position(|t| t.block["id"] == id) {
             Some(i) => {
                 let tool = self.open.remove(i);
+                let result = result(&mut block);
                 emit(Step {
                     line: tool.line,
                     kind: tool_step(tool, Some(result), self.detail),

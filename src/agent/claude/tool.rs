@@ -30,6 +30,15 @@ pub(crate) fn content_blocks(content: Value) -> Vec<Value> {
     }
 }
 
+/// [`result_text`] of a content taken out of its block: a string (most
+/// results, and the longest part of a long turn) is moved, not copied.
+pub(super) fn result_text_of(content: Value) -> String {
+    match content {
+        Value::String(s) => s,
+        other => result_text(&other),
+    }
+}
+
 /// A tool_result's content: a string, or blocks of which only text is readable.
 pub(crate) fn result_text(content: &Value) -> String {
     match content {

@@ -42,7 +42,14 @@ pub(super) const CARRY_NOTHING: [&str; 8] = [
 ];
 
 pub(super) fn decode(line: &[u8], _: OutputDetail) -> Decoded {
-    skim(line).unwrap_or_else(|| serde_json::from_slice(line).ok().into())
+    // Checked once, with SIMD, rather than string by string by serde_json
+    // (`from_slice` checks each string it reads; `from_str` trusts them):
+    // a twentieth of the time of a usual turn. No JSON holds bytes that are
+    // not UTF-8, so a line refused here is refused either way.
+    let Ok(line) = simdutf8::basic::from_utf8(line) else {
+        return Decoded::Invalid;
+    };
+    skim(line).unwrap_or_else(|| serde_json::from_str(line).ok().into())
 }
 
 /// `system` subtypes the parser reads more of than the session id.
@@ -56,17 +63,17 @@ const SYSTEM_READ: [&str; 2] = ["init", "api_retry"];
 /// it cannot, and refused exactly where building the tree would fail. Claude writes
 /// `type` first, which the kind is recognised by before anything is parsed;
 /// `None` for a line to parse whole.
-fn skim(line: &[u8]) -> Option<Decoded> {
-    const HEAD: &[u8] = b"{\"type\":\"";
+fn skim(line: &str) -> Option<Decoded> {
+    const HEAD: &str = "{\"type\":\"";
     let kind = line
         .strip_prefix(HEAD)
-        .and_then(|rest| memchr::memchr(b'"', rest).map(|end| &rest[..end]))?;
-    if !(kind == b"system" || CARRY_NOTHING.iter().any(|c| c.as_bytes() == kind)) {
+        .and_then(|rest| memchr::memchr(b'"', rest.as_bytes()).map(|end| &rest[..end]))?;
+    if !(kind == "system" || CARRY_NOTHING.contains(&kind)) {
         return None;
     }
     let head = match fast_head(line) {
         Some(head) => Ok(head),
-        None => serde_json::from_slice::<Head>(line),
+        None => serde_json::from_str::<Head>(line),
     };
     match head {
         // A later `type` or `subtype` may have said otherwise.
@@ -80,8 +87,7 @@ fn skim(line: &[u8]) -> Option<Decoded> {
 
 /// The [`Head`] of a line [`json_skim`] answers for, its strings borrowed;
 /// None for serde_json to read (a string with escapes among the three).
-fn fast_head(line: &[u8]) -> Option<Head<'_>> {
-    let line = simdutf8::basic::from_utf8(line).ok()?;
+fn fast_head(line: &str) -> Option<Head<'_>> {
     let skim = json_skim::skim(line, &["type", "subtype", "session_id"])?;
     let mut strings = [None, None, None];
     for (string, field) in strings.iter_mut().zip(skim.fields) {

@@ -422,6 +422,9 @@ fn skimmed_lines_read_as_parsed_ones() {
         br#"{"type":"stream_event"}  "#,
         b"{\"type\":\"stream_event\",\"x\":\"\xff\"}",
         b"{\"type\":\"stream_event\",\"x\":\"a\tb\"}",
+        // Bytes that are not UTF-8, in a line parsed whole and after one.
+        b"{\"type\":\"assistant\",\"message\":{\"content\":\"\xff\"}}",
+        b"{\"type\":\"result\",\"subtype\":\"success\"}\xc3",
         br#"{"type":"keep_alive","session_id":"s2"}"#,
         br#"{"type":"stream_event_x","session_id":"s3"}"#,
         br#"{"type":"system","subtype":"status","session_id":"s4"}"#,

@@ -16,7 +16,7 @@ mod summary;
 pub(crate) use limit::{delay_after_in, instant, RelativeReset, UsageLimit};
 #[cfg(test)]
 pub(crate) use parallel::read_in_chunks;
-pub(crate) use parse::StreamParser;
+pub(crate) use parse::{utf8_text, StreamParser};
 pub(crate) use reader::{read_turn, summarize_turn, TurnReader};
 pub(crate) use step::{FileChange, ItemStatus, Output, OutputDetail, PlanItem, Step, StepKind};
 pub(crate) use summary::{Outcome, TurnSummary};

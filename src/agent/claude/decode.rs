@@ -42,11 +42,10 @@ pub(super) const CARRY_NOTHING: [&str; 8] = [
 ];
 
 pub(super) fn decode(line: &[u8], _: OutputDetail) -> Decoded {
-    // Checked once, with SIMD, rather than string by string by serde_json
-    // (`from_slice` checks each string it reads; `from_str` trusts them):
-    // a twentieth of the time of a usual turn. No JSON holds bytes that are
-    // not UTF-8, so a line refused here is refused either way.
-    let Ok(line) = simdutf8::basic::from_utf8(line) else {
+    // Checked once rather than string by string by serde_json (see
+    // `utf8_text`): a twentieth of the time of a usual turn. No JSON holds
+    // bytes that are not UTF-8, so a line refused here is refused either way.
+    let Some(line) = crate::turn::utf8_text(line) else {
         return Decoded::Invalid;
     };
     skim(line).unwrap_or_else(|| serde_json::from_str(line).ok().into())

@@ -186,8 +186,12 @@ fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLine>) -> Deco
     let Some(line) = crate::turn::utf8_text(line) else {
         return Decoded::Unreadable;
     };
-    if let Some(ev) = plain_event(line) {
-        return Decoded::Event(ev.into_line(detail, whole));
+    // An item's event, most lines of a usual turn, has an item: not worth
+    // the skim (codex writes `type` first).
+    if !line.starts_with(r#"{"type":"item."#) {
+        if let Some(ev) = plain_event(line) {
+            return Decoded::Event(ev.into_line(detail, whole));
+        }
     }
     if let OutputDetail::Preview { lines, width } = detail {
         if let Some(ev) = decode_previewed_command(line, lines, width) {

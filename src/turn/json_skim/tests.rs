@@ -171,3 +171,26 @@ fn gives_up_at_a_refused_key_and_answers_as_before_without_one() {
     assert_eq!(skim_refusing(nested, &KEYS, &refuse), skim(nested, &KEYS));
     assert!(skim_refusing(nested, &KEYS, &refuse).is_some());
 }
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Eight bytes at a time, the run of plain bytes ends where a byte at a
+    /// time finds a quote, a backslash or a control character.
+    #[test]
+    fn a_plain_run_ends_at_the_first_byte_a_string_cannot_hold_as_it_is(
+        bytes in proptest::collection::vec(
+            prop_oneof![Just(b'"'), Just(b'\\'), 0u8..0x20, 0x20u8..=0xff, Just(b'a')],
+            0..40,
+        ),
+        pad in 0usize..24,
+    ) {
+        let mut b = vec![b'x'; pad];
+        b.extend_from_slice(&bytes);
+        let want = b
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+            .unwrap_or(b.len());
+        prop_assert_eq!(plain_run(&b), want, "{:?}", b);
+    }
+}

@@ -519,6 +519,17 @@ fn a_second_agent_in_the_same_checkout_is_warned_about() {
     // With a worktree of its own, nothing to warn about.
     let third = w.start(&["-w", "third"]);
     assert_eq!(w.wait(&third), 0);
+    // Without snapshots, whether this is a repository is asked of git.
+    let out = w.run(&["start", "--no-snapshot", "fourth"]);
+    out.expect(
+        0,
+        ANY,
+        has(&format!(
+            "session {} is running in this checkout too",
+            &first[..8]
+        )),
+    );
+    assert_eq!(w.wait(out.stdout().trim()), 0);
     w.run(&["kill", &first]).expect(0, ANY, EMPTY);
 }
 

@@ -1,7 +1,9 @@
 //! Codex CLI (`codex exec --json`): argv for first and resumed turns, and its
-//! event stream (thread.*, turn.*, item.*, error), read in `stream` with
-//! the items of `item` and the account limits of `limit`.
+//! event stream (thread.*, turn.*, item.*, error): each line decoded in
+//! `decode` with the items of `item`, applied in order in `stream`, the
+//! account limits read by `limit`.
 
+mod decode;
 mod item;
 mod json_scan;
 mod limit;

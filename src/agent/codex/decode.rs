@@ -1,0 +1,270 @@
+//! A line of codex's event stream decoded on its own: read without the
+//! JSON parser where it carries no item, a command's output previewed
+//! without decoding it, otherwise parsed by serde_json; its item made a
+//! step.
+
+use super::item::{item_step, Item};
+use super::json_scan::StringKey;
+use crate::model::Usage;
+use crate::turn::json_skim::{self, Found};
+use crate::turn::lazy_text::{self, SharedLine};
+use crate::turn::{ItemStatus, Output, OutputDetail, StepKind};
+use serde::Deserialize;
+use serde_json::Value;
+use std::borrow::Cow;
+use std::sync::LazyLock;
+/// A line as serde_json reads it. The item and the usage are boxed: the
+/// parser moves what it returns several times, and copies of a 304-byte
+/// event were 40 % of the time of reading a turn of tiny lines; the boxes
+/// are freed on the thread that made them, once the line is decoded.
+#[derive(Deserialize)]
+struct Event<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Cow<'a, str>,
+    thread_id: Option<String>,
+    usage: Option<Box<CodexUsage>>,
+    error: Option<ErrorBody>,
+    message: Option<String>,
+    #[serde(borrow)]
+    item: Option<Box<Item<'a>>>,
+}
+
+/// A decoded line (see [`crate::agent::StreamParser::decoder`]).
+// Not boxed on purpose: a box per line, made on a decoding thread and freed
+// on the applying one, cost a tenth of the time of reading a long turn.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Decoded {
+    Event(Line),
+    /// Valid JSON of another shape (a duplicate top-level key, a non-object).
+    Json(Value),
+    Unreadable,
+}
+
+/// An event, owned, its item already made a step.
+pub(crate) struct Line {
+    /// Static for the kinds codex writes: a long turn has a hundred
+    /// thousand lines.
+    pub(super) kind: Cow<'static, str>,
+    /// Boxed: few lines have any of it, and every line is moved several
+    /// times between decoding and applying (moves of 336-byte lines were
+    /// a tenth of the time of a long read).
+    pub(super) rest: Option<Box<Rest>>,
+    pub(super) item: Option<ItemLine>,
+}
+
+/// What an event that is not an item's says.
+#[derive(Default)]
+pub(super) struct Rest {
+    pub(super) thread_id: Option<String>,
+    pub(super) usage: Option<CodexUsage>,
+    pub(super) error: Option<ErrorBody>,
+    pub(super) message: Option<String>,
+}
+
+pub(super) struct ItemLine {
+    pub(super) id: ItemId,
+    pub(super) step: StepKind,
+}
+
+/// An item's id (`item_12`), which pairs its started and completed events.
+/// Short ids are kept inline: a heap string per line, made on a decoding
+/// thread and freed on another, was a measurable share of a long read.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(super) enum ItemId {
+    #[default]
+    None,
+    Inline {
+        len: u8,
+        bytes: [u8; 30],
+    },
+    Heap(Box<str>),
+}
+
+impl ItemId {
+    fn new(id: &str) -> Self {
+        let mut bytes = [0; 30];
+        match bytes.get_mut(..id.len()) {
+            Some(head) => {
+                head.copy_from_slice(id.as_bytes());
+                ItemId::Inline {
+                    len: id.len() as u8,
+                    bytes,
+                }
+            }
+            None => ItemId::Heap(id.into()),
+        }
+    }
+
+    pub(super) fn is_none(&self) -> bool {
+        matches!(self, ItemId::None) || *self == ItemId::new("")
+    }
+}
+
+impl Event<'_> {
+    fn into_line(self, detail: OutputDetail, whole: Option<&SharedLine>) -> Line {
+        let done = self.kind == "item.completed";
+        let item = self.item.map(|item| *item).map(|item| ItemLine {
+            id: item.id.as_deref().map_or(ItemId::None, ItemId::new),
+            step: item_step(
+                item,
+                detail,
+                if done {
+                    ItemStatus::Completed
+                } else {
+                    ItemStatus::InProgress
+                },
+                whole,
+            ),
+        });
+        Line {
+            kind: match known_kind(&self.kind) {
+                Some(k) => Cow::Borrowed(k),
+                None => Cow::Owned(self.kind.into_owned()),
+            },
+            rest: (self.thread_id.is_some()
+                || self.usage.is_some()
+                || self.error.is_some()
+                || self.message.is_some())
+            .then(|| {
+                Box::new(Rest {
+                    thread_id: self.thread_id,
+                    usage: self.usage.map(|u| *u),
+                    error: self.error,
+                    message: self.message,
+                })
+            }),
+            item,
+        }
+    }
+}
+
+/// The kinds codex writes, as a static string: a `match` rather than a
+/// search of a list, whose string compares were a tenth of the time of
+/// decoding a tiny line.
+fn known_kind(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "item.completed" => "item.completed",
+        "item.started" => "item.started",
+        "item.updated" => "item.updated",
+        "error" => "error",
+        "thread.started" => "thread.started",
+        "turn.started" => "turn.started",
+        "turn.completed" => "turn.completed",
+        "turn.failed" => "turn.failed",
+        _ => return None,
+    })
+}
+
+/// `line` decoded; `whole` is the buffer it was read whole into, if it was.
+pub(super) fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLine>) -> Decoded {
+    // Checked once here rather than string by string by the JSON parser:
+    // that check was a tenth of the time of a long trajectory.
+    let Some(line) = crate::turn::utf8_text(line) else {
+        return Decoded::Unreadable;
+    };
+    // An item's event, most lines of a usual turn, has an item: not worth
+    // the skim (codex writes `type` first).
+    if !line.starts_with(r#"{"type":"item."#) {
+        if let Some(ev) = plain_event(line) {
+            return Decoded::Event(ev.into_line(detail, whole));
+        }
+    }
+    if let OutputDetail::Preview { lines, width } = detail {
+        if let Some(ev) = decode_previewed_command(line, lines, width) {
+            return Decoded::Event(ev);
+        }
+    }
+    match serde_json::from_str::<Event>(line) {
+        Ok(ev) => Decoded::Event(ev.into_line(detail, whole)),
+        Err(_) => match serde_json::from_str::<Value>(line) {
+            Ok(raw) => Decoded::Json(raw),
+            Err(_) => Decoded::Unreadable,
+        },
+    }
+}
+
+/// An event without an item, usage or error (`turn.started`,
+/// `thread.started`: most lines of a turn of tiny lines) read without the
+/// JSON parser, as serde_json would read it into an [`Event`]: `type` once
+/// (a repeated field is refused by it), `thread_id` and `message` at most
+/// once and strings, every other key ignored. None for anything else, or
+/// for a line [`json_skim`] does not answer for: the parser reads those.
+fn plain_event(line: &str) -> Option<Event<'_>> {
+    // Codex writes `type` first and an item's right after it: an item line
+    // is given up at its second key, not scanned to its end.
+    let [kind, thread_id, message] = json_skim::skim_refusing(
+        line,
+        &["type", "thread_id", "message"],
+        &["item", "usage", "error"],
+    )?
+    .fields;
+    let string = |f: json_skim::Field<'_>| match (f.count, f.last) {
+        (0, _) => Some(None),
+        (1, Found::Str(s)) => Some(Some(s.to_string())),
+        _ => None,
+    };
+    let kind = match (kind.count, kind.last) {
+        (1, Found::Str(k)) => k,
+        _ => return None,
+    };
+    Some(Event {
+        kind: Cow::Borrowed(kind),
+        thread_id: string(thread_id)?,
+        usage: None,
+        error: None,
+        message: string(message)?,
+        item: None,
+    })
+}
+
+/// A command item whose output only a preview is wanted of, decoded without
+/// the JSON parser reading the output (see [`super::json_scan`]): the line
+/// is parsed with the output cut out, and the preview taken from the line.
+fn decode_previewed_command(line: &str, lines: usize, width: usize) -> Option<Line> {
+    static OUTPUT: LazyLock<StringKey> =
+        LazyLock::new(|| StringKey::new("item", "aggregated_output"));
+    let body = OUTPUT.find(line)?;
+    let mut rest = String::with_capacity(line.len() - body.len());
+    rest.push_str(&line[..body.start]);
+    rest.push_str(&line[body.end..]);
+    let ev = serde_json::from_str::<Event>(&rest).ok()?;
+    let mut decoded = ev.into_line(OutputDetail::Whole, None);
+    match decoded.item.as_mut().map(|i| &mut i.step) {
+        Some(StepKind::Command { output, .. }) if output.whole()?.is_empty() => {
+            *output = Output::Preview(lazy_text::preview_escaped_body(&line[body], lines, width));
+            Some(decoded)
+        }
+        // Another kind of item: its output belongs in its raw form.
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct ErrorBody {
+    pub(super) message: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub(super) struct CodexUsage {
+    input_tokens: u64,
+    cached_input_tokens: u64,
+    cache_write_input_tokens: u64,
+    output_tokens: u64,
+    reasoning_output_tokens: u64,
+}
+
+impl From<CodexUsage> for Usage {
+    fn from(u: CodexUsage) -> Self {
+        Usage {
+            input_tokens: u.input_tokens,
+            output_tokens: u.output_tokens,
+            // cached ⊂ input and reasoning ⊂ output, so they are not added.
+            total_tokens: u.input_tokens + u.output_tokens,
+            cached_input_tokens: u.cached_input_tokens,
+            reasoning_output_tokens: u.reasoning_output_tokens,
+            cache_write_input_tokens: u.cache_write_input_tokens,
+            ..Default::default()
+        }
+    }
+}

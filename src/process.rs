@@ -155,7 +155,7 @@ pub(crate) fn tagged_processes(store: &std::path::Path) -> Vec<(i32, String)> {
         .filter(|&pid| pid != me)
         .filter_map(|pid| {
             let env = fs::read(format!("/proc/{pid}/environ")).ok()?;
-            let mut vars = env.split(|b| *b == 0);
+            let mut vars = environment(&env);
             if !vars.clone().any(|kv| kv == store_var.as_slice()) {
                 return None;
             }
@@ -164,6 +164,19 @@ pub(crate) fn tagged_processes(store: &std::path::Path) -> Vec<(i32, String)> {
             alive.then(|| (pid, String::from_utf8_lossy(id).into_owned()))
         })
         .collect()
+}
+
+/// The whole entries of a process's environment as `/proc` gave it. The
+/// kernel copies it in pieces from a process that may be exiting or
+/// exec'ing meanwhile, so the last entry can come cut short; an entry only
+/// counts once its terminating NUL is there (a cut `ZWARM_SESSION_ID=`
+/// would otherwise name the session "").
+fn environment(env: &[u8]) -> impl Iterator<Item = &[u8]> + Clone {
+    let whole = env
+        .iter()
+        .rposition(|b| *b == 0)
+        .map_or(&env[..0], |end| &env[..end]);
+    whole.split(|b| *b == 0).filter(|kv| !kv.is_empty())
 }
 
 /// What a process's environment says about whose it is.
@@ -220,7 +233,7 @@ pub(crate) fn has_mark(pid: i32, var: &str, id: &str, store: &std::path::Path) -
     let mut store_var = format!("{STORE_ENV}=").into_bytes();
     store_var.extend_from_slice(store.as_os_str().as_bytes());
     let (mut has_id, mut has_store) = (false, false);
-    for kv in env.split(|b| *b == 0) {
+    for kv in environment(&env) {
         has_id |= kv == id_var.as_slice();
         has_store |= kv == store_var.as_slice();
     }
@@ -427,6 +440,16 @@ mod tests {
         assert_eq!(parse_lock_holders(text, dev, 1234), vec![4242]);
         assert_eq!(parse_lock_holders(text, libc::makedev(8, 1), 99), vec![77]);
         assert!(parse_lock_holders(text, dev, 99).is_empty());
+    }
+
+    #[test]
+    fn an_environment_cut_short_keeps_only_its_whole_entries() {
+        let whole: Vec<&[u8]> = environment(b"A=1\0ZWARM_SESSION_ID=abc\0").collect();
+        assert_eq!(whole, [&b"A=1"[..], b"ZWARM_SESSION_ID=abc"]);
+        let cut: Vec<&[u8]> = environment(b"A=1\0ZWARM_SESSION_ID=").collect();
+        assert_eq!(cut, [&b"A=1"[..]]);
+        assert_eq!(environment(b"ZWARM_SESSION_ID=ab").count(), 0);
+        assert_eq!(environment(b"").count(), 0);
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub(super) fn stray_processes(
         let Some(rec) = process::record(pid) else {
             continue;
         };
+        // Proven again on the record that will be signalled: the listing's
+        // reading of its environment can predate an exec or an exit.
+        if process::mark_of(&rec, process::SESSION_ENV, &id, &root) != process::Mark::Ours {
+            continue;
+        }
         // Proven again, under the session's write lock, at the moment of
         // signalling: a turn launched since the sessions were read has a
         // supervisor by now, or its launcher holds the lock.

@@ -194,8 +194,15 @@ fn preview_limits(full: bool) -> (usize, usize) {
     }
 }
 
+/// What indenting adds to a line at most: the indent, the dim style's start
+/// and end, the newline.
+const INDENTED_LINE: usize = 13;
+
 /// The preview's lines, indented and dimmed, and how many were left out.
 fn indent(out: &mut String, style: &Style, preview: &Preview) {
+    // Room made at once: a `--full` output of megabytes grown by doubling
+    // would hold up to twice its size.
+    out.reserve(preview.text_len() + preview.lines_shown() * INDENTED_LINE);
     for line in preview.lines() {
         style.start(out, DIM);
         out.push_str("    ");

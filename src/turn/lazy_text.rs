@@ -61,12 +61,23 @@ impl Preview {
         })
     }
 
-    /// An empty preview with room for what a text of `len` bytes shows.
+    /// Bytes of the shown lines, with the newlines between them.
+    pub(crate) fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// How many lines are shown.
+    pub(crate) fn lines_shown(&self) -> usize {
+        self.shown
+    }
+
+    /// An empty preview with room for what a text of `len` bytes shows:
+    /// all of it, for a `--full` text of megabytes, which grown by doubling
+    /// would hold up to twice its size.
     fn sized_for(len: usize, max_lines: usize, max_chars: usize) -> Self {
         let room = max_lines
             .saturating_mul(max_chars.saturating_add(3))
-            .min(len)
-            .min(1 << 14);
+            .min(len);
         Preview {
             text: String::with_capacity(room),
             ..Preview::default()

@@ -34,6 +34,11 @@ const LONG_LINE: usize = 1 << 20;
 /// Bytes first read past a chunk's end to find where its last line ends.
 const OVERRUN: u64 = 8 << 10;
 
+/// Overruns after which the rest of a line is measured first and read in
+/// one piece: a line this long is rare, and grown piece by piece its buffer
+/// would double past its size.
+const LOOK_AHEAD_AFTER: u32 = 4;
+
 /// A chunk's lines decoded, one entry per line, `None` for a blank one.
 type Lines<P> = Vec<Option<<P as StreamParser>::Line>>;
 
@@ -246,9 +251,13 @@ impl<L> Chunks<'_, L> {
                 };
                 return Ok(start..end);
             }
-            // Most lines end soon after; a long one is read in ever larger
-            // pieces.
-            let more = (OVERRUN << overruns.min(8)).min(self.len - read_to);
+            // Most lines end soon after; a longer one is read in larger
+            // pieces, and a long one to its end at once.
+            let more = if overruns < LOOK_AHEAD_AFTER {
+                (OVERRUN << overruns).min(self.len - read_to)
+            } else {
+                super::reader::line_end(self.file, read_to)?.min(self.len) - read_to
+            };
             overruns += 1;
             search = buf.filled;
             buf.append(self.file, read_to, read_to + more)?;
@@ -285,6 +294,9 @@ impl ChunkBuf {
             io::Error::other("a chunk's buffer is still shared while it is read into")
         })?;
         if bytes.len() < end {
+            // Exactly: a long line's buffer is its own size, not the next
+            // power of two.
+            bytes.reserve_exact(end - bytes.len());
             bytes.resize(end, 0);
         }
         file.read_exact_at(&mut bytes[self.filled..end], from)?;
@@ -315,6 +327,7 @@ mod tests {
     use super::*;
     use crate::turn::{StepKind, TurnReader, TurnSummary};
     use proptest::prelude::*;
+    use std::io::Write;
 
     /// A parser that keeps every line it is given, as a step, and counts
     /// the ones that are not JSON: what the reader fed it, in what order.
@@ -374,6 +387,98 @@ mod tests {
                     .collect::<Vec<_>>()
             })
             .collect()
+    }
+
+    fn json_line(fill: char, len: usize) -> String {
+        format!("{{\"t\":\"{}\"}}", fill.to_string().repeat(len))
+    }
+
+    fn texts(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .map(|s| match &s.kind {
+                StepKind::Message { text } => text.clone(),
+                other => panic!("unexpected step {other:?}"),
+            })
+            .collect()
+    }
+
+    /// Lines longer than every buffer (found by looking ahead for their
+    /// end) come out whole and in order from both readers, whatever the
+    /// chunk and the number of threads; a torn one waits for its end.
+    #[test]
+    fn long_lines_are_read_whole_by_both_readers() {
+        let lines = [
+            json_line('a', 3 << 20),
+            json_line('b', 10),
+            json_line('c', 200_000),
+            json_line('d', (5 << 20) / 2),
+            json_line('e', 3),
+        ];
+        let torn = json_line('f', 2 << 20);
+        let mut bytes = lines.join("\n") + "\n";
+        bytes.push_str(&torn[..torn.len() / 2]);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("turn_1.jsonl");
+        std::fs::write(&path, &bytes).unwrap();
+
+        // Growing: the torn line is not read yet.
+        let mut reader = TurnReader::new(&path);
+        let mut growing = Recorder::default();
+        let mut got = Vec::new();
+        reader
+            .read(&mut growing, false, &mut |s| got.push(s))
+            .unwrap();
+        assert_eq!(texts(&got), lines);
+        for chunk in [1000, 256 << 10, 5 << 20] {
+            for workers in 1..=3 {
+                let mut steps = Vec::new();
+                let file = File::open(&path).unwrap();
+                read_in_chunks(
+                    file,
+                    &mut Recorder::default(),
+                    false,
+                    workers,
+                    chunk,
+                    &mut |s| steps.push(s),
+                )
+                .unwrap();
+                assert_eq!(texts(&steps), lines, "chunk {chunk}, {workers} workers");
+            }
+        }
+
+        // Its end written: read whole, once, by the reader that waited.
+        let rest = torn[torn.len() / 2..].to_string() + "\n";
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(rest.as_bytes())
+            .unwrap();
+        got.clear();
+        reader
+            .read(&mut growing, true, &mut |s| got.push(s))
+            .unwrap();
+        assert_eq!(texts(&got), [torn.clone(), "end".into()]);
+        let mut all: Vec<String> = lines.to_vec();
+        all.push(torn);
+        all.push("end".into());
+        for chunk in [1000, 256 << 10, 5 << 20] {
+            for workers in 1..=3 {
+                let mut steps = Vec::new();
+                let file = File::open(&path).unwrap();
+                read_in_chunks(
+                    file,
+                    &mut Recorder::default(),
+                    true,
+                    workers,
+                    chunk,
+                    &mut |s| steps.push(s),
+                )
+                .unwrap();
+                assert_eq!(texts(&steps), all, "chunk {chunk}, {workers} workers");
+            }
+        }
     }
 
     proptest! {

@@ -105,7 +105,7 @@ impl TurnReader {
     ) -> io::Result<()> {
         if let Some(mut file) = file {
             file.seek(SeekFrom::Start(self.offset))?;
-            let mut reader = BufReader::with_capacity(READ_BUFFER, file);
+            let mut reader = BufReader::with_capacity(READ_BUFFER, &file);
             // A line the buffer's end cuts in two is put together here (in a
             // buffer the decoded line may keep, see `SharedLine`); every
             // other line is parsed where it was read.
@@ -127,7 +127,17 @@ impl TurnReader {
                     }
                     start = end + 1;
                 }
-                split.extend(&chunk[start..]);
+                let tail = &chunk[start..];
+                if !split.fits(tail.len()) && split.len() + tail.len() > READ_BUFFER {
+                    // A line longer than the buffer: grown by doubling it
+                    // would hold up to twice its size, and a copy beside
+                    // that while it moves. Its end is looked for ahead, once,
+                    // and room made for all of it.
+                    let at = self.offset + (split.len() + tail.len()) as u64;
+                    let end = line_end(&file, at)?;
+                    split.reserve((end - self.offset) as usize);
+                }
+                split.extend(tail);
                 reader.consume(len);
             }
             // The writer may be mid-line: a torn last line waits for the next
@@ -176,6 +186,27 @@ impl Split {
         &self.0
     }
 
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether `more` bytes fit in what the buffer has room for already.
+    fn fits(&self, more: usize) -> bool {
+        self.0.capacity() - self.0.len() >= more
+    }
+
+    /// Room for a line of `total` bytes, made at once.
+    fn reserve(&mut self, total: usize) {
+        match Arc::get_mut(&mut self.0) {
+            Some(v) => v.reserve_exact(total.saturating_sub(v.len())),
+            None => {
+                let mut v = Vec::with_capacity(total.max(self.0.len()));
+                v.extend_from_slice(&self.0);
+                self.0 = Arc::new(v);
+            }
+        }
+    }
+
     fn extend(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
@@ -192,6 +223,26 @@ impl Split {
             Some(v) => v.clear(),
             None => self.0 = SharedLine::default(),
         }
+    }
+}
+
+/// Where the line going on at `at` ends in `file`: just past its newline,
+/// or the file's end. Read in pieces of its own, so a long line is measured
+/// before any buffer is grown for it.
+pub(super) fn line_end(file: &File, mut at: u64) -> io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let mut piece = [0u8; 64 << 10];
+    loop {
+        let n = match file.read_at(&mut piece, at) {
+            Ok(0) => return Ok(at),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if let Some(i) = memchr::memchr(b'\n', &piece[..n]) {
+            return Ok(at + i as u64 + 1);
+        }
+        at += n as u64;
     }
 }
 

@@ -40,31 +40,12 @@ mod turn;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (its place in `mi_option_t`).
-const MI_OPTION_PURGE_DELAY: libc::c_int = 15;
-
-extern "C" {
-    fn mi_option_set_default(option: libc::c_int, value: libc::c_long);
-}
-
-/// Memory freed goes back to the system at once rather than after
-/// mimalloc's 10 ms: a turn is read in chunks, each freed as later ones are
-/// made, and the delay kept several in the resident set (4,000,000 tiny
-/// lines peaked at 25 MiB with it, 17 without). `MIMALLOC_PURGE_DELAY` in
-/// the environment still wins.
-fn tune_allocator() {
-    // SAFETY: sets the default of an option that exists in the mimalloc
-    // linked here; options are plain integers read atomically.
-    unsafe { mi_option_set_default(MI_OPTION_PURGE_DELAY, 0) };
-}
-
 use clap::Parser;
 use error::{exit, Error};
 use render::Style;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    tune_allocator();
     // A supervisor is started for every turn and may then wait in a queue
     // for hours: it is read straight from its argv, without building the
     // whole command line's parser, whose code and tables would otherwise

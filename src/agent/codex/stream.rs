@@ -93,7 +93,7 @@ impl CodexParser {
                     }));
                     return;
                 };
-                self.item(lineno, &kind, item, emit);
+                self.item(lineno, &kind, *item, emit);
             }
             _ => emit(step(StepKind::Other {
                 kind: kind.into_owned(),

@@ -8,6 +8,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 mod agent;
+mod alloc;
 mod cli;
 mod commands;
 mod dir;
@@ -30,15 +31,12 @@ mod timefmt;
 mod top;
 mod turn;
 
-/// Reading a turn spreads its decoding over two threads, and what one
-/// thread allocates the other frees: glibc's arenas lock against each
-/// other on every such free (futex waits were 15% of a busy turn's
-/// profile). mimalloc frees across threads without a lock and keeps
-/// small objects in per-thread pages. It is built without transparent huge
-/// pages (`no_thp`): a 2 MiB page made resident for a few objects doubled
-/// a turn's peak memory. BENCHMARKS.md has the measurements.
+/// The system's allocator, and mimalloc's once a turn is decoded on several
+/// threads (see [`alloc`]). mimalloc is built without transparent huge
+/// pages (`no_thp`): a 2 MiB page made resident for a few objects doubled a
+/// turn's peak memory.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 use clap::Parser;
 use error::{exit, Error};

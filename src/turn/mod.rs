@@ -7,6 +7,7 @@
 pub(crate) mod json_skim;
 pub(crate) mod lazy_text;
 mod limit;
+mod line_end;
 mod parallel;
 mod parse;
 mod reader;

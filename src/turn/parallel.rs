@@ -81,6 +81,8 @@ pub(crate) fn read_in_chunks<P: StreamParser>(
         size: chunk,
     };
     let count = chunks.len.div_ceil(chunk);
+    // What the workers decode is freed here: an allocator made for that.
+    crate::alloc::use_for_threads();
     std::thread::scope(|scope| {
         let mut to_worker = Vec::with_capacity(workers);
         let mut from_worker = Vec::with_capacity(workers);
@@ -265,7 +267,7 @@ impl<L> Chunks<'_, L> {
             let more = if overruns < LOOK_AHEAD_AFTER {
                 (OVERRUN << overruns).min(self.len - read_to)
             } else {
-                super::reader::line_end(self.file, read_to)?.min(self.len) - read_to
+                super::line_end::line_end(self.file, read_to)?.min(self.len) - read_to
             };
             overruns += 1;
             search = buf.filled;

@@ -134,7 +134,7 @@ impl TurnReader {
                     // that while it moves. Its end is looked for ahead, once,
                     // and room made for all of it.
                     let at = self.offset + (split.len() + tail.len()) as u64;
-                    let end = line_end(&file, at)?;
+                    let end = super::line_end::line_end(&file, at)?;
                     split.reserve((end - self.offset) as usize);
                 }
                 split.extend(tail);
@@ -223,26 +223,6 @@ impl Split {
             Some(v) => v.clear(),
             None => self.0 = SharedLine::default(),
         }
-    }
-}
-
-/// Where the line going on at `at` ends in `file`: just past its newline,
-/// or the file's end. Read in pieces of its own, so a long line is measured
-/// before any buffer is grown for it.
-pub(super) fn line_end(file: &File, mut at: u64) -> io::Result<u64> {
-    use std::os::unix::fs::FileExt;
-    let mut piece = [0u8; 64 << 10];
-    loop {
-        let n = match file.read_at(&mut piece, at) {
-            Ok(0) => return Ok(at),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if let Some(i) = memchr::memchr(b'\n', &piece[..n]) {
-            return Ok(at + i as u64 + 1);
-        }
-        at += n as u64;
     }
 }
 

@@ -414,6 +414,27 @@ mod tests {
             .collect()
     }
 
+    /// Reading `path` in chunks of several sizes, on one to three workers,
+    /// gives these texts.
+    fn chunked_reads_give(path: &std::path::Path, complete: bool, want: &[String]) {
+        for chunk in [1000, 256 << 10, 5 << 20] {
+            for workers in 1..=3 {
+                let mut steps = Vec::new();
+                let file = File::open(path).unwrap();
+                read_in_chunks(
+                    file,
+                    &mut Recorder::default(),
+                    complete,
+                    workers,
+                    chunk,
+                    &mut |s| steps.push(s),
+                )
+                .unwrap();
+                assert_eq!(texts(&steps), want, "chunk {chunk}, {workers} workers");
+            }
+        }
+    }
+
     /// Lines longer than every buffer (found by looking ahead for their
     /// end) come out whole and in order from both readers, whatever the
     /// chunk and the number of threads; a torn one waits for its end.
@@ -441,22 +462,7 @@ mod tests {
             .read(&mut growing, false, &mut |s| got.push(s))
             .unwrap();
         assert_eq!(texts(&got), lines);
-        for chunk in [1000, 256 << 10, 5 << 20] {
-            for workers in 1..=3 {
-                let mut steps = Vec::new();
-                let file = File::open(&path).unwrap();
-                read_in_chunks(
-                    file,
-                    &mut Recorder::default(),
-                    false,
-                    workers,
-                    chunk,
-                    &mut |s| steps.push(s),
-                )
-                .unwrap();
-                assert_eq!(texts(&steps), lines, "chunk {chunk}, {workers} workers");
-            }
-        }
+        chunked_reads_give(&path, false, &lines);
 
         // Its end written: read whole, once, by the reader that waited.
         let rest = torn[torn.len() / 2..].to_string() + "\n";
@@ -474,22 +480,7 @@ mod tests {
         let mut all: Vec<String> = lines.to_vec();
         all.push(torn);
         all.push("end".into());
-        for chunk in [1000, 256 << 10, 5 << 20] {
-            for workers in 1..=3 {
-                let mut steps = Vec::new();
-                let file = File::open(&path).unwrap();
-                read_in_chunks(
-                    file,
-                    &mut Recorder::default(),
-                    true,
-                    workers,
-                    chunk,
-                    &mut |s| steps.push(s),
-                )
-                .unwrap();
-                assert_eq!(texts(&steps), all, "chunk {chunk}, {workers} workers");
-            }
-        }
+        chunked_reads_give(&path, true, &all);
     }
 
     proptest! {

@@ -263,6 +263,14 @@ fn preview_escaped(body: &str, max_lines: usize, max_chars: usize) -> Preview {
     preview
 }
 
+/// The decoded text of a string's `body` (between its quotes), which a
+/// JSON reader has found valid.
+pub(crate) fn unescape(body: &str) -> String {
+    let mut out = String::with_capacity(body.len());
+    decode(body, &mut out, usize::MAX);
+    out
+}
+
 /// The text between a literal's quotes.
 fn body(literal: &str) -> &str {
     literal

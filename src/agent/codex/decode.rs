@@ -4,8 +4,9 @@
 //! step.
 
 use super::item::{item_step, Item};
+use super::item_line;
 use super::json_scan::StringKey;
-use crate::model::Usage;
+use super::line::{known_kind, CodexUsage, ErrorBody, ItemId, ItemLine, Line, Rest};
 use crate::turn::json_skim::{self, Found};
 use crate::turn::lazy_text::{self, SharedLine};
 use crate::turn::{ItemStatus, Output, OutputDetail, StepKind};
@@ -36,71 +37,6 @@ pub(crate) enum Decoded {
     /// Valid JSON of another shape (a duplicate top-level key, a non-object).
     Json(Value),
     Unreadable,
-}
-
-/// An event, owned, its item already made a step.
-pub(crate) struct Line {
-    /// Static for the kinds codex writes: a long turn has a hundred
-    /// thousand lines.
-    pub(super) kind: Cow<'static, str>,
-    /// Boxed: few lines have any of it, and every line is moved several
-    /// times between decoding and applying (moves of 336-byte lines were
-    /// a tenth of the time of a long read).
-    pub(super) rest: Option<Box<Rest>>,
-    /// Boxed too: a line with an item is hundreds of bytes of text anyway,
-    /// and a turn of millions of tiny lines moved each line's 192 bytes of
-    /// room for a step twice (memmove was a third of that turn's time). The
-    /// box is made on a decoding thread and freed on the applying one,
-    /// which costs mimalloc no lock (glibc's arenas took one).
-    pub(super) item: Option<Box<ItemLine>>,
-}
-
-/// What an event that is not an item's says.
-#[derive(Default)]
-pub(super) struct Rest {
-    pub(super) thread_id: Option<String>,
-    pub(super) usage: Option<CodexUsage>,
-    pub(super) error: Option<ErrorBody>,
-    pub(super) message: Option<String>,
-}
-
-pub(super) struct ItemLine {
-    pub(super) id: ItemId,
-    pub(super) step: StepKind,
-}
-
-/// An item's id (`item_12`), which pairs its started and completed events.
-/// Short ids are kept inline: a heap string per line, made on a decoding
-/// thread and freed on another, was a measurable share of a long read.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(super) enum ItemId {
-    #[default]
-    None,
-    Inline {
-        len: u8,
-        bytes: [u8; 30],
-    },
-    Heap(Box<str>),
-}
-
-impl ItemId {
-    fn new(id: &str) -> Self {
-        let mut bytes = [0; 30];
-        match bytes.get_mut(..id.len()) {
-            Some(head) => {
-                head.copy_from_slice(id.as_bytes());
-                ItemId::Inline {
-                    len: id.len() as u8,
-                    bytes,
-                }
-            }
-            None => ItemId::Heap(id.into()),
-        }
-    }
-
-    pub(super) fn is_none(&self) -> bool {
-        matches!(self, ItemId::None) || *self == ItemId::new("")
-    }
 }
 
 impl Event<'_> {
@@ -143,23 +79,6 @@ impl Event<'_> {
     }
 }
 
-/// The kinds codex writes, as a static string: a `match` rather than a
-/// search of a list, whose string compares were a tenth of the time of
-/// decoding a tiny line.
-fn known_kind(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "item.completed" => "item.completed",
-        "item.started" => "item.started",
-        "item.updated" => "item.updated",
-        "error" => "error",
-        "thread.started" => "thread.started",
-        "turn.started" => "turn.started",
-        "turn.completed" => "turn.completed",
-        "turn.failed" => "turn.failed",
-        _ => return None,
-    })
-}
-
 /// `line` decoded; `whole` is the buffer it was read whole into, if it was.
 pub(super) fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLine>) -> Decoded {
     // Checked once here rather than string by string by the JSON parser:
@@ -168,8 +87,18 @@ pub(super) fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLin
         return Decoded::Unreadable;
     };
     // An item's event, most lines of a usual turn, has an item: not worth
-    // the skim (codex writes `type` first).
-    if !line.starts_with(r#"{"type":"item."#) {
+    // the skim (codex writes `type` first), read by hand where it can be.
+    if line.starts_with(r#"{"type":"item."#) {
+        // A line read whole keeps its long literals in place, which only
+        // the parser's path does.
+        if let Some(ev) = whole
+            .is_none()
+            .then(|| item_line::read(line, detail))
+            .flatten()
+        {
+            return Decoded::Event(ev);
+        }
+    } else {
         if let Some(ev) = bare_event(line) {
             return Decoded::Event(ev);
         }
@@ -189,6 +118,13 @@ pub(super) fn decode(line: &[u8], detail: OutputDetail, whole: Option<&SharedLin
             Err(_) => Decoded::Unreadable,
         },
     }
+}
+
+/// The line as the parser's path reads it, for tests of the faster ones.
+#[cfg(test)]
+pub(super) fn parsed(line: &str, detail: OutputDetail) -> Option<Line> {
+    let ev = serde_json::from_str::<Event>(line).ok()?;
+    Some(ev.into_line(detail, None))
 }
 
 /// `{"type":"KIND"}` with a kind codex writes and nothing else but JSON's
@@ -259,36 +195,6 @@ fn decode_previewed_command(line: &str, lines: usize, width: usize) -> Option<Li
         }
         // Another kind of item: its output belongs in its raw form.
         _ => None,
-    }
-}
-
-#[derive(Deserialize)]
-pub(super) struct ErrorBody {
-    pub(super) message: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default)]
-pub(super) struct CodexUsage {
-    input_tokens: u64,
-    cached_input_tokens: u64,
-    cache_write_input_tokens: u64,
-    output_tokens: u64,
-    reasoning_output_tokens: u64,
-}
-
-impl From<CodexUsage> for Usage {
-    fn from(u: CodexUsage) -> Self {
-        Usage {
-            input_tokens: u.input_tokens,
-            output_tokens: u.output_tokens,
-            // cached ⊂ input and reasoning ⊂ output, so they are not added.
-            total_tokens: u.input_tokens + u.output_tokens,
-            cached_input_tokens: u.cached_input_tokens,
-            reasoning_output_tokens: u.reasoning_output_tokens,
-            cache_write_input_tokens: u.cache_write_input_tokens,
-            ..Default::default()
-        }
     }
 }
 

@@ -359,7 +359,7 @@ pub(super) fn item_step(
 }
 
 /// The text of an MCP result: its text blocks, else its structured content.
-fn mcp_result_text(result: &Value) -> Option<String> {
+pub(super) fn mcp_result_text(result: &Value) -> Option<String> {
     if result.is_null() {
         return None;
     }

@@ -1,12 +1,15 @@
 //! Codex CLI (`codex exec --json`): argv for first and resumed turns, and its
 //! event stream (thread.*, turn.*, item.*, error): each line decoded in
-//! `decode` with the items of `item`, applied in order in `stream`, the
+//! `decode` into a `line` (an item's event by hand in `item_line`, other
+//! lines with the items of `item`), applied in order in `stream`, the
 //! account limits read by `limit`.
 
 mod decode;
 mod item;
+mod item_line;
 mod json_scan;
 mod limit;
+mod line;
 mod stream;
 
 pub(crate) use stream::CodexParser;

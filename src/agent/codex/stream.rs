@@ -1,7 +1,8 @@
 //! Codex's event stream applied in order, its lines decoded on their own
 //! (`decode`): started and completed items paired, the turn's summary kept.
 
-use super::decode::{decode, Decoded, ItemId, ItemLine, Line};
+use super::decode::{decode, Decoded};
+use super::line::{ItemId, ItemLine, Line};
 use crate::turn::lazy_text::SharedLine;
 use crate::turn::StreamParser;
 use crate::turn::{Outcome, OutputDetail, Step, StepKind, TurnSummary};
